@@ -1,0 +1,17 @@
+// The JSON5 extras that MCR's config files use, turned into plain JSON so
+// that nlohmann-json parses the result: // and /* */ comments, trailing
+// commas, unquoted (identifier) keys, single-quoted strings, hex numbers,
+// leading '+', and leading/trailing decimal points.
+#pragma once
+
+#include "result.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace mcr {
+
+// Errors carry "line N, column M: reason" in Error::path / Error::reason.
+[[nodiscard]] Result<std::string> json5_to_json(std::string_view text);
+
+} // namespace mcr

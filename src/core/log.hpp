@@ -1,0 +1,46 @@
+// Structured logging: to the journal (with MESSAGE_ID= and MCR_* fields)
+// when stderr is connected to it, to stderr as one line otherwise.
+#pragma once
+
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace mcr {
+
+enum class LogLevel { err = 3, warning = 4, notice = 5, info = 6, debug = 7 };
+
+[[nodiscard]] std::string_view log_level_name(LogLevel level);
+// "err"|"error", "warning", "notice", "info", "debug"; false when unknown.
+[[nodiscard]] bool parse_log_level(std::string_view name, LogLevel& out);
+
+void set_log_level(LogLevel level);
+[[nodiscard]] LogLevel log_level();
+
+// A journal field, e.g. {"MCR_RULE", "video1"}.
+using LogField = std::pair<std::string_view, std::string_view>;
+
+// One event, one line. `message_id` is a 32-hex-digit id from
+// message_ids.hpp or empty. Messages below the current level are dropped.
+void log_event(LogLevel level, std::string_view message_id, std::string_view message,
+               std::initializer_list<LogField> fields = {});
+
+inline void log_error(std::string_view message, std::initializer_list<LogField> fields = {})
+{
+    log_event(LogLevel::err, {}, message, fields);
+}
+inline void log_warning(std::string_view message, std::initializer_list<LogField> fields = {})
+{
+    log_event(LogLevel::warning, {}, message, fields);
+}
+inline void log_info(std::string_view message, std::initializer_list<LogField> fields = {})
+{
+    log_event(LogLevel::info, {}, message, fields);
+}
+inline void log_debug(std::string_view message, std::initializer_list<LogField> fields = {})
+{
+    log_event(LogLevel::debug, {}, message, fields);
+}
+
+} // namespace mcr

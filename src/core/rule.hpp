@@ -1,0 +1,63 @@
+// The rule model every mcrd process shares: what arrives where, and where it
+// is sent. Plain values; validation lives in rule_validation.hpp, (de)serial-
+// isation in rule_json.hpp.
+#pragma once
+
+#include "address.hpp"
+
+#include <compare>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mcr {
+
+// Limits a rule set must respect (validation enforces them).
+inline constexpr std::size_t kMaxRuleNameLength = 64;     // also keeps D-Bus paths short
+inline constexpr std::size_t kMaxOutputsPerRule = 64;
+inline constexpr std::size_t kDefaultMaxRules = 4096;
+inline constexpr std::size_t kMaxConfigBytes = 1024 * 1024; // a config file over this is refused
+inline constexpr std::uint8_t kDefaultUnicastTtl = 64;
+
+// Where a stream arrives: UDP to `address`:`port` on `interface`.
+struct RuleInput {
+    std::string interface;               // 1..IFNAMSIZ-1 chars, no '/', ':', '@' or whitespace
+    IpAddress address;                   // multicast group, or a unicast destination
+    std::uint16_t port = 0;              // UDP destination port: 1-65535
+    std::optional<IpAddress> source;     // SSM: only this sender (unicast, same family)
+
+    friend bool operator==(const RuleInput&, const RuleInput&) = default;
+};
+
+// One copy of the stream: sent out of `interface` to `address`:`port`.
+struct RuleOutput {
+    std::string interface;               // egress interface (also for unicast: SO_BINDTODEVICE)
+    IpAddress address;                   // multicast group (Ethernet frame built by the worker)
+                                         // or unicast (sent through kernel routing)
+    std::uint16_t port = 0;              // UDP destination port: 1-65535
+    // IP TTL of the copy: 1-255. Unset means: unicast -> kDefaultUnicastTtl;
+    // multicast -> the arriving TTL minus one (as a router would).
+    std::optional<std::uint8_t> ttl;
+
+    friend bool operator==(const RuleOutput&, const RuleOutput&) = default;
+};
+
+struct Rule {
+    std::string name;                    // 1..kMaxRuleNameLength of [A-Za-z0-9_.-], not starting with '.' or '-'
+    RuleInput input;
+    std::vector<RuleOutput> outputs;     // 1..kMaxOutputsPerRule, no duplicates, none equal to input
+    // Packets arriving with TTL <= 1 are dropped (counted as "ttl expired")
+    // unless this is set; then they are forwarded with the output's TTL.
+    bool forward_expired_ttl = false;
+
+    friend bool operator==(const Rule&, const Rule&) = default;
+};
+
+struct RuleSet {
+    std::vector<Rule> rules;             // names unique, inputs unique
+
+    friend bool operator==(const RuleSet&, const RuleSet&) = default;
+};
+
+} // namespace mcr

@@ -1,0 +1,47 @@
+// mcrd's JSON schema for rules and rule sets (config files, the state file,
+// D-Bus AddRule, mcrctl --json), and import of MCR's config.json5.
+//
+// Schema (unknown keys are an error, not ignored):
+//   { "rules": [ {
+//       "name": "video1",
+//       "input":   { "interface": "eth0", "address": "239.1.1.1", "port": 5000,
+//                    "source": "192.0.2.10" },               // source optional (SSM)
+//       "outputs": [ { "interface": "eth1", "address": "239.2.2.2", "port": 6000,
+//                      "ttl": 16 } ],                          // ttl optional
+//       "forward_expired_ttl": false } ] }                     // optional
+#pragma once
+
+#include "result.hpp"
+#include "rule.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mcr {
+
+[[nodiscard]] nlohmann::json rule_to_json(const Rule& rule);
+[[nodiscard]] nlohmann::json rule_set_to_json(const RuleSet& set);
+
+// Structural parse only (types, required/unknown keys, address syntax,
+// ranges); callers run validate_rule()/validate_rule_set() for the model's
+// constraints. `path` prefixes errors ("rules[2]").
+[[nodiscard]] Result<Rule> rule_from_json(const nlohmann::json& j, const std::string& path = {});
+[[nodiscard]] Result<RuleSet> rule_set_from_json(const nlohmann::json& j);
+
+// Text -> parsed and validated rule set. Refuses text over kMaxConfigBytes.
+// Accepts // and /* */ comments (nlohmann's ignore_comments).
+[[nodiscard]] Result<RuleSet> parse_rule_set(std::string_view text);
+
+// MCR's config.json5: rules[].name, input{interface,group,port},
+// outputs[]{interface,group,port}; other keys (pinning, multicast_ttl, ...)
+// are not ours and are reported in `warnings`, never silently dropped.
+struct Json5Import {
+    RuleSet rules;
+    std::vector<std::string> warnings;
+};
+[[nodiscard]] Result<Json5Import> import_mcr_json5(std::string_view text);
+
+} // namespace mcr

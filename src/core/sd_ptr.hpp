@@ -1,0 +1,44 @@
+// RAII owners for libsystemd objects: one unique_ptr alias per type whose
+// deleter is the matching *_unref (or flush_close_unref for buses).
+#pragma once
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include <memory>
+
+namespace mcr {
+
+template <typename T, T* (*Unref)(T*)>
+struct SdDeleter {
+    void operator()(T* p) const noexcept { (void)Unref(p); }
+};
+
+template <typename T, T* (*Unref)(T*)>
+using SdPtr = std::unique_ptr<T, SdDeleter<T, Unref>>;
+
+// A bus is flushed before it is dropped so that queued replies and signals
+// (e.g. the reply to the call that made us exit) still reach their peer.
+using BusPtr = SdPtr<sd_bus, sd_bus_flush_close_unref>;
+using BusMessagePtr = SdPtr<sd_bus_message, sd_bus_message_unref>;
+using BusSlotPtr = SdPtr<sd_bus_slot, sd_bus_slot_unref>;
+using BusCredsPtr = SdPtr<sd_bus_creds, sd_bus_creds_unref>;
+using EventPtr = SdPtr<sd_event, sd_event_unref>;
+using EventSourcePtr = SdPtr<sd_event_source, sd_event_source_disable_unref>;
+
+// sd_bus_error lives on the stack in callbacks; this frees its strings.
+class BusError {
+public:
+    BusError() = default;
+    BusError(const BusError&) = delete;
+    BusError& operator=(const BusError&) = delete;
+    ~BusError() { sd_bus_error_free(&error_); }
+    sd_bus_error* get() noexcept { return &error_; }
+    [[nodiscard]] const sd_bus_error* get() const noexcept { return &error_; }
+    [[nodiscard]] bool is_set() const noexcept { return sd_bus_error_is_set(&error_) > 0; }
+
+private:
+    sd_bus_error error_ = SD_BUS_ERROR_NULL;
+};
+
+} // namespace mcr
