@@ -1,0 +1,65 @@
+// The contract between the supervisor and a worker: names of the sockets a
+// worker holds (also its FD store names), the peer-to-peer D-Bus interfaces
+// on the link between them, and the JSON documents that travel over it.
+//
+// Why peer-to-peer D-Bus: a DynamicUser= worker cannot use the system bus on
+// systemd 252 / dbus-daemon 1.14 (the daemon drops it after Hello), so the
+// supervisor listens on a private AF_UNIX socket and runs an sd-bus server
+// per connection; the same vtables and fd passing ('h') work there.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace mcr::worker_protocol {
+
+// ---- FD names (FDNAME= in the FD store, LISTEN_FDNAMES= on restart) -------
+// systemd forbids ':' in fd names (LISTEN_FDNAMES is ':'-separated), so the
+// interface is appended after a '.'; interface names never contain ':'.
+inline constexpr std::string_view kIngressFd = "ingress";        // AF_PACKET SOCK_RAW, ETH_P_IP, bound to the ingress ifindex
+inline constexpr std::string_view kMembershipFd = "membership";  // AF_INET UDP, unbound, holds the IGMP joins; never read
+inline constexpr std::string_view kConfigFd = "config";          // memfd holding the worker config JSON (below)
+inline constexpr std::string_view kPacketEgressPrefix = "pkt.";  // "pkt.eth1": AF_PACKET SOCK_RAW, proto 0, bound to eth1, PACKET_QDISC_BYPASS
+inline constexpr std::string_view kUdpEgressPrefix = "udp.";     // "udp.wg0":  AF_INET UDP, SO_BINDTODEVICE wg0, for unicast outputs
+
+inline std::string packet_egress_fd_name(std::string_view ifname) { return std::string(kPacketEgressPrefix) + std::string(ifname); }
+inline std::string udp_egress_fd_name(std::string_view ifname) { return std::string(kUdpEgressPrefix) + std::string(ifname); }
+
+// ---- D-Bus on the worker link ---------------------------------------------
+inline constexpr const char* kObjectPath = "/org/mcr/Relay";
+// Served by the supervisor on each worker connection. The supervisor knows
+// which worker a connection belongs to from the connection itself (socketpair
+// it made) or from the peer's credentials (unit mcrd-worker@IFACE.service),
+// never from an argument.
+//   AcquireSockets() -> a{sh}      every socket the worker should hold, by fd name
+//   GetConfig()      -> s          the worker config JSON
+inline constexpr const char* kSupervisorInterface = "org.mcr.Relay.Worker1";
+// Served by the worker on the same connection.
+//   SetConfig(s config, a{sh} sockets) -> ()   new rules; sockets added or replaced
+//                                              (an empty dict keeps the current ones)
+//   GetStats() -> s                              counters JSON (below)
+inline constexpr const char* kWorkerInterface = "org.mcr.Relay.WorkerAgent1";
+
+// Default path of the supervisor's worker socket (per instance for mcrd@NS:
+// /run/mcr/NS/worker.sock).
+inline constexpr const char* kDefaultWorkerSocket = "/run/mcr/worker.sock";
+
+// ---- JSON documents ---------------------------------------------------------
+// Worker config:
+//   { "interface": "in0",                      // ingress interface name
+//     "rules": [ <rule_to_json(rule)>... ],    // only rules whose input is on "interface"
+//     "egress": { "out0": { "mtu": 1500 } },   // one entry per output interface
+//     "receive_buffer_bytes": 16777216 }
+//
+// Stats (GetStats, and the worker's --stats-file):
+//   { "interface": "in0", "uptime_ms": 1234,
+//     "kernel":  { "packets": N, "drops": N },     // PACKET_STATISTICS, accumulated
+//     "ingress": { "frames": N, "bytes": N, "not_ip": N, "malformed": N,
+//                  "fragment": N, "ip_options": N, "not_matched": N, "no_buffer": N },
+//     "rules": [ { "name": "video1", "packets": N, "bytes": N, "ttl_expired": N,
+//                  "outputs": [ { "interface": "out0", "address": "239.2.2.2", "port": 6000,
+//                                 "packets": N, "bytes": N,
+//                                 "drops": { "no_buffer": N, "would_block": N,
+//                                            "too_big": N, "send_error": N } } ] } ] }
+
+} // namespace mcr::worker_protocol
