@@ -1,0 +1,50 @@
+// The sockets a worker runs on, made by whoever holds CAP_NET_RAW (the
+// supervisor, or a test launcher): workers themselves can make none.
+#pragma once
+
+#include "core/address.hpp"
+#include "core/result.hpp"
+#include "core/unique_fd.hpp"
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace mcr::sockets {
+
+inline constexpr int kDefaultReceiveBufferBytes = 16 * 1024 * 1024;
+
+// AF_PACKET/SOCK_RAW/ETH_P_IP bound to `ifname`, PACKET_IGNORE_OUTGOING (so a
+// worker never sees its own egress), receive buffer of `receive_buffer_bytes`
+// (SO_RCVBUFFORCE when permitted, else SO_RCVBUF, which net.core.rmem_max
+// caps: our sysctl.d raises it). The BPF filter is attached by the worker.
+// Error.path is the interface name; reason quotes the errno text.
+[[nodiscard]] Result<unique_fd> open_ingress_socket(const std::string& ifname,
+                                                    int receive_buffer_bytes = kDefaultReceiveBufferBytes);
+
+// AF_PACKET/SOCK_RAW, protocol 0 (receives nothing), bound to `ifname`,
+// PACKET_QDISC_BYPASS: the worker writes whole Ethernet frames to it.
+[[nodiscard]] Result<unique_fd> open_packet_egress_socket(const std::string& ifname);
+
+// AF_INET/SOCK_DGRAM with SO_BINDTODEVICE=`ifname`, for unicast outputs that
+// go through the kernel's routing (works over tunnels).
+[[nodiscard]] Result<unique_fd> open_udp_egress_socket(const std::string& ifname);
+
+// An unbound AF_INET UDP socket that only carries group memberships, so
+// IGMP snooping switches keep delivering the inputs. It never receives data.
+[[nodiscard]] Result<unique_fd> open_membership_socket();
+
+// IP_ADD_MEMBERSHIP (or IP_ADD_SOURCE_MEMBERSHIP when `source` is set) of
+// `group` on `ifname`; join_group of a group already joined is not an error.
+[[nodiscard]] Status join_group(int membership_fd, const std::string& ifname, const IpAddress& group,
+                                const std::optional<IpAddress>& source);
+[[nodiscard]] Status leave_group(int membership_fd, const std::string& ifname, const IpAddress& group,
+                                 const std::optional<IpAddress>& source);
+
+// A sealed memfd holding `content` (the worker config JSON), for the FD store.
+[[nodiscard]] Result<unique_fd> make_config_memfd(std::string_view content);
+// Reads a config memfd back (from offset 0), refusing more than `max_bytes`.
+[[nodiscard]] Result<std::string> read_config_memfd(int fd, std::size_t max_bytes);
+
+} // namespace mcr::sockets
