@@ -37,6 +37,7 @@ public:
 
     [[nodiscard]] std::string to_string() const;
 
+    // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads the defaulted <=>
     friend auto operator<=>(const IpAddress&, const IpAddress&) = default;
     friend bool operator==(const IpAddress&, const IpAddress&) = default;
 

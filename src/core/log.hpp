@@ -18,6 +18,10 @@ enum class LogLevel { err = 3, warning = 4, notice = 5, info = 6, debug = 7 };
 void set_log_level(LogLevel level);
 [[nodiscard]] LogLevel log_level();
 
+// Whether stderr is the journal's stream ($JOURNAL_STREAM names stderr's
+// device:inode, as systemd documents); then log_event sends to the journal.
+[[nodiscard]] bool stderr_is_journal();
+
 // A journal field, e.g. {"MCR_RULE", "video1"}.
 using LogField = std::pair<std::string_view, std::string_view>;
 

@@ -17,7 +17,7 @@ namespace mcr {
 inline constexpr std::size_t kMaxRuleNameLength = 64;     // also keeps D-Bus paths short
 inline constexpr std::size_t kMaxOutputsPerRule = 64;
 inline constexpr std::size_t kDefaultMaxRules = 4096;
-inline constexpr std::size_t kMaxConfigBytes = 1024 * 1024; // a config file over this is refused
+inline constexpr std::size_t kMaxConfigBytes = std::size_t{1024} * 1024; // a config file over this is refused
 inline constexpr std::uint8_t kDefaultUnicastTtl = 64;
 
 // Where a stream arrives: UDP to `address`:`port` on `interface`.

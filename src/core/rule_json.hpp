@@ -31,6 +31,19 @@ namespace mcr {
 [[nodiscard]] Result<Rule> rule_from_json(const nlohmann::json& j, const std::string& path = {});
 [[nodiscard]] Result<RuleSet> rule_set_from_json(const nlohmann::json& j);
 
+// Refuses text over kMaxConfigBytes (Error names both sizes).
+[[nodiscard]] Status check_config_size(std::string_view text);
+
+// A JSON value as error messages quote it: flat values as JSON text
+// (shortened), nested arrays/objects as "[...]" / "{...}".
+[[nodiscard]] std::string describe_json(const nlohmann::json& value);
+
+// JSON text (with // and /* */ comments) -> a JSON value, refusing text over
+// kMaxConfigBytes, nesting deeper than 32 levels and objects with a repeated
+// key; syntax errors carry "line N, column M". Shared by parse_rule_set and
+// import_mcr_json5.
+[[nodiscard]] Result<nlohmann::json> parse_json_text(std::string_view text);
+
 // Text -> parsed and validated rule set. Refuses text over kMaxConfigBytes.
 // Accepts // and /* */ comments (nlohmann's ignore_comments).
 [[nodiscard]] Result<RuleSet> parse_rule_set(std::string_view text);

@@ -38,7 +38,8 @@ public:
     [[nodiscard]] bool is_set() const noexcept { return sd_bus_error_is_set(&error_) > 0; }
 
 private:
-    sd_bus_error error_ = SD_BUS_ERROR_NULL;
+    // SD_BUS_ERROR_NULL is a C99 compound literal, which -Wpedantic refuses in C++.
+    sd_bus_error error_{nullptr, nullptr, 0};
 };
 
 } // namespace mcr

@@ -1,0 +1,99 @@
+# The three relays bench/run compares, each started in the "relay" namespace
+# of relay_topology (tests/integration/lib/netns.sh) and pinned to
+# $MCRT_RELAY_CPU:
+#   mcrd    mcrd-worker via mcrd-test-launch, 239.1.1.1:5000 -> 239.2.2.<i+1>:6000
+#   kernel  the kernel's multicast forwarding, routes installed by smcrouted;
+#           no rewrite, so sinks listen to 239.1.1.1:5000
+#   socat   one socat per sink (socat has one destination), same mapping as mcrd
+# RELAY_PIDS holds the processes whose CPU time is the relay's cost.
+
+RELAY_PIDS=()
+readonly BENCH_INPUT_GROUP=239.1.1.1 BENCH_INPUT_PORT=5000 BENCH_SOURCE=192.0.2.2
+
+# steer_receive_work: a veth receives on the CPU that transmitted, so without
+# help the relay's whole receive path (AF_PACKET delivery, the kernel's
+# forwarding) would run in the sender's softirq on the traffic CPU. RPS moves
+# the relay's ingress processing to the relay CPU and the sinks' to the
+# traffic CPU, so CPU 1 is the relay box and CPU 0 the rest of the network.
+steer_receive_work() {
+    local i
+    set_rps relay in0 "$MCRT_RELAY_CPU"
+    for ((i = 0; i < 3; i++)); do set_rps "sink$i" eth0 "$MCRT_TRAFFIC_CPU"; done
+}
+
+# set_rps NS IF CPU
+set_rps() {
+    ns_exec "$1" sh -c "printf '%x' $((1 << $3)) > /sys/class/net/$2/queues/rx-0/rps_cpus" \
+        || fail "cannot set RPS on $1/$2"
+}
+
+# sink_endpoint KIND I: "GROUP PORT" sink I listens to.
+sink_endpoint() {
+    if [ "$1" = kernel ]; then echo "$BENCH_INPUT_GROUP $BENCH_INPUT_PORT"; else echo "239.2.2.$(($2 + 1)) 6000"; fi
+}
+
+relay_start_mcrd() {
+    local sinks=$1 outputs="" i
+    for ((i = 0; i < sinks; i++)); do outputs+=" out=out$i:239.2.2.$((i + 1)):6000"; done
+    worker_start relay bench_worker in0 "name=bench in=in0:$BENCH_INPUT_GROUP:$BENCH_INPUT_PORT$outputs"
+    RELAY_PIDS=("${MCRT_JOBS[bench_worker]}")
+}
+
+relay_start_kernel() {
+    local sinks=$1 conf outs="" i
+    conf=$(scratch smcroute.conf)
+    {
+        echo "phyint in0 enable"
+        for ((i = 0; i < sinks; i++)); do echo "phyint out$i enable"; outs+=" out$i"; done
+        echo "mroute from in0 source $BENCH_SOURCE group $BENCH_INPUT_GROUP to$outs"
+    } >"$conf"
+    # Multicast forwarding needs IP forwarding on; rp_filter is already off.
+    ns_exec relay sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.forwarding=1 >/dev/null
+    bg_start relay "$(scratch smcroute.log)" "${MCRT_RELAY_PIN[@]}" smcrouted -n -N -f "$conf" \
+        -i "mcrt-bench-$$" -P "$(scratch smcroute.pid)" -u "$(scratch smcroute.sock)" -l notice
+    RELAY_PIDS=("$BG_PID")
+    wait_until 15 "smcrouted to install (S,G)" sh -c \
+        "ip -n '$(ns_name relay)' mroute show | grep -q '($BENCH_SOURCE,$BENCH_INPUT_GROUP)'"
+}
+
+relay_start_socat() {
+    local sinks=$1 i
+    RELAY_PIDS=()
+    for ((i = 0; i < sinks; i++)); do
+        bg_start relay "$(scratch "socat$i.log")" "${MCRT_RELAY_PIN[@]}" socat -u -b 65536 \
+            "UDP4-RECV:$BENCH_INPUT_PORT,ip-add-membership=$BENCH_INPUT_GROUP:192.0.2.1,reuseaddr,rcvbuf=16777216" \
+            "UDP4-SENDTO:239.2.2.$((i + 1)):6000,ip-multicast-if=198.51.100.$((16 * i + 1)),ip-multicast-ttl=16"
+        RELAY_PIDS+=("$BG_PID")
+    done
+    # socat has no readiness signal: wait for its group membership.
+    wait_until 15 "socat to join $BENCH_INPUT_GROUP" sh -c \
+        "ip netns exec '$(ns_name relay)' ip maddr show dev in0 | grep -q '$BENCH_INPUT_GROUP'"
+    sleep 0.2
+}
+
+relay_start() {
+    local kind=$1 sinks=$2
+    "relay_start_$kind" "$sinks"
+}
+
+relay_stop() {
+    local pid
+    for pid in "${RELAY_PIDS[@]}"; do stop_pid "$pid" || true; done
+    RELAY_PIDS=()
+    ns_exec relay sysctl -qw net.ipv4.ip_forward=0 net.ipv4.conf.all.forwarding=0 >/dev/null
+}
+
+# relay_cpu_ticks: utime+stime of every relay process and its threads (clock ticks).
+relay_cpu_ticks() {
+    local pid total=0 fields
+    for pid in "${RELAY_PIDS[@]}"; do
+        # Fields after the ")" of comm: state is field 3, utime 14, stime 15.
+        fields=$(sed 's/.*) //' "/proc/$pid/stat")
+        total=$((total + $(awk '{print $12 + $13}' <<<"$fields")))
+    done
+    echo "$total"
+}
+
+# softirq_ticks: softirq time of all CPUs (the kernel relay's cost, plus
+# every other network activity on the machine).
+softirq_ticks() { awk '/^cpu / {print $8}' /proc/stat; }

@@ -1,0 +1,412 @@
+// Parses MCR control-socket requests into typed commands. Strict on types
+// and unknown fields (serde would ignore them; a typo should not silently do
+// nothing on a relay), every error names the field path.
+#include "control_command.hpp"
+
+#include "rule_json.hpp"
+#include "rule_validation.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <set>
+
+namespace mcr::control {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::uint8_t kIpProtoUdp = 17;
+constexpr std::uint8_t kMcrDefaultTtl = 1;
+
+// MCR commands mcrd knows but deliberately does not implement, with why.
+struct Unsupported {
+    std::string_view command;
+    std::string_view reason;
+};
+constexpr std::string_view kNoRouting = "mcrd is a static relay without PIM, IGMP, MSDP, RPF or event subscriptions";
+constexpr std::array kUnsupportedCommands = {
+    Unsupported{"SetFacilityLogLevel", "mcrd has one global log level; use SetGlobalLogLevel"},
+    Unsupported{"SaveConfig", "mcrd persists every change itself"},
+    Unsupported{"GetWorkerRules", "workers are per interface; use ListWorkers and ListRules"},
+    Unsupported{"GetControlPlaneConfig", kNoRouting},
+    Unsupported{"GetPimNeighbors", kNoRouting}, Unsupported{"EnablePim", kNoRouting},
+    Unsupported{"DisablePim", kNoRouting}, Unsupported{"SetStaticRp", kNoRouting},
+    Unsupported{"SetRpAddress", kNoRouting}, Unsupported{"AddExternalNeighbor", kNoRouting},
+    Unsupported{"RemoveExternalNeighbor", kNoRouting}, Unsupported{"ListExternalNeighbors", kNoRouting},
+    Unsupported{"ClearExternalNeighbors", kNoRouting}, Unsupported{"SetRpfProvider", kNoRouting},
+    Unsupported{"GetRpfProvider", kNoRouting}, Unsupported{"QueryRpf", kNoRouting},
+    Unsupported{"AddRpfRoute", kNoRouting}, Unsupported{"RemoveRpfRoute", kNoRouting},
+    Unsupported{"ListRpfRoutes", kNoRouting}, Unsupported{"ClearRpfRoutes", kNoRouting},
+    Unsupported{"GetIgmpGroups", kNoRouting}, Unsupported{"EnableIgmpQuerier", kNoRouting},
+    Unsupported{"DisableIgmpQuerier", kNoRouting}, Unsupported{"GetMroute", kNoRouting},
+    Unsupported{"GetMsdpPeers", kNoRouting}, Unsupported{"GetMsdpSaCache", kNoRouting},
+    Unsupported{"AddMsdpPeer", kNoRouting}, Unsupported{"RemoveMsdpPeer", kNoRouting},
+    Unsupported{"ClearMsdpSaCache", kNoRouting}, Unsupported{"Subscribe", kNoRouting},
+    Unsupported{"Unsubscribe", kNoRouting}, Unsupported{"ListSubscriptions", kNoRouting},
+};
+
+std::string quoted(const json& value)
+{
+    std::string text = value.dump();
+    constexpr std::size_t kMaxQuotedChars = 64;   // keep error lines short
+    if (text.size() > kMaxQuotedChars) {
+        text.resize(kMaxQuotedChars);
+        text += "...";
+    }
+    return text;
+}
+
+Error field_error(const std::string& path, const std::string& reason)
+{
+    return Error{path, reason};
+}
+
+// Checks that `body` is an object with only `allowed` keys.
+std::optional<Error> check_object(const json& body, const std::string& path,
+                                  std::initializer_list<std::string_view> allowed)
+{
+    if (!body.is_object())
+        return field_error(path, "must be an object, got " + quoted(body));
+    for (const auto& [key, value] : body.items()) {
+        bool known = false;
+        for (auto name : allowed)
+            known = known || key == name;
+        if (!known)
+            return field_error(path + "." + key, "unknown field");
+    }
+    return std::nullopt;
+}
+
+// nullptr when the key is absent or null (serde treats both as None).
+const json* optional_field(const json& body, const char* key)
+{
+    auto it = body.find(key);
+    if (it == body.end() || it->is_null())
+        return nullptr;
+    return &*it;
+}
+
+Result<const json*> required_field(const json& body, const std::string& path, const char* key)
+{
+    const json* value = optional_field(body, key);
+    if (value == nullptr)
+        return field_error(path + "." + key, "missing");
+    return value;
+}
+
+Result<std::string> string_field(const json& body, const std::string& path, const char* key)
+{
+    auto value = required_field(body, path, key);
+    if (!value)
+        return value.error();
+    if (!(*value)->is_string())
+        return field_error(path + "." + key, "must be a string, got " + quoted(**value));
+    return (*value)->get<std::string>();
+}
+
+Result<std::uint64_t> integer_in(const json& value, const std::string& path, std::uint64_t min,
+                                 std::uint64_t max)
+{
+    if (!value.is_number_unsigned() || value.get<std::uint64_t>() < min || value.get<std::uint64_t>() > max)
+        return field_error(path, "must be an integer " + std::to_string(min) + ".." + std::to_string(max) +
+                                     ", got " + quoted(value));
+    return value.get<std::uint64_t>();
+}
+
+Result<std::uint16_t> port_field(const json& body, const std::string& path, const char* key)
+{
+    auto value = required_field(body, path, key);
+    if (!value)
+        return value.error();
+    auto port = integer_in(**value, path + "." + key, 1, 65535);
+    if (!port)
+        return port.error();
+    return static_cast<std::uint16_t>(*port);
+}
+
+Result<IpAddress> address_field(const json& body, const std::string& path, const char* key)
+{
+    auto text = string_field(body, path, key);
+    if (!text)
+        return text.error();
+    auto address = IpAddress::parse(*text);
+    if (!address)
+        return field_error(path + "." + key, "not an IP address: \"" + *text + "\"");
+    return *address;
+}
+
+Result<RuleOutput> parse_output(const json& body, const std::string& path)
+{
+    if (auto problem = check_object(body, path, {"group", "port", "interface", "ttl", "source_ip"}))
+        return *problem;
+    if (optional_field(body, "source_ip") != nullptr)
+        return field_error(path + ".source_ip", "not supported by mcrd (the kernel picks the source of unicast copies)");
+    RuleOutput output;
+    auto interface = string_field(body, path, "interface");
+    if (!interface)
+        return interface.error();
+    output.interface = *interface;
+    auto address = address_field(body, path, "group");
+    if (!address)
+        return address.error();
+    output.address = *address;
+    auto port = port_field(body, path, "port");
+    if (!port)
+        return port.error();
+    output.port = *port;
+    // MCR sends copies with TTL 1 unless told otherwise; mcrd's unset TTL
+    // means "arriving TTL minus one", so MCR's default is made explicit
+    // (as the config.json5 importer does).
+    output.ttl = kMcrDefaultTtl;
+    if (const json* ttl = optional_field(body, "ttl")) {
+        auto value = integer_in(*ttl, path + ".ttl", 1, 255);
+        if (!value)
+            return value.error();
+        output.ttl = static_cast<std::uint8_t>(*value);
+    }
+    return output;
+}
+
+// Picks the mcrd name for an MCR rule: name, else rule_id, else derived.
+Result<std::string> rule_name(const json& body, const std::string& path, const RuleInput& input)
+{
+    for (const char* key : {"name", "rule_id"}) {
+        const json* value = optional_field(body, key);
+        if (value == nullptr)
+            continue;
+        if (!value->is_string())
+            return field_error(path + "." + key, "must be a string, got " + quoted(*value));
+        if (!value->get<std::string>().empty())
+            return value->get<std::string>();
+    }
+    return derived_rule_name(input);
+}
+
+Result<ControlCommand> parse_add_rule(const json& body)
+{
+    const std::string path = "AddRule";
+    if (auto problem = check_object(body, path, {"rule_id", "name", "input_interface", "input_group", "input_port",
+                                                 "input_protocol", "input_source", "outputs"}))
+        return *problem;
+    Rule rule;
+    auto interface = string_field(body, path, "input_interface");
+    if (!interface)
+        return interface.error();
+    rule.input.interface = *interface;
+    auto group = address_field(body, path, "input_group");
+    if (!group)
+        return group.error();
+    rule.input.address = *group;
+    auto port = port_field(body, path, "input_port");
+    if (!port)
+        return port.error();
+    rule.input.port = *port;
+    if (const json* protocol = optional_field(body, "input_protocol");
+        protocol != nullptr && !(protocol->is_number_unsigned() && protocol->get<std::uint64_t>() == kIpProtoUdp))
+        return field_error(path + ".input_protocol", "only UDP (17) is supported, got " + quoted(*protocol));
+    if (optional_field(body, "input_source") != nullptr) {
+        auto source = address_field(body, path, "input_source");
+        if (!source)
+            return source.error();
+        rule.input.source = *source;
+    }
+    auto outputs = required_field(body, path, "outputs");
+    if (!outputs)
+        return outputs.error();
+    if (!(*outputs)->is_array())
+        return field_error(path + ".outputs", "must be an array, got " + quoted(**outputs));
+    for (std::size_t i = 0; i < (*outputs)->size(); ++i) {
+        auto output = parse_output((**outputs)[i], path + ".outputs[" + std::to_string(i) + "]");
+        if (!output)
+            return output.error();
+        rule.outputs.push_back(std::move(*output));
+    }
+    auto name = rule_name(body, path, rule.input);
+    if (!name)
+        return name.error();
+    rule.name = *name;
+    return ControlCommand{AddRuleCommand{std::move(rule)}};
+}
+
+Result<ControlCommand> parse_remove(const json& body, const std::string& path, const char* key)
+{
+    if (auto problem = check_object(body, path, {key}))
+        return *problem;
+    auto name = string_field(body, path, key);
+    if (!name)
+        return name.error();
+    return ControlCommand{RemoveRuleCommand{*name}};
+}
+
+Result<ControlCommand> parse_set_log_level(const json& body)
+{
+    const std::string path = "SetGlobalLogLevel";
+    if (auto problem = check_object(body, path, {"level"}))
+        return *problem;
+    auto name = string_field(body, path, "level");
+    if (!name)
+        return name.error();
+    struct Severity {
+        std::string_view name;
+        LogLevel level;
+    };
+    // MCR's RFC 5424 severities; mcrd has no level above err or below debug.
+    constexpr std::array kSeverities = {
+        Severity{"emergency", LogLevel::err}, Severity{"alert", LogLevel::err},
+        Severity{"critical", LogLevel::err},  Severity{"error", LogLevel::err},
+        Severity{"warning", LogLevel::warning}, Severity{"notice", LogLevel::notice},
+        Severity{"info", LogLevel::info},     Severity{"debug", LogLevel::debug},
+        Severity{"trace", LogLevel::debug},
+    };
+    std::string lower;
+    for (char c : *name)
+        lower += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    for (const auto& severity : kSeverities)
+        if (lower == severity.name)
+            return ControlCommand{SetLogLevelCommand{severity.level}};
+    return field_error(path + ".level", "unknown level \"" + *name +
+                                            "\" (Emergency, Alert, Critical, Error, Warning, Notice, Info, Debug, Trace)");
+}
+
+// MCR sends its Config as a JSON object; mcrd's json5 importer reads it
+// (JSON is JSON5) and reports the MCR-only keys as warnings.
+Result<Json5Import> import_config(const json& body, const std::string& path)
+{
+    auto config = required_field(body, path, "config");
+    if (!config)
+        return config.error();
+    if (!(*config)->is_object())
+        return field_error(path + ".config", "must be an object, got " + quoted(**config));
+    auto imported = import_mcr_json5((*config)->dump());
+    if (!imported)
+        return Error{path + ".config" + (imported.error().path.empty() ? "" : "." + imported.error().path),
+                     imported.error().reason};
+    return imported;
+}
+
+Result<ControlCommand> parse_load_config(const json& body)
+{
+    const std::string path = "LoadConfig";
+    if (auto problem = check_object(body, path, {"config", "replace"}))
+        return *problem;
+    auto replace = required_field(body, path, "replace");
+    if (!replace)
+        return replace.error();
+    if (!(*replace)->is_boolean())
+        return field_error(path + ".replace", "must be true or false, got " + quoted(**replace));
+    auto imported = import_config(body, path);
+    if (!imported)
+        return imported.error();
+    return ControlCommand{LoadConfigCommand{std::move(imported->rules), (*replace)->get<bool>(),
+                                            std::move(imported->warnings)}};
+}
+
+Result<ControlCommand> parse_check_config(const json& body)
+{
+    const std::string path = "CheckConfig";
+    if (auto problem = check_object(body, path, {"config"}))
+        return *problem;
+    if (optional_field(body, "config") == nullptr || !body.at("config").is_object())
+        return field_error(path + ".config", "must be an object");
+    // An invalid config is a valid CheckConfig answer, not a request error.
+    auto imported = import_config(body, path);
+    if (!imported)
+        return ControlCommand{CheckConfigCommand{false, {imported.error().message()}}};
+    auto valid = validate_rule_set(imported->rules);
+    if (!valid)
+        return ControlCommand{CheckConfigCommand{false, {valid.error().message()}}};
+    return ControlCommand{CheckConfigCommand{true, {}}};
+}
+
+std::optional<ControlCommand> unit_command(std::string_view name)
+{
+    if (name == "ListRules") return ListRulesCommand{};
+    if (name == "GetStats") return GetStatsCommand{};
+    if (name == "ListWorkers") return ListWorkersCommand{};
+    if (name == "Ping") return PingCommand{};
+    if (name == "GetVersion") return GetVersionCommand{};
+    if (name == "GetLogLevels") return GetLogLevelsCommand{};
+    if (name == "GetConfig") return GetConfigCommand{};
+    return std::nullopt;
+}
+
+Result<ControlCommand> parse_command(const std::string& name, const json* body)
+{
+    for (const auto& unsupported : kUnsupportedCommands)
+        if (name == unsupported.command)
+            return Error{"", "'" + name + "' is not supported by mcrd: " + std::string(unsupported.reason)};
+    if (auto command = unit_command(name)) {
+        // serde accepts both "ListRules" and {"ListRules":null}.
+        if (body != nullptr && !body->is_null())
+            return field_error(name, "takes no fields, got " + quoted(*body));
+        return *command;
+    }
+    static const std::set<std::string, std::less<>> kCommandsWithFields = {
+        "AddRule", "RemoveRule", "RemoveRuleByName", "SetGlobalLogLevel", "LoadConfig", "CheckConfig"};
+    if (!kCommandsWithFields.contains(name))
+        return Error{"", "unknown command '" + name + "'"};
+    if (body == nullptr)
+        return Error{"", "'" + name + "' needs fields: {\"" + name + "\":{...}}"};
+    if (name == "AddRule") return parse_add_rule(*body);
+    if (name == "RemoveRule") return parse_remove(*body, name, "rule_id");
+    if (name == "RemoveRuleByName") return parse_remove(*body, name, "name");
+    if (name == "SetGlobalLogLevel") return parse_set_log_level(*body);
+    if (name == "LoadConfig") return parse_load_config(*body);
+    return parse_check_config(*body);
+}
+
+} // namespace
+
+bool is_write_command(const ControlCommand& command) noexcept
+{
+    return std::holds_alternative<AddRuleCommand>(command) || std::holds_alternative<RemoveRuleCommand>(command) ||
+           std::holds_alternative<SetLogLevelCommand>(command) || std::holds_alternative<LoadConfigCommand>(command);
+}
+
+Result<ControlCommand> parse_control_request(std::string_view request, std::size_t max_bytes)
+{
+    if (request.size() > max_bytes)
+        return Error{"", request_too_large_message(max_bytes)};
+    json document;
+    try {
+        document = json::parse(request);
+    } catch (const json::parse_error& e) {
+        // nlohmann prefixes "[json.exception.parse_error.101] "; users need the rest.
+        std::string what = e.what();
+        auto start = what.find("] ");
+        return Error{"", "request is not valid JSON: " + (start == std::string::npos ? what : what.substr(start + 2))};
+    }
+    if (document.is_string())
+        return parse_command(document.get<std::string>(), nullptr);
+    if (document.is_object() && document.size() == 1)
+        return parse_command(document.begin().key(), &document.begin().value());
+    return Error{"", "request must be a command name (\"ListRules\") or an object with one command key "
+                     "({\"RemoveRule\":{...}}), got " + quoted(document)};
+}
+
+std::string request_too_large_message(std::size_t max_bytes)
+{
+    return "request exceeds the limit of " + std::to_string(max_bytes) + " bytes";
+}
+
+std::string derived_rule_name(const RuleInput& input)
+{
+    // Same scheme as the config.json5 importer, so a rule gets one name
+    // whichever way MCR tooling created it.
+    std::string name = input.interface + "-" + input.address.to_string() + "-" + std::to_string(input.port);
+    for (char& c : name) {
+        const bool allowed = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                             c == '_' || c == '.' || c == '-';
+        if (!allowed)
+            c = '_';
+    }
+    if (name.front() == '.' || name.front() == '-')
+        name.front() = '_';
+    return name.substr(0, kMaxRuleNameLength);
+}
+
+} // namespace mcr::control

@@ -1,0 +1,24 @@
+// Journal MESSAGE_ID= values for the events an operator may search for
+// (`journalctl MESSAGE_ID=...`); a catalog file will explain each one.
+#pragma once
+
+#include <string_view>
+
+namespace mcr::message_id {
+
+// 128-bit ids as 32 lowercase hex digits (generated with `systemd-id128 new`).
+// Never reuse or change one: saved journal queries depend on them.
+inline constexpr std::string_view kRuleAdded = "3a37356b27794e37a4da29f4d0d5df9a";
+inline constexpr std::string_view kRuleRemoved = "0d35a3aefe944e7fa788572a2b24f150";
+inline constexpr std::string_view kRuleChanged = "92c08daf90bc4fffa2de9aa5619c813e";
+inline constexpr std::string_view kConfigReloaded = "734d109a359845f2aba92a3ffa74cdcb";
+inline constexpr std::string_view kLogLevelChanged = "337e8ff710e448a3937e13d64eb97bca";
+inline constexpr std::string_view kAuthorizationDenied = "6d5851e5deb842a6960832b291aa207a";
+inline constexpr std::string_view kWorkerStarted = "d3d126068ba54570838357da0df82fd8";
+inline constexpr std::string_view kWorkerRestarted = "6ecb69be3ad948aab98a55337ec43941";
+inline constexpr std::string_view kWorkerFailed = "71c29bbc5aa245e593e974a57912f702";
+inline constexpr std::string_view kInterfaceLost = "bb05772ae1684bef9af408018c00eb18";
+inline constexpr std::string_view kInterfaceBack = "813bbd1261834d19bd9048ec27337aa3";
+inline constexpr std::string_view kStateFileCorrupt = "7dcdcfd6efa240e49af49200c2383584";
+
+} // namespace mcr::message_id

@@ -1,0 +1,333 @@
+// Rules to and from mcrd's JSON schema (see rule_json.hpp), and config text
+// to a validated rule set. Structural errors name the key path and quote the
+// offending JSON value.
+#include "rule_json.hpp"
+
+#include "json5.hpp"
+#include "quote.hpp"
+#include "rule_validation.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <initializer_list>
+#include <set>
+#include <string_view>
+
+namespace mcr {
+
+using nlohmann::json;
+
+constexpr std::size_t kMaxQuotedJsonChars = 60; // keeps error messages one readable line
+
+std::string describe_json(const json& value)
+{
+    // Only flat values are dumped: dump() recurses, and a value built in code
+    // may nest arbitrarily deep.
+    const bool flat = !value.is_structured() ||
+                      std::none_of(value.begin(), value.end(),
+                                   [](const json& element) { return element.is_structured(); });
+    if (!flat)
+        return value.is_array() ? "[...]" : "{...}";
+    std::string text = value.dump(-1, ' ', true, json::error_handler_t::replace);
+    if (text.size() > kMaxQuotedJsonChars) {
+        text.resize(kMaxQuotedJsonChars - 3);
+        text += "...";
+    }
+    return text;
+}
+
+namespace {
+
+constexpr std::int64_t kRuleSetVersion = 1;
+
+// Deeper nesting than any config needs is refused at parse time, so that
+// nothing recursive (dump, copy) ever meets a 500000-level array.
+constexpr int kMaxJsonDepth = 32;
+
+// rules[0].input, or rules[0]["odd key"] when the key is not an identifier.
+std::string key_path(const std::string& path, std::string_view key)
+{
+    const bool plain = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '_';
+    });
+    if (!plain)
+        return path + "[" + quoted_text(key) + "]";
+    return path.empty() ? std::string(key) : path + "." + std::string(key);
+}
+
+Error type_error(const std::string& path, std::string_view expected, const json& value)
+{
+    return Error{path, "must be " + std::string(expected) + ", got " + describe_json(value)};
+}
+
+// Object with only `allowed` keys and all `required` ones.
+Status check_object(const json& j, const std::string& path,
+                    std::initializer_list<std::string_view> allowed,
+                    std::initializer_list<std::string_view> required)
+{
+    if (!j.is_object())
+        return type_error(path, "an object", j);
+    for (const auto& [key, value] : j.items()) {
+        (void)value;
+        if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
+            return Error{key_path(path, key), "unknown key"};
+    }
+    for (std::string_view key : required)
+        if (!j.contains(key))
+            return Error{key_path(path, key), "missing required key"};
+    return Ok{};
+}
+
+Result<std::string> string_field(const json& j, std::string_view key, const std::string& path)
+{
+    const json& value = j.at(key);
+    if (!value.is_string())
+        return type_error(key_path(path, key), "a string", value);
+    return value.get<std::string>();
+}
+
+Result<IpAddress> address_field(const json& j, std::string_view key, const std::string& path)
+{
+    const json& value = j.at(key);
+    if (value.is_string())
+        if (auto address = IpAddress::parse(value.get_ref<const std::string&>()))
+            return *address;
+    return type_error(key_path(path, key), "an IP address", value);
+}
+
+// Integers only: 5.0 and "5" are refused so that typos do not pass.
+Result<std::uint64_t> integer_field(const json& j, std::string_view key, const std::string& path,
+                                    std::uint64_t min, std::uint64_t max)
+{
+    const json& value = j.at(key);
+    // Parsed text stores non-negative integers as unsigned, JSON built in
+    // code (D-Bus, tests) as signed: both are integers.
+    const bool integer = value.is_number_unsigned() ||
+                         (value.is_number_integer() && value.get<std::int64_t>() >= 0);
+    const bool in_range = integer && value.get<std::uint64_t>() >= min &&
+                          value.get<std::uint64_t>() <= max;
+    if (!in_range)
+        return type_error(key_path(path, key),
+                          "an integer " + std::to_string(min) + ".." + std::to_string(max), value);
+    return value.get<std::uint64_t>();
+}
+
+// The interface/address/port triple inputs and outputs share. `extra` is
+// the one optional key each adds (source, ttl).
+template <typename Endpoint>
+Result<Endpoint> endpoint_from_json(const json& j, const std::string& path, std::string_view extra)
+{
+    if (Status s = check_object(j, path, {"interface", "address", "port", extra},
+                                {"interface", "address", "port"});
+        !s)
+        return s.error();
+    Endpoint endpoint;
+    auto interface = string_field(j, "interface", path);
+    if (!interface)
+        return interface.error();
+    endpoint.interface = std::move(*interface);
+    auto address = address_field(j, "address", path);
+    if (!address)
+        return address.error();
+    endpoint.address = *address;
+    auto port = integer_field(j, "port", path, 1, 65535);
+    if (!port)
+        return port.error();
+    endpoint.port = static_cast<std::uint16_t>(*port);
+    return endpoint;
+}
+
+Result<RuleInput> input_from_json(const json& j, const std::string& path)
+{
+    auto input = endpoint_from_json<RuleInput>(j, path, "source");
+    if (input && j.contains("source")) {
+        auto source = address_field(j, "source", path);
+        if (!source)
+            return source.error();
+        input->source = *source;
+    }
+    return input;
+}
+
+Result<RuleOutput> output_from_json(const json& j, const std::string& path)
+{
+    auto output = endpoint_from_json<RuleOutput>(j, path, "ttl");
+    if (output && j.contains("ttl")) {
+        auto ttl = integer_field(j, "ttl", path, 1, 255);
+        if (!ttl)
+            return ttl.error();
+        output->ttl = static_cast<std::uint8_t>(*ttl);
+    }
+    return output;
+}
+
+// Finds the first object with a repeated key, which nlohmann would
+// otherwise resolve silently by keeping the last value, and nesting deeper
+// than kMaxJsonDepth.
+class StructureChecker {
+public:
+    bool operator()(int depth, json::parse_event_t event, json& parsed)
+    {
+        if (depth > kMaxJsonDepth)
+            too_deep_ = true;
+        if (event == json::parse_event_t::object_start)
+            keys_.emplace_back();
+        else if (event == json::parse_event_t::object_end && !keys_.empty())
+            keys_.pop_back();
+        else if (event == json::parse_event_t::key && !keys_.empty() && duplicate_.empty() &&
+                 !keys_.back().insert(parsed.get<std::string>()).second)
+            duplicate_ = parsed.get<std::string>();
+        return true;
+    }
+    [[nodiscard]] const std::string& duplicate() const { return duplicate_; }
+    [[nodiscard]] bool too_deep() const { return too_deep_; }
+
+private:
+    bool too_deep_ = false;
+    std::vector<std::set<std::string>> keys_;
+    std::string duplicate_;
+};
+
+// nlohmann's what() is "[json.exception.parse_error.101] parse error at line
+// 1, column 2: reason"; we keep the reason and compute the position ourselves.
+Error parse_error_to_error(std::string_view text, const json::parse_error& e)
+{
+    std::string_view what = e.what();
+    std::string_view reason = what;
+    if (const auto at = what.find("parse error"); at != std::string_view::npos)
+        if (const auto colon = what.find(": ", at); colon != std::string_view::npos)
+            reason = what.substr(colon + 2);
+    const std::size_t offset = e.byte > 0 ? e.byte - 1 : 0;
+    return error_at_offset(text, offset, std::string(reason));
+}
+
+} // namespace
+
+json rule_to_json(const Rule& rule)
+{
+    json input = {{"interface", rule.input.interface},
+                  {"address", rule.input.address.to_string()},
+                  {"port", rule.input.port}};
+    if (rule.input.source)
+        input["source"] = rule.input.source->to_string();
+    json outputs = json::array();
+    for (const RuleOutput& output : rule.outputs) {
+        json o = {{"interface", output.interface},
+                  {"address", output.address.to_string()},
+                  {"port", output.port}};
+        if (output.ttl)
+            o["ttl"] = *output.ttl;
+        outputs.push_back(std::move(o));
+    }
+    return {{"name", rule.name},
+            {"input", std::move(input)},
+            {"outputs", std::move(outputs)},
+            {"forward_expired_ttl", rule.forward_expired_ttl}};
+}
+
+json rule_set_to_json(const RuleSet& set)
+{
+    json rules = json::array();
+    for (const Rule& rule : set.rules)
+        rules.push_back(rule_to_json(rule));
+    return {{"rules", std::move(rules)}};
+}
+
+Result<Rule> rule_from_json(const json& j, const std::string& path)
+{
+    if (Status s = check_object(j, path, {"name", "input", "outputs", "forward_expired_ttl"},
+                                {"name", "input", "outputs"});
+        !s)
+        return s.error();
+    Rule rule;
+    auto name = string_field(j, "name", path);
+    if (!name)
+        return name.error();
+    rule.name = std::move(*name);
+    auto input = input_from_json(j.at("input"), key_path(path, "input"));
+    if (!input)
+        return input.error();
+    rule.input = std::move(*input);
+    const std::string outputs_path = key_path(path, "outputs");
+    const json& outputs = j.at("outputs");
+    if (!outputs.is_array())
+        return type_error(outputs_path, "an array", outputs);
+    for (std::size_t i = 0; i < outputs.size(); ++i) {
+        auto output = output_from_json(outputs[i], outputs_path + "[" + std::to_string(i) + "]");
+        if (!output)
+            return output.error();
+        rule.outputs.push_back(std::move(*output));
+    }
+    if (j.contains("forward_expired_ttl")) {
+        const json& flag = j.at("forward_expired_ttl");
+        if (!flag.is_boolean())
+            return type_error(key_path(path, "forward_expired_ttl"), "true or false", flag);
+        rule.forward_expired_ttl = flag.get<bool>();
+    }
+    return rule;
+}
+
+Result<RuleSet> rule_set_from_json(const json& j)
+{
+    if (Status s = check_object(j, "", {"version", "rules"}, {"rules"}); !s)
+        return s.error();
+    if (j.contains("version")) {
+        const json& version = j.at("version");
+        if (!version.is_number_integer() || version.get<std::int64_t>() != kRuleSetVersion)
+            return Error{"version", "unsupported version " + describe_json(version) +
+                                        " (this mcrd reads version 1)"};
+    }
+    const json& rules = j.at("rules");
+    if (!rules.is_array())
+        return type_error("rules", "an array", rules);
+    RuleSet set;
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+        auto rule = rule_from_json(rules[i], "rules[" + std::to_string(i) + "]");
+        if (!rule)
+            return rule.error();
+        set.rules.push_back(std::move(*rule));
+    }
+    return set;
+}
+
+Status check_config_size(std::string_view text)
+{
+    if (text.size() > kMaxConfigBytes)
+        return Error{"", "config is " + std::to_string(text.size()) + " bytes, at most " +
+                             std::to_string(kMaxConfigBytes) + " allowed"};
+    return Ok{};
+}
+
+Result<json> parse_json_text(std::string_view text)
+{
+    if (Status s = check_config_size(text); !s)
+        return s.error();
+    StructureChecker checker;
+    json parsed;
+    try {
+        parsed = json::parse(text, std::ref(checker), true, true);
+    } catch (const json::parse_error& e) {
+        return parse_error_to_error(text, e);
+    }
+    if (checker.too_deep())
+        return Error{"", "nested deeper than " + std::to_string(kMaxJsonDepth) + " levels"};
+    if (!checker.duplicate().empty())
+        return Error{"", "duplicate key " + quoted_text(checker.duplicate()) + " in an object"};
+    return parsed;
+}
+
+Result<RuleSet> parse_rule_set(std::string_view text)
+{
+    auto parsed = parse_json_text(text);
+    if (!parsed)
+        return parsed.error();
+    auto set = rule_set_from_json(*parsed);
+    if (!set)
+        return set.error();
+    if (Status s = validate_rule_set(*set); !s)
+        return s.error();
+    return set;
+}
+
+} // namespace mcr

@@ -1,0 +1,42 @@
+// mcrctl's commands, one function each; main.cpp maps the command line onto
+// them. Each prints its result (a table, or JSON with --json) and throws
+// CommandFailure on error.
+#pragma once
+
+#include "relay_client.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mcr::ctl {
+
+struct GlobalOptions {
+    ConnectOptions connect;
+    bool json = false;
+};
+
+struct StatsOptions {
+    bool watch = false;
+    double interval_seconds = 1.0;
+    std::optional<std::uint64_t> count;   // iterations with --watch; unbounded when unset
+};
+
+// commands_rules.cpp
+void command_add(const GlobalOptions& options, const std::string& name, const std::string& input,
+                 const std::vector<std::string>& outputs);
+void command_remove(const GlobalOptions& options, const std::string& name);
+void command_list(const GlobalOptions& options);
+void command_show(const GlobalOptions& options, const std::string& name);
+void command_config_import(const GlobalOptions& options, const std::string& file, bool replace);
+void command_config_export(const GlobalOptions& options);
+
+// commands_status.cpp
+void command_stats(const GlobalOptions& options, const StatsOptions& stats);
+void command_workers(const GlobalOptions& options);
+void command_reload(const GlobalOptions& options);
+void command_log_level(const GlobalOptions& options, const std::optional<std::string>& level);
+void command_version(const GlobalOptions& options);
+
+} // namespace mcr::ctl

@@ -1,0 +1,129 @@
+// mcrctl: the command-line client of mcrd over D-Bus (org.mcr.Relay).
+// Exit status: 0 ok, 1 failure, 2 usage error, 3 no such rule, 4 access
+// denied, 5 invalid rule or argument, 6 daemon not reachable (exit_status.hpp).
+#include "commands.hpp"
+#include "exit_status.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <optional>
+
+namespace {
+
+using namespace mcr::ctl;
+
+struct CommandLine {
+    GlobalOptions global;
+    bool no_ask_password = false;
+    std::string rule_name;
+    std::string input;
+    std::vector<std::string> outputs;
+    StatsOptions stats;
+    std::uint64_t stats_count = 0;
+    std::string log_level;
+    std::string file;
+    bool replace = false;
+};
+
+int run(int argc, char** argv)
+{
+    CommandLine line;
+    CLI::App app{"Control the multicast relay mcrd.", "mcrctl"};
+    app.require_subcommand(1);
+    app.fallthrough();   // global options may follow the command
+    app.footer(std::string(kExitCodeHelp));
+    app.add_option("-n,--namespace", line.global.connect.ns, "Talk to mcrd@NS (the relay inside network namespace NS)");
+    app.add_option("--bus-address", line.global.connect.bus_address,
+                   "D-Bus address to use instead of the system bus (also $MCRCTL_BUS_ADDRESS)");
+    app.add_flag("--json", line.global.json, "Print JSON instead of tables");
+    app.add_flag("--no-ask-password", line.no_ask_password, "Do not ask for a password when polkit wants one");
+
+    auto* add = app.add_subcommand("add", "Add a rule");
+    add->add_option("NAME", line.rule_name, "Rule name: [A-Za-z0-9_.-], up to 64 characters")->required();
+    add->add_option("--in", line.input, "Input IF:GROUP:PORT[@SOURCE]")->required();
+    add->add_option("--out", line.outputs, "Output IF:ADDRESS:PORT[:TTL] (repeat for fan-out)")
+        ->required()
+        ->allow_extra_args(false);   // one value per --out: "--out A NAME" keeps NAME positional
+
+    auto* remove = app.add_subcommand("remove", "Remove a rule");
+    remove->add_option("NAME", line.rule_name, "Rule name")->required();
+
+    auto* list = app.add_subcommand("list", "List rules (--json: the rule set, importable with 'config import')");
+    auto* show = app.add_subcommand("show", "Show one rule");
+    show->add_option("NAME", line.rule_name, "Rule name")->required();
+
+    auto* stats = app.add_subcommand("stats", "Show counters per rule, output and worker");
+    stats->add_flag("--watch", line.stats.watch, "Repeat, with rates computed between samples");
+    auto* interval = stats->add_option("--interval", line.stats.interval_seconds, "Seconds between samples (default 1)")
+                         ->check(CLI::Range(0.1, 3600.0));
+    auto* count = stats->add_option("--count", line.stats_count, "Stop after N samples")->check(CLI::Range(1, 1000000));
+    interval->needs("--watch");
+    count->needs("--watch");
+
+    auto* workers = app.add_subcommand("workers", "List the worker units");
+    auto* reload = app.add_subcommand("reload", "Reload the configuration");
+    auto* log_level = app.add_subcommand("log-level", "Show or set the log level (err, warning, notice, info, debug)");
+    log_level->add_option("LEVEL", line.log_level, "New level");
+
+    auto* config = app.add_subcommand("config", "Import or export the rule set");
+    config->require_subcommand(1);
+    auto* import = config->add_subcommand("import", "Add the rules of FILE (mcrd JSON or MCR json5; - = stdin)");
+    import->add_option("FILE", line.file, "Rule file")->required();
+    import->add_flag("--replace", line.replace, "Replace the whole rule set instead of adding");
+    auto* export_ = config->add_subcommand("export", "Print the rule set as mcrd JSON");
+
+    auto* version = app.add_subcommand("version", "Show the versions of mcrctl and mcrd");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        (void)app.exit(e);
+        return static_cast<int>(ExitCode::usage);
+    }
+    line.global.connect.ask_password = !line.no_ask_password;
+    if (count->count() > 0)
+        line.stats.count = line.stats_count;
+
+    const GlobalOptions& global = line.global;
+    if (add->parsed())
+        command_add(global, line.rule_name, line.input, line.outputs);
+    else if (remove->parsed())
+        command_remove(global, line.rule_name);
+    else if (list->parsed())
+        command_list(global);
+    else if (show->parsed())
+        command_show(global, line.rule_name);
+    else if (stats->parsed())
+        command_stats(global, line.stats);
+    else if (workers->parsed())
+        command_workers(global);
+    else if (reload->parsed())
+        command_reload(global);
+    else if (log_level->parsed())
+        command_log_level(global, log_level->count("LEVEL") > 0 ? std::optional(line.log_level) : std::nullopt);
+    else if (import->parsed())
+        command_config_import(global, line.file, line.replace);
+    else if (export_->parsed())
+        command_config_export(global);
+    else if (version->parsed())
+        command_version(global);
+    return static_cast<int>(ExitCode::ok);
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    try {
+        return run(argc, argv);
+    } catch (const CommandFailure& e) {
+        std::cerr << "mcrctl: " << e.what() << "\n";
+        return static_cast<int>(e.code());
+    } catch (const std::exception& e) {
+        std::cerr << "mcrctl: " << e.what() << "\n";
+        return static_cast<int>(ExitCode::failure);
+    }
+}

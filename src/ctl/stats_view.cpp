@@ -1,0 +1,134 @@
+// Parses, differences and renders relay counters for mcrctl.
+#include "stats_view.hpp"
+
+#include "output_table.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace mcr::ctl {
+namespace {
+
+using nlohmann::json;
+
+std::uint64_t counter(const json& object, const char* key)
+{
+    auto it = object.find(key);
+    return it != object.end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : 0;
+}
+
+std::string text(const json& object, const char* key)
+{
+    auto it = object.find(key);
+    return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// "drops": 5, or "drops": {"no_buffer": 2, "send_error": 3} -> 5.
+std::uint64_t drop_total(const json& object)
+{
+    auto it = object.find("drops");
+    if (it == object.end())
+        return 0;
+    if (it->is_number_unsigned())
+        return it->get<std::uint64_t>();
+    std::uint64_t total = 0;
+    if (it->is_object())
+        for (const auto& [reason, count] : it->items())
+            total += count.is_number_unsigned() ? count.get<std::uint64_t>() : 0;
+    return total;
+}
+
+const json& array_or_empty(const json& object, const char* key)
+{
+    static const json kEmpty = json::array();
+    auto it = object.find(key);
+    return it != object.end() && it->is_array() ? *it : kEmpty;
+}
+
+} // namespace
+
+Result<StatsSnapshot> parse_stats(std::string_view json_text)
+{
+    json document = json::parse(json_text, nullptr, false);
+    if (document.is_discarded() || !document.is_object())
+        return Error{"", "the daemon's statistics are not a JSON object"};
+    StatsSnapshot snapshot;
+    for (const auto& rule : array_or_empty(document, "rules")) {
+        if (!rule.is_object())
+            continue;
+        RuleCounters counters{text(rule, "name"), counter(rule, "packets"), counter(rule, "bytes"), drop_total(rule), {}};
+        for (const auto& output : array_or_empty(rule, "outputs"))
+            if (output.is_object())
+                counters.outputs.push_back({text(output, "interface"), text(output, "address"), counter(output, "port"),
+                                            counter(output, "packets"), counter(output, "bytes"), drop_total(output)});
+        snapshot.rules.push_back(std::move(counters));
+    }
+    for (const auto& worker : array_or_empty(document, "workers")) {
+        if (!worker.is_object())
+            continue;
+        WorkerCounters counters{text(worker, "interface"), 0, 0};
+        if (auto kernel = worker.find("kernel"); kernel != worker.end() && kernel->is_object()) {
+            counters.kernel_packets = counter(*kernel, "packets");
+            counters.kernel_drops = counter(*kernel, "drops");
+        }
+        snapshot.workers.push_back(std::move(counters));
+    }
+    return snapshot;
+}
+
+std::map<std::string, RuleRate> rule_rates(const StatsSnapshot& before, const StatsSnapshot& after,
+                                           double elapsed_seconds)
+{
+    std::map<std::string, RuleRate> rates;
+    if (elapsed_seconds <= 0)
+        return rates;
+    std::map<std::string, const RuleCounters*> previous;
+    for (const auto& rule : before.rules)
+        previous[rule.name] = &rule;
+    constexpr double kBitsPerByte = 8.0;
+    for (const auto& rule : after.rules) {
+        auto it = previous.find(rule.name);
+        if (it == previous.end() || rule.packets < it->second->packets || rule.bytes < it->second->bytes)
+            continue;
+        rates[rule.name] = RuleRate{static_cast<double>(rule.packets - it->second->packets) / elapsed_seconds,
+                                    static_cast<double>(rule.bytes - it->second->bytes) * kBitsPerByte / elapsed_seconds};
+    }
+    return rates;
+}
+
+std::string render_stats(const StatsSnapshot& stats, const std::map<std::string, RuleRate>* rates)
+{
+    std::vector<TableColumn> rule_columns = {{"RULE", false}, {"PACKETS", true}, {"BYTES", true}, {"DROPS", true}};
+    if (rates != nullptr) {
+        rule_columns.push_back({"PKT/S", true});
+        rule_columns.push_back({"BIT/S", true});
+    }
+    OutputTable rule_table(rule_columns);
+    OutputTable output_table({{"RULE", false}, {"OUTPUT", false}, {"PACKETS", true}, {"BYTES", true}, {"DROPS", true}});
+    for (const auto& rule : stats.rules) {
+        std::vector<std::string> row = {rule.name, std::to_string(rule.packets), std::to_string(rule.bytes),
+                                        std::to_string(rule.drops)};
+        if (rates != nullptr) {
+            auto it = rates->find(rule.name);
+            row.push_back(it == rates->end() ? "-" : human_count(it->second.packets_per_second));
+            row.push_back(it == rates->end() ? "-" : human_count(it->second.bits_per_second));
+        }
+        rule_table.add_row(std::move(row));
+        for (const auto& output : rule.outputs)
+            output_table.add_row({rule.name, output.interface + ":" + output.address + ":" + std::to_string(output.port),
+                                  std::to_string(output.packets), std::to_string(output.bytes),
+                                  std::to_string(output.drops)});
+    }
+    std::string text = rule_table.render();
+    if (!output_table.empty())
+        text += "\n" + output_table.render();
+    if (!stats.workers.empty()) {
+        OutputTable worker_table({{"INTERFACE", false}, {"KERNEL-PACKETS", true}, {"KERNEL-DROPS", true}});
+        for (const auto& worker : stats.workers)
+            worker_table.add_row({worker.interface, std::to_string(worker.kernel_packets),
+                                  std::to_string(worker.kernel_drops)});
+        text += "\n" + worker_table.render();
+    }
+    return text;
+}
+
+} // namespace mcr::ctl

@@ -1,0 +1,60 @@
+// `mcrctl stats`: reads the daemon's GetStats JSON (tolerantly: missing
+// counters are 0, "drops" may be a number or an object of per-reason
+// counts), computes rates from two snapshots, and renders tables.
+#pragma once
+
+#include "result.hpp"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mcr::ctl {
+
+struct OutputCounters {
+    std::string interface;
+    std::string address;
+    std::uint64_t port = 0;
+    std::uint64_t packets = 0;
+    std::uint64_t bytes = 0;
+    std::uint64_t drops = 0;   // sum over reasons
+};
+
+struct RuleCounters {
+    std::string name;
+    std::uint64_t packets = 0;
+    std::uint64_t bytes = 0;
+    std::uint64_t drops = 0;   // sum over reasons
+    std::vector<OutputCounters> outputs;
+};
+
+struct WorkerCounters {
+    std::string interface;
+    std::uint64_t kernel_packets = 0;
+    std::uint64_t kernel_drops = 0;
+};
+
+struct StatsSnapshot {
+    std::vector<RuleCounters> rules;
+    std::vector<WorkerCounters> workers;
+};
+
+struct RuleRate {
+    double packets_per_second = 0;
+    double bits_per_second = 0;
+};
+
+[[nodiscard]] Result<StatsSnapshot> parse_stats(std::string_view json_text);
+
+// Per rule name present in both snapshots with counters that did not go
+// backwards (a reset or restart gives no rate rather than a negative one).
+[[nodiscard]] std::map<std::string, RuleRate> rule_rates(const StatsSnapshot& before, const StatsSnapshot& after,
+                                                         double elapsed_seconds);
+
+// Rules table (with PKT/S and BIT/S columns when `rates` is given), outputs
+// table, workers' kernel counters table.
+[[nodiscard]] std::string render_stats(const StatsSnapshot& stats, const std::map<std::string, RuleRate>* rates);
+
+} // namespace mcr::ctl

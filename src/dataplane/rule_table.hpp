@@ -1,0 +1,57 @@
+// The worker's per-packet rule lookup: an open-addressing hash table keyed on
+// (destination address, destination port, protocol, source) built once per
+// config; lookups never allocate. Source-specific (SSM) rules win over
+// any-source rules for the same group and port.
+#pragma once
+
+#include "core/result.hpp"
+#include "core/rule.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+namespace mcr::dataplane {
+
+inline constexpr std::uint32_t kAnySource = 0; // 0.0.0.0 is never a valid SSM source
+
+struct RuleKey {
+    std::uint32_t destination_address = 0; // host order
+    std::uint32_t source_address = kAnySource;
+    std::uint16_t destination_port = 0;
+    std::uint8_t protocol = 0;
+
+    friend bool operator==(const RuleKey&, const RuleKey&) = default;
+};
+
+class RuleTable {
+public:
+    RuleTable() = default;
+
+    // Indexes `rules` by input. Errors (path "rules[i].input") for an IPv6
+    // input (the data plane is IPv4-only today) and for two rules with the
+    // same input.
+    [[nodiscard]] static Result<RuleTable> build(std::span<const Rule> rules);
+
+    // Index into the `rules` given to build(), SSM match first.
+    [[nodiscard]] std::optional<std::size_t> lookup(std::uint32_t destination_address, std::uint16_t destination_port,
+                                                    std::uint8_t protocol, std::uint32_t source_address) const noexcept;
+
+    [[nodiscard]] std::size_t size() const noexcept { return entries_; }
+
+private:
+    struct Slot {
+        RuleKey key;
+        std::uint32_t rule_index = 0;
+        bool used = false;
+    };
+    [[nodiscard]] std::optional<std::size_t> find(const RuleKey& key) const noexcept;
+    [[nodiscard]] bool insert(const RuleKey& key, std::uint32_t rule_index);
+
+    std::vector<Slot> slots_; // power-of-two size, at most half full
+    std::size_t entries_ = 0;
+};
+
+} // namespace mcr::dataplane

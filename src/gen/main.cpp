@@ -1,0 +1,190 @@
+// mcrgen: a bounded multicast/unicast UDP traffic generator and receiver for
+// mcrd's integration tests and benchmarks.
+// Exit status: 0 success, 1 --expect not met, 2 bad usage or refused
+// destination, 3 runtime failure (socket, send, receive).
+#include "destination_policy.hpp"
+#include "payload_header.hpp"
+#include "receiver.hpp"
+#include "report.hpp"
+#include "sender.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <exception>
+#include <iostream>
+#include <random>
+
+namespace {
+
+using mcr::IpAddress;
+
+constexpr int kExitExpectNotMet = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitRuntime = 3;
+constexpr std::uint64_t kMaxRatePps = 100'000'000;
+
+struct SendArguments {
+    std::string group;
+    std::uint16_t port = 0;
+    std::string interface;
+    std::string source;
+    std::uint64_t rate_pps = 0;
+    std::size_t size = 0;
+    std::uint64_t count = 0;
+    double duration_s = 0;
+    int ttl = 16;  // not 1 (the socket default): a relay drops TTL<=1 as expired
+    bool force = false;
+    std::uint32_t stream_id = 0;
+    bool json = false;
+};
+
+struct ReceiveArguments {
+    std::string group;
+    std::uint16_t port = 0;
+    std::string interface;
+    double duration_s = 0;
+    std::uint64_t expect = 0;
+    std::string ready_file;
+    bool json = false;
+};
+
+int fail(const std::string& message, int status)
+{
+    std::cerr << "mcrgen: " << message << "\n";
+    return status;
+}
+
+// Prints the usage error itself; nullopt means "exit with kExitUsage".
+std::optional<IpAddress> parse_address(const std::string& text, const char* option)
+{
+    auto address = IpAddress::parse(text);
+    if (!address)
+        (void)fail(std::string(option) + ": '" + text + "' is not an IP address", kExitUsage);
+    return address;
+}
+
+std::optional<std::string> optional_text(const std::string& text)
+{
+    return text.empty() ? std::nullopt : std::optional<std::string>(text);
+}
+
+int run_send(const SendArguments& args, const CLI::App& command)
+{
+    const auto group = parse_address(args.group, "--group");
+    if (!group)
+        return kExitUsage;
+    if (auto refusal = mcr::gen::destination_refusal(*group); refusal && !args.force)
+        return fail(*refusal, kExitUsage);
+    mcr::gen::SendOptions options;
+    options.socket.destination = *group;
+    options.socket.port = args.port;
+    options.socket.interface = optional_text(args.interface);
+    options.socket.ttl = static_cast<std::uint8_t>(args.ttl);
+    if (!args.source.empty()) {
+        options.socket.source = parse_address(args.source, "--source");
+        if (!options.socket.source)
+            return kExitUsage;
+    }
+    options.rate_pps = args.rate_pps;
+    options.payload_bytes = args.size;
+    if (command.count("--count") > 0)
+        options.count = args.count;
+    if (command.count("--duration") > 0)
+        options.duration_s = args.duration_s;
+    options.stream_id = command.count("--stream-id") > 0 ? args.stream_id : std::random_device{}();
+
+    auto report = mcr::gen::run_sender(options);
+    if (!report)
+        return fail(report.error().message(), kExitRuntime);
+    std::cout << (args.json ? mcr::gen::send_report_json(*report) + "\n" : mcr::gen::send_report_text(*report));
+    return 0;
+}
+
+int run_receive(const ReceiveArguments& args, const CLI::App& command)
+{
+    const auto group = parse_address(args.group, "--group");
+    if (!group)
+        return kExitUsage;
+    mcr::gen::ReceiveOptions options;
+    options.socket.group = *group;
+    options.socket.port = args.port;
+    options.socket.interface = optional_text(args.interface);
+    options.duration_s = args.duration_s;
+    options.ready_file = optional_text(args.ready_file);
+    if (command.count("--expect") > 0)
+        options.expect = args.expect;
+
+    auto report = mcr::gen::run_receiver(options);
+    if (!report)
+        return fail(report.error().message(), kExitRuntime);
+    std::cout << (args.json ? mcr::gen::receive_report_json(*report) + "\n"
+                            : mcr::gen::receive_report_text(*report));
+    if (options.expect && report->totals.unique < *options.expect)
+        return kExitExpectNotMet;
+    return 0;
+}
+
+int run(int argc, char** argv)
+{
+    CLI::App app{"mcrgen: bounded UDP multicast traffic generator and receiver for mcrd tests"};
+    app.require_subcommand(1);
+
+    SendArguments send;
+    CLI::App* send_cmd = app.add_subcommand("send", "send a paced, bounded UDP stream");
+    send_cmd->add_option("--group", send.group, "destination group or unicast address")->required();
+    send_cmd->add_option("--port", send.port, "UDP destination port")->required()->check(CLI::Range(1, 65535));
+    auto* send_if = send_cmd->add_option("--interface", send.interface, "egress interface");
+    auto* send_src = send_cmd->add_option("--source", send.source, "local source address to send from");
+    send_if->excludes(send_src);
+    send_cmd->add_option("--rate", send.rate_pps, "packets per second, 0 = as fast as possible")
+        ->required()->check(CLI::Range(std::uint64_t{0}, kMaxRatePps));
+    send_cmd->add_option("--size", send.size, "UDP payload bytes (includes the 24-byte header)")
+        ->required()->check(CLI::Range(mcr::gen::kPayloadHeaderBytes, mcr::gen::kMaxPayloadBytes));
+    send_cmd->add_option("--count", send.count, "packets to send")
+        ->check(CLI::Range(std::uint64_t{1}, mcr::gen::kMaxSendPackets));
+    send_cmd->add_option("--duration", send.duration_s, "seconds to send for")
+        ->check(CLI::Range(0.001, mcr::gen::kMaxSendSeconds));
+    send_cmd->add_option("--ttl", send.ttl, "IP TTL of the datagrams")->check(CLI::Range(1, 255));
+    send_cmd->add_option("--stream-id", send.stream_id, "stream id in the payload header (default random)");
+    send_cmd->add_flag("--force", send.force, "allow destinations outside 239/8 and the documentation ranges");
+    send_cmd->add_flag("--json", send.json, "print the result as one JSON object");
+
+    ReceiveArguments recv;
+    CLI::App* recv_cmd = app.add_subcommand("recv", "receive and account a stream for a bounded time");
+    recv_cmd->add_option("--group", recv.group, "group to join, or a local unicast address")->required();
+    recv_cmd->add_option("--port", recv.port, "UDP port")->required()->check(CLI::Range(1, 65535));
+    recv_cmd->add_option("--interface", recv.interface, "interface to join on");
+    recv_cmd->add_option("--duration", recv.duration_s, "seconds to receive for at most")
+        ->required()->check(CLI::Range(0.001, mcr::gen::kMaxReceiveSeconds));
+    recv_cmd->add_option("--expect", recv.expect, "stop (after a short grace) once this many arrived; exit 1 if not")
+        ->check(CLI::Range(std::uint64_t{1}, mcr::gen::kMaxTrackedSequence));
+    recv_cmd->add_option("--ready-file", recv.ready_file, "write this file once joined and listening");
+    recv_cmd->add_flag("--json", recv.json, "print the result as one JSON object");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        (void)app.exit(e);
+        return kExitUsage;
+    }
+    if (send_cmd->parsed() && send_cmd->count("--count") == 0 && send_cmd->count("--duration") == 0)
+        return fail("send: one of --count or --duration is required (unbounded runs are refused)", kExitUsage);
+    try {
+        return send_cmd->parsed() ? run_send(send, *send_cmd) : run_receive(recv, *recv_cmd);
+    } catch (const std::exception& e) {
+        return fail(e.what(), kExitRuntime);
+    }
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        return fail(std::string("unexpected error: ") + e.what(), kExitRuntime);
+    }
+}

@@ -1,0 +1,120 @@
+// Decoding rtnetlink link and address messages (shared by LinkMonitor and
+// query_link; pure functions so that unit tests can feed built messages).
+#include "link_monitor.hpp"
+
+#include <libmnl/libmnl.h>
+#include <linux/if.h>
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace mcr {
+
+namespace {
+
+struct LinkAttributes {
+    const nlattr* name = nullptr;
+    const nlattr* mtu = nullptr;
+    const nlattr* address = nullptr;
+};
+
+// libmnl attribute callback: C code calls it, so it must not throw (it
+// cannot: it only compares and assigns pointers).
+int collect_link_attribute(const nlattr* attr, void* data) noexcept
+{
+    auto* attrs = static_cast<LinkAttributes*>(data);
+    switch (mnl_attr_get_type(attr)) {
+    case IFLA_IFNAME:
+        if (mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0)
+            attrs->name = attr;
+        break;
+    case IFLA_MTU:
+        if (mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
+            attrs->mtu = attr;
+        break;
+    case IFLA_ADDRESS:
+        attrs->address = attr;
+        break;
+    default:
+        break;
+    }
+    return MNL_CB_OK;
+}
+
+int collect_address_attribute(const nlattr* attr, void* data) noexcept
+{
+    auto* local = static_cast<const nlattr**>(data);
+    // IFA_LOCAL is the interface's own address; IFA_ADDRESS is the peer on
+    // point-to-point links, so IFA_LOCAL wins when both are present.
+    const auto type = mnl_attr_get_type(attr);
+    if ((type == IFA_LOCAL || (type == IFA_ADDRESS && *local == nullptr)) &&
+        mnl_attr_get_payload_len(attr) == 4)
+        *local = attr;
+    return MNL_CB_OK;
+}
+
+} // namespace
+
+std::optional<LinkInfo> parse_link_message(const nlmsghdr* message)
+{
+    if (message->nlmsg_type != RTM_NEWLINK && message->nlmsg_type != RTM_DELLINK)
+        return std::nullopt;
+    if (mnl_nlmsg_get_payload_len(message) < sizeof(ifinfomsg))
+        return std::nullopt;
+    const auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(message));
+    if (ifi->ifi_family == AF_BRIDGE || ifi->ifi_index <= 0)
+        return std::nullopt;
+    LinkAttributes attrs;
+    if (mnl_attr_parse(message, sizeof(ifinfomsg), collect_link_attribute, &attrs) < 0 ||
+        attrs.name == nullptr)
+        return std::nullopt;
+
+    LinkInfo link;
+    link.ifindex = ifi->ifi_index;
+    link.ifname = mnl_attr_get_str(attrs.name);
+    if (attrs.mtu != nullptr)
+        link.mtu = mnl_attr_get_u32(attrs.mtu);
+    if (attrs.address != nullptr && mnl_attr_get_payload_len(attrs.address) == link.mac.size())
+        std::memcpy(link.mac.data(), mnl_attr_get_payload(attrs.address), link.mac.size());
+    link.up = (ifi->ifi_flags & IFF_UP) != 0 && (ifi->ifi_flags & IFF_RUNNING) != 0;
+    return link;
+}
+
+std::optional<AddressMessage> parse_address_message(const nlmsghdr* message)
+{
+    if (message->nlmsg_type != RTM_NEWADDR && message->nlmsg_type != RTM_DELADDR)
+        return std::nullopt;
+    if (mnl_nlmsg_get_payload_len(message) < sizeof(ifaddrmsg))
+        return std::nullopt;
+    const auto* ifa = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(message));
+    if (ifa->ifa_family != AF_INET || ifa->ifa_index == 0)
+        return std::nullopt;
+    const nlattr* local = nullptr;
+    if (mnl_attr_parse(message, sizeof(ifaddrmsg), collect_address_attribute, &local) < 0 ||
+        local == nullptr)
+        return std::nullopt;
+    std::array<std::uint8_t, 4> bytes{};
+    std::memcpy(bytes.data(), mnl_attr_get_payload(local), bytes.size());
+    const std::uint32_t host_order = (std::uint32_t{bytes[0]} << 24) |
+                                     (std::uint32_t{bytes[1]} << 16) |
+                                     (std::uint32_t{bytes[2]} << 8) | std::uint32_t{bytes[3]};
+    return AddressMessage{static_cast<int>(ifa->ifa_index), IpAddress::from_ipv4(host_order)};
+}
+
+std::string_view link_event_kind_name(LinkEventKind kind)
+{
+    switch (kind) {
+    case LinkEventKind::added: return "added";
+    case LinkEventKind::removed: return "removed";
+    case LinkEventKind::up: return "up";
+    case LinkEventKind::down: return "down";
+    case LinkEventKind::address_changed: return "address_changed";
+    case LinkEventKind::mtu_changed: return "mtu_changed";
+    }
+    return "unknown";
+}
+
+} // namespace mcr

@@ -1,0 +1,283 @@
+// Context set-up, the event loop, signals, sd_notify and idle exit.
+#include "context.hpp"
+
+#include "bus/bus_names.hpp"
+#include "core/log.hpp"
+#include "core/message_ids.hpp"
+#include "supervisor/admin_config.hpp"
+
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/signalfd.h>
+#include <systemd/sd-daemon.h>
+
+#include <cstring>
+#include <filesystem>
+
+namespace mcr::supervisor {
+
+namespace {
+
+Error errno_error(const std::string& what, int r) { return Error{"", what + ": " + std::strerror(-r)}; }
+
+} // namespace
+
+Context::Context(Options options)
+    : options_(std::move(options)),
+      store_(options_.state_dir + "/rules.json", options_.max_rules),
+      relay_bus_(*this, polkit_)
+{
+}
+
+Context::~Context()
+{
+    // Workers hold sockets and children: stop them while the loop and the
+    // buses they use still exist.
+    if (workers_)
+        workers_->release_all();
+}
+
+int Context::run()
+{
+    if (Status ready = setup(); !ready) {
+        log_error("Failed to start: " + ready.error().message());
+        (void)sd_notifyf(0, "STATUS=Failed to start: %s", ready.error().message().c_str());
+        return 1;
+    }
+    notify_status();
+    (void)sd_notify(0, "READY=1");
+    log_info("Serving " + bus::relay_bus_name(options_.namespace_name) + " with " +
+             std::to_string(store_.rules().size()) + " rules");
+    const int r = sd_event_loop(event_.get());
+    (void)sd_notify(0, "STOPPING=1");
+    relay_bus_.detach();
+    if (workers_)
+        workers_->release_all();
+    if (r < 0) {
+        log_error(std::string("Event loop failed: ") + std::strerror(-r));
+        return 1;
+    }
+    return r;
+}
+
+Status Context::setup()
+{
+    sd_event* event = nullptr;
+    int r = sd_event_default(&event);
+    if (r < 0)
+        return errno_error("cannot create the event loop", r);
+    event_.reset(event);
+    if (Status s = setup_signals(); !s)
+        return s;
+    if (Status s = load_rules(); !s)
+        return s;
+    if (Status s = connect_bus(); !s)
+        return s;
+    if (Status s = start_workers(); !s)
+        return s;
+    if (Status s = start_control_socket(); !s)
+        return s;
+    update_idle_timer();
+    return Ok{};
+}
+
+Status Context::setup_signals()
+{
+    // SIGCHLD too: sd_event_add_child() needs it blocked.
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (int signal_number : {SIGTERM, SIGINT, SIGHUP, SIGCHLD})
+        sigaddset(&mask, signal_number);
+    if (sigprocmask(SIG_BLOCK, &mask, nullptr) < 0)
+        return errno_error("cannot block signals", -errno);
+    struct Wanted {
+        int signal_number;
+        EventSourcePtr& source;
+        sd_event_signal_handler_t handler;
+    };
+    for (const Wanted& wanted : {Wanted{SIGTERM, sigterm_source_, &Context::on_exit_signal},
+                                 Wanted{SIGINT, sigint_source_, &Context::on_exit_signal},
+                                 Wanted{SIGHUP, sighup_source_, &Context::on_reload_signal}}) {
+        sd_event_source* source = nullptr;
+        const int r = sd_event_add_signal(event_.get(), &source, wanted.signal_number, wanted.handler, this);
+        if (r < 0)
+            return errno_error("cannot watch signals", r);
+        wanted.source.reset(source);
+    }
+    return Ok{};
+}
+
+Status Context::load_rules()
+{
+    std::error_code ec;
+    std::filesystem::create_directories(options_.state_dir, ec);
+    if (ec)
+        return Error{options_.state_dir, "cannot create the state directory: " + ec.message()};
+    if (Status loaded = store_.load_state(options_.reset_state); !loaded)
+        return loaded;
+    Result<RuleSet> admin = read_admin_rules(options_.config_dir, options_.config_file, options_.max_rules);
+    if (!admin)
+        return admin.error();
+    Result<RuleChanges> merged = store_.set_admin_rules(*admin);
+    if (!merged)
+        return merged.error();
+    return Ok{};
+}
+
+Status Context::connect_bus()
+{
+    sd_bus* bus = nullptr;
+    int r = 0;
+    if (options_.bus == "system") {
+        r = sd_bus_open_system_with_description(&bus, "mcrd-api");
+    } else if (options_.bus == "session") {
+        r = sd_bus_open_user_with_description(&bus, "mcrd-api");
+    } else if ((r = sd_bus_new(&bus)) >= 0) {
+        BusPtr owner(bus);   // freed on any failure below
+        if ((r = sd_bus_set_address(bus, options_.bus.c_str())) >= 0 && (r = sd_bus_set_bus_client(bus, 1)) >= 0)
+            r = sd_bus_start(bus);
+        bus = r >= 0 ? owner.release() : nullptr;
+    }
+    if (r < 0)
+        return errno_error("cannot connect to the bus '" + options_.bus + "'", r);
+    bus_.reset(bus);
+    if ((r = relay_bus_.attach(bus)) < 0)
+        return errno_error("cannot register the D-Bus objects", r);
+    if ((r = sd_bus_attach_event(bus, event_.get(), SD_EVENT_PRIORITY_NORMAL)) < 0)
+        return errno_error("cannot attach the bus to the event loop", r);
+    const std::string name = bus::relay_bus_name(options_.namespace_name);
+    // Objects first, then the name: a caller woken by NameOwnerChanged must
+    // find them in place.
+    if ((r = sd_bus_request_name(bus, name.c_str(), 0)) < 0)
+        return errno_error("cannot own the bus name " + name, r);
+    if (options_.worker_mode == WorkerMode::systemd && options_.bus != "system") {
+        sd_bus* system = nullptr;
+        if ((r = sd_bus_open_system_with_description(&system, "mcrd-systemd")) < 0)
+            return errno_error("cannot connect to the system bus for systemd", r);
+        system_bus_.reset(system);
+        if ((r = sd_bus_attach_event(system, event_.get(), SD_EVENT_PRIORITY_NORMAL)) < 0)
+            return errno_error("cannot attach the system bus to the event loop", r);
+    }
+    return Ok{};
+}
+
+Status Context::start_workers()
+{
+    WorkerSettings settings{options_.worker_mode, options_.worker_binary, options_.namespace_name,
+                            options_.worker_socket};
+    sd_bus* systemd_bus = system_bus_ ? system_bus_.get() : bus_.get();
+    if (options_.worker_mode == WorkerMode::systemd) {
+        std::error_code ec;
+        std::filesystem::create_directories(std::filesystem::path(options_.worker_socket).parent_path(), ec);
+    }
+    Result<std::unique_ptr<WorkerManager>> manager =
+        WorkerManager::create(event_.get(), systemd_bus, std::move(settings), *this);
+    if (!manager)
+        return manager.error();
+    workers_ = std::move(*manager);
+    link_monitor_ = std::make_unique<LinkMonitor>([this](const LinkEvent& event) {
+        // Only existence matters to workers: an AF_PACKET socket survives
+        // down/up, but not the interface's removal (its ifindex is gone).
+        if (event.kind == LinkEventKind::added || event.kind == LinkEventKind::removed) {
+            const bool present = event.kind == LinkEventKind::added;
+            log_event(LogLevel::info, present ? message_id::kInterfaceBack : message_id::kInterfaceLost,
+                      "Interface " + event.ifname + (present ? " appeared" : " is gone"),
+                      {{"MCR_INTERFACE", event.ifname}});
+            workers_->interface_changed(event.ifname, present);
+        }
+    });
+    if (const int r = link_monitor_->start(event_.get()); r < 0)
+        log_warning(std::string("Cannot watch interfaces: ") + std::strerror(-r) +
+                    "; interface hot-plug will go unnoticed, ignoring");
+    workers_->apply(store_.rule_set());
+    return Ok{};
+}
+
+Status Context::start_control_socket()
+{
+    if (options_.control_socket == "-")
+        return Ok{};
+    // Socket activation (mcrd.socket) hands us the listening socket; a plain
+    // run makes its own.
+    unique_fd listening;
+    const int passed = sd_listen_fds(1);
+    for (int i = 0; i < passed; ++i) {
+        const int fd = SD_LISTEN_FDS_START + i;
+        if (!listening && sd_is_socket_unix(fd, SOCK_STREAM, 1, nullptr, 0) > 0)
+            listening.reset(fd);
+    }
+    if (!listening) {
+        std::error_code ec;
+        std::filesystem::create_directories(std::filesystem::path(options_.control_socket).parent_path(), ec);
+        Result<unique_fd> made = control::ControlServer::listen_on_path(options_.control_socket);
+        if (!made)
+            return Error{options_.control_socket, made.error().message()};
+        listening = std::move(*made);
+    }
+    sd_bus* polkit_bus = system_bus_ ? system_bus_.get() : bus_.get();
+    control_bridge_ = std::make_unique<ControlBridge>(*this, polkit_, polkit_bus);
+    Result<std::unique_ptr<control::ControlServer>> server =
+        control::ControlServer::create(event_.get(), std::move(listening), *control_bridge_);
+    if (!server)
+        return Error{options_.control_socket, server.error().message()};
+    control_server_ = std::move(*server);
+    return Ok{};
+}
+
+void Context::notify_status()
+{
+    std::size_t active = 0;
+    for (const bus::WorkerStatus& worker : workers())
+        active += worker.state == "active" ? 1 : 0;
+    (void)sd_notifyf(0, "STATUS=%zu rules, %zu/%zu workers active, %llu pkt/s", store_.rules().size(), active,
+                     workers().size(), static_cast<unsigned long long>(packets_per_second_));
+}
+
+void Context::update_idle_timer()
+{
+    if (options_.idle_exit_sec == 0 || !store_.rules().empty()) {
+        idle_timer_.reset();
+        return;
+    }
+    if (idle_timer_)
+        return;
+    sd_event_source* timer = nullptr;
+    const int r = sd_event_add_time_relative(event_.get(), &timer, CLOCK_MONOTONIC,
+                                             options_.idle_exit_sec * 1000 * 1000, 0, &Context::on_idle_timer, this);
+    if (r < 0) {
+        log_warning(std::string("Cannot arm the idle timer: ") + std::strerror(-r) + ", ignoring");
+        return;
+    }
+    idle_timer_.reset(timer);
+}
+
+int Context::on_idle_timer(sd_event_source*, std::uint64_t, void* userdata)
+{
+    auto* self = static_cast<Context*>(userdata);
+    if (self->store_.rules().empty()) {
+        log_info("No rules and idle: exiting until needed again");
+        return sd_event_exit(self->event_.get(), 0);
+    }
+    self->idle_timer_.reset();
+    return 0;
+}
+
+int Context::on_exit_signal(sd_event_source*, const struct signalfd_siginfo* info, void* userdata)
+{
+    auto* self = static_cast<Context*>(userdata);
+    log_info(std::string("Received ") + sigabbrev_np(static_cast<int>(info->ssi_signo)) + ", exiting");
+    return sd_event_exit(self->event_.get(), 0);
+}
+
+int Context::on_reload_signal(sd_event_source*, const struct signalfd_siginfo*, void* userdata)
+{
+    auto* self = static_cast<Context*>(userdata);
+    try {
+        (void)self->reload();   // failures are logged by reload()
+    } catch (...) {
+        log_error("Unexpected failure while reloading");
+    }
+    return 0;
+}
+
+} // namespace mcr::supervisor

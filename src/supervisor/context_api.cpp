@@ -1,0 +1,155 @@
+// The operations behind the public API (RelayApi): rule changes with their
+// announcements and journal events, reload, log level, worker listing.
+#include "context.hpp"
+
+#include "core/log.hpp"
+#include "core/message_ids.hpp"
+#include "core/rule_json.hpp"
+#include "supervisor/admin_config.hpp"
+
+#include <systemd/sd-daemon.h>
+#include <time.h>
+
+namespace mcr::supervisor {
+
+using bus::ApiError;
+using bus::ApiOutcome;
+
+bus::RuleStatus Context::status_of(const StoredRule& stored) const
+{
+    bus::RuleStatus status;
+    status.rule = stored.rule;
+    status.from_admin_config = stored.from_admin_config;
+    status.state = workers_ ? workers_->rule_state(stored.rule.input.interface) : "worker starting";
+    if (auto it = emitted_counters_.find(stored.rule.name); it != emitted_counters_.end()) {
+        status.packets = it->second.packets;
+        status.bytes = it->second.bytes;
+        status.drops = it->second.drops;
+    }
+    return status;
+}
+
+void Context::after_change(const RuleChanges& changes)
+{
+    for (const std::string& name : changes.removed) {
+        log_event(LogLevel::info, message_id::kRuleRemoved, "Rule " + name + " removed", {{"MCR_RULE", name}});
+        emitted_counters_.erase(name);
+        emitted_states_.erase(name);
+        relay_bus_.rule_removed(name);
+    }
+    for (const std::string& name : changes.added) {
+        const StoredRule* stored = store_.find(name);
+        const std::string definition = stored ? rule_to_json(stored->rule).dump() : std::string();
+        log_event(LogLevel::info, message_id::kRuleAdded, "Rule " + name + " added: " + definition,
+                  {{"MCR_RULE", name}});
+        relay_bus_.rule_added(name);
+    }
+    if (workers_)
+        workers_->apply(store_.rule_set());
+    update_idle_timer();
+    notify_status();
+}
+
+ApiOutcome Context::add_rule(Rule rule)
+{
+    RuleChanges changes;
+    ApiOutcome outcome = store_.add(std::move(rule), changes);
+    if (outcome.ok())
+        after_change(changes);
+    return outcome;
+}
+
+ApiOutcome Context::remove_rule(const std::string& name)
+{
+    RuleChanges changes;
+    ApiOutcome outcome = store_.remove(name, changes);
+    if (outcome.ok())
+        after_change(changes);
+    return outcome;
+}
+
+ApiOutcome Context::import_rules(std::string_view text, bool replace, std::uint32_t& added)
+{
+    std::vector<std::string> warnings;
+    Result<RuleSet> parsed = parse_rules_text(text, warnings);
+    if (!parsed)
+        return ApiOutcome::fail(ApiError::invalid_rule, parsed.error().message());
+    for (const std::string& warning : warnings)
+        log_warning("Import: " + warning + ", ignoring");
+    RuleChanges changes;
+    ApiOutcome outcome = store_.import(*parsed, replace, changes);
+    if (!outcome.ok())
+        return outcome;
+    added = static_cast<std::uint32_t>(parsed->rules.size());
+    after_change(changes);
+    return outcome;
+}
+
+std::vector<bus::RuleStatus> Context::rules() const
+{
+    std::vector<bus::RuleStatus> out;
+    for (const StoredRule& stored : store_.rules())
+        out.push_back(status_of(stored));
+    return out;
+}
+
+std::optional<bus::RuleStatus> Context::find_rule(const std::string& name) const
+{
+    const StoredRule* stored = store_.find(name);
+    if (!stored)
+        return std::nullopt;
+    return status_of(*stored);
+}
+
+std::string Context::export_rules() const { return store_.export_json(); }
+
+std::vector<bus::WorkerStatus> Context::workers() const
+{
+    return workers_ ? workers_->statuses() : std::vector<bus::WorkerStatus>{};
+}
+
+ApiOutcome Context::reload()
+{
+    timespec now{};
+    (void)clock_gettime(CLOCK_MONOTONIC, &now);
+    const auto usec = static_cast<unsigned long long>(now.tv_sec) * 1000000ULL +
+                      static_cast<unsigned long long>(now.tv_nsec) / 1000ULL;
+    (void)sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=Reloading the configuration", usec);
+    ApiOutcome outcome = ApiOutcome::success();
+    Result<RuleSet> admin = read_admin_rules(options_.config_dir, options_.config_file, options_.max_rules);
+    if (!admin) {
+        log_error("Reload failed, keeping the current rules: " + admin.error().message());
+        outcome = ApiOutcome::fail(ApiError::invalid_rule, admin.error().message());
+    } else if (Result<RuleChanges> changes = store_.set_admin_rules(*admin); !changes) {
+        log_error("Reload failed: " + changes.error().message());
+        outcome = ApiOutcome::fail(ApiError::persist_failed, changes.error().message());
+    } else {
+        log_event(LogLevel::info, message_id::kConfigReloaded,
+                  "Configuration reloaded: " + std::to_string(changes->added.size()) + " rules added, " +
+                      std::to_string(changes->removed.size()) + " removed");
+        after_change(*changes);
+    }
+    (void)sd_notify(0, "READY=1");
+    notify_status();
+    return outcome;
+}
+
+ApiOutcome Context::set_log_level(std::string_view level)
+{
+    LogLevel parsed{};
+    if (!parse_log_level(level, parsed))
+        return ApiOutcome::fail(ApiError::invalid_argument,
+                                "level: must be one of err, warning, notice, info, debug, got '" +
+                                    std::string(level) + "'");
+    if (parsed == mcr::log_level())
+        return ApiOutcome::success();
+    mcr::set_log_level(parsed);
+    log_event(LogLevel::notice, message_id::kLogLevelChanged,
+              "Log level set to " + std::string(mcr::log_level_name(parsed)));
+    relay_bus_.manager_properties_changed({"LogLevel"});
+    return ApiOutcome::success();
+}
+
+std::string Context::log_level_name() const { return std::string(mcr::log_level_name(mcr::log_level())); }
+
+} // namespace mcr::supervisor

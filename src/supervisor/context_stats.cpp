@@ -1,0 +1,144 @@
+// Counters: aggregation of worker documents into per-rule numbers, GetStats
+// JSON, ResetStats baselines, and the at-most-1 Hz PropertiesChanged of
+// rule State/Packets/Bytes/Drops.
+#include "context.hpp"
+
+#include "supervisor/stats_baseline.hpp"
+
+namespace mcr::supervisor {
+
+namespace {
+
+std::uint64_t counter(const nlohmann::json& object, const char* key)
+{
+    if (!object.is_object() || !object.contains(key) || !object[key].is_number_unsigned())
+        return 0;
+    return object[key].get<std::uint64_t>();
+}
+
+std::uint64_t sum_of_counters(const nlohmann::json& object)
+{
+    std::uint64_t sum = 0;
+    if (object.is_object())
+        for (const auto& [key, value] : object.items())
+            sum += value.is_number_unsigned() ? value.get<std::uint64_t>() : 0;
+    return sum;
+}
+
+RuleCounters counters_of(const nlohmann::json& rule)
+{
+    RuleCounters c;
+    c.packets = counter(rule, "packets");
+    c.bytes = counter(rule, "bytes");
+    c.drops = counter(rule, "ttl_expired");
+    if (rule.contains("outputs") && rule["outputs"].is_array())
+        for (const nlohmann::json& output : rule["outputs"])
+            c.drops += output.contains("drops") ? sum_of_counters(output["drops"]) : 0;
+    return c;
+}
+
+} // namespace
+
+std::map<std::string, nlohmann::json> Context::stats_since_reset() const
+{
+    std::map<std::string, nlohmann::json> out;
+    if (!workers_)
+        return out;
+    for (auto& [interface, doc] : workers_->stats()) {
+        auto base = stats_baseline_.find(interface);
+        // A worker that restarted since the reset starts from zero anyway.
+        const bool baseline_applies =
+            base != stats_baseline_.end() && counter(doc, "uptime_ms") >= counter(base->second, "uptime_ms");
+        out.emplace(interface, baseline_applies ? subtract_counters(doc, base->second) : doc);
+    }
+    return out;
+}
+
+std::map<std::string, RuleCounters> Context::rule_counters() const
+{
+    std::map<std::string, RuleCounters> out;
+    for (const auto& [interface, doc] : stats_since_reset()) {
+        if (!doc.contains("rules") || !doc["rules"].is_array())
+            continue;
+        for (const nlohmann::json& rule : doc["rules"])
+            if (rule.contains("name") && rule["name"].is_string())
+                out[rule["name"].get<std::string>()] = counters_of(rule);
+    }
+    return out;
+}
+
+std::string Context::stats_json() const
+{
+    const std::map<std::string, nlohmann::json> docs = stats_since_reset();
+    nlohmann::json rules = nlohmann::json::array();
+    for (const StoredRule& stored : store_.rules()) {
+        nlohmann::json entry = {{"name", stored.rule.name}, {"packets", 0}, {"bytes", 0}, {"drops", 0},
+                                {"ttl_expired", 0}, {"outputs", nlohmann::json::array()}};
+        if (auto doc = docs.find(stored.rule.input.interface); doc != docs.end() && doc->second.contains("rules")) {
+            for (const nlohmann::json& rule : doc->second["rules"]) {
+                if (rule.value("name", "") != stored.rule.name)
+                    continue;
+                const RuleCounters c = counters_of(rule);
+                entry["packets"] = c.packets;
+                entry["bytes"] = c.bytes;
+                entry["drops"] = c.drops;
+                entry["ttl_expired"] = counter(rule, "ttl_expired");
+                entry["outputs"] = rule.value("outputs", nlohmann::json::array());
+            }
+        }
+        rules.push_back(std::move(entry));
+    }
+    nlohmann::json workers = nlohmann::json::array();
+    for (const auto& [interface, doc] : docs) {
+        workers.push_back({{"interface", interface},
+                           {"uptime_ms", counter(doc, "uptime_ms")},
+                           {"kernel", doc.value("kernel", nlohmann::json::object())},
+                           {"ingress", doc.value("ingress", nlohmann::json::object())}});
+    }
+    return nlohmann::json{{"rules", std::move(rules)}, {"workers", std::move(workers)}}.dump();
+}
+
+void Context::reset_stats()
+{
+    stats_baseline_ = workers_ ? workers_->stats() : std::map<std::string, nlohmann::json>{};
+    stats_tick();
+}
+
+void Context::workers_changed()
+{
+    for (const StoredRule& stored : store_.rules()) {
+        const std::string state = workers_ ? workers_->rule_state(stored.rule.input.interface) : "";
+        std::string& emitted = emitted_states_[stored.rule.name];
+        if (emitted != state) {
+            emitted = state;
+            relay_bus_.rule_properties_changed(stored.rule.name, {"State"});
+        }
+    }
+    const std::size_t count = workers().size();
+    if (count != emitted_worker_count_) {
+        emitted_worker_count_ = count;
+        relay_bus_.manager_properties_changed({"WorkerCount"});
+    }
+    notify_status();
+}
+
+void Context::stats_tick()
+{
+    const std::map<std::string, RuleCounters> now = rule_counters();
+    std::uint64_t total_packets = 0;
+    for (const StoredRule& stored : store_.rules()) {
+        auto it = now.find(stored.rule.name);
+        const RuleCounters current = it == now.end() ? RuleCounters{} : it->second;
+        total_packets += current.packets;
+        RuleCounters& emitted = emitted_counters_[stored.rule.name];
+        if (emitted == current)
+            continue;
+        emitted = current;
+        relay_bus_.rule_properties_changed(stored.rule.name, {"Packets", "Bytes", "Drops"});
+    }
+    packets_per_second_ = total_packets >= last_total_packets_ ? total_packets - last_total_packets_ : 0;
+    last_total_packets_ = total_packets;
+    notify_status();
+}
+
+} // namespace mcr::supervisor

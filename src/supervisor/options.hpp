@@ -1,0 +1,37 @@
+// mcrd's command line and the environment systemd gives it, resolved into
+// one Options value before anything starts.
+#pragma once
+
+#include "core/result.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace mcr::supervisor {
+
+enum class WorkerMode { systemd, spawn };
+
+struct Options {
+    std::string namespace_name;     // --namespace: "" = host
+    std::string config_file;        // --config: read-only rules (JSON or MCR json5)
+    std::string state_dir;          // --state-dir, else $STATE_DIRECTORY, else LOCALSTATEDIR/lib/mcrd
+    std::string config_dir;         // --config-dir, else $CONFIGURATION_DIRECTORY, else SYSCONFDIR/mcrd
+    std::string runtime_dir;        // --runtime-dir, else $RUNTIME_DIRECTORY, else /run/mcr
+    std::string worker_socket;      // --worker-socket, else RUNTIME_DIR/worker.sock
+    std::string control_socket;     // --control-socket, else RUNTIME_DIR/control.sock ("-" = none)
+    WorkerMode worker_mode = WorkerMode::spawn;
+    std::string worker_binary;      // --worker-binary, else MCR_LIBEXECDIR/mcrd-worker
+    std::string bus;                // "system", "session" or a D-Bus address
+    bool allow_root = false;
+    bool reset_state = false;
+    std::uint64_t idle_exit_sec = 0;  // 0 = never
+    std::size_t max_rules = 0;
+    std::string log_level = "info";
+};
+
+// Parses argv. On an Error, `exit_code` says how to exit: 0 for --help
+// (the reason is the help text), 2 for a usage error.
+[[nodiscard]] Result<Options> parse_options(int argc, char** argv, int& exit_code);
+
+} // namespace mcr::supervisor

@@ -1,0 +1,16 @@
+// Counter documents from workers minus a baseline taken at ResetStats: the
+// workers' counters only grow (until a restart), so a reset is a snapshot
+// subtracted from later reads.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+namespace mcr::supervisor {
+
+// Every counter of `current` minus the same counter of `baseline`. Array
+// elements are matched by their identity fields (name, interface, address,
+// port), never by position; identity fields and uptime_ms are copied. A
+// counter smaller than its baseline (the worker restarted) is kept as is.
+[[nodiscard]] nlohmann::json subtract_counters(const nlohmann::json& current, const nlohmann::json& baseline);
+
+} // namespace mcr::supervisor

@@ -1,0 +1,192 @@
+// Starting and stopping workers: fork+exec in spawn mode (with SIGCHLD
+// handling and bounded restart backoff), StartUnit/StopUnit and the peer
+// check of incoming connections in systemd mode.
+#include "core/log.hpp"
+#include "core/message_ids.hpp"
+#include "supervisor/worker_manager.hpp"
+#include "supervisor/worker_spawn.hpp"
+#include "supervisor/worker_state.hpp"
+
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace mcr::supervisor {
+
+namespace {
+
+constexpr std::uint64_t kFirstRestartDelayUsec = 500ULL * 1000;
+constexpr std::uint64_t kMaxRestartDelayUsec = 30ULL * 1000 * 1000;
+
+std::uint64_t restart_delay_usec(unsigned restarts)
+{
+    const unsigned doublings = std::min(restarts, 6U);
+    return std::min(kFirstRestartDelayUsec << doublings, kMaxRestartDelayUsec);
+}
+
+std::string describe_exit(const siginfo_t* info)
+{
+    if (info->si_code == CLD_EXITED)
+        return "exited with status " + std::to_string(info->si_status);
+    return std::string("killed by signal ") + sigabbrev_np(info->si_status);
+}
+
+} // namespace
+
+void WorkerManager::start(Worker& worker)
+{
+    if (settings_.mode == WorkerMode::systemd) {
+        worker.unit_started = true;
+        set_state(worker, WorkerState::starting, "waiting for " + worker.unit + " to connect");
+        units_->start(worker.unit);
+        return;
+    }
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
+        schedule_restart(worker, std::string("socketpair failed: ") + std::strerror(errno));
+        return;
+    }
+    unique_fd ours(pair[0]);
+    unique_fd theirs(pair[1]);
+    Result<pid_t> pid = spawn_worker(settings_.binary, {"--instance", worker.interface}, worker.sockets.all(),
+                                     theirs.get());
+    if (!pid) {
+        schedule_restart(worker, pid.error().message());
+        return;
+    }
+    worker.pid = *pid;
+    sd_event_source* child = nullptr;
+    int r = sd_event_add_child(event_, &child, worker.pid, WEXITED, &WorkerManager::on_child_exit, this);
+    if (r < 0) {
+        // Without a child source we could never reap it: do not keep it.
+        (void)::kill(worker.pid, SIGKILL);
+        (void)::waitpid(worker.pid, nullptr, 0);
+        worker.pid = 0;
+        schedule_restart(worker, std::string("cannot watch the worker: ") + std::strerror(-r));
+        return;
+    }
+    children_[*pid].reset(child);
+    Result<std::unique_ptr<WorkerLink>> link = WorkerLink::create(event_, std::move(ours), worker.interface, *this);
+    if (link)
+        worker.link = std::move(*link);
+    else
+        log_error(link.error().message(), {{"MCR_INTERFACE", worker.interface}});
+    log_event(LogLevel::info, worker.restarts ? message_id::kWorkerRestarted : message_id::kWorkerStarted,
+              "Started worker for " + worker.interface + " (pid " + std::to_string(worker.pid) + ")",
+              {{"MCR_INTERFACE", worker.interface}});
+    set_state(worker, WorkerState::starting, "spawned, pid " + std::to_string(worker.pid));
+}
+
+void WorkerManager::stop(Worker& worker)
+{
+    worker.restart_timer.reset();
+    drop_link(worker);
+    worker.stats.reset();
+    if (worker.pid > 0) {
+        // Its child source stays in children_ until it is reaped.
+        (void)::kill(worker.pid, SIGTERM);
+        worker.pid = 0;
+    }
+    if (worker.unit_started) {
+        worker.unit_started = false;
+        units_->stop(worker.unit);
+    }
+    // The caller sets the new state: stopping is always a step towards one.
+}
+
+void WorkerManager::release_all()
+{
+    for (auto& [interface, worker] : workers_) {
+        worker->unit_started = false;   // stop() must not send StopUnit
+        stop(*worker);
+    }
+    workers_.clear();
+}
+
+void WorkerManager::schedule_restart(Worker& worker, const std::string& why)
+{
+    const std::uint64_t delay = restart_delay_usec(worker.restarts);
+    ++worker.restarts;
+    sd_event_source* timer = nullptr;
+    const int r = sd_event_add_time_relative(event_, &timer, CLOCK_MONOTONIC, delay, 0,
+                                             &WorkerManager::on_restart_timer, &worker);
+    if (r >= 0)
+        worker.restart_timer.reset(timer);
+    const std::string sub = why + "; restart " + std::to_string(worker.restarts) + " in " +
+                            std::to_string(delay / 1000) + " ms";
+    log_event(LogLevel::warning, message_id::kWorkerFailed, "Worker for " + worker.interface + " failed: " + sub,
+              {{"MCR_INTERFACE", worker.interface}});
+    set_state(worker, WorkerState::failed, sub);
+}
+
+WorkerManager::Worker* WorkerManager::find_by_pid(pid_t pid)
+{
+    for (auto& [interface, worker] : workers_)
+        if (worker->pid == pid)
+            return worker.get();
+    return nullptr;
+}
+
+int WorkerManager::on_child_exit(sd_event_source*, const siginfo_t* info, void* userdata)
+{
+    auto* self = static_cast<WorkerManager*>(userdata);
+    try {
+        // Move the source out before anything else: erasing it frees the
+        // source we are running in, which sd-event allows (it holds a ref).
+        auto node = self->children_.extract(info->si_pid);
+        Worker* worker = self->find_by_pid(info->si_pid);
+        if (!worker)
+            return 0;   // one we stopped on purpose
+        worker->pid = 0;
+        self->drop_link(*worker);
+        worker->stats.reset();
+        self->schedule_restart(*worker, describe_exit(info));
+    } catch (...) {
+        log_error("Unexpected failure while handling a worker exit");
+    }
+    return 0;
+}
+
+int WorkerManager::on_restart_timer(sd_event_source*, std::uint64_t, void* userdata)
+{
+    auto* worker = static_cast<Worker*>(userdata);
+    try {
+        worker->restart_timer.reset();   // sd-event keeps the running source alive
+        worker->manager->ensure(*worker);
+    } catch (...) {
+        log_error("Unexpected failure while restarting a worker");
+    }
+    return 0;
+}
+
+void WorkerManager::on_unit_failure(void* userdata, const std::string& unit, const std::string& message)
+{
+    auto* self = static_cast<WorkerManager*>(userdata);
+    for (auto& [interface, worker] : self->workers_)
+        if (worker->unit == unit && worker->unit_started)
+            self->set_state(*worker, WorkerState::failed, message);
+}
+
+void WorkerManager::accept_unit_connection(unique_fd connection, const std::string& unit)
+{
+    for (auto& [interface, worker] : workers_) {
+        if (worker->unit != unit || !worker->unit_started)
+            continue;
+        drop_link(*worker);
+        Result<std::unique_ptr<WorkerLink>> link = WorkerLink::create(event_, std::move(connection), interface, *this);
+        if (!link) {
+            log_error(link.error().message(), {{"MCR_INTERFACE", interface}});
+            return;
+        }
+        worker->link = std::move(*link);
+        set_state(*worker, WorkerState::starting, "connected, waiting for counters");
+        return;
+    }
+    log_warning("Refusing a connection from " + unit + ": no such worker is wanted", {{"MCR_UNIT", unit}});
+}
+
+} // namespace mcr::supervisor

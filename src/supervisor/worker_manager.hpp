@@ -1,0 +1,107 @@
+// One worker per ingress interface in use: decides which are needed from the
+// rule set, makes their sockets, starts them (spawned child or systemd unit),
+// keeps them configured over the worker link, restarts crashed spawned ones
+// with bounded backoff and polls their counters once a second.
+#pragma once
+
+#include "bus/relay_api.hpp"
+#include "core/result.hpp"
+#include "core/rule.hpp"
+#include "core/sd_ptr.hpp"
+#include "supervisor/options.hpp"
+#include "supervisor/worker_link.hpp"
+#include "supervisor/worker_sockets.hpp"
+#include "supervisor/worker_units.hpp"
+
+#include <nlohmann/json.hpp>
+#include <systemd/sd-event.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mcr::supervisor {
+
+class WorkerListener;
+
+enum class WorkerState { starting, active, failed, waiting_for_interface, stopped };
+
+// What the Context hears from the manager (from event-loop callbacks).
+class WorkerObserver {
+public:
+    virtual ~WorkerObserver() = default;
+    virtual void workers_changed() = 0;   // a state, a pid or the set of workers changed
+    virtual void stats_tick() = 0;        // once a second, after counters were refreshed
+};
+
+struct WorkerSettings {
+    WorkerMode mode = WorkerMode::spawn;
+    std::string binary;            // spawn mode
+    std::string namespace_name;
+    std::string worker_socket;     // systemd mode: where workers connect
+};
+
+class WorkerManager final : public WorkerLinkOwner {
+public:
+    // `system_bus` is used in systemd mode only (may be null otherwise).
+    [[nodiscard]] static Result<std::unique_ptr<WorkerManager>> create(sd_event* event, sd_bus* system_bus,
+                                                                      WorkerSettings settings,
+                                                                      WorkerObserver& observer);
+    ~WorkerManager() override;
+    WorkerManager(const WorkerManager&) = delete;
+    WorkerManager& operator=(const WorkerManager&) = delete;
+
+    // Brings the workers in line with `rules`.
+    void apply(const RuleSet& rules);
+    // A link appeared/vanished: workers using it are rebuilt.
+    void interface_changed(const std::string& ifname, bool present);
+    // Shutdown: spawned workers are stopped (they cannot outlive us), worker
+    // units are left running: they keep forwarding from their FD store and
+    // reconnect to the next supervisor.
+    void release_all();
+
+    [[nodiscard]] std::vector<bus::WorkerStatus> statuses() const;
+    // "active", "worker starting", "waiting for interface", "error: …".
+    [[nodiscard]] std::string rule_state(const std::string& ingress_interface) const;
+    // The last counters document of each worker, by ingress interface.
+    [[nodiscard]] std::map<std::string, nlohmann::json> stats() const;
+
+    // WorkerLinkOwner
+    NamedFds link_sockets(const std::string& interface) override;
+    std::string link_config(const std::string& interface) override;
+    void link_stats(const std::string& interface, const std::string& stats_json) override;
+    void link_closed(const std::string& interface) override;
+
+private:
+    struct Worker;
+
+    WorkerManager(sd_event* event, WorkerSettings settings, WorkerObserver& observer);
+
+    void ensure(Worker& worker);
+    void start(Worker& worker);
+    void stop(Worker& worker);
+    void set_state(Worker& worker, WorkerState state, std::string sub_state);
+    void drop_link(Worker& worker);
+    void schedule_restart(Worker& worker, const std::string& why);
+    void accept_unit_connection(unique_fd connection, const std::string& unit);
+    Worker* find_by_pid(pid_t pid);
+
+    static int on_child_exit(sd_event_source* source, const siginfo_t* info, void* userdata);
+    static int on_restart_timer(sd_event_source* source, std::uint64_t usec, void* userdata);
+    static int on_stats_timer(sd_event_source* source, std::uint64_t usec, void* userdata);
+    static void on_unit_failure(void* userdata, const std::string& unit, const std::string& message);
+
+    sd_event* event_;   // not owned: the Context's loop outlives us
+    WorkerSettings settings_;
+    WorkerObserver& observer_;
+    std::unique_ptr<WorkerUnits> units_;
+    std::unique_ptr<WorkerListener> listener_;
+    std::map<std::string, std::unique_ptr<Worker>> workers_;   // by ingress interface
+    std::vector<std::unique_ptr<WorkerLink>> closed_links_;    // freed on the next tick, never inside their callback
+    std::map<pid_t, EventSourcePtr> children_;                 // every spawned child until reaped
+    EventSourcePtr stats_timer_;
+};
+
+} // namespace mcr::supervisor

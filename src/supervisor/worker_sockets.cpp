@@ -1,0 +1,149 @@
+// Socket set per worker, built with the socket factory.
+#include "worker_sockets.hpp"
+
+#include "core/rule_json.hpp"
+#include "core/worker_protocol.hpp"
+#include "sockets/socket_factory.hpp"
+
+#include <net/if.h>
+#include <sys/ioctl.h>
+
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+namespace mcr::supervisor {
+
+namespace wp = worker_protocol;
+
+namespace {
+
+constexpr unsigned kFallbackMtu = 1500;
+
+// The interface's MTU in our network namespace (sysfs may show another one).
+unsigned interface_mtu(const std::string& ifname)
+{
+    unique_fd probe(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    ifreq request{};
+    std::strncpy(request.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
+    if (!probe || ::ioctl(probe.get(), SIOCGIFMTU, &request) < 0 || request.ifr_mtu <= 0)
+        return kFallbackMtu;
+    return static_cast<unsigned>(request.ifr_mtu);
+}
+
+// Egress socket names the outputs of `rules` need.
+std::set<std::string> egress_names(const std::vector<Rule>& rules)
+{
+    std::set<std::string> names;
+    for (const Rule& rule : rules)
+        for (const RuleOutput& output : rule.outputs)
+            names.insert(output.address.is_multicast() ? wp::packet_egress_fd_name(output.interface)
+                                                       : wp::udp_egress_fd_name(output.interface));
+    return names;
+}
+
+Result<unique_fd> open_egress(const std::string& name)
+{
+    const std::string pkt(wp::kPacketEgressPrefix);
+    if (name.compare(0, pkt.size(), pkt) == 0)
+        return sockets::open_packet_egress_socket(name.substr(pkt.size()));
+    return sockets::open_udp_egress_socket(name.substr(std::string(wp::kUdpEgressPrefix).size()));
+}
+
+bool is_egress_name(const std::string& name)
+{
+    return name.rfind(wp::kPacketEgressPrefix, 0) == 0 || name.rfind(wp::kUdpEgressPrefix, 0) == 0;
+}
+
+Status follow_joins(const std::string& interface, const std::vector<Rule>& rules, WorkerSockets& sockets)
+{
+    std::set<std::pair<IpAddress, std::optional<IpAddress>>> wanted;
+    for (const Rule& rule : rules)
+        if (rule.input.address.is_multicast())
+            wanted.emplace(rule.input.address, rule.input.source);
+    const int membership = sockets.by_name.at(std::string(wp::kMembershipFd)).get();
+    for (const auto& [group, source] : sockets.joins)
+        if (!wanted.count({group, source}))
+            (void)sockets::leave_group(membership, interface, group, source);  // best effort: the join goes with the socket anyway
+    for (const auto& [group, source] : wanted)
+        if (!sockets.joins.count({group, source}))
+            if (Status joined = sockets::join_group(membership, interface, group, source); !joined)
+                return joined;
+    sockets.joins = std::move(wanted);
+    return Ok{};
+}
+
+} // namespace
+
+NamedFds WorkerSockets::named(const std::vector<std::string>& names) const
+{
+    NamedFds out;
+    for (const std::string& name : names)
+        if (auto it = by_name.find(name); it != by_name.end())
+            out.emplace_back(name, it->second.get());
+    return out;
+}
+
+NamedFds WorkerSockets::all() const
+{
+    NamedFds out;
+    for (const auto& [name, fd] : by_name)
+        out.emplace_back(name, fd.get());
+    return out;
+}
+
+std::string worker_config_json(const std::string& interface, const std::vector<Rule>& rules)
+{
+    nlohmann::json config = {{"interface", interface}, {"rules", nlohmann::json::array()},
+                             {"egress", nlohmann::json::object()},
+                             {"receive_buffer_bytes", sockets::kDefaultReceiveBufferBytes}};
+    for (const Rule& rule : rules) {
+        config["rules"].push_back(rule_to_json(rule));
+        for (const RuleOutput& output : rule.outputs)
+            config["egress"][output.interface] = {{"mtu", interface_mtu(output.interface)}};
+    }
+    return config.dump();
+}
+
+Result<std::vector<std::string>> update_worker_sockets(const std::string& interface, const std::vector<Rule>& rules,
+                                                       const std::string& config, WorkerSockets& sockets)
+{
+    std::vector<std::string> changed;
+    auto add = [&](const std::string& name, Result<unique_fd> fd) -> Status {
+        if (!fd)
+            return fd.error();
+        sockets.by_name[name] = std::move(*fd);
+        changed.push_back(name);
+        return Ok{};
+    };
+    const std::string ingress(wp::kIngressFd);
+    const std::string membership(wp::kMembershipFd);
+    if (!sockets.by_name.count(ingress))
+        if (Status s = add(ingress, sockets::open_ingress_socket(interface)); !s)
+            return s.error();
+    if (!sockets.by_name.count(membership)) {
+        if (Status s = add(membership, sockets::open_membership_socket()); !s)
+            return s.error();
+        sockets.joins.clear();
+    }
+    const std::set<std::string> egress = egress_names(rules);
+    for (auto it = sockets.by_name.begin(); it != sockets.by_name.end();)
+        it = is_egress_name(it->first) && !egress.count(it->first) ? sockets.by_name.erase(it) : std::next(it);
+    for (const std::string& name : egress)
+        if (!sockets.by_name.count(name))
+            if (Status s = add(name, open_egress(name)); !s)
+                return s.error();
+    if (Status s = follow_joins(interface, rules, sockets); !s)
+        return s.error();
+    const std::string config_name(wp::kConfigFd);
+    bool config_changed = true;
+    if (auto it = sockets.by_name.find(config_name); it != sockets.by_name.end()) {
+        Result<std::string> current = sockets::read_config_memfd(it->second.get(), kMaxConfigBytes);
+        config_changed = !current || *current != config;
+    }
+    if (config_changed)
+        if (Status s = add(config_name, sockets::make_config_memfd(config)); !s)
+            return s.error();
+    return changed;
+}
+
+} // namespace mcr::supervisor

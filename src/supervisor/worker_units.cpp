@@ -1,0 +1,94 @@
+// Worker unit naming and the systemd1 Manager calls.
+#include "worker_units.hpp"
+
+#include "core/log.hpp"
+
+#include <cstring>
+
+namespace mcr::supervisor {
+
+namespace {
+
+constexpr char kHexDigits[] = "0123456789abcdef";
+
+bool keeps_literal(char c, bool first)
+{
+    if (c == '.')
+        return !first;
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == ':' || c == '_';
+}
+
+} // namespace
+
+std::string escape_unit_instance(std::string_view instance)
+{
+    std::string out;
+    for (std::size_t i = 0; i < instance.size(); ++i) {
+        const char c = instance[i];
+        if (c == '/') {
+            out += '-';
+        } else if (keeps_literal(c, i == 0)) {
+            out += c;
+        } else {
+            const auto byte = static_cast<unsigned char>(c);
+            out += "\\x";
+            out += kHexDigits[byte >> 4];
+            out += kHexDigits[byte & 0xf];
+        }
+    }
+    return out;
+}
+
+std::string worker_instance(const std::string& namespace_name, const std::string& interface)
+{
+    return namespace_name.empty() ? interface : namespace_name + ":" + interface;
+}
+
+std::string worker_unit_name(const std::string& namespace_name, const std::string& interface)
+{
+    return "mcrd-worker@" + escape_unit_instance(worker_instance(namespace_name, interface)) + ".service";
+}
+
+void WorkerUnits::call(const char* method, const std::string& unit)
+{
+    auto pending = std::make_unique<PendingCall>();
+    pending->owner = this;
+    pending->unit = unit;
+    pending->method = method;
+    const std::uint64_t id = next_id_++;
+    pending->id = id;
+    sd_bus_slot* slot = nullptr;
+    const int r = sd_bus_call_method_async(bus_, &slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                           "org.freedesktop.systemd1.Manager", method, on_reply,
+                                           pending.get(), "ss", unit.c_str(), "replace");
+    if (r < 0) {
+        const std::string message = std::string("Failed to ask systemd to ") + method + " " + unit + ": " +
+                                    std::strerror(-r);
+        log_error(message, {{"MCR_UNIT", unit}});
+        on_failure_(userdata_, unit, message);
+        return;
+    }
+    pending->slot.reset(slot);
+    pending_.emplace(id, std::move(pending));
+}
+
+int WorkerUnits::on_reply(sd_bus_message* reply, void* userdata, sd_bus_error*)
+{
+    // The slot lives in the PendingCall, so this never runs after it is freed.
+    auto* pending = static_cast<PendingCall*>(userdata);
+    WorkerUnits* owner = pending->owner;
+    try {
+        auto node = owner->pending_.extract(pending->id);
+        if (const sd_bus_error* e = sd_bus_message_get_error(reply)) {
+            const std::string message = "systemd refused to " + pending->method + " " + pending->unit + ": " +
+                                        (e->message ? e->message : e->name);
+            log_error(message, {{"MCR_UNIT", pending->unit}});
+            owner->on_failure_(owner->userdata_, pending->unit, message);
+        }
+    } catch (...) {
+        log_error("Unexpected failure while handling a systemd reply");
+    }
+    return 0;
+}
+
+} // namespace mcr::supervisor

@@ -1,0 +1,55 @@
+// systemd mode: worker unit names (mcrd-worker@<escaped instance>.service)
+// and starting/stopping them through org.freedesktop.systemd1.
+#pragma once
+
+#include "core/sd_ptr.hpp"
+
+#include <systemd/sd-bus.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace mcr::supervisor {
+
+// systemd-escape(1) of a unit instance: '/' -> '-', bytes outside
+// [A-Za-z0-9:_.] and a leading '.' -> \xNN.
+[[nodiscard]] std::string escape_unit_instance(std::string_view instance);
+// "eth0" for the host, "NS:eth0" for a namespaced suite.
+[[nodiscard]] std::string worker_instance(const std::string& namespace_name, const std::string& interface);
+[[nodiscard]] std::string worker_unit_name(const std::string& namespace_name, const std::string& interface);
+
+// StartUnit/StopUnit ("replace") without waiting for the job: the worker
+// reports in over the worker socket. Failures are logged and reported to
+// `on_failure` (interface, message).
+class WorkerUnits {
+public:
+    using FailureCallback = void (*)(void* userdata, const std::string& unit, const std::string& message);
+
+    WorkerUnits(sd_bus* system_bus, FailureCallback on_failure, void* userdata)
+        : bus_(system_bus), on_failure_(on_failure), userdata_(userdata) {}
+
+    void start(const std::string& unit) { call("StartUnit", unit); }
+    void stop(const std::string& unit) { call("StopUnit", unit); }
+
+private:
+    struct PendingCall {
+        WorkerUnits* owner = nullptr;
+        std::uint64_t id = 0;
+        std::string unit;
+        std::string method;
+        BusSlotPtr slot;
+    };
+    void call(const char* method, const std::string& unit);
+    static int on_reply(sd_bus_message* reply, void* userdata, sd_bus_error* error);
+
+    sd_bus* bus_;   // not owned
+    FailureCallback on_failure_;
+    void* userdata_;
+    std::map<std::uint64_t, std::unique_ptr<PendingCall>> pending_;
+    std::uint64_t next_id_ = 1;
+};
+
+} // namespace mcr::supervisor

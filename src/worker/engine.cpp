@@ -1,0 +1,389 @@
+// The io_uring loop. user_data carries a kind in its top byte and either the
+// receive generation or the egress slot index below it, so completions of a
+// cancelled receive or of a replaced plan are recognised and not miscounted.
+#include "engine.hpp"
+
+#include "core/log.hpp"
+#include "dataplane/frame.hpp"
+
+#include <linux/if_packet.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace mcr::worker {
+
+namespace {
+
+constexpr std::uint16_t kBufferGroup = 0;
+constexpr unsigned kKindShift = 56;
+constexpr std::uint64_t kKindReceive = 1;
+constexpr std::uint64_t kKindSend = 2;
+constexpr std::uint64_t kKindCancel = 3;
+constexpr std::uint64_t kValueMask = (std::uint64_t{1} << kKindShift) - 1;
+
+// struct virtio_net_hdr of <linux/virtio_net.h>, which does not compile as
+// C++ (another struct there has a field named "class"). Host byte order for
+// packet sockets on little-endian machines.
+struct VnetHeader {
+    std::uint8_t flags;
+    std::uint8_t gso_type;
+    std::uint16_t header_length;
+    std::uint16_t gso_size;
+    std::uint16_t csum_start;
+    std::uint16_t csum_offset;
+};
+static_assert(sizeof(VnetHeader) == 10);
+constexpr std::uint8_t kVnetNeedsChecksum = 1; // VIRTIO_NET_HDR_F_NEEDS_CSUM
+
+std::uint64_t tag(std::uint64_t kind, std::uint64_t value)
+{
+    return (kind << kKindShift) | (value & kValueMask);
+}
+
+} // namespace
+
+Result<std::unique_ptr<Engine>> Engine::create()
+{
+    std::unique_ptr<Engine> engine(new Engine());
+    if (Status s = engine->setup(); !s)
+        return s.error();
+    return engine;
+}
+
+Status Engine::setup()
+{
+    io_uring_params params{};
+    params.flags = IORING_SETUP_CQSIZE;
+    params.cq_entries = kSubmissionEntries * 4; // sends in flight + receive bursts never overflow it
+    if (int rc = io_uring_queue_init_params(kSubmissionEntries, &ring_, &params); rc < 0)
+        return Error{"io_uring", std::string("cannot set up the ring: ") + std::strerror(-rc)};
+    ring_ready_ = true;
+
+    buffer_ring_bytes_ = kIngressBuffers * sizeof(io_uring_buf);
+    void* memory = mmap(nullptr, buffer_ring_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+    if (memory == MAP_FAILED)
+        return Error{"io_uring", std::string("cannot map the buffer ring: ") + std::strerror(errno)};
+    buffer_ring_ = static_cast<io_uring_buf_ring*>(memory);
+    io_uring_buf_reg registration{};
+    registration.ring_addr = reinterpret_cast<std::uint64_t>(buffer_ring_);
+    registration.ring_entries = kIngressBuffers;
+    registration.bgid = kBufferGroup;
+    if (int rc = io_uring_register_buf_ring(&ring_, &registration, 0); rc < 0)
+        return Error{"io_uring", std::string("cannot register the buffer ring: ") + std::strerror(-rc)};
+    io_uring_buf_ring_init(buffer_ring_);
+    ingress_buffers_.resize(std::size_t{kIngressBuffers} * kIngressBufferBytes);
+    for (unsigned i = 0; i < kIngressBuffers; ++i)
+        io_uring_buf_ring_add(buffer_ring_, ingress_buffers_.data() + std::size_t{i} * kIngressBufferBytes,
+                              kIngressBufferBytes, static_cast<unsigned short>(i),
+                              io_uring_buf_ring_mask(kIngressBuffers), static_cast<int>(i));
+    io_uring_buf_ring_advance(buffer_ring_, kIngressBuffers);
+    return Ok{};
+}
+
+Engine::~Engine()
+{
+    if (ring_ready_)
+        io_uring_queue_exit(&ring_); // cancels everything in flight before the buffers go
+    if (buffer_ring_)
+        (void)munmap(buffer_ring_, buffer_ring_bytes_);
+}
+
+io_uring_sqe* Engine::next_sqe()
+{
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+    if (sqe == nullptr) {
+        // Queue full in the middle of a batch: submit what we have.
+        (void)io_uring_submit(&ring_);
+        sqe = io_uring_get_sqe(&ring_);
+    }
+    return sqe;
+}
+
+void Engine::install(ForwardingPlan plan, std::vector<RuleCounters> rule_counters, int ingress_fd, bool same_rules)
+{
+    plan_ = std::move(plan);
+    counters_.rules = std::move(rule_counters);
+    max_outputs_ = 1;
+    for (const auto& targets : plan_.targets)
+        max_outputs_ = std::max(max_outputs_, targets.size());
+    if (!same_rules)
+        ++plan_generation_;
+    if (ingress_fd != ingress_fd_) {
+        if (receive_armed_) {
+            poll_kernel_stats(); // the old socket's last numbers
+            if (io_uring_sqe* sqe = next_sqe()) {
+                io_uring_prep_cancel64(sqe, tag(kKindReceive, receive_generation_), 0);
+                io_uring_sqe_set_data64(sqe, tag(kKindCancel, 0));
+            }
+        }
+        ingress_fd_ = ingress_fd;
+        enable_vnet_header();
+        ++receive_generation_;
+        receive_armed_ = false;
+        arm_receive();
+    }
+    (void)io_uring_submit(&ring_);
+}
+
+// With PACKET_VNET_HDR every frame comes with a virtio_net_hdr saying whether
+// its L4 checksum is only partial (sent by a local socket with checksum
+// offload, e.g. a container on this host); without it such frames would be
+// relayed with a wrong UDP checksum. Unprivileged; if refused, frames are
+// taken as they are.
+void Engine::enable_vnet_header()
+{
+    const int on = 1;
+    vnet_header_bytes_ = setsockopt(ingress_fd_, SOL_PACKET, PACKET_VNET_HDR, &on, sizeof(on)) == 0
+                             ? sizeof(VnetHeader)
+                             : 0;
+}
+
+void Engine::arm_receive()
+{
+    if (receive_armed_ || ingress_fd_ < 0)
+        return;
+    io_uring_sqe* sqe = next_sqe();
+    if (sqe == nullptr)
+        return; // retried by rearm_receive_if_stopped()
+    io_uring_prep_recv_multishot(sqe, ingress_fd_, nullptr, 0, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = kBufferGroup;
+    io_uring_sqe_set_data64(sqe, tag(kKindReceive, receive_generation_));
+    receive_armed_ = true;
+}
+
+void Engine::rearm_receive_if_stopped()
+{
+    if (!receive_armed_) {
+        arm_receive();
+        (void)io_uring_submit(&ring_);
+    }
+}
+
+void Engine::drain(std::chrono::milliseconds limit)
+{
+    constexpr long kWaitStepNs = 10'000'000;
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while ((egress_.in_flight() > 0 || pending_count_ > 0) && std::chrono::steady_clock::now() < deadline) {
+        __kernel_timespec step{0, kWaitStepNs};
+        io_uring_cqe* cqe = nullptr;
+        (void)io_uring_wait_cqe_timeout(&ring_, &cqe, &step);
+        process_completions();
+    }
+}
+
+void Engine::poll_kernel_stats()
+{
+    if (ingress_fd_ < 0)
+        return;
+    tpacket_stats stats{};
+    socklen_t length = sizeof(stats);
+    if (getsockopt(ingress_fd_, SOL_PACKET, PACKET_STATISTICS, &stats, &length) == 0) {
+        counters_.kernel.packets += stats.tp_packets;
+        counters_.kernel.drops += stats.tp_drops;
+    }
+}
+
+void Engine::process_completions()
+{
+    // Rounds: a submitted batch of sends completes inline (MSG_DONTWAIT), so
+    // its completions free egress slots for frames still waiting. Bounded so
+    // that the event loop (stats, signals, D-Bus) keeps its turn.
+    constexpr int kMaxRounds = 64;
+    for (int round = 0; round < kMaxRounds; ++round) {
+        unsigned head = 0;
+        unsigned handled = 0;
+        io_uring_cqe* cqe = nullptr;
+        io_uring_for_each_cqe(&ring_, head, cqe)
+        {
+            switch (cqe->user_data >> kKindShift) {
+            case kKindReceive:
+                handle_receive(*cqe);
+                break;
+            case kKindSend:
+                handle_send(*cqe);
+                break;
+            default:
+                break; // cancel results: nothing to do
+            }
+            ++handled;
+        }
+        io_uring_cq_advance(&ring_, handled);
+        forward_pending_frames();
+        if (buffers_to_return_ > 0) {
+            io_uring_buf_ring_advance(buffer_ring_, static_cast<int>(buffers_to_return_));
+            buffers_to_return_ = 0;
+        }
+        // Re-arm once the multishot receive ended, unless every buffer is
+        // still waiting (it would only end again with ENOBUFS).
+        if (pending_count_ < kIngressBuffers)
+            arm_receive();
+        if (io_uring_sq_ready(&ring_) > 0)
+            (void)io_uring_submit(&ring_);
+        if (pending_count_ == 0 || io_uring_cq_ready(&ring_) == 0)
+            break;
+    }
+}
+
+void Engine::forward_pending_frames()
+{
+    while (pending_count_ > 0 && egress_.free_slots() >= max_outputs_) {
+        const PendingFrame frame = pending_[pending_head_];
+        pending_head_ = (pending_head_ + 1) % kIngressBuffers;
+        --pending_count_;
+        receive_frame(ingress_buffers_.data() + std::size_t{frame.buffer_id} * kIngressBufferBytes, frame.length);
+        return_buffer(frame.buffer_id);
+    }
+}
+
+void Engine::return_buffer(std::uint16_t buffer_id)
+{
+    io_uring_buf_ring_add(buffer_ring_, ingress_buffers_.data() + std::size_t{buffer_id} * kIngressBufferBytes,
+                          kIngressBufferBytes, buffer_id, io_uring_buf_ring_mask(kIngressBuffers),
+                          static_cast<int>(buffers_to_return_));
+    ++buffers_to_return_;
+}
+
+void Engine::handle_receive(const io_uring_cqe& cqe)
+{
+    const bool current = (cqe.user_data & kValueMask) == (receive_generation_ & kValueMask);
+    if (cqe.flags & IORING_CQE_F_BUFFER) {
+        const auto buffer_id = static_cast<std::uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+        if (cqe.res > 0 && pending_count_ < kIngressBuffers) {
+            // Each buffer is pending at most once, so the queue never overflows.
+            pending_[(pending_head_ + pending_count_) % kIngressBuffers] =
+                PendingFrame{buffer_id, static_cast<std::uint32_t>(cqe.res)};
+            ++pending_count_;
+        } else {
+            return_buffer(buffer_id);
+        }
+    }
+    if (cqe.res == -ENOBUFS)
+        ++counters_.ingress.no_buffer;
+    else if (cqe.res < 0 && cqe.res != -ECANCELED && current)
+        log_warning(std::string("Receive on the ingress socket failed: ") + std::strerror(-cqe.res) +
+                    ", re-arming");
+    if (current && !(cqe.flags & IORING_CQE_F_MORE))
+        receive_armed_ = false; // multishot ended (ENOBUFS, error): re-armed after this batch
+}
+
+void Engine::receive_frame(std::uint8_t* data, std::size_t length)
+{
+    if (vnet_header_bytes_ == 0) {
+        forward_frame(data, length);
+        return;
+    }
+    if (length < vnet_header_bytes_) {
+        ++counters_.ingress.frames;
+        ++counters_.ingress.malformed;
+        return;
+    }
+    VnetHeader header{};
+    std::memcpy(&header, data, sizeof(header));
+    std::uint8_t* frame = data + vnet_header_bytes_;
+    const std::size_t frame_length = length - vnet_header_bytes_;
+    // A frame whose checksum cannot be completed keeps its partial sum and
+    // will fail the receiver's check; parse_frame() still classifies it.
+    if (header.flags & kVnetNeedsChecksum)
+        (void)dataplane::complete_partial_checksum({frame, frame_length}, header.csum_start, header.csum_offset);
+    forward_frame(frame, frame_length);
+}
+
+void Engine::forward_frame(const std::uint8_t* frame, std::size_t length)
+{
+    IngressCounters& in = counters_.ingress;
+    ++in.frames;
+    in.bytes += length;
+    const dataplane::ParsedFrame parsed = dataplane::parse_frame({frame, length});
+    switch (parsed.kind) {
+    case dataplane::FrameClass::not_ip: ++in.not_ip; return;
+    case dataplane::FrameClass::malformed: ++in.malformed; return;
+    case dataplane::FrameClass::fragment: ++in.fragment; return;
+    case dataplane::FrameClass::ip_options: ++in.ip_options; return;
+    case dataplane::FrameClass::not_udp: ++in.not_matched; return;
+    case dataplane::FrameClass::accepted: break;
+    }
+    const dataplane::UdpFrameView& udp = parsed.udp;
+    const auto rule = plan_.table.lookup(udp.destination_address, udp.destination_port, dataplane::kIpProtocolUdp,
+                                         udp.source_address);
+    if (!rule) {
+        ++in.not_matched;
+        return;
+    }
+    RuleCounters& rule_counters = counters_.rules[*rule];
+    if (dataplane::ttl_expired(udp, plan_.forward_expired_ttl[*rule])) {
+        ++rule_counters.ttl_expired;
+        return;
+    }
+    ++rule_counters.packets;
+    rule_counters.bytes += udp.payload_length;
+    const auto& targets = plan_.targets[*rule];
+    for (std::size_t o = 0; o < targets.size(); ++o)
+        send_copy(static_cast<std::uint32_t>(*rule), static_cast<std::uint32_t>(o), udp, targets[o]);
+}
+
+void Engine::send_copy(std::uint32_t rule_index, std::uint32_t output_index, const dataplane::UdpFrameView& in,
+                       const EgressTarget& target)
+{
+    OutputCounters& counters = counters_.rules[rule_index].outputs[output_index];
+    if (target.fd < 0) {
+        ++counters.send_error;
+        return;
+    }
+    const std::size_t length = dataplane::rewritten_length(in, target.rewrite);
+    if (length > target.max_bytes || length > kEgressBufferBytes) {
+        ++counters.too_big;
+        return;
+    }
+    const auto index = egress_.acquire();
+    if (!index) {
+        ++counters.no_buffer;
+        return;
+    }
+    io_uring_sqe* sqe = next_sqe();
+    if (sqe == nullptr) {
+        egress_.release(*index);
+        ++counters.no_buffer;
+        return;
+    }
+    EgressSlot& slot = egress_.slot(*index);
+    (void)dataplane::rewrite_for_output(in, target.rewrite, {slot.buffer, kEgressBufferBytes});
+    slot.generation = plan_generation_;
+    slot.rule_index = rule_index;
+    slot.output_index = output_index;
+    slot.payload_bytes = static_cast<std::uint32_t>(in.payload_length);
+    // MSG_DONTWAIT: a full socket buffer is a counted drop, not a stall.
+    if (target.rewrite.multicast) {
+        io_uring_prep_send(sqe, target.fd, slot.buffer, length, MSG_DONTWAIT);
+    } else {
+        EgressPool::prepare_unicast(slot, target, length);
+        io_uring_prep_sendmsg(sqe, target.fd, &slot.message, MSG_DONTWAIT);
+    }
+    io_uring_sqe_set_data64(sqe, tag(kKindSend, *index));
+}
+
+void Engine::handle_send(const io_uring_cqe& cqe)
+{
+    const auto index = static_cast<std::uint32_t>(cqe.user_data & kValueMask);
+    const EgressSlot& slot = egress_.slot(index);
+    if (slot.generation == plan_generation_) {
+        OutputCounters& counters = counters_.rules[slot.rule_index].outputs[slot.output_index];
+        if (cqe.res >= 0) {
+            ++counters.packets;
+            counters.bytes += slot.payload_bytes;
+        } else if (cqe.res == -EAGAIN || cqe.res == -ENOBUFS) {
+            ++counters.would_block;
+        } else if (cqe.res == -EMSGSIZE) {
+            ++counters.too_big;
+        } else {
+            ++counters.send_error;
+        }
+    }
+    egress_.release(index);
+}
+
+} // namespace mcr::worker

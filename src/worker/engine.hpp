@@ -1,0 +1,112 @@
+// The io_uring data plane: multishot receive on the ingress socket into a
+// provided-buffer ring, classify + look up + rewrite per output, and batched
+// sends (one io_uring_submit per completion batch). The caller polls
+// ring_fd() (sd-event) and calls process_completions() when it is readable.
+// Back-pressure: a received frame waits (holding its ring buffer) until the
+// egress pool has a slot for every output; when all ring buffers wait, the
+// receive stops and frames queue in the socket's 16 MiB buffer instead of
+// being dropped at egress.
+#pragma once
+
+#include "core/result.hpp"
+#include "dataplane/rule_table.hpp"
+#include "egress.hpp"
+#include "stats.hpp"
+
+#include <liburing.h>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace mcr::worker {
+
+inline constexpr unsigned kSubmissionEntries = 2048;
+inline constexpr unsigned kIngressBuffers = 512;          // power of two (buffer ring requirement)
+inline constexpr std::size_t kIngressBufferBytes = 9216;  // 9000-byte jumbo + Ethernet/VLAN headers
+
+// What the engine forwards with; replaced whole on every config change.
+struct ForwardingPlan {
+    dataplane::RuleTable table;
+    std::vector<bool> forward_expired_ttl;              // per rule
+    std::vector<std::vector<EgressTarget>> targets;     // per rule, per output
+};
+
+class Engine {
+public:
+    [[nodiscard]] static Result<std::unique_ptr<Engine>> create();
+    ~Engine();
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    [[nodiscard]] int ring_fd() const noexcept { return ring_.ring_fd; }
+
+    // Switches to `plan` with `rule_counters` (same order as its rules). When
+    // `ingress_fd` differs from the current one, the old receive is
+    // cancelled and a new one armed (the caller keeps the old fd open until
+    // this returns; io_uring holds its own reference after that). With
+    // `same_rules` (rule indices and outputs unchanged), completions of
+    // sends still in flight are counted; otherwise they are not counted.
+    void install(ForwardingPlan plan, std::vector<RuleCounters> rule_counters, int ingress_fd, bool same_rules);
+
+    // Handles every completion available, then submits the batch of sends.
+    void process_completions();
+
+    // Re-arms the receive if an error stopped it (called from a timer).
+    void rearm_receive_if_stopped();
+
+    // Waits (at most `limit`) for sends in flight to complete, so that
+    // final counters include them.
+    void drain(std::chrono::milliseconds limit);
+
+    // Accumulates PACKET_STATISTICS (the kernel resets them on every read).
+    void poll_kernel_stats();
+
+    [[nodiscard]] const WorkerCounters& counters() const noexcept { return counters_; }
+
+private:
+    Engine() = default;
+    [[nodiscard]] Status setup();
+    io_uring_sqe* next_sqe();
+    void arm_receive();
+    void handle_receive(const io_uring_cqe& cqe);
+    void forward_pending_frames();
+    void handle_send(const io_uring_cqe& cqe);
+    void enable_vnet_header();
+    void receive_frame(std::uint8_t* data, std::size_t length);
+    void forward_frame(const std::uint8_t* frame, std::size_t length);
+    void send_copy(std::uint32_t rule_index, std::uint32_t output_index, const dataplane::UdpFrameView& in,
+                   const EgressTarget& target);
+    void return_buffer(std::uint16_t buffer_id);
+
+    io_uring ring_{};
+    bool ring_ready_ = false;
+    io_uring_buf_ring* buffer_ring_ = nullptr;
+    std::size_t buffer_ring_bytes_ = 0;
+    std::vector<std::uint8_t> ingress_buffers_;
+    unsigned buffers_to_return_ = 0;
+
+    // Received frames not yet forwarded (FIFO ring; at most one per buffer).
+    struct PendingFrame {
+        std::uint16_t buffer_id = 0;
+        std::uint32_t length = 0;
+    };
+    std::array<PendingFrame, kIngressBuffers> pending_{};
+    std::size_t pending_head_ = 0;
+    std::size_t pending_count_ = 0;
+    std::size_t max_outputs_ = 1;        // most outputs of any rule in plan_
+
+    int ingress_fd_ = -1;
+    std::size_t vnet_header_bytes_ = 0;  // virtio_net_hdr before each frame (PACKET_VNET_HDR)
+    std::uint32_t receive_generation_ = 0;
+    bool receive_armed_ = false;
+
+    EgressPool egress_;
+    ForwardingPlan plan_;
+    std::uint32_t plan_generation_ = 0;
+    WorkerCounters counters_;
+};
+
+} // namespace mcr::worker

@@ -1,0 +1,86 @@
+// Counter bookkeeping across config changes, and the stats JSON document.
+#include "stats.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace mcr::worker {
+
+namespace {
+
+bool same_destination(const RuleOutput& a, const RuleOutput& b)
+{
+    return a.interface == b.interface && a.address == b.address && a.port == b.port;
+}
+
+} // namespace
+
+std::vector<RuleCounters> carry_over_counters(const std::vector<Rule>& old_rules,
+                                              const std::vector<RuleCounters>& old_counters,
+                                              const std::vector<Rule>& rules)
+{
+    std::vector<RuleCounters> counters(rules.size());
+    for (std::size_t r = 0; r < rules.size(); ++r) {
+        counters[r].outputs.resize(rules[r].outputs.size());
+        for (std::size_t old = 0; old < old_rules.size() && old < old_counters.size(); ++old) {
+            if (old_rules[old].name != rules[r].name)
+                continue;
+            const RuleCounters& previous = old_counters[old];
+            counters[r].packets = previous.packets;
+            counters[r].bytes = previous.bytes;
+            counters[r].ttl_expired = previous.ttl_expired;
+            for (std::size_t o = 0; o < rules[r].outputs.size(); ++o)
+                for (std::size_t p = 0; p < old_rules[old].outputs.size() && p < previous.outputs.size(); ++p)
+                    if (same_destination(old_rules[old].outputs[p], rules[r].outputs[o]))
+                        counters[r].outputs[o] = previous.outputs[p];
+        }
+    }
+    return counters;
+}
+
+std::string stats_to_json(const std::string& interface, std::uint64_t uptime_ms, const std::vector<Rule>& rules,
+                          const WorkerCounters& counters)
+{
+    using nlohmann::json;
+    const IngressCounters& in = counters.ingress;
+    json document = {
+        {"interface", interface},
+        {"uptime_ms", uptime_ms},
+        {"kernel", {{"packets", counters.kernel.packets}, {"drops", counters.kernel.drops}}},
+        {"ingress",
+         {{"frames", in.frames},
+          {"bytes", in.bytes},
+          {"not_ip", in.not_ip},
+          {"malformed", in.malformed},
+          {"fragment", in.fragment},
+          {"ip_options", in.ip_options},
+          {"not_matched", in.not_matched},
+          {"no_buffer", in.no_buffer}}},
+        {"rules", json::array()},
+    };
+    for (std::size_t r = 0; r < rules.size() && r < counters.rules.size(); ++r) {
+        const RuleCounters& rc = counters.rules[r];
+        json outputs = json::array();
+        for (std::size_t o = 0; o < rules[r].outputs.size() && o < rc.outputs.size(); ++o) {
+            const RuleOutput& output = rules[r].outputs[o];
+            const OutputCounters& oc = rc.outputs[o];
+            outputs.push_back({{"interface", output.interface},
+                               {"address", output.address.to_string()},
+                               {"port", output.port},
+                               {"packets", oc.packets},
+                               {"bytes", oc.bytes},
+                               {"drops",
+                                {{"no_buffer", oc.no_buffer},
+                                 {"would_block", oc.would_block},
+                                 {"too_big", oc.too_big},
+                                 {"send_error", oc.send_error}}}});
+        }
+        document["rules"].push_back({{"name", rules[r].name},
+                                     {"packets", rc.packets},
+                                     {"bytes", rc.bytes},
+                                     {"ttl_expired", rc.ttl_expired},
+                                     {"outputs", std::move(outputs)}});
+    }
+    return document.dump();
+}
+
+} // namespace mcr::worker

@@ -1,0 +1,60 @@
+// The worker's counters (plain integers, bumped on the hot path) and their
+// JSON form, exactly the stats document of core/worker_protocol.hpp.
+#pragma once
+
+#include "core/rule.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mcr::worker {
+
+struct OutputCounters {
+    std::uint64_t packets = 0;     // copies the kernel accepted
+    std::uint64_t bytes = 0;       // UDP payload bytes of those copies
+    std::uint64_t no_buffer = 0;   // no free egress slot or submission entry
+    std::uint64_t would_block = 0; // socket buffer full (EAGAIN/ENOBUFS)
+    std::uint64_t too_big = 0;     // larger than the egress MTU (or EMSGSIZE)
+    std::uint64_t send_error = 0;  // any other send failure, or no socket for the output
+};
+
+struct RuleCounters {
+    std::uint64_t packets = 0;     // matched and forwarded (TTL not expired)
+    std::uint64_t bytes = 0;       // UDP payload bytes of those
+    std::uint64_t ttl_expired = 0;
+    std::vector<OutputCounters> outputs; // same order as Rule::outputs
+};
+
+struct IngressCounters {
+    std::uint64_t frames = 0;
+    std::uint64_t bytes = 0;       // whole frames, link header included
+    std::uint64_t not_ip = 0;
+    std::uint64_t malformed = 0;
+    std::uint64_t fragment = 0;
+    std::uint64_t ip_options = 0;
+    std::uint64_t not_matched = 0; // IPv4 but no rule (other protocols, ports, groups, SSM sources)
+    std::uint64_t no_buffer = 0;   // the provided-buffer ring ran empty (multishot receive re-armed)
+};
+
+struct KernelCounters {
+    std::uint64_t packets = 0;     // PACKET_STATISTICS tp_packets, accumulated (reads reset it)
+    std::uint64_t drops = 0;       // tp_drops, accumulated
+};
+
+struct WorkerCounters {
+    KernelCounters kernel;
+    IngressCounters ingress;
+    std::vector<RuleCounters> rules; // same order as the config's rules
+};
+
+// Counters for `rules`, keeping the numbers of rules (by name) and outputs
+// (by interface, address and port) that `old_rules` already had.
+[[nodiscard]] std::vector<RuleCounters> carry_over_counters(const std::vector<Rule>& old_rules,
+                                                            const std::vector<RuleCounters>& old_counters,
+                                                            const std::vector<Rule>& rules);
+
+[[nodiscard]] std::string stats_to_json(const std::string& interface, std::uint64_t uptime_ms,
+                                        const std::vector<Rule>& rules, const WorkerCounters& counters);
+
+} // namespace mcr::worker

@@ -1,0 +1,44 @@
+// The worker config document (see core/worker_protocol.hpp): which interface
+// a worker serves, its rules and its egress interfaces. Parsed and checked
+// here, shared by the worker and the test launcher.
+#pragma once
+
+#include "core/result.hpp"
+#include "core/rule.hpp"
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mcr::worker {
+
+inline constexpr unsigned kDefaultEgressMtu = 1500;
+inline constexpr unsigned kMinEgressMtu = 68;    // RFC 791 minimum
+inline constexpr unsigned kMaxEgressMtu = 65536;   // "lo" reports 65536
+inline constexpr int kMinReceiveBufferBytes = 64 * 1024;
+inline constexpr int kMaxReceiveBufferBytes = 1024 * 1024 * 1024;
+
+struct EgressInterface {
+    unsigned mtu = kDefaultEgressMtu; // IP MTU of the interface, 68..65535
+};
+
+struct WorkerConfig {
+    std::string interface;                          // ingress interface
+    std::vector<Rule> rules;                        // every input on `interface`
+    std::map<std::string, EgressInterface> egress;  // every output interface appears here
+    int receive_buffer_bytes = 16 * 1024 * 1024;
+};
+
+// Text -> config. Errors carry a JSON path ("rules[1].outputs[0].interface")
+// and quote the bad value. Rules are validated with validate_rule(); inputs
+// must be IPv4 and on `interface`; every output interface needs an "egress"
+// entry. Refuses text over kMaxConfigBytes.
+[[nodiscard]] Result<WorkerConfig> parse_worker_config(std::string_view text);
+
+// The socket names a worker with this config needs (worker_protocol.hpp):
+// ingress, membership, pkt.<if> for interfaces with multicast outputs,
+// udp.<if> for interfaces with unicast outputs. Sorted, no duplicates.
+[[nodiscard]] std::vector<std::string> required_socket_names(const WorkerConfig& config);
+
+} // namespace mcr::worker

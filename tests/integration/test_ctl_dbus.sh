@@ -1,0 +1,144 @@
+#!/bin/bash
+# mcrctl against mcrd on a private dbus-daemon, driven only through mcrctl:
+# add/list/show/remove, `list --json` -> `config import` round trip, MCR
+# json5 import with --replace, stats (--watch --count), workers, log-level,
+# reload, version, and every documented exit code.
+#
+#   src:eth0 192.0.2.2/24 --- relay:in0 192.0.2.1/24      (mcrd runs in relay; relay_topology 1)
+#                             relay:out0 198.51.100.1/28 --- sink0:eth0 198.51.100.2/28
+. "$(dirname "$0")/lib/netns.sh"
+. "$(dirname "$0")/lib/traffic.sh"
+. "$(dirname "$0")/lib/bus.sh"
+
+find_binary MCRCTL src/ctl/mcrctl
+[ -n "${MCRD_WORKER:-}" ] || MCRD_WORKER="$MCRT_BUILD_DIR/src/worker/mcrd-worker"
+bus_setup
+
+relay_topology 1
+mcrd_start relay
+
+export MCRCTL_BUS_ADDRESS=$BUS_ADDRESS
+ctl() { "$MCRCTL" --no-ask-password "$@"; }
+
+# expect_status CODE WHAT cmd...: runs cmd, checks its exit status; its
+# stdout+stderr are left in $OUT.
+expect_status() {
+    local expected=$1 what=$2 status=0; shift 2
+    OUT=$("$@" 2>&1) || status=$?
+    [ "$status" -eq "$expected" ] || fail "$what: exit status $status, expected $expected; output: $OUT"
+    log "ok: $what exits $status"
+}
+expect_output_has() {
+    printf '%s\n' "$OUT" | grep -qF -- "$2" || fail "$1: output lacks '$2'; output: $OUT"
+}
+json_field() { "$MCRT_PYTHON" -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
+
+# --- version, add, list, show ------------------------------------------------
+expect_status 0 "version" ctl version
+check_eq "version lines" "2" "$(printf '%s\n' "$OUT" | grep -cE '^(mcrctl|mcrd) [0-9]')"
+
+expect_status 0 "add video1" ctl add video1 --in in0:239.1.1.1:5000 \
+    --out out0:239.2.2.2:6000 --out out0:198.51.100.2:6001:16
+expect_status 0 "list" ctl list
+expect_output_has "list" "in0:239.1.1.1:5000"
+expect_output_has "list" "out0:239.2.2.2:6000,out0:198.51.100.2:6001:16"
+expect_output_has "list" "1 rule listed."
+check_eq "list header" "NAME INPUT OUTPUTS STATE" "$(printf '%s\n' "$OUT" | head -n 1 | tr -s ' ')"
+
+expect_status 0 "show video1" ctl show video1
+expect_output_has "show" "   Name: video1"
+expect_output_has "show" "  Input: in0:239.1.1.1:5000"
+expect_output_has "show" "Outputs: out0:239.2.2.2:6000"
+expect_output_has "show" "         out0:198.51.100.2:6001:16"
+expect_status 0 "show --json" ctl --json show video1
+check_eq "show --json output port" "16" "$(printf '%s' "$OUT" | json_field 'd["outputs"][1]["ttl"]')"
+
+# --- the round trip: list --json -> remove -> config import --------------------
+ctl --json list >"$(scratch exported.json)" || fail "list --json failed"
+check_eq "exported rule count" "1" "$(json_field 'len(d["rules"])' <"$(scratch exported.json)")"
+expect_status 0 "remove video1" ctl remove video1
+expect_status 0 "list after remove" ctl list
+expect_output_has "list after remove" "0 rules listed."
+expect_status 0 "config import" ctl config import "$(scratch exported.json)"
+check_eq "import message" "Imported 1 rule." "$OUT"
+ctl --json list >"$(scratch reimported.json)" || fail "list --json failed"
+cmp -s "$(scratch exported.json)" "$(scratch reimported.json)" \
+    || fail "round trip changed the rule set: $(diff "$(scratch exported.json)" "$(scratch reimported.json)")"
+log "ok: list --json -> config import round trip is identical"
+expect_status 0 "config export" ctl config export
+check_eq "config export equals list --json" "$(cat "$(scratch exported.json)")" "$OUT"
+
+# --- MCR json5 import, replacing the set ----------------------------------------
+cat >"$(scratch mcr.json5)" <<'JSON5'
+// MCR's config format: unquoted keys, comments, trailing commas.
+{
+  rules: [
+    { name: "from-mcr", input: { interface: "in0", group: "239.1.1.2", port: 5002 },
+      outputs: [ { interface: "out0", group: "239.2.2.3", port: 6002 }, ], },
+  ],
+}
+JSON5
+expect_status 0 "config import --replace (json5)" ctl config import --replace "$(scratch mcr.json5)"
+check_eq "json5 import message" "Imported 1 rule (replaced the rule set)." "$OUT"
+check_eq "rules after replace" "from-mcr" "$(ctl --json list | json_field '",".join(r["name"] for r in d["rules"])')"
+expect_status 0 "re-import for later steps" ctl config import "$(scratch exported.json)"
+
+# --- stats, workers, log-level, reload ---------------------------------------------
+expect_status 0 "stats" ctl stats
+expect_output_has "stats" "RULE"
+expect_status 0 "stats --json" ctl --json stats
+printf '%s' "$OUT" | json_field 'type(d).__name__' | grep -qx dict || fail "stats --json is not an object: $OUT"
+expect_status 0 "stats --watch --count 3" ctl stats --watch --count 3 --interval 0.2
+check_eq "stats --watch samples" "3" "$(printf '%s\n' "$OUT" | grep -c '^RULE .*PKT/S')"
+expect_status 0 "stats --json --watch --count 2" ctl --json stats --watch --count 2 --interval 0.2
+check_eq "stats --json --watch lines" "2" "$(printf '%s\n' "$OUT" | grep -c '"rates"')"
+expect_status 2 "stats --count without --watch" ctl stats --count 2
+
+expect_status 0 "workers" ctl workers
+expect_output_has "workers" "INTERFACE"
+expect_status 0 "workers --json" ctl --json workers
+printf '%s' "$OUT" | json_field 'type(d).__name__' | grep -qx list || fail "workers --json is not a list: $OUT"
+
+expect_status 0 "log-level debug" ctl log-level debug
+expect_status 0 "log-level" ctl log-level
+check_eq "log level" "debug" "$OUT"
+expect_status 0 "log-level --json" ctl --json log-level
+check_eq "log level json" '{"log_level":"debug"}' "$OUT"
+expect_status 0 "reload" ctl reload
+
+# --- exit codes ----------------------------------------------------------------------
+expect_status 3 "remove of a missing rule" ctl remove no-such-rule
+expect_status 3 "show of a missing rule" ctl show no-such-rule
+expect_status 5 "add with an invalid name" ctl add 'bad/name' --in in0:239.1.1.9:5009 --out out0:239.2.2.9:6009
+expect_status 5 "add of an existing name" ctl add video1 --in in0:239.1.1.8:5008 --out out0:239.2.2.8:6008
+expect_status 5 "log-level bogus" ctl log-level bogus
+expect_status 2 "add with a short --out" ctl add x --in in0:239.1.1.7:5007 --out out0:239.2.2.7
+expect_output_has "short --out" "--out 'out0:239.2.2.7': expected IF:ADDRESS:PORT[:TTL]"
+expect_status 2 "unknown option" ctl list --frobnicate
+expect_status 2 "no command" ctl
+expect_status 6 "unknown namespace" ctl -n nothere list
+expect_status 6 "unreachable bus" "$MCRCTL" --bus-address "unix:path=$(scratch no-such-socket)" list
+expect_status 4 "add as nobody" setpriv --reuid=nobody --regid=nogroup --clear-groups \
+    env MCRCTL_BUS_ADDRESS="$BUS_ADDRESS" "$MCRCTL" --no-ask-password add n1 --in in0:239.1.1.6:5006 --out out0:239.2.2.6:6006
+
+check_eq "rules at the end" "from-mcr,video1" "$(ctl --json list | json_field '",".join(r["name"] for r in d["rules"])')"
+kill -0 "$MCRD_PID" || fail "mcrd exited during the test: $(mcrd_log | tail -n 5)"
+
+# --- bash completion offers the daemon's rule names ----------------------------------
+completion=$(PATH="$(dirname "$MCRCTL"):$PATH" bash -c '
+    . "$1"
+    COMP_WORDS=(mcrctl --bus-address "$2" remove "")
+    COMP_CWORD=4
+    _mcrctl
+    printf "%s\n" "${COMPREPLY[@]}" | sort | paste -sd,' _ \
+    "$MCRT_REPO_DIR/shell-completion/mcrctl.bash" "$BUS_ADDRESS")
+check_eq "completion of 'mcrctl remove'" "from-mcr,video1" "$completion"
+
+# --- -n NS reaches mcrd --namespace NS under its escaped bus name -------------------
+mcrd_stop || true
+MCRD_BUS_NAME=org.mcr.Relay.ns.red_2d1 mcrd_start relay --namespace red-1
+expect_status 0 "list -n red-1" ctl -n red-1 list
+expect_output_has "list -n red-1" "2 rules listed."
+expect_status 6 "list without -n while only red-1 runs" ctl list
+expect_status 2 "invalid namespace name" ctl -n 'a/b' list
+pass "mcrctl drives mcrd over D-Bus with the documented output and exit codes"

@@ -1,0 +1,103 @@
+#!/bin/bash
+# The data path under systemd: a rule added over D-Bus starts
+# mcrd-worker@in0.service (dynamic user, no capabilities) and traffic crosses
+# veths with exact counts; the worker survives kill -9 (FD store, also while
+# mcrd is stopped) and a supervisor restart. Packet loss is printed.
+#
+#   mcrt-src [src0] --- [in0]  mcrd + worker  [out0] --- [dst0] mcrt-dst
+#   239.1.1.1:5000 ------------------------------> 239.2.2.2:6000
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib/check.sh"
+. "$here/lib/boot.sh"
+. "$here/lib/relay_helpers.sh"
+boot_start "${MESON_BUILD_ROOT:?run through meson test}"
+p=mcrt$$
+sys_make_veth_topology "$p" || fail "veth topology"
+worker=mcrd-worker@in0.service
+
+# stream COUNT RATE: receiver JSON of one stream through the relay.
+stream() { relay_stream "$p-src" "$p-dst" 239.1.1.1 5000 239.2.2.2 6000 "$1" "$2"; }
+received_of() { local n; n=$(sys_json_field "$1" received); echo "${n:-0}"; }
+# lost_of COUNT JSON: packets sent but not received (all of them if no JSON).
+lost_of() { echo $(( $1 - $(received_of "$2") )); }
+
+# stream_with_event COUNT RATE DELAY CMD...: run CMD DELAY s into the stream.
+stream_with_event() {
+    local count=$1 rate=$2 delay=$3 pid
+    shift 3
+    (sleep "$delay"; "$@") >"$BOOT_DIR/event.log" 2>&1 &
+    pid=$!
+    stream "$count" "$rate"
+    wait "$pid"
+}
+
+kill_worker() { sys_exec kill -9 "$(sys_main_pid "$worker")"; }
+
+# --- (f) rule -> worker unit under a dynamic user, no capabilities, exact counts ---
+sys_exec systemctl start mcrd.socket
+out=$(relay_add_rule_as root video1 in0 239.1.1.1 5000 out0 239.2.2.2 6000 8); rc=$?
+check_eq "AddRule video1 ($out)" 0 "$rc"
+sys_wait_active "$worker" 30
+check_eq "$worker active" active "$(sys_prop "$worker" ActiveState)"
+pid=$(sys_main_pid "$worker")
+check_eq "$worker runs with DynamicUser" yes "$(sys_prop "$worker" DynamicUser)"
+uid=$(sys_exec awk '/^Uid:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
+check_match "worker uid $uid is in the dynamic range 61184-65519" '^6[1-5][0-9]{3}$' "$uid"
+check_eq "worker CapEff" 0000000000000000 "$(sys_exec awk '/^CapEff:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)"
+check_eq "worker CapBnd" 0000000000000000 "$(sys_exec awk '/^CapBnd:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)"
+check_eq "worker has its own network namespace" different \
+    "$([[ "$(sys_exec readlink "/proc/$pid/ns/net")" != "$(sys_exec readlink /proc/1/ns/net)" ]] && echo different || echo same)"
+
+result=$(stream 2000 1000)
+echo "# steady stream: $result"
+check_eq "2000 packets at 1 kpps cross the relay" 2000 "$(received_of "$result")"
+check_eq "no duplicates" 0 "$(sys_json_field "$result" duplicated)"
+echo "# mcrctl stats:"; sys_exec mcrctl stats 2>&1 | sed 's/^/#   /'
+
+# --- (g) kill -9 during a 10 kpps stream: Restart= brings it back with the FD store ---
+restarts=$(sys_prop "$worker" NRestarts)
+result=$(stream_with_event 30000 10000 1 kill_worker)
+after=$(sys_prop "$worker" NRestarts)
+echo "# kill -9 during stream: $result"
+echo "# kill -9 with mcrd running: lost $(lost_of 30000 "$result") of 30000 packets"
+check_eq "worker restarted once after kill -9" $((restarts + 1)) "$after"
+sys_wait_active "$worker" 10
+check_le "loss across a worker crash (packets, at most 1%)" 300 $(lost_of 30000 "$result")
+
+# 20 kill -9 in a row must not hit the start limit (that would empty the FD store).
+for i in $(seq 20); do
+    old_pid=$(sys_main_pid "$worker")
+    kill_worker
+    deadline=$((SECONDS + 10))
+    while ((SECONDS < deadline)); do
+        new_pid=$(sys_main_pid "$worker")
+        [[ "$(sys_prop "$worker" ActiveState)" == active && "$new_pid" != "$old_pid" && "$new_pid" != 0 ]] && break
+        sleep 0.1
+    done
+done
+check_eq "worker active after 20 kill -9 in a row" active "$(sys_prop "$worker" ActiveState)"
+check_eq "NRestarts after 20 more kills" $((restarts + 21)) "$(sys_prop "$worker" NRestarts)"
+restarts=$(sys_prop "$worker" NRestarts)
+
+sys_exec systemctl stop mcrd.service
+sys_wait_state mcrd.service inactive 20
+check_eq "$worker keeps running while mcrd is stopped" active "$(sys_prop "$worker" ActiveState)"
+check_match "worker holds its sockets in the FD store" '^[1-9][0-9]*$' "$(sys_prop "$worker" NFileDescriptorStore)"
+result=$(stream_with_event 30000 10000 1 kill_worker)
+echo "# kill -9 with mcrd stopped: lost $(lost_of 30000 "$result") of 30000 packets"
+check_eq "worker restarted again with mcrd stopped" $((restarts + 1)) "$(sys_prop "$worker" NRestarts)"
+check_le "loss across a worker crash with mcrd down (packets, at most 1%)" 300 $(lost_of 30000 "$result")
+
+# --- (h) restart mcrd during a stream: the worker keeps forwarding ---
+sys_exec systemctl start mcrd.service
+sys_wait_active mcrd.service 30
+pid=$(sys_main_pid "$worker")
+result=$(stream_with_event 30000 10000 1 sys_exec systemctl restart mcrd.service)
+echo "# systemctl restart mcrd during stream: lost $(lost_of 30000 "$result") of 30000 packets"
+check_eq "worker pid unchanged across the supervisor restart" "$pid" "$(sys_main_pid "$worker")"
+check_eq "mcrd active after restart" active "$(sys_prop mcrd.service ActiveState)"
+check_le "loss across a supervisor restart (packets)" 0 $(lost_of 30000 "$result")
+check_eq "rule survived the restart" 1 "$(relay_rule_count)"
+
+check_done

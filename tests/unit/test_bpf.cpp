@@ -1,0 +1,200 @@
+// Proves the generated ingress BPF program accepts exactly the frames the
+// rules want, by running it on crafted frames with a small cBPF interpreter.
+#include "dataplane/bpf_filter.hpp"
+#include "frame_builder.hpp"
+
+#include <doctest/doctest.h>
+
+#include <optional>
+#include <string>
+
+using mcr::IpAddress;
+using mcr::Rule;
+using mcr::dataplane::build_ingress_filter;
+using mcr::dataplane::kFilterAcceptBytes;
+using mcr::dataplane::load_be16;
+using mcr::dataplane::load_be32;
+using mcr::dataplane::store_be16;
+using mcr::test::FrameSpec;
+using mcr::test::make_udp_frame;
+
+namespace {
+
+// The subset of cBPF the generator emits; anything else fails the test.
+// Out-of-bounds loads return 0 (drop), as in the kernel.
+std::optional<std::uint32_t> run_filter(const std::vector<sock_filter>& program, const std::vector<std::uint8_t>& frame)
+{
+    std::uint32_t a = 0;
+    std::uint32_t x = 0;
+    auto in_bounds = [&](std::uint32_t offset, std::uint32_t size) { return offset + size <= frame.size(); };
+    for (std::size_t pc = 0; pc < program.size(); ++pc) {
+        const sock_filter& insn = program[pc];
+        switch (insn.code) {
+        case BPF_LD | BPF_W | BPF_ABS:
+            if (!in_bounds(insn.k, 4)) return 0;
+            a = load_be32(&frame[insn.k]);
+            break;
+        case BPF_LD | BPF_H | BPF_ABS:
+            if (!in_bounds(insn.k, 2)) return 0;
+            a = load_be16(&frame[insn.k]);
+            break;
+        case BPF_LD | BPF_B | BPF_ABS:
+            if (!in_bounds(insn.k, 1)) return 0;
+            a = frame[insn.k];
+            break;
+        case BPF_LD | BPF_H | BPF_IND:
+            if (!in_bounds(x + insn.k, 2)) return 0;
+            a = load_be16(&frame[x + insn.k]);
+            break;
+        case BPF_LDX | BPF_B | BPF_MSH:
+            if (!in_bounds(insn.k, 1)) return 0;
+            x = 4U * (frame[insn.k] & 0x0fU);
+            break;
+        case BPF_JMP | BPF_JEQ | BPF_K:
+            pc += (a == insn.k) ? insn.jt : insn.jf;
+            break;
+        case BPF_JMP | BPF_JSET | BPF_K:
+            pc += (a & insn.k) ? insn.jt : insn.jf;
+            break;
+        case BPF_RET | BPF_K:
+            return insn.k;
+        default:
+            return std::nullopt; // unknown instruction
+        }
+    }
+    return std::nullopt; // fell off the end: invalid program
+}
+
+Rule make_rule(const char* group, std::uint16_t port)
+{
+    Rule r;
+    r.name = "r";
+    r.input.interface = "in0";
+    r.input.address = *IpAddress::parse(group);
+    r.input.port = port;
+    r.outputs.push_back({"out0", *IpAddress::parse("239.9.9.9"), 6000, std::nullopt});
+    return r;
+}
+
+std::vector<std::uint8_t> frame_to(std::uint32_t group, std::uint16_t port)
+{
+    FrameSpec spec;
+    spec.destination_address = group;
+    spec.destination_port = port;
+    return make_udp_frame(spec);
+}
+
+} // namespace
+
+TEST_CASE("the filter accepts the rules' group/port pairs and drops other pairs")
+{
+    const std::vector<Rule> rules{make_rule("239.1.1.1", 5000), make_rule("239.1.1.2", 5002)};
+    const auto program = build_ingress_filter(rules);
+    CHECK(run_filter(program, frame_to(0xef010101U, 5000)) == kFilterAcceptBytes);
+    CHECK(run_filter(program, frame_to(0xef010102U, 5002)) == kFilterAcceptBytes);
+    CHECK(run_filter(program, frame_to(0xef010101U, 5002)) == 0U); // group of one rule, port of the other
+    CHECK(run_filter(program, frame_to(0xef010102U, 5000)) == 0U);
+    CHECK(run_filter(program, frame_to(0xef010103U, 5000)) == 0U);
+}
+
+TEST_CASE("the filter drops non-IPv4 and non-UDP frames of a matching stream")
+{
+    const std::vector<Rule> rules{make_rule("239.1.1.1", 5000)};
+    const auto program = build_ingress_filter(rules);
+    auto arp = frame_to(0xef010101U, 5000);
+    store_be16(&arp[12], 0x0806);
+    CHECK(run_filter(program, arp) == 0U);
+    auto tcp = frame_to(0xef010101U, 5000);
+    tcp[23] = 6;
+    CHECK(run_filter(program, tcp) == 0U);
+    auto dont_fragment = frame_to(0xef010101U, 5000);
+    store_be16(&dont_fragment[20], 0x4000);
+    CHECK(run_filter(program, dont_fragment) == kFilterAcceptBytes);
+}
+
+TEST_CASE("fragments to a rule's group pass (userspace counts them), fragments to other groups do not")
+{
+    const std::vector<Rule> rules{make_rule("239.1.1.1", 5000), make_rule("239.1.1.2", 5000),
+                                  make_rule("239.1.1.2", 5001)};
+    const auto program = build_ingress_filter(rules);
+    for (const std::uint16_t flags : {std::uint16_t{0x2000}, std::uint16_t{0x0001}, std::uint16_t{0x20ff}}) {
+        auto first = frame_to(0xef010101U, 5000);
+        store_be16(&first[20], flags);
+        CHECK(run_filter(program, first) == kFilterAcceptBytes);
+        auto second_group = frame_to(0xef010102U, 1); // a later fragment: bytes where the port was are payload
+        store_be16(&second_group[20], flags);
+        CHECK(run_filter(program, second_group) == kFilterAcceptBytes);
+        auto other = frame_to(0xef010103U, 5000);
+        store_be16(&other[20], flags);
+        CHECK(run_filter(program, other) == 0U);
+    }
+}
+
+TEST_CASE("with exactly 250 groups, fragments to the first and last group pass (longest jumps)")
+{
+    std::vector<Rule> rules;
+    for (int i = 0; i < 250; ++i)
+        rules.push_back(make_rule(("239.4.0." + std::to_string(i + 1)).c_str(), 5000));
+    const auto program = build_ingress_filter(rules);
+    for (const std::uint32_t group : {0xef040001U, 0xef0400faU}) {
+        auto fragment = frame_to(group, 5000);
+        store_be16(&fragment[20], 0x2000);
+        CHECK(run_filter(program, fragment) == kFilterAcceptBytes);
+        CHECK(run_filter(program, frame_to(group, 5000)) == kFilterAcceptBytes);
+        CHECK(run_filter(program, frame_to(group, 5001)) == 0U);
+    }
+}
+
+TEST_CASE("with more than 250 groups, fragments are dropped in the kernel")
+{
+    std::vector<Rule> rules;
+    for (int i = 0; i < 251; ++i)
+        rules.push_back(make_rule(("239.4.0." + std::to_string(i + 1)).c_str(), 5000));
+    const auto program = build_ingress_filter(rules);
+    auto fragment = frame_to(0xef040001U, 5000);
+    store_be16(&fragment[20], 0x2000);
+    CHECK(run_filter(program, fragment) == 0U);
+    CHECK(run_filter(program, frame_to(0xef0400fbU, 5000)) == kFilterAcceptBytes); // 239.4.0.251
+}
+
+TEST_CASE("the filter finds the UDP port behind IP options (userspace counts them)")
+{
+    auto frame = frame_to(0xef010101U, 5000);
+    frame.insert(frame.begin() + 34, {1, 1, 1, 1});
+    frame[14] = 0x46;
+    const std::vector<Rule> rules{make_rule("239.1.1.1", 5000)};
+    CHECK(run_filter(build_ingress_filter(rules), frame) == kFilterAcceptBytes);
+    const std::vector<Rule> other_port{make_rule("239.1.1.1", 257)}; // option bytes 1,1 read as a port would be 257
+    CHECK(run_filter(build_ingress_filter(other_port), frame) == 0U);
+}
+
+TEST_CASE("no rules: the filter drops everything")
+{
+    const auto program = build_ingress_filter({});
+    REQUIRE(program.size() == 1);
+    CHECK(run_filter(program, frame_to(0xef010101U, 5000)) == 0U);
+}
+
+TEST_CASE("too many rules for BPF_MAXINSNS: the filter accepts all IPv4 UDP non-fragments")
+{
+    std::vector<Rule> rules;
+    for (int i = 0; i < 1000; ++i)
+        rules.push_back(make_rule(("239.2." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1)).c_str(), 5000));
+    const auto program = build_ingress_filter(rules);
+    CHECK(program.size() <= BPF_MAXINSNS);
+    CHECK(run_filter(program, frame_to(0xef7f0001U, 9)) == kFilterAcceptBytes);
+    auto tcp = frame_to(0xef7f0001U, 9);
+    tcp[23] = 6;
+    CHECK(run_filter(program, tcp) == 0U);
+}
+
+TEST_CASE("a full-size program (800 pairs) stays within BPF_MAXINSNS and matches its last pair")
+{
+    std::vector<Rule> rules;
+    for (int i = 0; i < 800; ++i)
+        rules.push_back(make_rule(("239.3." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1)).c_str(), 5000));
+    const auto program = build_ingress_filter(rules);
+    CHECK(program.size() == 10 + 800 * 5 + 1); // 800 groups: no fragment block
+    CHECK(run_filter(program, frame_to(0xef030332U, 5000)) == kFilterAcceptBytes); // 239.3.3.50 = i 799
+    CHECK(run_filter(program, frame_to(0xef030333U, 5000)) == 0U);
+}

@@ -1,0 +1,133 @@
+// Proves mcrctl's --in/--out parsing (strict, errors naming the bad part),
+// the endpoint printing that mirrors it, and the exit-code mapping.
+#include "endpoint_args.hpp"
+#include "exit_status.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cerrno>
+
+using namespace mcr;
+using namespace mcr::ctl;
+
+namespace {
+std::string input_error(const char* text)
+{
+    auto result = parse_input_endpoint(text);
+    REQUIRE(!result.ok());
+    return result.error().message();
+}
+std::string output_error(const char* text)
+{
+    auto result = parse_output_endpoint(text);
+    REQUIRE(!result.ok());
+    return result.error().message();
+}
+} // namespace
+
+TEST_CASE("--in parses IF:GROUP:PORT with an optional @SOURCE")
+{
+    // All three fields and the SSM source land in the RuleInput.
+    auto plain = parse_input_endpoint("eth0:239.1.1.1:5000");
+    REQUIRE(plain.ok());
+    CHECK(plain->interface == "eth0");
+    CHECK(plain->address.to_string() == "239.1.1.1");
+    CHECK(plain->port == 5000);
+    CHECK(!plain->source.has_value());
+    auto ssm = parse_input_endpoint("veth-in.100:232.1.1.1:65535@192.0.2.10");
+    REQUIRE(ssm.ok());
+    CHECK(ssm->interface == "veth-in.100");
+    CHECK(ssm->port == 65535);
+    CHECK(ssm->source->to_string() == "192.0.2.10");
+}
+
+TEST_CASE("--out parses IF:ADDRESS:PORT with an optional TTL")
+{
+    // TTL is optional; when present it must be 1..255.
+    auto plain = parse_output_endpoint("wg0:203.0.113.7:6000");
+    REQUIRE(plain.ok());
+    CHECK(plain->interface == "wg0");
+    CHECK(plain->address.to_string() == "203.0.113.7");
+    CHECK(plain->port == 6000);
+    CHECK(!plain->ttl.has_value());
+    auto with_ttl = parse_output_endpoint("eth1:239.2.2.2:6000:16");
+    REQUIRE(with_ttl.ok());
+    CHECK(with_ttl->ttl == std::optional<std::uint8_t>(16));
+}
+
+TEST_CASE("bracketed IPv6 addresses keep their colons")
+{
+    // Brackets protect IPv6 colons from the field separator.
+    auto input = parse_input_endpoint("eth0:[ff05::1]:5000@[2001:db8::1]");
+    REQUIRE(input.ok());
+    CHECK(input->address.to_string() == "ff05::1");
+    CHECK(input->source->to_string() == "2001:db8::1");
+    auto output = parse_output_endpoint("eth1:[2001:db8::7]:6000:3");
+    REQUIRE(output.ok());
+    CHECK(output->address.to_string() == "2001:db8::7");
+    CHECK(output->ttl == std::optional<std::uint8_t>(3));
+    CHECK(output_error("eth1:[2001:db8::7:6000") == "--out 'eth1:[2001:db8::7:6000': expected IF:ADDRESS:PORT[:TTL]");
+}
+
+TEST_CASE("malformed --out arguments name the bad part")
+{
+    // The exact messages users see for each kind of mistake.
+    CHECK(output_error("eth1:239.2.2.2") == "--out 'eth1:239.2.2.2': expected IF:ADDRESS:PORT[:TTL]");
+    CHECK(output_error("eth1:239.2.2.2:6000:16:9") == "--out 'eth1:239.2.2.2:6000:16:9': expected IF:ADDRESS:PORT[:TTL]");
+    CHECK(output_error(":239.2.2.2:6000") == "--out ':239.2.2.2:6000': interface is empty");
+    CHECK(output_error("eth1:239.2.2:6000") == "--out 'eth1:239.2.2:6000': address '239.2.2' is not an IP address");
+    CHECK(output_error("eth1:239.2.2.2:0") == "--out 'eth1:239.2.2.2:0': port '0' must be 1..65535");
+    CHECK(output_error("eth1:239.2.2.2:65536") == "--out 'eth1:239.2.2.2:65536': port '65536' must be 1..65535");
+    CHECK(output_error("eth1:239.2.2.2:60x") == "--out 'eth1:239.2.2.2:60x': port '60x' must be 1..65535");
+    CHECK(output_error("eth1:239.2.2.2:6000:0") == "--out 'eth1:239.2.2.2:6000:0': TTL '0' must be 1..255");
+    CHECK(output_error("eth1:239.2.2.2:6000:256") == "--out 'eth1:239.2.2.2:6000:256': TTL '256' must be 1..255");
+    CHECK(output_error("eth1:239.2.2.2:-1") == "--out 'eth1:239.2.2.2:-1': port '-1' must be 1..65535");
+}
+
+TEST_CASE("malformed --in arguments name the bad part")
+{
+    // Including a TTL on an input and a bad SSM source.
+    CHECK(input_error("eth0:239.1.1.1") == "--in 'eth0:239.1.1.1': expected IF:GROUP:PORT[@SOURCE]");
+    CHECK(input_error("eth0:239.1.1.1:5000:4") == "--in 'eth0:239.1.1.1:5000:4': expected IF:GROUP:PORT[@SOURCE]");
+    CHECK(input_error("eth0:group:5000") == "--in 'eth0:group:5000': group 'group' is not an IP address");
+    CHECK(input_error("eth0:239.1.1.1:5000@") == "--in 'eth0:239.1.1.1:5000@': source '' is not an IP address");
+    CHECK(input_error("eth0:239.1.1.1:5000@host") == "--in 'eth0:239.1.1.1:5000@host': source 'host' is not an IP address");
+    CHECK(input_error("") == "--in '': expected IF:GROUP:PORT[@SOURCE]");
+}
+
+TEST_CASE("endpoints print back in the syntax they parse from")
+{
+    // format(parse(x)) == x, so `mcrctl list` output can be pasted into add.
+    for (const char* text : {"eth0:239.1.1.1:5000", "eth0:239.1.1.1:5000@192.0.2.10", "eth0:[ff05::1]:5000@[2001:db8::1]"})
+        CHECK(format_input_endpoint(*parse_input_endpoint(text)) == text);
+    for (const char* text : {"eth1:239.2.2.2:6000", "eth1:239.2.2.2:6000:16", "eth1:[2001:db8::7]:6000:3"})
+        CHECK(format_output_endpoint(*parse_output_endpoint(text)) == text);
+}
+
+TEST_CASE("D-Bus errors map onto the documented exit codes")
+{
+    // Scripts branch on these numbers.
+    CHECK(exit_code_for_bus_error("org.mcr.Relay.Error.NoSuchRule") == ExitCode::not_found);
+    CHECK(static_cast<int>(ExitCode::not_found) == 3);
+    CHECK(exit_code_for_bus_error("org.freedesktop.DBus.Error.AccessDenied") == ExitCode::access_denied);
+    CHECK(exit_code_for_bus_error("org.freedesktop.DBus.Error.InteractiveAuthorizationRequired") == ExitCode::access_denied);
+    CHECK(static_cast<int>(ExitCode::access_denied) == 4);
+    CHECK(exit_code_for_bus_error("org.mcr.Relay.Error.InvalidRule") == ExitCode::invalid);
+    CHECK(exit_code_for_bus_error("org.mcr.Relay.Error.InvalidArgument") == ExitCode::invalid);
+    CHECK(exit_code_for_bus_error("org.mcr.Relay.Error.RuleExists") == ExitCode::invalid);
+    CHECK(static_cast<int>(ExitCode::invalid) == 5);
+    CHECK(exit_code_for_bus_error("org.freedesktop.DBus.Error.ServiceUnknown") == ExitCode::unreachable);
+    CHECK(exit_code_for_bus_error("org.freedesktop.DBus.Error.Spawn.ChildExited") == ExitCode::unreachable);
+    CHECK(static_cast<int>(ExitCode::unreachable) == 6);
+    CHECK(exit_code_for_bus_error("org.mcr.Relay.Error.PersistFailed") == ExitCode::failure);
+    CHECK(exit_code_for_bus_error("com.example.Whatever") == ExitCode::failure);
+}
+
+TEST_CASE("connection errnos map onto exit codes")
+{
+    // No bus socket or a refused connection means the daemon is unreachable.
+    CHECK(exit_code_for_errno(-ENOENT) == ExitCode::unreachable);
+    CHECK(exit_code_for_errno(-ECONNREFUSED) == ExitCode::unreachable);
+    CHECK(exit_code_for_errno(-EACCES) == ExitCode::access_denied);
+    CHECK(exit_code_for_errno(-EIO) == ExitCode::failure);
+}

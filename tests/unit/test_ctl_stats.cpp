@@ -1,0 +1,103 @@
+// Proves mcrctl's stats handling: tolerant parsing of the daemon's JSON,
+// rates from counter deltas (no negative rates after resets), and the
+// aligned table layout.
+#include "output_table.hpp"
+#include "stats_view.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace mcr::ctl;
+
+namespace {
+const char* kStats = R"({"rules":[{"name":"video1","packets":100,"bytes":150000,
+    "drops":{"no_buffer":2,"send_error":3},
+    "outputs":[{"interface":"eth1","address":"239.2.2.2","port":6000,"packets":98,"bytes":147000,"drops":{"too_big":1}}]},
+    {"name":"audio","packets":7}],
+  "workers":[{"interface":"eth0","kernel":{"packets":120,"drops":4}}]})";
+}
+
+TEST_CASE("stats JSON parses with drops summed over reasons")
+{
+    // Per-reason drop objects collapse to one total per rule and output.
+    auto stats = parse_stats(kStats);
+    REQUIRE(stats.ok());
+    REQUIRE(stats->rules.size() == 2);
+    CHECK(stats->rules[0].name == "video1");
+    CHECK(stats->rules[0].packets == 100);
+    CHECK(stats->rules[0].bytes == 150000);
+    CHECK(stats->rules[0].drops == 5);
+    REQUIRE(stats->rules[0].outputs.size() == 1);
+    CHECK(stats->rules[0].outputs[0].drops == 1);
+    CHECK(stats->rules[0].outputs[0].port == 6000);
+    CHECK(stats->rules[1].bytes == 0);   // missing counters read as 0
+    REQUIRE(stats->workers.size() == 1);
+    CHECK(stats->workers[0].kernel_packets == 120);
+    CHECK(stats->workers[0].kernel_drops == 4);
+}
+
+TEST_CASE("stats parsing tolerates numbers for drops and rejects non-objects")
+{
+    // A draft schema variant and garbage.
+    auto numeric = parse_stats(R"({"rules":[{"name":"a","drops":9}]})");
+    REQUIRE(numeric.ok());
+    CHECK(numeric->rules[0].drops == 9);
+    CHECK(parse_stats("{}").ok());
+    CHECK(!parse_stats("[1,2]").ok());
+    CHECK(!parse_stats("not json").ok());
+}
+
+TEST_CASE("rates come from deltas between snapshots")
+{
+    // 50 packets and 75000 bytes more over 2 s = 25 pkt/s, 300000 bit/s.
+    auto before = *parse_stats(R"({"rules":[{"name":"video1","packets":100,"bytes":150000}]})");
+    auto after = *parse_stats(R"({"rules":[{"name":"video1","packets":150,"bytes":225000},{"name":"new","packets":5}]})");
+    auto rates = rule_rates(before, after, 2.0);
+    REQUIRE(rates.size() == 1);
+    CHECK(rates.at("video1").packets_per_second == doctest::Approx(25.0));
+    CHECK(rates.at("video1").bits_per_second == doctest::Approx(300000.0));
+}
+
+TEST_CASE("counters that went backwards give no rate")
+{
+    // A daemon restart or ResetStats must not show negative rates.
+    auto before = *parse_stats(R"({"rules":[{"name":"video1","packets":100,"bytes":150000}]})");
+    auto after = *parse_stats(R"({"rules":[{"name":"video1","packets":3,"bytes":4500}]})");
+    CHECK(rule_rates(before, after, 1.0).empty());
+    CHECK(rule_rates(before, before, 0.0).empty());
+}
+
+TEST_CASE("tables align columns, right-align numbers and trim trailing spaces")
+{
+    // The exact layout of a small table.
+    OutputTable table({{"NAME"}, {"PACKETS", true}, {"STATE"}});
+    table.add_row({"video1", "5", "active"});
+    table.add_row({"a", "12345678", ""});
+    CHECK(table.render() == "NAME     PACKETS  STATE\n"
+                            "video1         5  active\n"
+                            "a       12345678\n");
+}
+
+TEST_CASE("stats render as rule, output and worker tables")
+{
+    // Rates show '-' for rules without a previous sample.
+    auto stats = *parse_stats(kStats);
+    std::map<std::string, RuleRate> rates = {{"video1", {25, 300000}}};
+    CHECK(render_stats(stats, &rates) ==
+          "RULE    PACKETS   BYTES  DROPS  PKT/S   BIT/S\n"
+          "video1      100  150000      5     25  300.0K\n"
+          "audio         7       0      0      -       -\n"
+          "\n"
+          "RULE    OUTPUT               PACKETS   BYTES  DROPS\n"
+          "video1  eth1:239.2.2.2:6000       98  147000      1\n"
+          "\n"
+          "INTERFACE  KERNEL-PACKETS  KERNEL-DROPS\n"
+          "eth0                  120             4\n");
+}
+
+TEST_CASE("human_count abbreviates with one decimal")
+{
+    // Used for rates in tables.
+    CHECK(human_count(999) == "999");
+    CHECK(human_count(1500) == "1.5K");
+    CHECK(human_count(2500000) == "2.5M");
+}

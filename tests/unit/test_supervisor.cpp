@@ -1,0 +1,248 @@
+// Proves the supervisor's pure logic: worker unit names (systemd escaping),
+// the classification of rule additions into D-Bus error kinds, the rule
+// store's persistence and corrupt-state policy, admin-rule precedence, the
+// ResetStats baseline arithmetic and command-line defaults/errors.
+#include "core/rule_json.hpp"
+#include "supervisor/options.hpp"
+#include "supervisor/rule_store.hpp"
+#include "supervisor/stats_baseline.hpp"
+#include "supervisor/worker_units.hpp"
+
+#include <doctest/doctest.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+using namespace mcr;
+using namespace mcr::supervisor;
+using mcr::bus::ApiError;
+namespace fs = std::filesystem;
+
+namespace {
+
+class TempDir {
+public:
+    TempDir()
+    {
+        std::string pattern = (fs::temp_directory_path() / "mcrd-sup-test-XXXXXX").string();
+        REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+        path_ = pattern;
+    }
+    ~TempDir() { fs::remove_all(path_); }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    [[nodiscard]] const std::string& path() const { return path_; }
+
+private:
+    std::string path_;
+};
+
+Rule make_rule(const std::string& name, const std::string& group, std::uint16_t port = 5000)
+{
+    Result<Rule> rule = rule_from_json(nlohmann::json{
+        {"name", name},
+        {"input", {{"interface", "in0"}, {"address", group}, {"port", port}}},
+        {"outputs", {{{"interface", "out0"}, {"address", "239.2.2.2"}, {"port", 6000}}}}});
+    REQUIRE(rule.ok());
+    return *rule;
+}
+
+std::string read_all(const std::string& path)
+{
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+ApiError kind_of(const bus::ApiOutcome& outcome)
+{
+    REQUIRE_FALSE(outcome.ok());
+    return outcome.failure->kind;
+}
+
+} // namespace
+
+// systemd-escape semantics: '-' and a leading '.' are escaped, ':' is kept.
+TEST_CASE("worker unit names")
+{
+    CHECK(escape_unit_instance("eth0") == "eth0");
+    CHECK(escape_unit_instance("red:veth-in.100") == "red:veth\\x2din.100");
+    CHECK(escape_unit_instance(".x") == "\\x2ex");
+    CHECK(escape_unit_instance("a/b") == "a-b");
+    CHECK(worker_unit_name("", "eth0") == "mcrd-worker@eth0.service");
+    CHECK(worker_unit_name("red", "in-0") == "mcrd-worker@red:in\\x2d0.service");
+}
+
+// Each way an addition can fail maps to its own D-Bus error kind.
+TEST_CASE("check_addition classifies failures")
+{
+    RuleSet set;
+    set.rules.push_back(make_rule("a", "239.1.1.1"));
+    CHECK(check_addition(set, make_rule("b", "239.1.1.2"), 10).ok());
+    CHECK(kind_of(check_addition(set, make_rule("a", "239.1.1.2"), 10)) == ApiError::rule_exists);
+    CHECK(kind_of(check_addition(set, make_rule("b", "239.1.1.1"), 10)) == ApiError::input_conflict);
+    CHECK(kind_of(check_addition(set, make_rule("b", "239.1.1.2"), 1)) == ApiError::too_many_rules);
+    Rule bad = make_rule("b", "239.1.1.2");
+    bad.outputs.clear();
+    const auto outcome = check_addition(set, bad, 10, "rules[3]");
+    CHECK(kind_of(outcome) == ApiError::invalid_rule);
+    CHECK(outcome.failure->message.rfind("rules[3].outputs", 0) == 0);
+}
+
+// Every change is on disk before it is visible, and a new store reads it back.
+TEST_CASE("RuleStore persists and restores")
+{
+    TempDir dir;
+    const std::string file = dir.path() + "/rules.json";
+    {
+        RuleStore store(file, 10);
+        REQUIRE(store.load_state(false).ok());
+        RuleChanges changes;
+        REQUIRE(store.add(make_rule("a", "239.1.1.1"), changes).ok());
+        CHECK(changes.added == std::vector<std::string>{"a"});
+        REQUIRE(store.add(make_rule("b", "239.1.1.2"), changes).ok());
+        RuleChanges removal;
+        REQUIRE(store.remove("a", removal).ok());
+        CHECK(removal.removed == std::vector<std::string>{"a"});
+        CHECK(kind_of(store.remove("a", removal)) == ApiError::no_such_rule);
+    }
+    RuleStore again(file, 10);
+    REQUIRE(again.load_state(false).ok());
+    REQUIRE(again.rules().size() == 1);
+    CHECK(again.rules()[0].rule == make_rule("b", "239.1.1.2"));
+}
+
+// A corrupt state file is moved aside and start-up is refused, unless reset.
+TEST_CASE("RuleStore corrupt state")
+{
+    TempDir dir;
+    const std::string file = dir.path() + "/rules.json";
+    std::ofstream(file) << "{\"rules\": [";
+    RuleStore store(file, 10);
+    Status loaded = store.load_state(false);
+    REQUIRE_FALSE(loaded.ok());
+    CHECK(loaded.error().path == file);
+    CHECK(loaded.error().reason.find("fix it or start once with --reset-state") != std::string::npos);
+    CHECK_FALSE(fs::exists(file));
+    std::size_t aside = 0;
+    for (const auto& entry : fs::directory_iterator(dir.path()))
+        aside += entry.path().filename().string().rfind("rules.json.corrupt-", 0) == 0 ? 1 : 0;
+    CHECK(aside == 1);
+    std::ofstream(file) << "garbage";
+    CHECK(RuleStore(file, 10).load_state(true).ok());
+}
+
+// A write that cannot be persisted changes nothing in memory.
+TEST_CASE("RuleStore persist failure keeps the old set")
+{
+    if (::geteuid() == 0)
+        return;   // root writes anyway; the integration test covers it with dropped capabilities
+    TempDir dir;
+    RuleStore store(dir.path() + "/rules.json", 10);
+    REQUIRE(::chmod(dir.path().c_str(), 0500) == 0);
+    RuleChanges changes;
+    CHECK(kind_of(store.add(make_rule("a", "239.1.1.1"), changes)) == ApiError::persist_failed);
+    CHECK(store.rules().empty());
+    REQUIRE(::chmod(dir.path().c_str(), 0700) == 0);
+}
+
+// Admin rules are read-only, not written to the state file, and win over a
+// run-time rule with the same input.
+TEST_CASE("RuleStore admin rules")
+{
+    TempDir dir;
+    const std::string file = dir.path() + "/rules.json";
+    RuleStore store(file, 10);
+    RuleChanges changes;
+    REQUIRE(store.add(make_rule("runtime", "239.1.1.1"), changes).ok());
+    RuleSet admin;
+    admin.rules.push_back(make_rule("admin", "239.1.1.1"));
+    Result<RuleChanges> merged = store.set_admin_rules(admin);
+    REQUIRE(merged.ok());
+    CHECK(merged->removed == std::vector<std::string>{"runtime"});
+    CHECK(merged->added == std::vector<std::string>{"admin"});
+    CHECK(kind_of(store.remove("admin", changes)) == ApiError::admin_rule);
+    CHECK(read_all(file).find("\"admin\"") == std::string::npos);
+    CHECK(read_all(file).find("\"runtime\"") == std::string::npos);
+}
+
+// Import is all or nothing; with replace, only run-time rules are replaced.
+TEST_CASE("RuleStore import")
+{
+    TempDir dir;
+    RuleStore store(dir.path() + "/rules.json", 10);
+    RuleChanges changes;
+    REQUIRE(store.add(make_rule("old", "239.1.1.1"), changes).ok());
+    RuleSet incoming;
+    incoming.rules = {make_rule("new1", "239.1.1.2"), make_rule("old", "239.1.1.3")};
+    const auto clash = store.import(incoming, false, changes);
+    CHECK(kind_of(clash) == ApiError::rule_exists);
+    CHECK(clash.failure->message == "rules[1].name: a rule named \"old\" already exists");
+    CHECK(store.rules().size() == 1);
+    RuleChanges replaced;
+    REQUIRE(store.import(incoming, true, replaced).ok());
+    CHECK(store.rules().size() == 2);
+    CHECK(replaced.removed == std::vector<std::string>{"old"});
+    CHECK(replaced.added == std::vector<std::string>{"new1", "old"});
+}
+
+// ResetStats baselines: counters subtract, identities and uptime are kept,
+// array elements match by identity, a restarted counter is kept as is.
+TEST_CASE("subtract_counters")
+{
+    const auto now = nlohmann::json::parse(R"({"uptime_ms": 9000, "kernel": {"drops": 7},
+        "rules": [{"name": "b", "packets": 5}, {"name": "a", "packets": 30, "outputs": [
+            {"interface": "out0", "address": "239.2.2.2", "port": 6000, "packets": 30}]}]})");
+    const auto base = nlohmann::json::parse(R"({"uptime_ms": 4000, "kernel": {"drops": 2},
+        "rules": [{"name": "a", "packets": 10, "outputs": [
+            {"interface": "out0", "address": "239.2.2.2", "port": 6000, "packets": 10}]}, {"name": "b", "packets": 9}]})");
+    const auto diff = subtract_counters(now, base);
+    CHECK(diff["uptime_ms"] == 9000);
+    CHECK(diff["kernel"]["drops"] == 5);
+    CHECK(diff["rules"][0]["name"] == "b");
+    CHECK(diff["rules"][0]["packets"] == 5);
+    CHECK(diff["rules"][1]["packets"] == 20);
+    CHECK(diff["rules"][1]["outputs"][0]["packets"] == 20);
+    CHECK(diff["rules"][1]["outputs"][0]["port"] == 6000);
+}
+
+// Defaults come from systemd's environment; bad values are refused by name.
+TEST_CASE("parse_options")
+{
+    ::setenv("STATE_DIRECTORY", "/var/lib/mcrd:/other", 1);
+    ::unsetenv("NOTIFY_SOCKET");
+    ::unsetenv("LISTEN_FDS");
+    const char* ok_args[] = {"mcrd", "--runtime-dir", "/run/x", "--namespace", "red"};
+    int exit_code = -1;
+    Result<Options> ok = parse_options(5, const_cast<char**>(ok_args), exit_code);
+    REQUIRE(ok.ok());
+    CHECK(exit_code == 0);
+    CHECK(ok->state_dir == "/var/lib/mcrd");
+    CHECK(ok->worker_socket == "/run/x/worker.sock");
+    CHECK(ok->worker_mode == WorkerMode::spawn);
+    CHECK(ok->idle_exit_sec == 0);
+    CHECK(ok->bus == "system");
+    ::unsetenv("STATE_DIRECTORY");
+
+    const char* bad_ns[] = {"mcrd", "--namespace", "a/b"};
+    Result<Options> ns = parse_options(3, const_cast<char**>(bad_ns), exit_code);
+    REQUIRE_FALSE(ns.ok());
+    CHECK(exit_code == 2);
+    CHECK(ns.error().message() == "--namespace: must not contain '/', got 'a/b'");
+
+    const char* bad_level[] = {"mcrd", "--log-level", "loud"};
+    Result<Options> level = parse_options(3, const_cast<char**>(bad_level), exit_code);
+    REQUIRE_FALSE(level.ok());
+    CHECK(level.error().message() == "--log-level: must be one of err, warning, notice, info, debug, got 'loud'");
+
+    const char* bad_idle[] = {"mcrd", "--idle-exit-sec", "-3"};
+    Result<Options> idle = parse_options(3, const_cast<char**>(bad_idle), exit_code);
+    REQUIRE_FALSE(idle.ok());
+    CHECK(idle.error().message() == "--idle-exit-sec: must be a number of seconds, got '-3'");
+}

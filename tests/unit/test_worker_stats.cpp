@@ -1,0 +1,66 @@
+// Proves the stats document has exactly the protocol's shape and that counters
+// survive a config change for rules and outputs that did not change.
+#include "worker/stats.hpp"
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+using mcr::IpAddress;
+using mcr::Rule;
+using namespace mcr::worker;
+
+namespace {
+Rule make_rule(const std::string& name, const char* out_group)
+{
+    Rule r;
+    r.name = name;
+    r.input = {"in0", *IpAddress::parse("239.1.1.1"), 5000, std::nullopt};
+    r.outputs.push_back({"out0", *IpAddress::parse(out_group), 6000, std::nullopt});
+    return r;
+}
+} // namespace
+
+TEST_CASE("stats JSON carries every counter of the protocol under its documented name")
+{
+    const std::vector<Rule> rules{make_rule("video1", "239.2.2.2")};
+    WorkerCounters counters;
+    counters.kernel = {7, 1};
+    counters.ingress.frames = 10;
+    counters.ingress.not_matched = 3;
+    counters.rules.resize(1);
+    counters.rules[0].packets = 5;
+    counters.rules[0].outputs.resize(1);
+    counters.rules[0].outputs[0].packets = 4;
+    counters.rules[0].outputs[0].would_block = 1;
+    const auto j = nlohmann::json::parse(stats_to_json("in0", 1234, rules, counters));
+    CHECK(j["interface"] == "in0");
+    CHECK(j["uptime_ms"] == 1234);
+    CHECK(j["kernel"] == nlohmann::json{{"packets", 7}, {"drops", 1}});
+    CHECK(j["ingress"].size() == 8);
+    CHECK(j["ingress"]["frames"] == 10);
+    CHECK(j["ingress"]["not_matched"] == 3);
+    const auto& output = j["rules"][0]["outputs"][0];
+    CHECK(j["rules"][0]["name"] == "video1");
+    CHECK(j["rules"][0]["packets"] == 5);
+    CHECK(output["address"] == "239.2.2.2");
+    CHECK(output["port"] == 6000);
+    CHECK(output["packets"] == 4);
+    CHECK(output["drops"] == nlohmann::json{{"no_buffer", 0}, {"would_block", 1}, {"too_big", 0}, {"send_error", 0}});
+}
+
+TEST_CASE("counters carry over by rule name and output destination; changed outputs restart at 0")
+{
+    const std::vector<Rule> before{make_rule("a", "239.2.2.2"), make_rule("b", "239.3.3.3")};
+    std::vector<RuleCounters> counters(2);
+    counters[0] = {11, 110, 1, {OutputCounters{10, 100, 0, 0, 0, 0}}};
+    counters[1] = {22, 220, 2, {OutputCounters{20, 200, 0, 0, 0, 0}}};
+    const std::vector<Rule> after{make_rule("b", "239.3.3.3"), make_rule("a", "239.4.4.4"), make_rule("c", "239.5.5.5")};
+    const auto carried = carry_over_counters(before, counters, after);
+    REQUIRE(carried.size() == 3);
+    CHECK(carried[0].packets == 22);
+    CHECK(carried[0].outputs[0].packets == 20);
+    CHECK(carried[1].packets == 11);
+    CHECK(carried[1].outputs[0].packets == 0); // destination changed
+    CHECK(carried[2].packets == 0);
+    CHECK(carried[2].outputs.size() == 1);
+}
