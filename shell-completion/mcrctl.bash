@@ -28,13 +28,13 @@ _mcrctl() {
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD-1]}
     local global_opts="-h --help -n --namespace --bus-address --json --no-ask-password"
-    local commands="add remove list show stats workers reload log-level config version"
+    local commands="add remove list show stats status workers reload log-level config version"
 
     case $prev in
         -n|--namespace)
             __mcrctl_reply "$(ip netns list 2>/dev/null | cut -d' ' -f1)"
             return ;;
-        --bus-address|--in|--out|--interval|--count)
+        --bus-address|--in|--out|--interval|--count|--sample|--events)
             return ;;
     esac
 
@@ -70,6 +70,8 @@ _mcrctl() {
             fi ;;
         stats)
             __mcrctl_reply "--watch --interval --count $global_opts" ;;
+        status)
+            __mcrctl_reply "--sample --events $global_opts" ;;
         log-level)
             __mcrctl_reply "err warning notice info debug $global_opts" ;;
         config)

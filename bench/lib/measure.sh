@@ -6,7 +6,8 @@ BENCH_TRIAL=0
 
 # trial KIND SINKS SIZE RATE SECONDS: RATE 0 = as fast as mcrgen can.
 # Sets TRIAL_SENT, TRIAL_DELIVERED (the fewest unique packets any sink got),
-# TRIAL_ELAPSED_MS (sender), TRIAL_RELAY_TICKS, TRIAL_SOFTIRQ_TICKS. Runs in
+# TRIAL_ELAPSED_MS (sender), TRIAL_RELAY_TICKS, TRIAL_SOFTIRQ_TICKS,
+# TRIAL_BACKLOG_DROPS. Runs in
 # the caller's shell (no subshell) so the fixture tracks every PID.
 trial() {
     local kind=$1 sinks=$2 size=$3 rate=$4 seconds=$5 i group port
@@ -25,7 +26,8 @@ trial() {
             --duration "$((seconds + 30))" "${expect[@]}"
     done
     local relay_before softirq_before
-    relay_before=$(relay_cpu_ticks); softirq_before=$(softirq_ticks)
+    local backlog_before
+    relay_before=$(relay_cpu_ticks); softirq_before=$(softirq_ticks); backlog_before=$(softnet_drops)
     gen_send src "${tag}_send" --group "$BENCH_INPUT_GROUP" --port "$BENCH_INPUT_PORT" --interface eth0 \
         --rate "$rate" --size "$size" "${bound[@]}"
     # Receivers with --expect end by themselves; give the relay's queues a
@@ -33,6 +35,7 @@ trial() {
     for ((i = 0; i < sinks; i++)); do gen_recv_wait "${tag}_${i}" 2 || true; done
     TRIAL_RELAY_TICKS=$(($(relay_cpu_ticks) - relay_before))
     TRIAL_SOFTIRQ_TICKS=$(($(softirq_ticks) - softirq_before))
+    TRIAL_BACKLOG_DROPS=$(($(softnet_drops) - backlog_before))
     { read -r TRIAL_SENT; read -r TRIAL_ELAPSED_MS; } < <(json_get "$(scratch "${tag}_send.json")" sent elapsed_ms)
     TRIAL_DELIVERED=""
     local unique
@@ -40,6 +43,30 @@ trial() {
         unique=$(json_get "$(scratch "${tag}_$i.json")" unique)
         if [ -z "$TRIAL_DELIVERED" ] || [ "$unique" -lt "$TRIAL_DELIVERED" ]; then TRIAL_DELIVERED=$unique; fi
     done
+}
+
+# softnet_drops: packets the kernel dropped because a CPU's input backlog
+# (net.core.netdev_max_backlog, where RPS and veth queue frames) was full,
+# summed over CPUs (/proc/net/softnet_stat, column 2, hex). Machine-wide.
+softnet_drops() {
+    local total=0 _processed dropped _rest
+    while read -r _processed dropped _rest; do total=$((total + 16#$dropped)); done </proc/net/softnet_stat
+    echo "$total"
+}
+
+# trial_losses KIND: where packets were lost in the last trial, for the log:
+# backlog drops (machine-wide) and, for mcrd, the worker's own cumulative
+# counters (socket drops from PACKET_STATISTICS, egress would-block).
+trial_losses() {
+    local text="backlog drops $TRIAL_BACKLOG_DROPS"
+    if [ "$1" = mcrd ]; then
+        local kernel_drops would_block
+        kernel_drops=$(worker_stat bench_worker kernel.drops)
+        would_block=$("$MCRT_PYTHON" "$MCRT_LIB_DIR/mcrt.py" get "$(scratch bench_worker.stats.json)" \
+            rules.name=bench.outputs.0.drops.would_block)
+        text+=", worker total: socket drops $kernel_drops, egress would-block $would_block"
+    fi
+    echo "$text"
 }
 
 # lossless_ok SENT DELIVERED: loss at most 0.1 %.
@@ -59,7 +86,7 @@ lossless_rate() {
         [ "$rate" -gt "$low" ] && [ "$rate" -lt "$high" ] || break
         trial "$kind" "$sinks" "$size" "$rate" "$seconds"
         if lossless_ok "$TRIAL_SENT" "$TRIAL_DELIVERED"; then low=$rate; else high=$rate; fi
-        log "  bisect $kind/$sinks size $size: $rate pps -> sent $TRIAL_SENT delivered $TRIAL_DELIVERED (passing $low, failing $high)"
+        log "  bisect $kind/$sinks size $size: $rate pps -> sent $TRIAL_SENT delivered $TRIAL_DELIVERED (passing $low, failing $high; $(trial_losses "$kind"))"
     done
     LOSSLESS_PPS=$low
 }

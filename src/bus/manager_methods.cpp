@@ -6,14 +6,16 @@
 
 #include "bus/bus_marshal.hpp"
 #include "bus/bus_names.hpp"
+#include "bus/manager_properties.hpp"
 #include "bus/relay_bus.hpp"
+#include "core/audit_caller.hpp"
+#include "core/audit_outcome.hpp"
 #include "core/log.hpp"
 #include "core/rule_json.hpp"
 
-#include "mcr_config.h"
-
 #include <nlohmann/json.hpp>
 
+#include <cstring>
 #include <string>
 
 namespace mcr::bus {
@@ -28,87 +30,85 @@ int authorize(RelayBus& self, sd_bus_message* m, const char* action, sd_bus_erro
     return self.polkit().verify_bus_call(m, action, error);
 }
 
+// Writes one audit entry for the call `m` (caller from its bus credentials).
+void audit_call(sd_bus_message* m, audit::Record& record)
+{
+    record.via = audit::Via::dbus;
+    record.caller = audit::caller_of_bus_message(m);
+    audit::emit(record);
+}
+
+// Audits a write refused before authorization (bad arguments), then sets the error.
+int reject_invalid(sd_bus_message* m, audit::Record record, const char* error_name, const std::string& message,
+                   sd_bus_error* error)
+{
+    record.outcome = audit::Outcome::invalid;
+    record.detail = message;
+    audit_call(m, record);
+    return sd_bus_error_set(error, error_name, message.c_str());
+}
+
+// Audits what the API did with an authorized write.
+void audit_outcome(sd_bus_message* m, audit::Record& record, const ApiOutcome& outcome)
+{
+    audit::set_outcome(record, outcome);
+    audit_call(m, record);
+}
+
 // Authorizes `action`, then runs `apply` (which replies). polkit answering
-// later re-dispatches the message, so 0 from polkit means "handled for now".
+// later re-dispatches the message, so 0 from polkit means "handled for now"
+// and nothing is audited yet; a refusal is audited here, once.
 template <typename Apply>
-int authorize_then(RelayBus& self, sd_bus_message* m, const char* action, sd_bus_error* error, Apply&& apply)
+int authorize_then(RelayBus& self, sd_bus_message* m, const char* action, sd_bus_error* error,
+                   audit::Record& record, Apply&& apply)
 {
     const int r = authorize(self, m, action, error);
-    if (r <= 0)
-        return r == 0 ? 1 : r;
+    if (r == 0)
+        return 1;
+    if (r < 0) {
+        record.outcome = audit::Outcome::denied;
+        record.detail = error->message ? error->message : std::strerror(-r);
+        audit_call(m, record);
+        return r;
+    }
     return apply();
 }
 
-// Replies "()" to a write that succeeded, or the API error.
-int reply_empty_or_error(sd_bus_message* m, const ApiOutcome& outcome, sd_bus_error* error)
+// Audits, then replies "()" to a write that succeeded, or the API error:
+// the entry is queued before the caller learns the result.
+int reply_empty_or_error(sd_bus_message* m, audit::Record& record, const ApiOutcome& outcome, sd_bus_error* error)
 {
+    audit_outcome(m, record, outcome);
     if (!outcome.ok())
         return set_api_error(*outcome.failure, error);
     return sd_bus_reply_method_return(m, "");
 }
 
-// Replies with one array of `element_signature`; `append_elements` adds
-// the elements and returns 0 or a negative errno.
-template <typename AppendElements>
-int reply_with_array(sd_bus_message* m, const char* element_signature, AppendElements&& append_elements)
+// The audit draft of an add: the rule's name and the requested JSON.
+audit::Record add_record(const nlohmann::json& requested)
 {
-    sd_bus_message* raw = nullptr;
-    int r = sd_bus_message_new_method_return(m, &raw);
-    if (r < 0)
-        return r;
-    BusMessagePtr reply(raw);
-    if ((r = sd_bus_message_open_container(reply.get(), 'a', element_signature)) < 0 ||
-        (r = append_elements(reply.get())) < 0 || (r = sd_bus_message_close_container(reply.get())) < 0)
-        return r;
-    return sd_bus_send(nullptr, reply.get(), nullptr);
-}
-
-// Reads AddRule's flat arguments into the JSON schema so that the core
-// parser produces the same field paths and messages as AddRuleJSON.
-int read_rule_arguments(sd_bus_message* m, nlohmann::json& out)
-{
-    const char* name = nullptr;
-    const char* in_interface = nullptr;
-    const char* in_address = nullptr;
-    std::uint16_t in_port = 0;
-    const char* in_source = nullptr;
-    int r = sd_bus_message_read(m, "sssqs", &name, &in_interface, &in_address, &in_port, &in_source);
-    if (r < 0)
-        return r;
-    nlohmann::json input = {{"interface", in_interface}, {"address", in_address}, {"port", in_port}};
-    if (*in_source != '\0')
-        input["source"] = in_source;
-    nlohmann::json outputs = nlohmann::json::array();
-    r = sd_bus_message_enter_container(m, 'a', "(ssqy)");
-    if (r < 0)
-        return r;
-    const char* interface = nullptr;
-    const char* address = nullptr;
-    std::uint16_t port = 0;
-    std::uint8_t ttl = 0;
-    while ((r = sd_bus_message_read(m, "(ssqy)", &interface, &address, &port, &ttl)) > 0) {
-        nlohmann::json output = {{"interface", interface}, {"address", address}, {"port", port}};
-        if (ttl != 0)
-            output["ttl"] = ttl;
-        outputs.push_back(std::move(output));
-    }
-    if (r < 0)
-        return r;
-    r = sd_bus_message_exit_container(m);
-    if (r < 0)
-        return r;
-    out = {{"name", name}, {"input", std::move(input)}, {"outputs", std::move(outputs)}};
-    return 0;
+    audit::Record record;
+    record.action = audit::Action::add_rule;
+    if (requested.is_object() && requested.contains("name") && requested["name"].is_string())
+        record.rule = requested["name"].get<std::string>();
+    record.after = requested.dump();
+    return record;
 }
 
 // Authorizes and applies a parsed rule; shared by AddRule and AddRuleJSON.
-int add_parsed_rule(RelayBus& self, sd_bus_message* m, Result<Rule> rule, sd_bus_error* error)
+int add_parsed_rule(RelayBus& self, sd_bus_message* m, const nlohmann::json& requested, sd_bus_error* error)
 {
+    audit::Record record = add_record(requested);
+    Result<Rule> rule = rule_from_json(requested);
     if (!rule)
-        return sd_bus_error_set(error, kErrorInvalidRule, rule.error().message().c_str());
-    return authorize_then(self, m, kActionManageRules, error, [&]() -> int {
+        return reject_invalid(m, std::move(record), kErrorInvalidRule, rule.error().message(), error);
+    return authorize_then(self, m, kActionManageRules, error, record, [&]() -> int {
         const std::string path = rule_object_path(rule->name);
         ApiOutcome outcome = self.api().add_rule(std::move(*rule));
+        if (outcome.ok())
+            if (auto added = self.api().find_rule(record.rule))
+                record.after = rule_to_json(added->rule).dump();
+        audit_outcome(m, record, outcome);
         if (!outcome.ok())
             return set_api_error(*outcome.failure, error);
         return sd_bus_reply_method_return(m, "o", path.c_str());
@@ -122,7 +122,7 @@ int method_add_rule(sd_bus_message* m, void* userdata, sd_bus_error* error)
         const int r = read_rule_arguments(m, rule_json);
         if (r < 0)
             return r;
-        return add_parsed_rule(relay(userdata), m, rule_from_json(rule_json), error);
+        return add_parsed_rule(relay(userdata), m, rule_json, error);
     });
 }
 
@@ -134,9 +134,12 @@ int method_add_rule_json(sd_bus_message* m, void* userdata, sd_bus_error* error)
         if (r < 0)
             return r;
         const Result<nlohmann::json> parsed = parse_json_text(text);
-        if (!parsed)
-            return sd_bus_error_set(error, kErrorInvalidRule, parsed.error().message().c_str());
-        return add_parsed_rule(relay(userdata), m, rule_from_json(*parsed), error);
+        if (!parsed) {
+            audit::Record record;
+            record.action = audit::Action::add_rule;
+            return reject_invalid(m, std::move(record), kErrorInvalidRule, parsed.error().message(), error);
+        }
+        return add_parsed_rule(relay(userdata), m, *parsed, error);
     });
 }
 
@@ -148,10 +151,16 @@ int method_remove_rule(sd_bus_message* m, void* userdata, sd_bus_error* error)
         int r = sd_bus_message_read(m, "s", &name);
         if (r < 0)
             return r;
-        if (!self.api().find_rule(name))
-            return sd_bus_error_setf(error, kErrorNoSuchRule, "No rule named '%s'", name);
-        return authorize_then(self, m, kActionManageRules, error, [&]() -> int {
-            return reply_empty_or_error(m, self.api().remove_rule(name), error);
+        audit::Record record;
+        record.action = audit::Action::remove_rule;
+        record.rule = name;
+        const auto existing = self.api().find_rule(name);
+        if (!existing)
+            return reject_invalid(m, std::move(record), kErrorNoSuchRule, std::string("No rule named '") + name + "'",
+                                  error);
+        record.before = rule_to_json(existing->rule).dump();
+        return authorize_then(self, m, kActionManageRules, error, record, [&]() -> int {
+            return reply_empty_or_error(m, record, self.api().remove_rule(name), error);
         });
     });
 }
@@ -211,9 +220,16 @@ int method_import_rules(sd_bus_message* m, void* userdata, sd_bus_error* error)
         int r = sd_bus_message_read(m, "sb", &text, &replace);
         if (r < 0)
             return r;
-        return authorize_then(self, m, kActionManageRules, error, [&]() -> int {
+        audit::Record record;
+        record.action = audit::Action::import_rules;
+        record.before = self.api().export_rules();
+        record.after = text;   // what was asked for, replaced by the result once applied
+        return authorize_then(self, m, kActionManageRules, error, record, [&]() -> int {
             std::uint32_t added = 0;
             ApiOutcome outcome = self.api().import_rules(text, replace != 0, added);
+            if (outcome.ok())
+                record.after = self.api().export_rules();
+            audit_outcome(m, record, outcome);
             if (!outcome.ok())
                 return set_api_error(*outcome.failure, error);
             return sd_bus_reply_method_return(m, "u", added);
@@ -232,8 +248,11 @@ int method_reset_stats(sd_bus_message* m, void* userdata, sd_bus_error* error)
 {
     return run_guarded(error, [&]() -> int {
         RelayBus& self = relay(userdata);
-        return authorize_then(self, m, kActionManageRules, error, [&]() -> int {
+        audit::Record record;
+        record.action = audit::Action::reset_stats;
+        return authorize_then(self, m, kActionManageRules, error, record, [&]() -> int {
             self.api().reset_stats();
+            audit_call(m, record);
             return sd_bus_reply_method_return(m, "");
         });
     });
@@ -258,8 +277,13 @@ int method_reload(sd_bus_message* m, void* userdata, sd_bus_error* error)
 {
     return run_guarded(error, [&]() -> int {
         RelayBus& self = relay(userdata);
-        return authorize_then(self, m, kActionReload, error, [&]() -> int {
-            return reply_empty_or_error(m, self.api().reload(), error);
+        audit::Record record;
+        record.action = audit::Action::reload;
+        record.before = self.api().export_rules();
+        return authorize_then(self, m, kActionReload, error, record, [&]() -> int {
+            const ApiOutcome outcome = self.api().reload();
+            record.after = self.api().export_rules();
+            return reply_empty_or_error(m, record, outcome, error);
         });
     });
 }
@@ -272,65 +296,35 @@ int method_set_log_level(sd_bus_message* m, void* userdata, sd_bus_error* error)
         int r = sd_bus_message_read(m, "s", &level);
         if (r < 0)
             return r;
+        audit::Record record;
+        record.action = audit::Action::set_log_level;
+        record.before = nlohmann::json(self.api().log_level_name()).dump();
+        record.after = nlohmann::json(level).dump();
         LogLevel parsed{};
         if (!parse_log_level(level, parsed))
-            return sd_bus_error_setf(error, kErrorInvalidArgument,
-                                     "level: must be one of err, warning, notice, info, debug, got '%s'", level);
-        if (self.api().log_level_name() == log_level_name(parsed))
-            return sd_bus_reply_method_return(m, "");   // nothing changes: no authorization needed
-        return authorize_then(self, m, kActionSetLogLevel, error, [&]() -> int {
-            return reply_empty_or_error(m, self.api().set_log_level(level), error);
+            return reject_invalid(m, std::move(record), kErrorInvalidArgument,
+                                  "level: must be one of err, warning, notice, info, debug, got '" +
+                                      std::string(level) + "'",
+                                  error);
+        record.detail = log_level_name(parsed);
+        if (self.api().log_level_name() == record.detail) {
+            audit_call(m, record);   // nothing changes: no authorization needed, still one entry
+            return sd_bus_reply_method_return(m, "");
+        }
+        return authorize_then(self, m, kActionSetLogLevel, error, record, [&]() -> int {
+            return reply_empty_or_error(m, record, self.api().set_log_level(level), error);
         });
-    });
-}
-
-int property_get_version(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply, void*,
-                         sd_bus_error*)
-{
-    return sd_bus_message_append(reply, "s", MCR_VERSION);
-}
-
-int property_get_namespace(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply, void* userdata,
-                           sd_bus_error* error)
-{
-    return run_guarded(error, [&]() -> int {
-        return sd_bus_message_append(reply, "s", relay(userdata).api().namespace_name().c_str());
-    });
-}
-
-int property_get_log_level(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply, void* userdata,
-                           sd_bus_error* error)
-{
-    return run_guarded(error, [&]() -> int {
-        return sd_bus_message_append(reply, "s", relay(userdata).api().log_level_name().c_str());
-    });
-}
-
-int property_get_rule_count(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply, void* userdata,
-                            sd_bus_error* error)
-{
-    return run_guarded(error, [&]() -> int {
-        return sd_bus_message_append(reply, "u", static_cast<std::uint32_t>(relay(userdata).api().rules().size()));
-    });
-}
-
-int property_get_worker_count(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply,
-                              void* userdata, sd_bus_error* error)
-{
-    return run_guarded(error, [&]() -> int {
-        return sd_bus_message_append(reply, "u",
-                                     static_cast<std::uint32_t>(relay(userdata).api().workers().size()));
     });
 }
 
 // Methods are UNPRIVILEGED on the bus level: polkit decides, per method.
 const sd_bus_vtable kManagerVtable[] = {
     SD_BUS_VTABLE_START(0),
-    SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-    SD_BUS_PROPERTY("Namespace", "s", property_get_namespace, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-    SD_BUS_PROPERTY("LogLevel", "s", property_get_log_level, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-    SD_BUS_PROPERTY("RuleCount", "u", property_get_rule_count, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-    SD_BUS_PROPERTY("WorkerCount", "u", property_get_worker_count, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("Version", "s", manager_property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Namespace", "s", manager_property_get_namespace, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("LogLevel", "s", manager_property_get_log_level, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("RuleCount", "u", manager_property_get_rule_count, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("WorkerCount", "u", manager_property_get_worker_count, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_METHOD_WITH_ARGS("AddRule",
                             SD_BUS_ARGS("s", name, "s", in_interface, "s", in_address, "q", in_port, "s", in_source,
                                         "a(ssqy)", outputs),

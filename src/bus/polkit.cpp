@@ -171,7 +171,8 @@ int PolkitAuthorizer::verify_bus_call(sd_bus_message* message, const char* actio
             return 1;
         if (!same_action)
             return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "polkit query answered for another action");
-        log_info("Authorization refused: " + decision.message, {{"MCR_POLKIT_ACTION", action}});
+        // The caller's audit entry records the refusal; this is for debugging only.
+        log_debug("Authorization refused: " + decision.message, {{"MCR_POLKIT_ACTION", action}});
         return set_auth_error(decision, error);
     }
 
@@ -246,7 +247,7 @@ int PolkitAuthorizer::on_process_query_reply(sd_bus_message* reply, void* userda
         auto node = query->owner->process_queries_.extract(query->id);
         const AuthDecision decision = decision_from_reply(reply, query->action.c_str());
         if (!decision.allowed())
-            log_info("Authorization refused: " + decision.message, {{"MCR_POLKIT_ACTION", query->action}});
+            log_debug("Authorization refused: " + decision.message, {{"MCR_POLKIT_ACTION", query->action}});
         node.mapped()->done(decision);
     } catch (...) {
         log_error("Unexpected failure while handling a polkit reply");

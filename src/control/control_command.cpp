@@ -367,6 +367,36 @@ bool is_write_command(const ControlCommand& command) noexcept
            std::holds_alternative<SetLogLevelCommand>(command) || std::holds_alternative<LoadConfigCommand>(command);
 }
 
+std::optional<AttemptedWrite> attempted_write(std::string_view request)
+{
+    static const std::array<std::pair<std::string_view, audit::Action>, 5> kWrites = {{
+        {"AddRule", audit::Action::add_rule},
+        {"RemoveRule", audit::Action::remove_rule},
+        {"RemoveRuleByName", audit::Action::remove_rule},
+        {"SetGlobalLogLevel", audit::Action::set_log_level},
+        {"LoadConfig", audit::Action::import_rules},
+    }};
+    const json document = json::parse(request, nullptr, /*allow_exceptions=*/false);
+    if (!document.is_object() || document.size() != 1)
+        return std::nullopt;
+    // Not `*document.items().begin()`: that binds to a dead temporary proxy.
+    const auto first = document.begin();
+    const std::string& key = first.key();
+    const json& body = first.value();
+    for (const auto& [command, action] : kWrites) {
+        if (key != command)
+            continue;
+        AttemptedWrite write{action, {}};
+        if (body.is_object()) {
+            for (const char* field : {"name", "rule_id"})
+                if (body.contains(field) && body[field].is_string())
+                    write.rule = body[field].get<std::string>();
+        }
+        return write;
+    }
+    return std::nullopt;
+}
+
 Result<ControlCommand> parse_control_request(std::string_view request, std::size_t max_bytes)
 {
     if (request.size() > max_bytes)
@@ -374,7 +404,8 @@ Result<ControlCommand> parse_control_request(std::string_view request, std::size
     json document;
     try {
         document = json::parse(request);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
+        // parse_error, or out_of_range.406 for a number beyond double ("1e999").
         // nlohmann prefixes "[json.exception.parse_error.101] "; users need the rest.
         std::string what = e.what();
         auto start = what.find("] ");

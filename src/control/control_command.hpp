@@ -5,11 +5,13 @@
 // an Error naming the offending field.
 #pragma once
 
+#include "audit.hpp"
 #include "log.hpp"
 #include "result.hpp"
 #include "rule.hpp"
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -59,6 +61,15 @@ using ControlCommand = std::variant<AddRuleCommand, RemoveRuleCommand, ListRules
 // Whether a command changes daemon state (then polkit decides) or only
 // reads it (then group membership decides).
 [[nodiscard]] bool is_write_command(const ControlCommand& command) noexcept;
+
+// For a request that failed to parse: the write it attempted, if its one
+// key names a write command, with the rule name when the body has one
+// (so the refusal gets its audit entry); nullopt for reads and garbage.
+struct AttemptedWrite {
+    audit::Action action;
+    std::string rule;
+};
+[[nodiscard]] std::optional<AttemptedWrite> attempted_write(std::string_view request);
 
 // Parses one complete request. Errors: "request is not valid JSON: ...",
 // "unknown command 'X'", "'SetFacilityLogLevel' is not supported by mcrd: ...",

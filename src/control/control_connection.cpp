@@ -6,6 +6,8 @@
 #include "control_auth.hpp"
 #include "control_dispatch.hpp"
 #include "control_response.hpp"
+#include "audit_caller.hpp"
+#include "control_command.hpp"
 #include "log.hpp"
 
 #include <nlohmann/json.hpp>
@@ -144,6 +146,23 @@ bool ControlConnection::request_complete() const
     return !request_.empty() && request_.back() == '\n' && nlohmann::json::accept(request_);
 }
 
+// A write that never reached the handler (it did not parse) still gets
+// its one audit entry, as the handler gives every write it sees.
+void ControlConnection::audit_refused_write(const std::string& reason) const
+{
+    const auto write = attempted_write(request_);
+    if (!write)
+        return;
+    audit::Record record;
+    record.action = write->action;
+    record.rule = write->rule;
+    record.via = audit::Via::socket;
+    record.outcome = audit::Outcome::invalid;
+    record.caller = audit::caller_of_process(peer_.pid, peer_.uid);
+    record.detail = reason;
+    audit::emit(record);
+}
+
 void ControlConnection::dispatch()
 {
     phase_ = Phase::waiting_for_handler;
@@ -151,11 +170,13 @@ void ControlConnection::dispatch()
     arm_deadline(server_.limits_.reply_timeout_usec);
 
     auto command = parse_control_request(request_, server_.limits_.max_request_bytes);
-    request_.clear();
     if (!command) {
+        audit_refused_write(command.error().message());
+        request_.clear();
         respond(format_error(command.error().message()));
         return;
     }
+    request_.clear();
     Respond reply = [weak = weak_from_this()](std::string response) {
         if (auto self = weak.lock())
             self->respond(std::move(response));

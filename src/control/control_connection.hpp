@@ -35,6 +35,7 @@ private:
     void read_request();
     [[nodiscard]] bool request_complete() const;
     void dispatch();
+    void audit_refused_write(const std::string& reason) const;
     void respond(std::string response);
     void write_response();
     void arm_deadline(std::uint64_t usec_from_now);

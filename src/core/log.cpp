@@ -12,6 +12,7 @@
 #include <charconv>
 #include <cerrno>
 #include <cstdlib>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -37,7 +38,7 @@ std::string field_assignment(std::string_view name, std::string_view value)
 
 // Returns false when the journal refused the entry (then stderr is used).
 bool send_to_journal(LogLevel level, std::string_view message_id, std::string_view message,
-                     std::initializer_list<LogField> fields)
+                     std::span<const LogField> fields)
 {
     std::vector<std::string> assignments;
     assignments.reserve(4 + fields.size());
@@ -70,13 +71,12 @@ void append_escaped(std::string& line, std::string_view text)
     }
 }
 
-void write_to_stderr(LogLevel level, std::string_view message,
-                     std::initializer_list<LogField> fields)
+void write_to_stderr(LogLevel level, std::string_view message, std::span<const LogField> fields)
 {
     std::string line = std::string(program_invocation_short_name) + "[" +
                        std::to_string(::getpid()) + "]: " + std::string(log_level_name(level)) + ": ";
     append_escaped(line, message);
-    if (fields.size() > 0) {
+    if (!fields.empty()) {
         line += " (";
         bool first = true;
         for (const auto& [name, value] : fields) {
@@ -171,6 +171,12 @@ void log_event(LogLevel level, std::string_view message_id, std::string_view mes
 {
     if (static_cast<int>(level) > static_cast<int>(log_level()))
         return;
+    log_event_unfiltered(level, message_id, message, std::span<const LogField>(fields.begin(), fields.size()));
+}
+
+void log_event_unfiltered(LogLevel level, std::string_view message_id, std::string_view message,
+                          std::span<const LogField> fields)
+{
     if (stderr_is_journal() && send_to_journal(level, message_id, message, fields))
         return;
     write_to_stderr(level, message, fields);

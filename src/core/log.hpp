@@ -3,6 +3,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,6 +30,11 @@ using LogField = std::pair<std::string_view, std::string_view>;
 // message_ids.hpp or empty. Messages below the current level are dropped.
 void log_event(LogLevel level, std::string_view message_id, std::string_view message,
                std::initializer_list<LogField> fields = {});
+
+// The same, whatever the log level: for records that must never be
+// dropped (audit entries, src/core/audit.hpp).
+void log_event_unfiltered(LogLevel level, std::string_view message_id, std::string_view message,
+                          std::span<const LogField> fields);
 
 inline void log_error(std::string_view message, std::initializer_list<LogField> fields = {})
 {

@@ -1,7 +1,8 @@
 // Journal MESSAGE_ID= values for the events an operator may search for
-// (`journalctl MESSAGE_ID=...`); a catalog file will explain each one.
+// (`journalctl MESSAGE_ID=...`); catalog/mcrd.catalog explains each one.
 #pragma once
 
+#include <array>
 #include <string_view>
 
 namespace mcr::message_id {
@@ -14,11 +15,21 @@ inline constexpr std::string_view kRuleChanged = "92c08daf90bc4fffa2de9aa5619c81
 inline constexpr std::string_view kConfigReloaded = "734d109a359845f2aba92a3ffa74cdcb";
 inline constexpr std::string_view kLogLevelChanged = "337e8ff710e448a3937e13d64eb97bca";
 inline constexpr std::string_view kAuthorizationDenied = "6d5851e5deb842a6960832b291aa207a";
+// A write refused for its content (bad rule, unknown name) or that failed.
+inline constexpr std::string_view kWriteRejected = "8c8f406371014623b4f4121a79609ba3";
+inline constexpr std::string_view kStatsReset = "a907258a91ed49b0ad3092e34d0ae92b";
 inline constexpr std::string_view kWorkerStarted = "d3d126068ba54570838357da0df82fd8";
 inline constexpr std::string_view kWorkerRestarted = "6ecb69be3ad948aab98a55337ec43941";
 inline constexpr std::string_view kWorkerFailed = "71c29bbc5aa245e593e974a57912f702";
 inline constexpr std::string_view kInterfaceLost = "bb05772ae1684bef9af408018c00eb18";
 inline constexpr std::string_view kInterfaceBack = "813bbd1261834d19bd9048ec27337aa3";
 inline constexpr std::string_view kStateFileCorrupt = "7dcdcfd6efa240e49af49200c2383584";
+
+// Every id an audit record (core/audit.hpp) may carry: `mcrctl status`
+// reads the last few entries matching any of them.
+inline constexpr std::array<std::string_view, 8> kAuditIds = {
+    kRuleAdded, kRuleRemoved,         kRuleChanged,   kConfigReloaded,
+    kLogLevelChanged, kAuthorizationDenied, kWriteRejected, kStatsReset,
+};
 
 } // namespace mcr::message_id

@@ -309,6 +309,11 @@ Result<json> parse_json_text(std::string_view text)
         parsed = json::parse(text, std::ref(checker), true, true);
     } catch (const json::parse_error& e) {
         return parse_error_to_error(text, e);
+    } catch (const json::out_of_range& e) {
+        // A number beyond double's range ("1e999") comes as out_of_range.406, not parse_error.
+        const std::string what = e.what();
+        const auto start = what.find("] ");
+        return Error{"", start == std::string::npos ? what : what.substr(start + 2)};
     }
     if (checker.too_deep())
         return Error{"", "nested deeper than " + std::to_string(kMaxJsonDepth) + " levels"};

@@ -5,6 +5,7 @@
 
 #include "relay_client.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -23,6 +24,11 @@ struct StatsOptions {
     std::optional<std::uint64_t> count;   // iterations with --watch; unbounded when unset
 };
 
+struct StatusOptions {
+    double sample_seconds = 1.0;          // between the two GetStats samples; 0 = no rates
+    std::size_t audit_events = 5;
+};
+
 // commands_rules.cpp
 void command_add(const GlobalOptions& options, const std::string& name, const std::string& input,
                  const std::vector<std::string>& outputs);
@@ -38,5 +44,8 @@ void command_workers(const GlobalOptions& options);
 void command_reload(const GlobalOptions& options);
 void command_log_level(const GlobalOptions& options, const std::optional<std::string>& level);
 void command_version(const GlobalOptions& options);
+
+// status_command.cpp
+void command_status(const GlobalOptions& options, const StatusOptions& status);
 
 } // namespace mcr::ctl

@@ -20,6 +20,7 @@ struct CommandLine {
     std::string input;
     std::vector<std::string> outputs;
     StatsOptions stats;
+    StatusOptions status;
     std::uint64_t stats_count = 0;
     std::string log_level;
     std::string file;
@@ -62,6 +63,12 @@ int run(int argc, char** argv)
     count->needs("--watch");
 
     auto* workers = app.add_subcommand("workers", "List the worker units");
+    auto* status = app.add_subcommand("status", "Show the relay's units, rules and recent audit events");
+    status->add_option("--sample", line.status.sample_seconds, "Seconds between the two counter samples for PKT/S "
+                                                               "(0: no rates; default 1)")
+        ->check(CLI::Range(0.0, 60.0));
+    status->add_option("--events", line.status.audit_events, "Audit events to show (default 5)")
+        ->check(CLI::Range(0, 1000));
     auto* reload = app.add_subcommand("reload", "Reload the configuration");
     auto* log_level = app.add_subcommand("log-level", "Show or set the log level (err, warning, notice, info, debug)");
     log_level->add_option("LEVEL", line.log_level, "New level");
@@ -100,6 +107,8 @@ int run(int argc, char** argv)
         command_stats(global, line.stats);
     else if (workers->parsed())
         command_workers(global);
+    else if (status->parsed())
+        command_status(global, line.status);
     else if (reload->parsed())
         command_reload(global);
     else if (log_level->parsed())

@@ -44,6 +44,8 @@ public:
     [[nodiscard]] BusMessagePtr call(const char* method, const AppendArgs& append_args = {});
     [[nodiscard]] std::string get_string_property(const char* property);
     [[nodiscard]] const std::string& bus_name() const noexcept { return bus_name_; }
+    // The connection itself, for queries about the daemon (its pid, unit).
+    [[nodiscard]] sd_bus* bus() const noexcept { return bus_.get(); }
 
 private:
     // Declared first, destroyed last: the agent outlives the calls it serves.

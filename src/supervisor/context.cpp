@@ -2,6 +2,8 @@
 #include "context.hpp"
 
 #include "bus/bus_names.hpp"
+#include "core/audit_caller.hpp"
+#include "core/audit_outcome.hpp"
 #include "core/log.hpp"
 #include "core/message_ids.hpp"
 #include "supervisor/admin_config.hpp"
@@ -176,15 +178,15 @@ Status Context::start_workers()
         return manager.error();
     workers_ = std::move(*manager);
     link_monitor_ = std::make_unique<LinkMonitor>([this](const LinkEvent& event) {
-        // Only existence matters to workers: an AF_PACKET socket survives
-        // down/up, but not the interface's removal (its ifindex is gone).
+        // An AF_PACKET socket survives down/up, but not the interface's
+        // removal (its ifindex is gone); the manager sorts that out.
         if (event.kind == LinkEventKind::added || event.kind == LinkEventKind::removed) {
             const bool present = event.kind == LinkEventKind::added;
             log_event(LogLevel::info, present ? message_id::kInterfaceBack : message_id::kInterfaceLost,
                       "Interface " + event.ifname + (present ? " appeared" : " is gone"),
                       {{"MCR_INTERFACE", event.ifname}});
-            workers_->interface_changed(event.ifname, present);
         }
+        workers_->link_changed(event);
     });
     if (const int r = link_monitor_->start(event_.get()); r < 0)
         log_warning(std::string("Cannot watch interfaces: ") + std::strerror(-r) +
@@ -269,11 +271,21 @@ int Context::on_exit_signal(sd_event_source*, const struct signalfd_siginfo* inf
     return sd_event_exit(self->event_.get(), 0);
 }
 
-int Context::on_reload_signal(sd_event_source*, const struct signalfd_siginfo*, void* userdata)
+int Context::on_reload_signal(sd_event_source*, const struct signalfd_siginfo* info, void* userdata)
 {
     auto* self = static_cast<Context*>(userdata);
     try {
-        (void)self->reload();   // failures are logged by reload()
+        // The sender is the caller: for `systemctl reload`, ExecReload's kill,
+        // run as the unit's user. The audit entry also carries any failure.
+        audit::Record record;
+        record.action = audit::Action::reload;
+        record.via = audit::Via::signal;
+        record.caller = audit::caller_of_process(static_cast<pid_t>(info->ssi_pid), info->ssi_uid);
+        record.before = self->export_rules();
+        const bus::ApiOutcome outcome = self->reload();
+        record.after = self->export_rules();
+        audit::set_outcome(record, outcome);
+        audit::emit(record);
     } catch (...) {
         log_error("Unexpected failure while reloading");
     }

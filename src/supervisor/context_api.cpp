@@ -3,7 +3,6 @@
 #include "context.hpp"
 
 #include "core/log.hpp"
-#include "core/message_ids.hpp"
 #include "core/rule_json.hpp"
 #include "supervisor/admin_config.hpp"
 
@@ -20,7 +19,7 @@ bus::RuleStatus Context::status_of(const StoredRule& stored) const
     bus::RuleStatus status;
     status.rule = stored.rule;
     status.from_admin_config = stored.from_admin_config;
-    status.state = workers_ ? workers_->rule_state(stored.rule.input.interface) : "worker starting";
+    status.state = workers_ ? workers_->rule_state(stored.rule) : "worker starting";
     if (auto it = emitted_counters_.find(stored.rule.name); it != emitted_counters_.end()) {
         status.packets = it->second.packets;
         status.bytes = it->second.bytes;
@@ -32,7 +31,8 @@ bus::RuleStatus Context::status_of(const StoredRule& stored) const
 void Context::after_change(const RuleChanges& changes)
 {
     for (const std::string& name : changes.removed) {
-        log_event(LogLevel::info, message_id::kRuleRemoved, "Rule " + name + " removed", {{"MCR_RULE", name}});
+        // The write's audit entry (core/audit.hpp) is the journal record.
+        log_debug("Rule " + name + " removed", {{"MCR_RULE", name}});
         emitted_counters_.erase(name);
         emitted_states_.erase(name);
         relay_bus_.rule_removed(name);
@@ -40,8 +40,7 @@ void Context::after_change(const RuleChanges& changes)
     for (const std::string& name : changes.added) {
         const StoredRule* stored = store_.find(name);
         const std::string definition = stored ? rule_to_json(stored->rule).dump() : std::string();
-        log_event(LogLevel::info, message_id::kRuleAdded, "Rule " + name + " added: " + definition,
-                  {{"MCR_RULE", name}});
+        log_debug("Rule " + name + " added: " + definition, {{"MCR_RULE", name}});
         relay_bus_.rule_added(name);
     }
     if (workers_)
@@ -118,15 +117,15 @@ ApiOutcome Context::reload()
     ApiOutcome outcome = ApiOutcome::success();
     Result<RuleSet> admin = read_admin_rules(options_.config_dir, options_.config_file, options_.max_rules);
     if (!admin) {
-        log_error("Reload failed, keeping the current rules: " + admin.error().message());
+        // The caller's audit entry carries the reason as MCR_DETAIL.
+        log_debug("Reload failed, keeping the current rules: " + admin.error().message());
         outcome = ApiOutcome::fail(ApiError::invalid_rule, admin.error().message());
     } else if (Result<RuleChanges> changes = store_.set_admin_rules(*admin); !changes) {
-        log_error("Reload failed: " + changes.error().message());
+        log_debug("Reload failed: " + changes.error().message());
         outcome = ApiOutcome::fail(ApiError::persist_failed, changes.error().message());
     } else {
-        log_event(LogLevel::info, message_id::kConfigReloaded,
-                  "Configuration reloaded: " + std::to_string(changes->added.size()) + " rules added, " +
-                      std::to_string(changes->removed.size()) + " removed");
+        log_debug("Configuration reloaded: " + std::to_string(changes->added.size()) + " rules added, " +
+                  std::to_string(changes->removed.size()) + " removed");
         after_change(*changes);
     }
     (void)sd_notify(0, "READY=1");
@@ -144,8 +143,7 @@ ApiOutcome Context::set_log_level(std::string_view level)
     if (parsed == mcr::log_level())
         return ApiOutcome::success();
     mcr::set_log_level(parsed);
-    log_event(LogLevel::notice, message_id::kLogLevelChanged,
-              "Log level set to " + std::string(mcr::log_level_name(parsed)));
+    log_debug("Log level set to " + std::string(mcr::log_level_name(parsed)));
     relay_bus_.manager_properties_changed({"LogLevel"});
     return ApiOutcome::success();
 }

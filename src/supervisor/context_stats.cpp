@@ -46,10 +46,8 @@ std::map<std::string, nlohmann::json> Context::stats_since_reset() const
         return out;
     for (auto& [interface, doc] : workers_->stats()) {
         auto base = stats_baseline_.find(interface);
-        // A worker that restarted since the reset starts from zero anyway.
-        const bool baseline_applies =
-            base != stats_baseline_.end() && counter(doc, "uptime_ms") >= counter(base->second, "uptime_ms");
-        out.emplace(interface, baseline_applies ? subtract_counters(doc, base->second) : doc);
+        // The manager's totals survive worker restarts: the baseline applies.
+        out.emplace(interface, base != stats_baseline_.end() ? subtract_counters(doc, base->second) : doc);
     }
     return out;
 }
@@ -107,7 +105,7 @@ void Context::reset_stats()
 void Context::workers_changed()
 {
     for (const StoredRule& stored : store_.rules()) {
-        const std::string state = workers_ ? workers_->rule_state(stored.rule.input.interface) : "";
+        const std::string state = workers_ ? workers_->rule_state(stored.rule) : "";
         std::string& emitted = emitted_states_[stored.rule.name];
         if (emitted != state) {
             emitted = state;

@@ -6,6 +6,7 @@
 #include "bus/polkit.hpp"
 #include "bus/relay_api.hpp"
 #include "control_handler.hpp"
+#include "core/audit.hpp"
 
 #include <systemd/sd-bus.h>
 
@@ -28,12 +29,12 @@ public:
     [[nodiscard]] LogLevel log_level() const override;
 
 private:
-    // Runs `apply` once polkit allows `action` for `peer` (never
-    // interactive: there is no agent on this socket); else completes `done`
-    // with "access denied: …".
+    // Runs `apply(record)` once polkit allows `action` for `peer` (never
+    // interactive: there is no agent on this socket); else audits the
+    // refusal and completes `done` with "access denied: …".
     template <typename T, typename Apply>
-    void authorized(const control::PeerCredentials& peer, const char* action, control::Completion<T> done,
-                    Apply apply);
+    void authorized(const control::PeerCredentials& peer, const char* action, audit::Record record,
+                    control::Completion<T> done, Apply apply);
 
     bus::RelayApi& api_;
     bus::PolkitAuthorizer& polkit_;

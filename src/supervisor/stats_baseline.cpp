@@ -1,4 +1,4 @@
-// Baseline subtraction for worker counter documents.
+// Baseline subtraction and restart carry-over for worker counter documents.
 #include "stats_baseline.hpp"
 
 #include <array>
@@ -30,33 +30,45 @@ bool same_identity(const nlohmann::json& a, const nlohmann::json& b)
     return true;
 }
 
-} // namespace
-
-nlohmann::json subtract_counters(const nlohmann::json& current, const nlohmann::json& baseline)
+// `current` with each counter replaced by combine(counter, matching counter
+// of `other`); the walk shared by subtraction and addition.
+template <typename Combine>
+nlohmann::json merge_counters(const nlohmann::json& current, const nlohmann::json& other, Combine combine)
 {
-    if (current.is_number_unsigned() && baseline.is_number_unsigned()) {
-        const auto now = current.get<std::uint64_t>();
-        const auto then = baseline.get<std::uint64_t>();
-        return now >= then ? now - then : now;
-    }
-    if (current.is_object() && baseline.is_object()) {
+    if (current.is_number_unsigned() && other.is_number_unsigned())
+        return combine(current.get<std::uint64_t>(), other.get<std::uint64_t>());
+    if (current.is_object() && other.is_object()) {
         nlohmann::json out = nlohmann::json::object();
         for (const auto& [key, value] : current.items())
-            out[key] = is_identity_key(key) || !baseline.contains(key) ? value : subtract_counters(value, baseline[key]);
+            out[key] = is_identity_key(key) || !other.contains(key) ? value
+                                                                    : merge_counters(value, other[key], combine);
         return out;
     }
-    if (current.is_array() && baseline.is_array()) {
+    if (current.is_array() && other.is_array()) {
         nlohmann::json out = nlohmann::json::array();
         for (const nlohmann::json& element : current) {
             const nlohmann::json* match = nullptr;
-            for (const nlohmann::json& old : baseline)
+            for (const nlohmann::json& old : other)
                 if (same_identity(element, old))
                     match = &old;
-            out.push_back(match ? subtract_counters(element, *match) : element);
+            out.push_back(match ? merge_counters(element, *match, combine) : element);
         }
         return out;
     }
     return current;
+}
+
+} // namespace
+
+nlohmann::json subtract_counters(const nlohmann::json& current, const nlohmann::json& baseline)
+{
+    return merge_counters(current, baseline,
+                          [](std::uint64_t now, std::uint64_t then) { return now >= then ? now - then : now; });
+}
+
+nlohmann::json add_counters(const nlohmann::json& current, const nlohmann::json& earlier)
+{
+    return merge_counters(current, earlier, [](std::uint64_t now, std::uint64_t before) { return now + before; });
 }
 
 } // namespace mcr::supervisor

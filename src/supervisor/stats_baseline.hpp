@@ -1,6 +1,7 @@
 // Counter documents from workers minus a baseline taken at ResetStats: the
 // workers' counters only grow (until a restart), so a reset is a snapshot
-// subtracted from later reads.
+// subtracted from later reads; and plus what earlier runs of a restarted
+// worker counted, so totals survive a worker crash.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -12,5 +13,11 @@ namespace mcr::supervisor {
 // port), never by position; identity fields and uptime_ms are copied. A
 // counter smaller than its baseline (the worker restarted) is kept as is.
 [[nodiscard]] nlohmann::json subtract_counters(const nlohmann::json& current, const nlohmann::json& baseline);
+
+// Every counter of `current` plus the same counter of `earlier` (matched the
+// same way). Only what `current` holds is kept: a rule or output that no
+// longer exists drops out. Identity fields and uptime_ms come from `current`.
+// A null `earlier` returns `current`.
+[[nodiscard]] nlohmann::json add_counters(const nlohmann::json& current, const nlohmann::json& earlier);
 
 } // namespace mcr::supervisor

@@ -85,7 +85,7 @@ void WorkerManager::stop(Worker& worker)
 {
     worker.restart_timer.reset();
     drop_link(worker);
-    worker.stats.reset();
+    retire_stats(worker);
     if (worker.pid > 0) {
         // Its child source stays in children_ until it is reaped.
         (void)::kill(worker.pid, SIGTERM);
@@ -143,7 +143,7 @@ int WorkerManager::on_child_exit(sd_event_source*, const siginfo_t* info, void* 
             return 0;   // one we stopped on purpose
         worker->pid = 0;
         self->drop_link(*worker);
-        worker->stats.reset();
+        self->retire_stats(*worker);
         self->schedule_restart(*worker, describe_exit(info));
     } catch (...) {
         log_error("Unexpected failure while handling a worker exit");
@@ -166,9 +166,50 @@ int WorkerManager::on_restart_timer(sd_event_source*, std::uint64_t, void* userd
 void WorkerManager::on_unit_failure(void* userdata, const std::string& unit, const std::string& message)
 {
     auto* self = static_cast<WorkerManager*>(userdata);
-    for (auto& [interface, worker] : self->workers_)
-        if (worker->unit == unit && worker->unit_started)
-            self->set_state(*worker, WorkerState::failed, message);
+    for (auto& [interface, worker] : self->workers_) {
+        if (worker->unit != unit || !worker->unit_started)
+            continue;
+        // Not started after all: try again with back-off (ensure() on the
+        // timer), the reason stays in the worker's and the rule's state.
+        worker->unit_started = false;
+        if (!worker->restart_timer)
+            self->schedule_restart(*worker, message);
+    }
+}
+
+Status WorkerManager::watch_jobs(sd_bus* system_bus)
+{
+    // systemd sends JobRemoved to the client that queued the job even
+    // without Subscribe(), so this sees every StartUnit we sent.
+    sd_bus_slot* slot = nullptr;
+    const int r = sd_bus_match_signal_async(system_bus, &slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                            "org.freedesktop.systemd1.Manager", "JobRemoved",
+                                            &WorkerManager::on_job_removed, nullptr, this);
+    if (r < 0)
+        return Error{"workers", std::string("cannot watch systemd jobs: ") + std::strerror(-r)};
+    job_match_.reset(slot);
+    return Ok{};
+}
+
+int WorkerManager::on_job_removed(sd_bus_message* message, void* userdata, sd_bus_error*)
+{
+    auto* self = static_cast<WorkerManager*>(userdata);
+    try {
+        std::uint32_t id = 0;
+        const char* job = nullptr;
+        const char* unit = nullptr;
+        const char* result = nullptr;
+        if (sd_bus_message_read(message, "uoss", &id, &job, &unit, &result) < 0)
+            return 0;
+        const std::string_view outcome(result);
+        // "canceled": replaced by a newer job of ours; "skipped": nothing to do.
+        if (outcome == "done" || outcome == "canceled" || outcome == "skipped")
+            return 0;
+        on_unit_failure(self, unit, std::string("start job of ") + unit + " ended with result '" + result + "'");
+    } catch (...) {
+        log_error("Unexpected failure while handling a systemd job result");
+    }
+    return 0;
 }
 
 void WorkerManager::accept_unit_connection(unique_fd connection, const std::string& unit)

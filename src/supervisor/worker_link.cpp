@@ -125,6 +125,7 @@ int WorkerLink::method_get_config(sd_bus_message* m, void* userdata, sd_bus_erro
 {
     auto* link = static_cast<WorkerLink*>(userdata);
     return bus::run_guarded(error, [&]() -> int {
+        link->synced_ = true;   // the last call of its start-up or re-sync
         return sd_bus_reply_method_return(m, "s", link->owner_.link_config(link->interface_).c_str());
     });
 }
@@ -159,6 +160,10 @@ int WorkerLink::call_worker(const char* method, const std::function<int(sd_bus_m
 
 void WorkerLink::send_config(const std::string& config, const NamedFds& sockets)
 {
+    if (!synced_) {
+        held_change_ = true;
+        return;
+    }
     const int r = call_worker(
         "SetConfig",
         [&](sd_bus_message* call) {
@@ -202,6 +207,11 @@ int WorkerLink::on_stats_reply(sd_bus_message* m, void* userdata, sd_bus_error*)
         const char* stats = nullptr;
         if (sd_bus_message_get_error(m) || sd_bus_message_read(m, "s", &stats) < 0)
             return 0;
+        link->synced_ = true;
+        if (link->held_change_) {
+            link->held_change_ = false;
+            link->send_config(link->owner_.link_config(link->interface_), link->owner_.link_sockets(link->interface_));
+        }
         link->owner_.link_stats(link->interface_, stats);
     } catch (...) {
         log_error("Unexpected failure while reading worker counters", {{"MCR_INTERFACE", link->interface_}});

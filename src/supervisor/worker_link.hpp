@@ -46,7 +46,11 @@ public:
     ~WorkerLink();
 
     // SetConfig(config, sockets); a failure is logged (the worker keeps
-    // its previous config and can ask again with GetConfig).
+    // its previous config and can ask again with GetConfig). Until the
+    // worker has synced (served its GetConfig or answered a GetStats) it is
+    // not sent: a SetConfig crossing the worker's own start-up calls broke
+    // the connection. The first GetStats answer after such a held change
+    // sends the whole current set instead.
     void send_config(const std::string& config, const NamedFds& sockets);
     // GetStats(); the answer reaches owner.link_stats(). One at a time.
     void request_stats();
@@ -76,6 +80,8 @@ private:
     BusSlotPtr disconnect_slot_;
     BusSlotPtr set_config_slot_;
     BusSlotPtr stats_slot_;
+    bool synced_ = false;      // the worker finished its start-up calls
+    bool held_change_ = false; // a config change came before that
 };
 
 // Appends `a{sh}` built from `sockets` to `message`.

@@ -4,6 +4,8 @@
 
 #include "core/log.hpp"
 #include "netlink/link_monitor.hpp"
+#include "core/worker_protocol.hpp"
+#include "supervisor/stats_baseline.hpp"
 #include "supervisor/worker_listener.hpp"
 #include "supervisor/worker_state.hpp"
 
@@ -23,6 +25,22 @@ std::set<std::string> interfaces_of(const std::vector<Rule>& rules, const std::s
         for (const RuleOutput& output : rule.outputs)
             names.insert(output.interface);
     return names;
+}
+
+// Output interfaces of `rules` (not the ingress).
+bool is_output_interface(const std::vector<Rule>& rules, const std::string& ifname)
+{
+    for (const Rule& rule : rules)
+        for (const RuleOutput& output : rule.outputs)
+            if (output.interface == ifname)
+                return true;
+    return false;
+}
+
+std::uint64_t uptime_of(const nlohmann::json& doc)
+{
+    const auto it = doc.find("uptime_ms");
+    return it != doc.end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : 0;
 }
 
 } // namespace
@@ -54,6 +72,8 @@ Result<std::unique_ptr<WorkerManager>> WorkerManager::create(sd_event* event, sd
         if (!system_bus)
             return Error{"--worker-mode", "systemd mode needs the system bus"};
         manager->units_ = std::make_unique<WorkerUnits>(system_bus, &WorkerManager::on_unit_failure, manager.get());
+        if (Status watched = manager->watch_jobs(system_bus); !watched)
+            return watched.error();
         WorkerManager* self = manager.get();
         auto listener = WorkerListener::create(event, manager->settings_.worker_socket,
                                                [self](unique_fd connection, const std::string& unit) {
@@ -108,10 +128,13 @@ void WorkerManager::interface_changed(const std::string& ifname, bool present)
         if (!interfaces_of(worker->rules, interface).count(ifname))
             continue;
         touched = true;
-        if (!present) {
+        if (!present && ifname == interface) {
             // The sockets are bound to the old ifindex: they are useless now.
             stop(*worker);
             worker->sockets = WorkerSockets{};
+        } else if (!present) {
+            // Only the outputs on it stop; the rest of the worker forwards on.
+            drop_egress_sockets(*worker, ifname);
         }
         ensure(*worker);
     }
@@ -119,19 +142,83 @@ void WorkerManager::interface_changed(const std::string& ifname, bool present)
         observer_.workers_changed();
 }
 
+void WorkerManager::link_changed(const LinkEvent& event)
+{
+    switch (event.kind) {
+    case LinkEventKind::added:
+    case LinkEventKind::removed:
+        note_link(event.ifname, event.kind == LinkEventKind::added && event.up);
+        interface_changed(event.ifname, event.kind == LinkEventKind::added);
+        return;
+    case LinkEventKind::up:
+    case LinkEventKind::down:
+        // AF_PACKET sockets unhook on down and hook again on up by
+        // themselves; only the rules' state changes.
+        note_link(event.ifname, event.kind == LinkEventKind::up);
+        break;
+    case LinkEventKind::address_changed:
+    case LinkEventKind::mtu_changed:
+        for (auto& [interface, worker] : workers_) {
+            if (!is_output_interface(worker->rules, event.ifname))
+                continue;
+            // Fresh egress sockets make the worker rebuild its plan: the
+            // source MAC is read from them, the MTU travels in the config.
+            if (event.kind == LinkEventKind::address_changed)
+                drop_egress_sockets(*worker, event.ifname);
+            ensure(*worker);
+        }
+        break;
+    }
+    observer_.workers_changed();
+}
+
+bool WorkerManager::in_use(const std::string& ifname) const
+{
+    for (const auto& [interface, worker] : workers_)
+        if (interfaces_of(worker->rules, interface).count(ifname))
+            return true;
+    return false;
+}
+
+void WorkerManager::note_link(const std::string& ifname, bool is_usable)
+{
+    if (is_usable == usable(ifname) || (!is_usable && !in_use(ifname)))
+        return;
+    if (is_usable)
+        unusable_.erase(ifname);
+    else
+        unusable_.insert(ifname);
+    log_info("Interface " + ifname + (is_usable ? " is usable again" : " is down or missing"),
+             {{"MCR_INTERFACE", ifname}});
+}
+
+void WorkerManager::drop_egress_sockets(Worker& worker, const std::string& ifname)
+{
+    worker.sockets.by_name.erase(worker_protocol::packet_egress_fd_name(ifname));
+    worker.sockets.by_name.erase(worker_protocol::udp_egress_fd_name(ifname));
+}
+
 void WorkerManager::ensure(Worker& worker)
 {
     worker.config = worker_config_json(worker.interface, worker.rules);
+    std::set<std::string> missing;
     for (const std::string& needed : interfaces_of(worker.rules, worker.interface)) {
-        if (!query_link(needed)) {
-            stop(worker);
-            worker.sockets = WorkerSockets{};
-            set_state(worker, WorkerState::waiting_for_interface, "interface " + needed + " does not exist");
-            return;
-        }
+        const std::optional<LinkInfo> link = query_link(needed);
+        note_link(needed, link && link->up);
+        if (!link)
+            missing.insert(needed);
     }
+    if (missing.count(worker.interface)) {
+        stop(worker);
+        worker.sockets = WorkerSockets{};
+        set_state(worker, WorkerState::waiting_for_interface, "interface " + worker.interface + " does not exist");
+        return;
+    }
+    // A missing output interface holds back only its own outputs: they count
+    // send errors until it appears and gets its socket.
     Result<std::vector<std::string>> changed =
-        update_worker_sockets(worker.interface, worker.rules, worker.config, worker.sockets);
+        update_worker_sockets(worker.interface, worker.rules, worker.config, missing, worker.sockets);
+
     if (!changed) {
         stop(worker);
         worker.sockets = WorkerSockets{};
@@ -200,13 +287,48 @@ std::string WorkerManager::rule_state(const std::string& ingress_interface) cons
     return "error: unknown";
 }
 
+std::string WorkerManager::rule_state(const Rule& rule) const
+{
+    std::string state = rule_state(rule.input.interface);
+    if (state != "active" && state != "worker starting")
+        return state;
+    if (!usable(rule.input.interface))
+        return "waiting for interface";
+    std::set<std::string> waiting;
+    std::size_t waiting_outputs = 0;
+    for (const RuleOutput& output : rule.outputs)
+        if (!usable(output.interface)) {
+            ++waiting_outputs;
+            waiting.insert(output.interface);
+        }
+    if (waiting_outputs == 0)
+        return state;
+    if (waiting_outputs == rule.outputs.size())
+        return "waiting for interface";
+    std::string names;
+    for (const std::string& name : waiting)
+        names += (names.empty() ? "" : ", ") + name;
+    return "degraded: waiting for interface " + names;
+}
+
 std::map<std::string, nlohmann::json> WorkerManager::stats() const
 {
     std::map<std::string, nlohmann::json> out;
-    for (const auto& [interface, worker] : workers_)
+    for (const auto& [interface, worker] : workers_) {
         if (worker->stats)
-            out.emplace(interface, *worker->stats);
+            out.emplace(interface, worker->carried ? add_counters(*worker->stats, *worker->carried) : *worker->stats);
+        else if (worker->carried)
+            out.emplace(interface, *worker->carried);
+    }
     return out;
+}
+
+void WorkerManager::retire_stats(Worker& worker)
+{
+    if (!worker.stats)
+        return;
+    worker.carried = worker.carried ? add_counters(*worker.stats, *worker.carried) : *worker.stats;
+    worker.stats.reset();
 }
 
 NamedFds WorkerManager::link_sockets(const std::string& interface)
@@ -232,6 +354,10 @@ void WorkerManager::link_stats(const std::string& interface, const std::string& 
         log_warning("Worker sent unreadable counters, ignoring", {{"MCR_INTERFACE", interface}});
         return;
     }
+    // A smaller uptime: the worker restarted (systemd brought it back from
+    // its FD store) and counts from zero again.
+    if (worker.stats && uptime_of(parsed) < uptime_of(*worker.stats))
+        retire_stats(worker);
     worker.stats = std::move(parsed);
     worker.restarts = 0;
     set_state(worker, WorkerState::active, settings_.mode == WorkerMode::spawn ? "running" : "running (unit)");

@@ -8,6 +8,7 @@
 #include "core/result.hpp"
 #include "core/rule.hpp"
 #include "core/sd_ptr.hpp"
+#include "netlink/link_monitor.hpp"
 #include "supervisor/options.hpp"
 #include "supervisor/worker_link.hpp"
 #include "supervisor/worker_sockets.hpp"
@@ -19,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -57,6 +59,11 @@ public:
     void apply(const RuleSet& rules);
     // A link appeared/vanished: workers using it are rebuilt.
     void interface_changed(const std::string& ifname, bool present);
+    // Any rtnetlink event: existence (above), up/down (rules wait while an
+    // interface they use is down; AF_PACKET sockets resume by themselves on
+    // up), MAC/IPv4 address and MTU changes (egress sockets and the worker's
+    // plan are rebuilt).
+    void link_changed(const LinkEvent& event);
     // Shutdown: spawned workers are stopped (they cannot outlive us), worker
     // units are left running: they keep forwarding from their FD store and
     // reconnect to the next supervisor.
@@ -65,7 +72,13 @@ public:
     [[nodiscard]] std::vector<bus::WorkerStatus> statuses() const;
     // "active", "worker starting", "waiting for interface", "error: …".
     [[nodiscard]] std::string rule_state(const std::string& ingress_interface) const;
-    // The last counters document of each worker, by ingress interface.
+    // The same for one rule, looking at its outputs too: "waiting for
+    // interface" when its input or all of its output interfaces are down or
+    // missing, "degraded: waiting for interface X[, Y]" when only some are.
+    [[nodiscard]] std::string rule_state(const Rule& rule) const;
+    // Counters of each worker by ingress interface: its last document plus
+    // what earlier runs of it counted (a crashed or restarted worker starts
+    // from zero; the totals here never go back).
     [[nodiscard]] std::map<std::string, nlohmann::json> stats() const;
 
     // WorkerLinkOwner
@@ -85,6 +98,11 @@ private:
     void set_state(Worker& worker, WorkerState state, std::string sub_state);
     void drop_link(Worker& worker);
     void schedule_restart(Worker& worker, const std::string& why);
+    void retire_stats(Worker& worker);
+    void note_link(const std::string& ifname, bool is_usable);
+    [[nodiscard]] bool in_use(const std::string& ifname) const;
+    static void drop_egress_sockets(Worker& worker, const std::string& ifname);
+    [[nodiscard]] bool usable(const std::string& ifname) const { return !unusable_.count(ifname); }
     void accept_unit_connection(unique_fd connection, const std::string& unit);
     Worker* find_by_pid(pid_t pid);
 
@@ -92,16 +110,20 @@ private:
     static int on_restart_timer(sd_event_source* source, std::uint64_t usec, void* userdata);
     static int on_stats_timer(sd_event_source* source, std::uint64_t usec, void* userdata);
     static void on_unit_failure(void* userdata, const std::string& unit, const std::string& message);
+    static int on_job_removed(sd_bus_message* message, void* userdata, sd_bus_error* error);
+    [[nodiscard]] Status watch_jobs(sd_bus* system_bus);
 
     sd_event* event_;   // not owned: the Context's loop outlives us
     WorkerSettings settings_;
     WorkerObserver& observer_;
     std::unique_ptr<WorkerUnits> units_;
+    BusSlotPtr job_match_;   // systemd mode: JobRemoved of the start jobs we asked for
     std::unique_ptr<WorkerListener> listener_;
     std::map<std::string, std::unique_ptr<Worker>> workers_;   // by ingress interface
     std::vector<std::unique_ptr<WorkerLink>> closed_links_;    // freed on the next tick, never inside their callback
     std::map<pid_t, EventSourcePtr> children_;                 // every spawned child until reaped
     EventSourcePtr stats_timer_;
+    std::set<std::string> unusable_;   // interfaces some worker uses that are missing or down
 };
 
 } // namespace mcr::supervisor

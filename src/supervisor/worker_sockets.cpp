@@ -1,12 +1,14 @@
 // Socket set per worker, built with the socket factory.
 #include "worker_sockets.hpp"
 
+#include "core/log.hpp"
 #include "core/rule_json.hpp"
 #include "core/worker_protocol.hpp"
 #include "sockets/socket_factory.hpp"
 
 #include <net/if.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -30,13 +32,14 @@ unsigned interface_mtu(const std::string& ifname)
     return static_cast<unsigned>(request.ifr_mtu);
 }
 
-// Egress socket names the outputs of `rules` need.
-std::set<std::string> egress_names(const std::vector<Rule>& rules)
+// Egress socket names the outputs of `rules` need, except on `missing`.
+std::set<std::string> egress_names(const std::vector<Rule>& rules, const std::set<std::string>& missing)
 {
     std::set<std::string> names;
     for (const Rule& rule : rules)
         for (const RuleOutput& output : rule.outputs)
-            names.insert(output.address.is_multicast() ? wp::packet_egress_fd_name(output.interface)
+            if (!missing.count(output.interface))
+                names.insert(output.address.is_multicast() ? wp::packet_egress_fd_name(output.interface)
                                                        : wp::udp_egress_fd_name(output.interface));
     return names;
 }
@@ -47,6 +50,24 @@ Result<unique_fd> open_egress(const std::string& name)
     if (name.compare(0, pkt.size(), pkt) == 0)
         return sockets::open_packet_egress_socket(name.substr(pkt.size()));
     return sockets::open_udp_egress_socket(name.substr(std::string(wp::kUdpEgressPrefix).size()));
+}
+
+// The kernel caps SO_RCVBUF at net.core.rmem_max without an error; too
+// small a buffer cannot hold the stream while a worker restarts, which
+// loses packets at every worker crash. Say so once per socket.
+void warn_if_receive_buffer_capped(const std::string& interface, int fd)
+{
+    int granted = 0;
+    socklen_t length = sizeof(granted);
+    if (::getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &granted, &length) < 0)
+        return;
+    // The kernel reports twice the size asked for (bookkeeping overhead).
+    if (granted >= 2 * sockets::kDefaultReceiveBufferBytes)
+        return;
+    log_warning("Ingress receive buffer is " + std::to_string(granted) + " bytes, wanted " +
+                    std::to_string(2 * sockets::kDefaultReceiveBufferBytes) +
+                    ": net.core.rmem_max caps it (see sysctl.d/50-mcrd.conf); a worker restart may lose packets",
+                {{"MCR_INTERFACE", interface}});
 }
 
 bool is_egress_name(const std::string& name)
@@ -105,7 +126,9 @@ std::string worker_config_json(const std::string& interface, const std::vector<R
 }
 
 Result<std::vector<std::string>> update_worker_sockets(const std::string& interface, const std::vector<Rule>& rules,
-                                                       const std::string& config, WorkerSockets& sockets)
+                                                       const std::string& config,
+                                                       const std::set<std::string>& missing_interfaces,
+                                                       WorkerSockets& sockets)
 {
     std::vector<std::string> changed;
     auto add = [&](const std::string& name, Result<unique_fd> fd) -> Status {
@@ -117,15 +140,17 @@ Result<std::vector<std::string>> update_worker_sockets(const std::string& interf
     };
     const std::string ingress(wp::kIngressFd);
     const std::string membership(wp::kMembershipFd);
-    if (!sockets.by_name.count(ingress))
+    if (!sockets.by_name.count(ingress)) {
         if (Status s = add(ingress, sockets::open_ingress_socket(interface)); !s)
             return s.error();
+        warn_if_receive_buffer_capped(interface, sockets.by_name.at(ingress).get());
+    }
     if (!sockets.by_name.count(membership)) {
         if (Status s = add(membership, sockets::open_membership_socket()); !s)
             return s.error();
         sockets.joins.clear();
     }
-    const std::set<std::string> egress = egress_names(rules);
+    const std::set<std::string> egress = egress_names(rules, missing_interfaces);
     for (auto it = sockets.by_name.begin(); it != sockets.by_name.end();)
         it = is_egress_name(it->first) && !egress.count(it->first) ? sockets.by_name.erase(it) : std::next(it);
     for (const std::string& name : egress)

@@ -32,11 +32,13 @@ struct WorkerSockets {
 
 // Makes the sockets `rules` need that `sockets` lacks, drops egress sockets
 // no output uses any more, follows the joins, and replaces the config memfd
-// when `config` changed. Returns the names made or replaced (what a running
-// worker must be sent). Error names the interface and the failing step.
+// when `config` changed. Outputs on `missing_interfaces` get no socket (a
+// socket held for one is dropped). Returns the names made or replaced (what
+// a running worker must be sent). Error names the interface and the step.
 [[nodiscard]] Result<std::vector<std::string>> update_worker_sockets(const std::string& interface,
                                                                      const std::vector<Rule>& rules,
                                                                      const std::string& config,
+                                                                     const std::set<std::string>& missing_interfaces,
                                                                      WorkerSockets& sockets);
 
 } // namespace mcr::supervisor

@@ -20,7 +20,8 @@ struct WorkerManager::Worker {
     unsigned restarts = 0;               // consecutive crashes, reset once counters flow
     EventSourcePtr restart_timer;
     std::unique_ptr<WorkerLink> link;
-    std::optional<nlohmann::json> stats;
+    std::optional<nlohmann::json> stats; // last document of the running worker
+    std::optional<nlohmann::json> carried; // sum of the final documents of its earlier runs
 };
 
 [[nodiscard]] std::string_view worker_state_name(WorkerState state);

@@ -17,6 +17,9 @@ sys_exec systemctl start "mcrd@$ns"
 sys_wait_active "mcrd@$ns.service" 30
 check_eq "mcrd@$ns.service active" active "$(sys_prop "mcrd@$ns.service" ActiveState)"
 check_eq "mcrd@$ns.socket active" active "$(sys_prop "mcrd@$ns.socket" ActiveState)"
+check_eq "BusName= of mcrd@$ns" "org.mcr.Relay.ns.$ns" "$(sys_prop "mcrd@$ns.service" BusName)"
+check_eq "the suite's main process owns that name" "$(sys_main_pid "mcrd@$ns.service")" \
+    "$(sys_exec busctl status "org.mcr.Relay.ns.$ns" 2>/dev/null | sed -n 's/^PID=//p')"
 check_eq "control socket of the suite" "root:mcr 660" "$(sys_exec stat -c '%U:%G %a' "/run/mcr/$ns/control.sock")"
 check_eq "the suite runs in /run/netns/$ns" same \
     "$([[ "$(sys_exec readlink "/proc/$(sys_main_pid "mcrd@$ns.service")/ns/net")" == "$(sys_exec ip netns exec "$ns" readlink /proc/self/ns/net)" ]] && echo same || echo different)"

@@ -258,3 +258,10 @@ TEST_CASE("deeply nested JSON is refused, and nested values are not dumped")
     CHECK(describe_json(json::parse("[1, \"a\"]")) == "[1,\"a\"]");
     CHECK(describe_json(std::string(100, 'x')) == "\"" + std::string(56, 'x') + "...");
 }
+
+TEST_CASE("a number beyond double's range is a parse error, not an exception (fuzz finding)")
+{
+    // nlohmann reports "1e999" as out_of_range.406; it used to escape parse_json_text.
+    check_error(parse_rule_set(R"({"rules":[{"name":"a","input":{"port":1e999}}]})"), "",
+                "number overflow parsing '1e999'");
+}

@@ -212,6 +212,26 @@ TEST_CASE("subtract_counters")
     CHECK(diff["rules"][1]["outputs"][0]["port"] == 6000);
 }
 
+// Restart carry-over: counters of earlier runs add up, identities and uptime
+// come from the current run, elements only the earlier run had drop out.
+TEST_CASE("add_counters")
+{
+    const auto now = nlohmann::json::parse(R"({"uptime_ms": 300, "kernel": {"drops": 1},
+        "rules": [{"name": "a", "packets": 3, "outputs": [
+            {"interface": "out0", "address": "239.2.2.2", "port": 6000, "packets": 3}]}]})");
+    const auto earlier = nlohmann::json::parse(R"({"uptime_ms": 9000, "kernel": {"drops": 2},
+        "rules": [{"name": "gone", "packets": 50}, {"name": "a", "packets": 40, "outputs": [
+            {"interface": "out0", "address": "239.2.2.2", "port": 6000, "packets": 39}]}]})");
+    const auto sum = add_counters(now, earlier);
+    CHECK(sum["uptime_ms"] == 300);
+    CHECK(sum["kernel"]["drops"] == 3);
+    CHECK(sum["rules"].size() == 1);
+    CHECK(sum["rules"][0]["packets"] == 43);
+    CHECK(sum["rules"][0]["outputs"][0]["packets"] == 42);
+    CHECK(sum["rules"][0]["outputs"][0]["port"] == 6000);
+    CHECK(add_counters(now, nlohmann::json()) == now);
+}
+
 // Defaults come from systemd's environment; bad values are refused by name.
 TEST_CASE("parse_options")
 {

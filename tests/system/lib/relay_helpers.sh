@@ -36,8 +36,58 @@ relay_stream() {
         --duration "$duration" --expect "$count" --json --ready-file "$ready" >"$BOOT_DIR/recv.json" 2>"$BOOT_DIR/recv.err" &
     recv_pid=$!
     sys_wait_for 10 test -e "$ready"
+    # relay_stream_with_event's event starts with the sender, not before.
+    if ((${#relay_event[@]})); then
+        (sleep "$relay_event_delay"; "${relay_event[@]}") >"$BOOT_DIR/event.log" 2>&1 &
+        relay_event_pid=$!
+    fi
     sys_exec ip netns exec "$src" mcrgen send --group "$group" --port "$port" --interface src0 \
         --rate "$rate" --size 200 --count "$count" --json >"$BOOT_DIR/send.json" 2>&1
     wait "$recv_pid"
     cat "$BOOT_DIR/recv.json"
+}
+
+# relay_stream_with_event DELAY CMD... -- ARGS OF relay_stream: the stream,
+# with CMD run in the background DELAY s after the sender starts (output in
+# $BOOT_DIR/event.log); prints the receiver's JSON once both are done.
+relay_event=()
+relay_event_delay=0
+relay_event_pid=
+relay_stream_with_event() {
+    relay_event_delay=$1
+    shift
+    relay_event=()
+    while [[ $# -gt 0 && "$1" != -- ]]; do relay_event+=("$1"); shift; done
+    shift
+    relay_stream "$@"
+    [[ -n "$relay_event_pid" ]] && wait "$relay_event_pid"
+    relay_event=()
+    relay_event_pid=
+}
+
+# relay_stat PATH...: one value of GetStats' JSON; each PATH element is a
+# key, a list index or KEY=VALUE (the list element whose KEY is VALUE).
+relay_stat() {
+    sys_exec busctl --timeout=30 --json=short call "$relay_dest" "$relay_path" "$relay_iface" GetStats 2>/dev/null |
+        python3 -c 'import json,sys
+v = json.loads(json.load(sys.stdin)["data"][0])
+for k in sys.argv[1:]:
+    if isinstance(v, list) and "=" in k:
+        key, want = k.split("=", 1)
+        v = next(e for e in v if str(e.get(key)) == want)
+    else:
+        v = v[int(k)] if isinstance(v, list) else v[k]
+print(v)' "$@" 2>/dev/null
+}
+
+# relay_restart_buffer_ok: 0 if net.core.rmem_max lets mcrd's 16 MiB ingress
+# buffer hold the stream across a worker restart (sysctl.d/50-mcrd.conf sets
+# 32 MiB; the sysctl is global, so the container sees the host's value);
+# otherwise prints why restart losses are not asserted and returns 1.
+relay_restart_buffer_ok() {
+    local max
+    max=$(sys_exec sysctl -n net.core.rmem_max)
+    ((max >= 16777216)) && return 0
+    echo "# net.core.rmem_max is $max (< 16 MiB): a worker restart overflows the ingress buffer; restart losses printed, not asserted"
+    return 1
 }

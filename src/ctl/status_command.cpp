@@ -1,0 +1,162 @@
+// `mcrctl status`: collects a StatusReport from mcrd's API, systemd and the
+// journal, and prints it (text, or --json).
+#include "commands.hpp"
+
+#include "stats_view.hpp"
+#include "status_report.hpp"
+#include "status_sources.hpp"
+
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+namespace mcr::ctl {
+
+namespace {
+
+std::string read_stats(RelayClient& client)
+{
+    auto reply = client.call("GetStats");
+    const char* text = nullptr;
+    check_read(sd_bus_message_read_basic(reply.get(), 's', &text), "stats");
+    return text;
+}
+
+std::vector<UnitStatus> list_workers(RelayClient& client)
+{
+    auto reply = client.call("ListWorkers");
+    sd_bus_message* m = reply.get();
+    std::vector<UnitStatus> workers;
+    check_read(sd_bus_message_enter_container(m, 'a', "(ssssu)"), "workers");
+    const char* interface = nullptr;
+    const char* unit = nullptr;
+    const char* state = nullptr;
+    const char* sub_state = nullptr;
+    std::uint32_t pid = 0;
+    int r = 0;
+    while ((r = sd_bus_message_read(m, "(ssssu)", &interface, &unit, &state, &sub_state, &pid)) > 0) {
+        UnitStatus worker;
+        worker.interface = interface;
+        // Spawn mode names no unit; only a real unit has systemd state.
+        const std::string_view name = unit;
+        worker.unit = name.ends_with(".service") ? std::string(name) : std::string();
+        worker.active_state = state;
+        worker.sub_state = sub_state;
+        worker.pid = pid;
+        workers.push_back(std::move(worker));
+    }
+    check_read(r, "worker");
+    return workers;
+}
+
+std::vector<RuleLine> list_rules(RelayClient& client)
+{
+    auto reply = client.call("ListRules");
+    sd_bus_message* m = reply.get();
+    std::vector<RuleLine> rules;
+    check_read(sd_bus_message_enter_container(m, 'a', "(sssqsa(ssqy)s)"), "rules");
+    int r = 0;
+    while ((r = sd_bus_message_enter_container(m, 'r', "sssqsa(ssqy)s")) > 0) {
+        const char* name = nullptr;
+        const char* interface = nullptr;
+        const char* address = nullptr;
+        std::uint16_t port = 0;
+        const char* source = nullptr;
+        const char* state = nullptr;
+        check_read(sd_bus_message_read(m, "sssqs", &name, &interface, &address, &port, &source), "rule");
+        check_read(sd_bus_message_skip(m, "a(ssqy)"), "rule outputs");
+        check_read(sd_bus_message_read(m, "s", &state), "rule state");
+        check_read(sd_bus_message_exit_container(m), "rule");
+        std::string input = std::string(interface) + " " + address + ":" + std::to_string(port);
+        if (*source != '\0')
+            input += "@" + std::string(source);
+        rules.push_back(RuleLine{name, std::move(input), state, 0, 0, std::nullopt});
+    }
+    check_read(r, "rules");
+    return rules;
+}
+
+// Counters from one GetStats sample, rates from a second one `sample_seconds` later.
+void add_counters(RelayClient& client, double sample_seconds, std::vector<RuleLine>& rules)
+{
+    auto first = parse_stats(read_stats(client));
+    if (!first)
+        throw CommandFailure(ExitCode::failure, first.error().message());
+    StatsSnapshot last = *first;
+    std::map<std::string, RuleRate> rates;
+    if (sample_seconds > 0) {
+        const auto start = std::chrono::steady_clock::now();
+        std::this_thread::sleep_for(std::chrono::duration<double>(sample_seconds));
+        auto second = parse_stats(read_stats(client));
+        if (!second)
+            throw CommandFailure(ExitCode::failure, second.error().message());
+        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        rates = rule_rates(*first, *second, elapsed);
+        last = std::move(*second);
+    }
+    for (RuleLine& rule : rules) {
+        for (const RuleCounters& counters : last.rules) {
+            if (counters.name != rule.name)
+                continue;
+            rule.packets = counters.packets;
+            rule.drops = counters.drops;
+        }
+        if (auto it = rates.find(rule.name); it != rates.end())
+            rule.packets_per_second = it->second.packets_per_second;
+        else if (sample_seconds > 0)
+            rule.packets_per_second = 0.0;   // sampled, counters reset in between: no traffic measured
+    }
+}
+
+// systemd is on the system bus even when mcrd's API is on a private one.
+BusPtr systemd_bus(const GlobalOptions& options, RelayClient& client, sd_bus*& use)
+{
+    const bool private_api = !options.connect.bus_address.empty() || std::getenv("MCRCTL_BUS_ADDRESS") != nullptr;
+    if (!private_api) {
+        use = client.bus();
+        return nullptr;
+    }
+    sd_bus* raw = nullptr;
+    if (sd_bus_open_system(&raw) < 0)
+        return nullptr;
+    use = raw;
+    return BusPtr(raw);
+}
+
+} // namespace
+
+void command_status(const GlobalOptions& options, const StatusOptions& status)
+{
+    RelayClient client(options.connect);
+    StatusReport report;
+    report.instance = options.connect.ns;
+    report.bus_name = client.bus_name();
+    report.version = client.get_string_property("Version");
+
+    sd_bus* system_bus = nullptr;
+    const BusPtr owned_system_bus = systemd_bus(options, client, system_bus);
+    if (const auto daemon = daemon_process(client.bus(), report.bus_name)) {
+        report.supervisor.pid = static_cast<std::uint32_t>(daemon->pid);
+        report.supervisor.unit = daemon->unit;
+        report.uptime_seconds = process_uptime(daemon->pid);
+    }
+    if (!fill_from_systemd(system_bus, report.supervisor)) {
+        // It answered on the bus, so it runs; outside systemd there is no more to say.
+        report.supervisor.active_state = "active";
+        report.supervisor.sub_state = "running";
+    }
+    report.workers = list_workers(client);
+    for (UnitStatus& worker : report.workers)
+        (void)fill_from_systemd(system_bus, worker);
+    report.rules = list_rules(client);
+    add_counters(client, status.sample_seconds, report.rules);
+    report.audit_problem = read_audit_events(report.supervisor.unit, status.audit_events, report.audit);
+
+    if (options.json)
+        std::cout << status_to_json(report).dump(2) << "\n";
+    else
+        std::cout << render_status(report);
+}
+
+} // namespace mcr::ctl

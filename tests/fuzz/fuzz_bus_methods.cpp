@@ -1,0 +1,231 @@
+// libFuzzer target: org.mcr.Relay.Manager method argument handling. Builds
+// a method call with the method's exact signature (what sd-bus lets reach
+// a handler) and fuzzed values, as systemd's fuzz-bus-message does, and
+// runs the vtable handler against a fake RelayApi. As root the caller is
+// authorized (peer credentials of the private connection), so the apply
+// and reply paths run too; otherwise the polkit query path does.
+#include "bus/manager_methods.hpp"
+#include "bus/polkit.hpp"
+#include "bus/relay_api.hpp"
+#include "bus/relay_bus.hpp"
+#include "core/log.hpp"
+#include "core/rule_json.hpp"
+#include "core/rule_validation.hpp"
+#include "core/sd_ptr.hpp"
+#include "fuzz_fail.hpp"
+
+#include <fuzzer/FuzzedDataProvider.h>
+#include <sys/socket.h>
+#include <systemd/sd-bus.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+using namespace mcr;
+using namespace mcr::bus;
+
+namespace {
+
+// A small in-memory daemon: validates like the real one, refuses a
+// ninth rule, and round-trips its set through the JSON writer.
+class FakeApi final : public RelayApi {
+public:
+    ApiOutcome add_rule(Rule rule) override
+    {
+        if (Status s = validate_rule(rule); !s)
+            return ApiOutcome::fail(ApiError::invalid_rule, s.error().message());
+        if (rules_.count(rule.name) != 0)
+            return ApiOutcome::fail(ApiError::rule_exists, "rule exists");
+        if (rules_.size() >= 8)
+            return ApiOutcome::fail(ApiError::too_many_rules, "too many rules");
+        rules_.emplace(rule.name, std::move(rule));
+        return ApiOutcome::success();
+    }
+    ApiOutcome remove_rule(const std::string& name) override
+    {
+        return rules_.erase(name) != 0 ? ApiOutcome::success()
+                                       : ApiOutcome::fail(ApiError::no_such_rule, "no rule " + name);
+    }
+    ApiOutcome import_rules(std::string_view text, bool replace, std::uint32_t& added) override
+    {
+        Result<RuleSet> set = parse_rule_set(text);
+        if (!set) {
+            Result<Json5Import> imported = import_mcr_json5(text);
+            if (!imported)
+                return ApiOutcome::fail(ApiError::invalid_rule, set.error().message());
+            set = std::move(imported->rules);
+        }
+        if (replace)
+            rules_.clear();
+        added = 0;
+        for (Rule& r : set->rules)
+            if (rules_.size() < 8 && rules_.emplace(r.name, r).second)
+                ++added;
+        return ApiOutcome::success();
+    }
+    [[nodiscard]] std::vector<RuleStatus> rules() const override
+    {
+        std::vector<RuleStatus> out;
+        for (const auto& [name, rule] : rules_)
+            out.push_back(RuleStatus{rule, false, "active", 1, 2, 3});
+        return out;
+    }
+    [[nodiscard]] std::optional<RuleStatus> find_rule(const std::string& name) const override
+    {
+        const auto it = rules_.find(name);
+        if (it == rules_.end())
+            return std::nullopt;
+        return RuleStatus{it->second, false, "active", 1, 2, 3};
+    }
+    [[nodiscard]] std::string export_rules() const override
+    {
+        RuleSet set;
+        for (const auto& [name, rule] : rules_)
+            set.rules.push_back(rule);
+        return rule_set_to_json(set).dump();
+    }
+    [[nodiscard]] std::string stats_json() const override { return "{}"; }
+    void reset_stats() override {}
+    [[nodiscard]] std::vector<WorkerStatus> workers() const override
+    {
+        return {WorkerStatus{"eth0", "spawned", "active", "", 1}};
+    }
+    ApiOutcome reload() override { return ApiOutcome::success(); }
+    ApiOutcome set_log_level(std::string_view level) override
+    {
+        LogLevel parsed{};
+        if (!parse_log_level(level, parsed))
+            return ApiOutcome::fail(ApiError::invalid_argument, "bad level");
+        level_ = std::string(level);
+        return ApiOutcome::success();
+    }
+    [[nodiscard]] std::string log_level_name() const override { return level_; }
+    [[nodiscard]] std::string namespace_name() const override { return ""; }
+
+private:
+    std::map<std::string, Rule> rules_;
+    std::string level_ = "info";
+};
+
+std::vector<const sd_bus_vtable*> manager_methods()
+{
+    std::vector<const sd_bus_vtable*> out;
+    for (const sd_bus_vtable* v = manager_vtable(); v->type != _SD_BUS_VTABLE_END; ++v)
+        if (v->type == _SD_BUS_VTABLE_METHOD)
+            out.push_back(v);
+    return out;
+}
+
+// Appends one complete type from `signature` (advanced past it) with
+// values from the fuzzer. Returns < 0 when sd-bus refuses a value (e.g. a
+// string that is not UTF-8): the real bus would never deliver that call.
+int append_value(sd_bus_message* m, const char*& signature, FuzzedDataProvider& in)
+{
+    const char type = *signature++;
+    switch (type) {
+    case 's': {
+        const std::string s = in.ConsumeRandomLengthString(512);
+        return sd_bus_message_append_basic(m, 's', s.c_str());
+    }
+    case 'q': {
+        const std::uint16_t q = in.ConsumeIntegral<std::uint16_t>();
+        return sd_bus_message_append_basic(m, 'q', &q);
+    }
+    case 'y': {
+        const std::uint8_t y = in.ConsumeIntegral<std::uint8_t>();
+        return sd_bus_message_append_basic(m, 'y', &y);
+    }
+    case 'b': {
+        const int b = in.ConsumeBool() ? 1 : 0;
+        return sd_bus_message_append_basic(m, 'b', &b);
+    }
+    case 'a': {
+        // Only a(...) of structs occurs in our signatures.
+        const char* element = signature;
+        const char* end = std::strchr(element, ')');
+        const std::string element_signature(element, end + 1);
+        int r = sd_bus_message_open_container(m, 'a', element_signature.c_str());
+        const unsigned count = in.ConsumeIntegralInRange<unsigned>(0, 70);
+        for (unsigned i = 0; r >= 0 && i < count; ++i) {
+            const char* s = element;
+            r = append_value(m, s, in);
+        }
+        signature = end + 1;
+        return r < 0 ? r : sd_bus_message_close_container(m);
+    }
+    case '(': {
+        const char* end = std::strchr(signature, ')');
+        const std::string contents(signature, end);
+        int r = sd_bus_message_open_container(m, 'r', contents.c_str());
+        while (r >= 0 && *signature != ')')
+            r = append_value(m, signature, in);
+        ++signature;
+        return r < 0 ? r : sd_bus_message_close_container(m);
+    }
+    default:
+        fuzz_fail("a new signature type: teach this target about it");
+    }
+}
+
+// A bus object on one end of a socketpair: started (so messages can be
+// built and replies queued) but never connected to a daemon.
+// Closed without flushing: the peer never answers, so a flush would wait.
+using UnflushedBusPtr = SdPtr<sd_bus, sd_bus_close_unref>;
+UnflushedBusPtr private_bus(int fd)
+{
+    sd_bus* raw = nullptr;
+    if (sd_bus_new(&raw) < 0)
+        fuzz_fail("sd-bus refused to set up the call");
+    UnflushedBusPtr bus(raw);
+    if (sd_bus_set_fd(bus.get(), fd, fd) < 0 || sd_bus_start(bus.get()) < 0)
+        fuzz_fail("sd-bus refused to set up the call");
+    return bus;
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
+{
+    static const std::vector<const sd_bus_vtable*> methods = manager_methods();
+    FuzzedDataProvider in(data, size);
+    int fds[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, fds) < 0)
+        fuzz_fail("sd-bus refused to set up the call");
+    UnflushedBusPtr bus = private_bus(fds[0]);
+    FakeApi api;
+    PolkitAuthorizer polkit;
+    RelayBus relay(api, polkit);
+    // Several calls per input, so that e.g. AddRule then GetRule/RemoveRule
+    // see the state the first one left.
+    for (int call = 0; call < 4 && in.remaining_bytes() > 0; ++call) {
+        const sd_bus_vtable* method = methods[in.ConsumeIntegralInRange<std::size_t>(0, methods.size() - 1)];
+        sd_bus_message* raw = nullptr;
+        if (sd_bus_message_new_method_call(bus.get(), &raw, "org.mcr.Relay", "/org/mcr/Relay",
+                                           "org.mcr.Relay.Manager", method->x.method.member) < 0)
+            fuzz_fail("sd-bus refused to set up the call");
+        BusMessagePtr m(raw);
+        // SD_BUS_NO_ARGS leaves the signature NULL.
+        const char* signature = method->x.method.signature != nullptr ? method->x.method.signature : "";
+        int r = 0;
+        while (r >= 0 && *signature != '\0')
+            r = append_value(m.get(), signature, in);
+        if (r < 0)
+            continue;
+        if (sd_bus_message_seal(m.get(), static_cast<std::uint64_t>(call) + 1, 0) < 0)
+            fuzz_fail("sd-bus refused to set up the call");
+        sd_bus_error error{};  // SD_BUS_ERROR_NULL, without the C compound literal
+        r = method->x.method.handler(m.get(), &relay, &error);
+        // A handler fails with a named D-Bus error or a plain errno, never half of one.
+        if (r < 0 && sd_bus_error_is_set(&error) && error.message == nullptr)
+            fuzz_fail("a D-Bus error without a message");
+        sd_bus_error_free(&error);
+    }
+    ::close(fds[1]);
+    return 0;
+}
