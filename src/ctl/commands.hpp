@@ -41,6 +41,16 @@ void command_config_export(const GlobalOptions& options);
 // commands_status.cpp
 void command_stats(const GlobalOptions& options, const StatsOptions& stats);
 void command_workers(const GlobalOptions& options);
+
+// One row of ListWorkers' a(ssssu); shared by `workers` and `status`.
+struct WorkerEntry {
+    std::string interface;
+    std::string unit;       // the worker's systemd unit, or a spawn-mode label
+    std::string state;
+    std::string sub_state;
+    std::uint32_t pid = 0;  // 0: not running
+};
+[[nodiscard]] std::vector<WorkerEntry> read_workers(RelayClient& client);
 void command_reload(const GlobalOptions& options);
 void command_log_level(const GlobalOptions& options, const std::optional<std::string>& level);
 void command_version(const GlobalOptions& options);

@@ -86,13 +86,11 @@ void command_stats(const GlobalOptions& options, const StatsOptions& stats)
     }
 }
 
-void command_workers(const GlobalOptions& options)
+std::vector<WorkerEntry> read_workers(RelayClient& client)
 {
-    RelayClient client(options.connect);
     auto reply = client.call("ListWorkers");
     sd_bus_message* m = reply.get();
-    OutputTable table({{"INTERFACE"}, {"UNIT"}, {"STATE"}, {"SUB-STATE"}, {"PID", true}});
-    json workers = json::array();
+    std::vector<WorkerEntry> workers;
     check_read(sd_bus_message_enter_container(m, 'a', "(ssssu)"), "workers");
     const char* interface = nullptr;
     const char* unit = nullptr;
@@ -100,12 +98,22 @@ void command_workers(const GlobalOptions& options)
     const char* sub_state = nullptr;
     std::uint32_t pid = 0;
     int r = 0;
-    while ((r = sd_bus_message_read(m, "(ssssu)", &interface, &unit, &state, &sub_state, &pid)) > 0) {
-        table.add_row({interface, unit, state, sub_state, pid == 0 ? "-" : std::to_string(pid)});
-        workers.push_back({{"interface", interface}, {"unit", unit}, {"state", state}, {"sub_state", sub_state},
-                           {"pid", pid}});
-    }
+    while ((r = sd_bus_message_read(m, "(ssssu)", &interface, &unit, &state, &sub_state, &pid)) > 0)
+        workers.push_back({interface, unit, state, sub_state, pid});
     check_read(r, "worker");
+    return workers;
+}
+
+void command_workers(const GlobalOptions& options)
+{
+    RelayClient client(options.connect);
+    OutputTable table({{"INTERFACE"}, {"UNIT"}, {"STATE"}, {"SUB-STATE"}, {"PID", true}});
+    json workers = json::array();
+    for (const WorkerEntry& w : read_workers(client)) {
+        table.add_row({w.interface, w.unit, w.state, w.sub_state, w.pid == 0 ? "-" : std::to_string(w.pid)});
+        workers.push_back({{"interface", w.interface}, {"unit", w.unit}, {"state", w.state},
+                           {"sub_state", w.sub_state}, {"pid", w.pid}});
+    }
     if (options.json)
         std::cout << workers.dump(2) << "\n";
     else

@@ -25,28 +25,17 @@ std::string read_stats(RelayClient& client)
 
 std::vector<UnitStatus> list_workers(RelayClient& client)
 {
-    auto reply = client.call("ListWorkers");
-    sd_bus_message* m = reply.get();
     std::vector<UnitStatus> workers;
-    check_read(sd_bus_message_enter_container(m, 'a', "(ssssu)"), "workers");
-    const char* interface = nullptr;
-    const char* unit = nullptr;
-    const char* state = nullptr;
-    const char* sub_state = nullptr;
-    std::uint32_t pid = 0;
-    int r = 0;
-    while ((r = sd_bus_message_read(m, "(ssssu)", &interface, &unit, &state, &sub_state, &pid)) > 0) {
+    for (WorkerEntry& entry : read_workers(client)) {
         UnitStatus worker;
-        worker.interface = interface;
+        worker.interface = std::move(entry.interface);
         // Spawn mode names no unit; only a real unit has systemd state.
-        const std::string_view name = unit;
-        worker.unit = name.ends_with(".service") ? std::string(name) : std::string();
-        worker.active_state = state;
-        worker.sub_state = sub_state;
-        worker.pid = pid;
+        worker.unit = entry.unit.ends_with(".service") ? std::move(entry.unit) : std::string();
+        worker.active_state = std::move(entry.state);
+        worker.sub_state = std::move(entry.sub_state);
+        worker.pid = entry.pid;
         workers.push_back(std::move(worker));
     }
-    check_read(r, "worker");
     return workers;
 }
 
