@@ -56,8 +56,11 @@ sys_exec systemd-run --quiet --unit=mcrt-cockpit-ws --property=Type=exec \
 sys_wait_for 30 python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 5)" ||
     fail "cockpit-ws does not answer on 127.0.0.1:$port"
 
+# The script is copied into the container's root: the host checkout may lie
+# under /tmp, which systemd-tmpfiles empties in the container at boot.
+install -D -m 0644 "$here/lib/cockpit_browser.py" "$BOOT_ROOT/usr/local/libexec/mcrt/cockpit_browser.py"
 started=$SECONDS
-sys_exec timeout 240 python3 "$here/lib/cockpit_browser.py" --url "http://127.0.0.1:$port" \
+sys_exec timeout 240 python3 /usr/local/libexec/mcrt/cockpit_browser.py --url "http://127.0.0.1:$port" \
     --password "$password" --shots "$inner_shots" --src-ns "$p-src" --ns "$ns" --count 3000 --rate 500 \
     >"$BOOT_DIR/browser.log" 2>&1
 rc=$?
