@@ -190,10 +190,39 @@ void Engine::poll_kernel_stats()
 
 void Engine::process_completions()
 {
-    // Rounds: a submitted batch of sends completes inline (MSG_DONTWAIT), so
-    // its completions free egress slots for frames still waiting. Bounded so
-    // that the event loop (stats, signals, D-Bus) keeps its turn.
+    if (!handle_available_completions() || busy_poll_.count() == 0)
+        return;
+    // Busy polling: at moderate rates the worker would otherwise sleep after
+    // nearly every frame and pay a wake-up for the next one (costly on
+    // virtual machines, where an idle vCPU halts). Completions still arrive
+    // while spinning: the receive's task work runs when the softirq that
+    // queued the frame returns to this task. Bounded so that the event loop
+    // (stats, signals, supervisor link) keeps its turn.
+    constexpr auto kMaxSpinSession = std::chrono::milliseconds(2);
+    const auto start = std::chrono::steady_clock::now();
+    auto idle_since = start;
+    for (;;) {
+        const bool ready = io_uring_cq_ready(&ring_) > 0;
+        const bool received = ready && handle_available_completions();
+        const auto now = std::chrono::steady_clock::now();
+        if (received)
+            idle_since = now;
+        if (now - idle_since >= busy_poll_ || now - start >= kMaxSpinSession)
+            return;
+#if defined(__x86_64__) || defined(__i386__)
+        if (!ready)
+            __builtin_ia32_pause();
+#endif
+    }
+}
+
+// Rounds: a submitted batch of sends completes inline (MSG_DONTWAIT), so its
+// completions free egress slots for frames still waiting. Bounded so that the
+// event loop keeps its turn. Returns whether a frame was received.
+bool Engine::handle_available_completions()
+{
     constexpr int kMaxRounds = 64;
+    received_ = false;
     for (int round = 0; round < kMaxRounds; ++round) {
         unsigned head = 0;
         unsigned handled = 0;
@@ -227,6 +256,7 @@ void Engine::process_completions()
         if (pending_count_ == 0 || io_uring_cq_ready(&ring_) == 0)
             break;
     }
+    return received_;
 }
 
 void Engine::forward_pending_frames()
@@ -254,6 +284,7 @@ void Engine::handle_receive(const io_uring_cqe& cqe)
     if (cqe.flags & IORING_CQE_F_BUFFER) {
         const auto buffer_id = static_cast<std::uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
         if (cqe.res > 0 && pending_count_ < kIngressBuffers) {
+            received_ = true;
             // Each buffer is pending at most once, so the queue never overflows.
             pending_[(pending_head_ + pending_count_) % kIngressBuffers] =
                 PendingFrame{buffer_id, static_cast<std::uint32_t>(cqe.res)};

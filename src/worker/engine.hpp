@@ -52,7 +52,14 @@ public:
     void install(ForwardingPlan plan, std::vector<RuleCounters> rule_counters, int ingress_fd, bool same_rules);
 
     // Handles every completion available, then submits the batch of sends.
+    // With busy polling on and frames flowing, keeps handling completions as
+    // they arrive until none came for the busy-poll time (bounded, so the
+    // event loop keeps its turn).
     void process_completions();
+
+    // How long to wait for the next frame by spinning before sleeping in
+    // the event loop (0: never spin). See mcrd-worker --busy-poll-usec.
+    void set_busy_poll(std::chrono::microseconds period) noexcept { busy_poll_ = period; }
 
     // Re-arms the receive if an error stopped it (called from a timer).
     void rearm_receive_if_stopped();
@@ -71,6 +78,7 @@ private:
     [[nodiscard]] Status setup();
     io_uring_sqe* next_sqe();
     void arm_receive();
+    [[nodiscard]] bool handle_available_completions();
     void handle_receive(const io_uring_cqe& cqe);
     void forward_pending_frames();
     void handle_send(const io_uring_cqe& cqe);
@@ -97,6 +105,9 @@ private:
     std::size_t pending_head_ = 0;
     std::size_t pending_count_ = 0;
     std::size_t max_outputs_ = 1;        // most outputs of any rule in plan_
+
+    std::chrono::microseconds busy_poll_{0};
+    bool received_ = false;              // a frame arrived in this round of completions
 
     int ingress_fd_ = -1;
     std::size_t vnet_header_bytes_ = 0;  // virtio_net_hdr before each frame (PACKET_VNET_HDR)

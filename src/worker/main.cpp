@@ -54,6 +54,9 @@ int run(int argc, char** argv)
     app.add_option("--stats-file", options.stats_file, "rewrite counters JSON here atomically");
     app.add_option("--stats-interval-ms", options.stats_interval_ms, "stats file period")
         ->check(CLI::Range(10U, 3600U * 1000U));
+    app.add_option("--busy-poll-usec", options.busy_poll_usec,
+                   "spin this long for the next frame before sleeping (0: never)")
+        ->check(CLI::Range(0U, mcr::worker::kMaxBusyPollUsec));
     app.add_option("--log-level", log_level, "err, warning, notice, info or debug");
     CLI11_PARSE(app, argc, argv);
 

@@ -58,6 +58,7 @@ Status Worker::start()
     if (!engine)
         return engine.error();
     engine_ = std::move(*engine);
+    engine_->set_busy_poll(std::chrono::microseconds(options_.busy_poll_usec));
 
     if (!options_.supervisor_socket.empty() || options_.bus_fd >= 0) {
         SupervisorHandlers handlers{

@@ -17,12 +17,15 @@
 namespace mcr::worker {
 
 inline constexpr unsigned kDefaultStatsIntervalMs = 1000;
+inline constexpr unsigned kDefaultBusyPollUsec = 50;
+inline constexpr unsigned kMaxBusyPollUsec = 1000;
 
 struct WorkerOptions {
     std::string supervisor_socket;   // empty: none (unless bus_fd)
     int bus_fd = -1;                 // inherited connected AF_UNIX socket
     std::string stats_file;          // empty: none
     unsigned stats_interval_ms = kDefaultStatsIntervalMs;
+    unsigned busy_poll_usec = kDefaultBusyPollUsec;
 };
 
 class Worker {
