@@ -6,6 +6,8 @@
 
 #include "frame.hpp"
 
+#include <linux/if_packet.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -56,9 +58,17 @@ void append_fragment_check(std::vector<sock_filter>& program, const std::vector<
     program.push_back(statement(BPF_RET | BPF_K, kFilterAcceptBytes));
 }
 
-// Common prefix: IPv4, UDP, fragment check; then X = IP header length.
+// Common prefix: addressed to this host, IPv4, UDP, fragment check; then
+// X = IP header length. PACKET_OTHERHOST: a unicast frame for another MAC
+// (promiscuous link), or an 802.1Q frame of a VLAN with no VLAN device here:
+// the kernel takes the tag off and clears it before packet sockets see the
+// frame (whose bytes at offset 12 then say IPv4), marking it OTHERHOST; a
+// frame of VLAN 100 must not be relayed by a rule on the untagged link.
 void append_header_checks(std::vector<sock_filter>& program, const std::vector<std::uint32_t>& groups)
 {
+    program.push_back(statement(BPF_LD | BPF_B | BPF_ABS, kAncillaryPacketType));
+    program.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OTHERHOST, 0, 1));
+    program.push_back(statement(BPF_RET | BPF_K, 0));
     program.push_back(statement(BPF_LD | BPF_H | BPF_ABS, kEtherTypeOffset));
     program.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, kEtherTypeIpv4, 1, 0));
     program.push_back(statement(BPF_RET | BPF_K, 0));

@@ -14,6 +14,9 @@ namespace mcr::dataplane {
 
 // Bytes of an accepted frame handed to the socket (more than any jumbo frame).
 inline constexpr std::uint32_t kFilterAcceptBytes = 262144;
+// Classic BPF ancillary load of the frame's packet type (PACKET_HOST,
+// PACKET_MULTICAST, PACKET_OTHERHOST ... of <linux/if_packet.h>).
+inline constexpr std::uint32_t kAncillaryPacketType = static_cast<std::uint32_t>(SKF_AD_OFF + SKF_AD_PKTTYPE);
 
 // Accepts IPv4 UDP frames that are not fragments and whose (destination
 // address, destination port) is the input of one of `rules`; everything

@@ -4,6 +4,7 @@
 #include "frame_builder.hpp"
 
 #include <doctest/doctest.h>
+#include <linux/if_packet.h>
 
 #include <optional>
 #include <string>
@@ -22,13 +23,20 @@ namespace {
 
 // The subset of cBPF the generator emits; anything else fails the test.
 // Out-of-bounds loads return 0 (drop), as in the kernel.
-std::optional<std::uint32_t> run_filter(const std::vector<sock_filter>& program, const std::vector<std::uint8_t>& frame)
+// `packet_type`: what the ancillary packet-type load returns (the kernel
+// marks frames of an unknown VLAN, tag already removed, PACKET_OTHERHOST).
+std::optional<std::uint32_t> run_filter(const std::vector<sock_filter>& program, const std::vector<std::uint8_t>& frame,
+                                        std::uint32_t packet_type = PACKET_MULTICAST)
 {
     std::uint32_t a = 0;
     std::uint32_t x = 0;
     auto in_bounds = [&](std::uint32_t offset, std::uint32_t size) { return offset + size <= frame.size(); };
     for (std::size_t pc = 0; pc < program.size(); ++pc) {
         const sock_filter& insn = program[pc];
+        if (insn.code == (BPF_LD | BPF_B | BPF_ABS) && insn.k == mcr::dataplane::kAncillaryPacketType) {
+            a = packet_type;
+            continue;
+        }
         switch (insn.code) {
         case BPF_LD | BPF_W | BPF_ABS:
             if (!in_bounds(insn.k, 4)) return 0;
@@ -110,6 +118,23 @@ TEST_CASE("the filter drops non-IPv4 and non-UDP frames of a matching stream")
     auto dont_fragment = frame_to(0xef010101U, 5000);
     store_be16(&dont_fragment[20], 0x4000);
     CHECK(run_filter(program, dont_fragment) == kFilterAcceptBytes);
+}
+
+TEST_CASE("the filter drops frames not for this host: another VLAN's (tag removed), another MAC's")
+{
+    const std::vector<Rule> rules{make_rule("239.1.1.1", 5000)};
+    const auto program = build_ingress_filter(rules);
+    const auto frame = frame_to(0xef010101U, 5000);
+    CHECK(run_filter(program, frame, PACKET_MULTICAST) == kFilterAcceptBytes);
+    CHECK(run_filter(program, frame, PACKET_HOST) == kFilterAcceptBytes);
+    CHECK(run_filter(program, frame, PACKET_OTHERHOST) == 0U);
+    // Also when the rule set is too large for per-pair checks.
+    std::vector<Rule> many;
+    for (int i = 0; i < 1000; ++i)
+        many.push_back(make_rule(("239.5." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1)).c_str(), 5000));
+    const auto big_program = build_ingress_filter(many);
+    CHECK(run_filter(big_program, frame_to(0xef050001U, 5000), PACKET_MULTICAST) == kFilterAcceptBytes);
+    CHECK(run_filter(big_program, frame_to(0xef050001U, 5000), PACKET_OTHERHOST) == 0U);
 }
 
 TEST_CASE("fragments to a rule's group pass (userspace counts them), fragments to other groups do not")
@@ -194,7 +219,7 @@ TEST_CASE("a full-size program (800 pairs) stays within BPF_MAXINSNS and matches
     for (int i = 0; i < 800; ++i)
         rules.push_back(make_rule(("239.3." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1)).c_str(), 5000));
     const auto program = build_ingress_filter(rules);
-    CHECK(program.size() == 10 + 800 * 5 + 1); // 800 groups: no fragment block
+    CHECK(program.size() == 13 + 800 * 5 + 1); // 800 groups: no fragment block
     CHECK(run_filter(program, frame_to(0xef030332U, 5000)) == kFilterAcceptBytes); // 239.3.3.50 = i 799
     CHECK(run_filter(program, frame_to(0xef030333U, 5000)) == 0U);
 }

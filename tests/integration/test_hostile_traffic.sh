@@ -1,0 +1,91 @@
+#!/bin/bash
+# Hostile traffic: while a valid mcrgen stream (20 000 packets at 4 kpps)
+# crosses the relay, lib/hostile_frames.py pushes 100 000+ malformed and
+# borderline frames (18 kinds, round-robin, ~20 000 frames/s) into the same
+# ingress. Proves: the valid stream arrives complete (no loss, no
+# duplicates); every bad frame that reaches the worker is counted under its
+# reason (malformed, ip_options, fragment, ttl_expired, too_big) with exact
+# counts; frames the ingress filter drops in the kernel (non-IP ethertypes,
+# VLAN-tagged, ICMP, TCP, garbage) are never forwarded and never reach the
+# worker; zero-checksum datagrams are relayed; the worker never restarts and
+# the kernel drops nothing. ~25 s.
+#
+#   +---------------------+     +---------------------------+     +-----------------+
+#   | src eth0 (MTU 9000) |-----| in0  mcrd-worker     out0 |-----| sink0 eth0      |
+#   | mcrgen + hostile    |     |                (MTU 1500) |     | mcrgen recv x3  |
+#   +---------------------+     +---------------------------+     +-----------------+
+#   r1:  239.1.1.1:5000    -> 239.2.2.1:6000   valid stream (and most bad kinds)
+#   zc:  239.1.1.2:5000    -> 239.2.2.2:6000   zero UDP checksum (borderline, relayed)
+#   ttl: 239.1.1.3:5000    -> 239.2.2.3:6000   TTL 0 and 1 (expired)
+#   big: 239.1.1.4:5000    -> 239.2.2.4:6000   1600-byte payload, out0 MTU 1500
+#   ihl: 239.1.19.136:5000 -> 239.2.2.5:6000   IHL 4 (see test_malformed.sh)
+. "$(dirname "$0")/lib/netns.sh"
+. "$(dirname "$0")/lib/traffic.sh"
+require_worker
+
+readonly STREAM=20000 STREAM_RATE=4000 ROUNDS=5600 HOSTILE_RATE=20000 KINDS=18
+relay_topology 1 9000
+# Only the egress is standard Ethernet, so oversize frames arrive and are
+# too big to leave.
+ip -n "$(ns_name relay)" link set out0 mtu 1500
+ip -n "$(ns_name sink0)" link set eth0 mtu 1500
+worker_start relay w in0 \
+    'name=r1 in=in0:239.1.1.1:5000 out=out0:239.2.2.1:6000 mtu=out0:1500' \
+    'name=zc in=in0:239.1.1.2:5000 out=out0:239.2.2.2:6000' \
+    'name=ttl in=in0:239.1.1.3:5000 out=out0:239.2.2.3:6000' \
+    'name=big in=in0:239.1.1.4:5000 out=out0:239.2.2.4:6000' \
+    'name=ihl in=in0:239.1.19.136:5000 out=out0:239.2.2.5:6000'
+worker_pid=${MCRT_JOBS[w]}
+gen_recv_start sink0 valid --group 239.2.2.1 --port 6000 --interface eth0 --duration 120 --expect "$STREAM"
+gen_recv_start sink0 zc --group 239.2.2.2 --port 6000 --interface eth0 --duration 120
+gen_recv_start sink0 rest --group 239.2.2.3 --port 6000 --interface eth0 --duration 120
+
+bg_start src "$(scratch hostile.log)" timeout 90 "$MCRT_PYTHON" "$MCRT_LIB_DIR/hostile_frames.py" eth0 \
+    "$ROUNDS" "$HOSTILE_RATE" "$(scratch hostile.json)"
+hostile_pid=$BG_PID
+gen_send src stream --group 239.1.1.1 --port 5000 --interface eth0 --rate "$STREAM_RATE" --count "$STREAM" --size 128
+wait_pid "$hostile_pid" 80 || fail "hostile sender failed: $(cat "$(scratch hostile.log)")"
+log "hostile frames sent: $(cat "$(scratch hostile.json)")"
+check_eq "hostile rounds completed (frames per kind)" "$ROUNDS" "$(json_get "$(scratch hostile.json)" truncated)"
+check_eq "valid stream sent" "$STREAM" "$(json_get "$(scratch stream.json)" sent)"
+gen_recv_wait valid 30 || fail "valid stream incomplete: $(cat "$(scratch valid.json)")"
+
+# Barrier: the worker handles its one ingress socket in order, so once the
+# zero-checksum count (sent last in every round but the filtered kinds) is
+# complete, every frame before it has been classified.
+wait_stat w rules.name=zc.packets "$ROUNDS"
+wait_stat w ingress.malformed "$((4 * ROUNDS))"
+check_eq "worker still the same process (never restarted)" 0 "$(kill -0 "$worker_pid" 2>/dev/null; echo $?)"
+worker_stop w
+gen_recv_stop zc
+gen_recv_stop rest
+
+check_eq "valid stream unique at the sink" "$STREAM" "$(json_get "$(scratch valid.json)" unique)"
+check_eq "valid stream lost" 0 "$(json_get "$(scratch valid.json)" lost)"
+check_eq "valid stream duplicated" 0 "$(json_get "$(scratch valid.json)" duplicated)"
+check_eq "valid stream: no foreign datagram at its sink" 0 "$(json_get "$(scratch valid.json)" invalid)"
+check_eq "rule r1 packets (the stream only)" "$STREAM" "$(worker_stat w rules.name=r1.packets)"
+check_eq "rule r1 out0 packets" "$STREAM" "$(worker_stat w rules.name=r1.outputs.0.packets)"
+# Bad kinds, each under its reason.
+check_eq "ingress malformed (truncated, IHL 4, total length, UDP length)" "$((4 * ROUNDS))" \
+    "$(worker_stat w ingress.malformed)"
+check_eq "ingress ip_options" "$ROUNDS" "$(worker_stat w ingress.ip_options)"
+check_eq "ingress fragment (first and later)" "$((2 * ROUNDS))" "$(worker_stat w ingress.fragment)"
+check_eq "rule ttl: TTL 0 and 1 expired" "$((2 * ROUNDS))" "$(worker_stat w rules.name=ttl.ttl_expired)"
+check_eq "rule ttl: nothing forwarded" 0 "$(worker_stat w rules.name=ttl.outputs.0.packets)"
+check_eq "rule big: 1600-byte payloads too big for out0" "$ROUNDS" "$(worker_stat w rules.name=big.outputs.0.drops.too_big)"
+check_eq "rule big: nothing forwarded" 0 "$(worker_stat w rules.name=big.outputs.0.packets)"
+check_eq "rule ihl: nothing forwarded" 0 "$(worker_stat w rules.name=ihl.packets)"
+# Borderline but valid: relayed with its checksum of 0 (the sink's kernel
+# accepts 0 as "no checksum"; any other wrong value it would discard).
+check_eq "zero-checksum datagrams relayed" "$ROUNDS" "$(worker_stat w rules.name=zc.outputs.0.packets)"
+check_eq "zero-checksum datagrams at their sink" "$ROUNDS" "$(json_get "$(scratch zc.json)" invalid)"
+check_eq "TTL-expired datagrams at their sink" 0 "$(json_get "$(scratch rest.json)" invalid)"
+# What reached user space: the stream and the 11 kinds the filter passes;
+# the 7 filtered kinds (VLAN, ARP, IPv6, 0x88b5, ICMP, TCP, garbage) did not.
+check_eq "frames the worker received" "$((STREAM + 11 * ROUNDS))" "$(worker_stat w ingress.frames)"
+check_eq "not_ip (filtered in the kernel)" 0 "$(worker_stat w ingress.not_ip)"
+check_eq "not_matched" 0 "$(worker_stat w ingress.not_matched)"
+check_eq "no_buffer" 0 "$(worker_stat w ingress.no_buffer)"
+check_eq "kernel drops" 0 "$(worker_stat w kernel.drops)"
+pass "$STREAM valid packets relayed exactly among $((KINDS * ROUNDS)) hostile frames ($KINDS kinds), each counted by reason"
