@@ -60,6 +60,7 @@ public:
     [[nodiscard]] EgressSlot& slot(std::uint32_t index) noexcept { return slots_[index]; }
     [[nodiscard]] std::size_t in_flight() const noexcept { return slots_.size() - free_count_; }
     [[nodiscard]] std::size_t free_slots() const noexcept { return free_count_; }
+    [[nodiscard]] std::uint32_t size() const noexcept { return static_cast<std::uint32_t>(slots_.size()); }
 
     // Points the slot's msghdr at its buffer (`length` bytes), the target's
     // destination and an IP_TTL control message.

@@ -103,15 +103,30 @@ io_uring_sqe* Engine::next_sqe()
     return sqe;
 }
 
-void Engine::install(ForwardingPlan plan, std::vector<RuleCounters> rule_counters, int ingress_fd, bool same_rules)
+void Engine::install(ForwardingPlan plan, std::vector<RuleCounters> rule_counters, const OutputRemap& remap,
+                     int ingress_fd)
 {
     plan_ = std::move(plan);
     counters_.rules = std::move(rule_counters);
     max_outputs_ = 1;
     for (const auto& targets : plan_.targets)
         max_outputs_ = std::max(max_outputs_, targets.size());
-    if (!same_rules)
-        ++plan_generation_;
+    // A slot filled under the old plan and not yet completed names the old
+    // indices: move it to the new ones, or leave it on the old generation
+    // (not counted) when its output is gone. Free slots are rewritten on
+    // acquire, so touching them too is harmless.
+    const std::uint32_t old_generation = plan_generation_++;
+    for (std::uint32_t i = 0; i < egress_.size(); ++i) {
+        EgressSlot& slot = egress_.slot(i);
+        if (slot.generation != old_generation || slot.rule_index >= remap.size() ||
+            slot.output_index >= remap[slot.rule_index].size())
+            continue;
+        if (const auto& moved = remap[slot.rule_index][slot.output_index]) {
+            slot.rule_index = moved->rule;
+            slot.output_index = moved->output;
+            slot.generation = plan_generation_;
+        }
+    }
     if (ingress_fd != ingress_fd_) {
         if (receive_armed_) {
             poll_kernel_stats(); // the old socket's last numbers
@@ -144,7 +159,7 @@ void Engine::enable_vnet_header()
 
 void Engine::arm_receive()
 {
-    if (receive_armed_ || ingress_fd_ < 0)
+    if (receive_armed_ || receive_stopped_ || ingress_fd_ < 0)
         return;
     io_uring_sqe* sqe = next_sqe();
     if (sqe == nullptr)
@@ -168,7 +183,20 @@ void Engine::drain(std::chrono::milliseconds limit)
 {
     constexpr long kWaitStepNs = 10'000'000;
     const auto deadline = std::chrono::steady_clock::now() + limit;
-    while ((egress_.in_flight() > 0 || pending_count_ > 0) && std::chrono::steady_clock::now() < deadline) {
+    receive_stopped_ = true;
+    if (receive_armed_) {
+        // The multishot receive keeps moving frames from the socket into our
+        // buffers until it ends; a frame moved after the last completion we
+        // handle would die with this process. Its final completion (no
+        // IORING_CQE_F_MORE) clears receive_armed_.
+        if (io_uring_sqe* sqe = next_sqe()) {
+            io_uring_prep_cancel64(sqe, tag(kKindReceive, receive_generation_), 0);
+            io_uring_sqe_set_data64(sqe, tag(kKindCancel, 0));
+        }
+        (void)io_uring_submit(&ring_);
+    }
+    while ((receive_armed_ || egress_.in_flight() > 0 || pending_count_ > 0) &&
+           std::chrono::steady_clock::now() < deadline) {
         __kernel_timespec step{0, kWaitStepNs};
         io_uring_cqe* cqe = nullptr;
         (void)io_uring_wait_cqe_timeout(&ring_, &cqe, &step);

@@ -46,10 +46,12 @@ public:
     // Switches to `plan` with `rule_counters` (same order as its rules). When
     // `ingress_fd` differs from the current one, the old receive is
     // cancelled and a new one armed (the caller keeps the old fd open until
-    // this returns; io_uring holds its own reference after that). With
-    // `same_rules` (rule indices and outputs unchanged), completions of
-    // sends still in flight are counted; otherwise they are not counted.
-    void install(ForwardingPlan plan, std::vector<RuleCounters> rule_counters, int ingress_fd, bool same_rules);
+    // this returns; io_uring holds its own reference after that). Sends
+    // still in flight are counted, when they complete, against the output
+    // `remap` says they now are (indices shift when another rule is added or
+    // removed); copies for an output that went away are not counted.
+    void install(ForwardingPlan plan, std::vector<RuleCounters> rule_counters, const OutputRemap& remap,
+                 int ingress_fd);
 
     // Handles every completion available, then submits the batch of sends.
     // With busy polling on and frames flowing, keeps handling completions as
@@ -64,8 +66,11 @@ public:
     // Re-arms the receive if an error stopped it (called from a timer).
     void rearm_receive_if_stopped();
 
-    // Waits (at most `limit`) for sends in flight to complete, so that
-    // final counters include them.
+    // For a clean stop: stops taking frames off the ingress socket (what is
+    // still queued there stays for the next worker, the socket lives on in
+    // the FD store), forwards every frame already taken and waits for the
+    // sends in flight, so that nothing is lost and the final counters
+    // include them. At most `limit`; receiving stays off afterwards.
     void drain(std::chrono::milliseconds limit);
 
     // Accumulates PACKET_STATISTICS (the kernel resets them on every read).
@@ -113,6 +118,7 @@ private:
     std::size_t vnet_header_bytes_ = 0;  // virtio_net_hdr before each frame (PACKET_VNET_HDR)
     std::uint32_t receive_generation_ = 0;
     bool receive_armed_ = false;
+    bool receive_stopped_ = false;       // drain(): never re-armed
 
     EgressPool egress_;
     ForwardingPlan plan_;

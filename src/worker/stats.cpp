@@ -14,27 +14,37 @@ bool same_destination(const RuleOutput& a, const RuleOutput& b)
 
 } // namespace
 
-std::vector<RuleCounters> carry_over_counters(const std::vector<Rule>& old_rules,
-                                              const std::vector<RuleCounters>& old_counters,
-                                              const std::vector<Rule>& rules)
+CarriedCounters carry_over_counters(const std::vector<Rule>& old_rules, const std::vector<RuleCounters>& old_counters,
+                                   const std::vector<Rule>& rules)
 {
-    std::vector<RuleCounters> counters(rules.size());
+    CarriedCounters carried;
+    carried.rules.resize(rules.size());
+    carried.remap.resize(old_rules.size());
+    for (std::size_t old = 0; old < old_rules.size(); ++old)
+        carried.remap[old].resize(old_rules[old].outputs.size());
     for (std::size_t r = 0; r < rules.size(); ++r) {
-        counters[r].outputs.resize(rules[r].outputs.size());
-        for (std::size_t old = 0; old < old_rules.size() && old < old_counters.size(); ++old) {
+        RuleCounters& counters = carried.rules[r];
+        counters.outputs.resize(rules[r].outputs.size());
+        for (std::size_t old = 0; old < old_rules.size(); ++old) {
             if (old_rules[old].name != rules[r].name)
                 continue;
+            for (std::size_t o = 0; o < rules[r].outputs.size(); ++o)
+                for (std::size_t p = 0; p < old_rules[old].outputs.size(); ++p)
+                    if (same_destination(old_rules[old].outputs[p], rules[r].outputs[o]))
+                        carried.remap[old][p] = OutputRef{static_cast<std::uint32_t>(r), static_cast<std::uint32_t>(o)};
+            if (old >= old_counters.size())
+                continue;
             const RuleCounters& previous = old_counters[old];
-            counters[r].packets = previous.packets;
-            counters[r].bytes = previous.bytes;
-            counters[r].ttl_expired = previous.ttl_expired;
+            counters.packets = previous.packets;
+            counters.bytes = previous.bytes;
+            counters.ttl_expired = previous.ttl_expired;
             for (std::size_t o = 0; o < rules[r].outputs.size(); ++o)
                 for (std::size_t p = 0; p < old_rules[old].outputs.size() && p < previous.outputs.size(); ++p)
                     if (same_destination(old_rules[old].outputs[p], rules[r].outputs[o]))
-                        counters[r].outputs[o] = previous.outputs[p];
+                        counters.outputs[o] = previous.outputs[p];
         }
     }
-    return counters;
+    return carried;
 }
 
 std::string stats_to_json(const std::string& interface, std::uint64_t uptime_ms, const std::vector<Rule>& rules,

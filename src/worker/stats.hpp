@@ -5,6 +5,7 @@
 #include "core/rule.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,11 +49,26 @@ struct WorkerCounters {
     std::vector<RuleCounters> rules; // same order as the config's rules
 };
 
+// Where an output of the old rule set counts in the new one.
+struct OutputRef {
+    std::uint32_t rule = 0;
+    std::uint32_t output = 0;
+};
+// remap[old rule][old output]: the same output in the new rule set, or
+// nullopt when its rule or the output went away.
+using OutputRemap = std::vector<std::vector<std::optional<OutputRef>>>;
+
+struct CarriedCounters {
+    std::vector<RuleCounters> rules; // same order as the new rules
+    OutputRemap remap;
+};
+
 // Counters for `rules`, keeping the numbers of rules (by name) and outputs
-// (by interface, address and port) that `old_rules` already had.
-[[nodiscard]] std::vector<RuleCounters> carry_over_counters(const std::vector<Rule>& old_rules,
-                                                            const std::vector<RuleCounters>& old_counters,
-                                                            const std::vector<Rule>& rules);
+// (by interface, address and port) that `old_rules` already had, and where
+// each old output went (so that sends still in flight count there).
+[[nodiscard]] CarriedCounters carry_over_counters(const std::vector<Rule>& old_rules,
+                                                  const std::vector<RuleCounters>& old_counters,
+                                                  const std::vector<Rule>& rules);
 
 [[nodiscard]] std::string stats_to_json(const std::string& interface, std::uint64_t uptime_ms,
                                         const std::vector<Rule>& rules, const WorkerCounters& counters);

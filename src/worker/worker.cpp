@@ -145,10 +145,8 @@ Status Worker::apply_config(const std::string& text, NamedFds incoming, SocketMe
         plan.forward_expired_ttl.push_back(rule.forward_expired_ttl);
     plan.targets = build_egress_targets(*parsed, sockets_);
     attach_ingress_filter(ingress_fd, parsed->rules);
-    auto counters = carry_over_counters(config_.rules, engine_->counters().rules, parsed->rules);
-    // Same rules in the same order: sends in flight still count where they belong.
-    const bool same_rules = parsed->rules == config_.rules;
-    engine_->install(std::move(plan), std::move(counters), ingress_fd, same_rules);
+    auto carried = carry_over_counters(config_.rules, engine_->counters().rules, parsed->rules);
+    engine_->install(std::move(plan), std::move(carried.rules), carried.remap, ingress_fd);
 
     const bool config_changed = text != config_text_;
     config_ = std::move(*parsed);

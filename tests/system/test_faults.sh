@@ -162,16 +162,17 @@ check_eq "GetStats out0 packets, idem" 3000 "$(wait_stat 3000 rules name=video1 
 # with SO_RCVBUF, capped by net.core.rmem_max (raised by sysctl.d/50-mcrd.conf;
 # the sysctl is global, the container shares the host's value). With a
 # smaller cap the socket itself drops during the gap: printed, not asserted.
-kill_limit=512
-relay_restart_buffer_ok || kill_limit=$COUNT
+kill_limit=512 stop_limit=0
+relay_restart_buffer_ok || kill_limit=$COUNT stop_limit=$COUNT
 restarts=$(sys_prop "$worker" NRestarts)
 fault "worker kill -9" "$kill_limit" kill_worker
 fault "worker kill -9 x20" $((20 * kill_limit)) kill_worker_20
 check_eq "worker active after 21 kills (no start-limit lockout)" active "$(sys_prop "$worker" ActiveState)"
 check_eq "NRestarts after 21 kills" $((restarts + 21)) "$(sys_prop "$worker" NRestarts)"
 check_match "the FD store still holds the sockets" '^[1-9][0-9]*$' "$(sys_prop "$worker" NFileDescriptorStore)"
-# A stop ends the worker with frames still in its ring, like a kill.
-fault "worker systemctl restart" "$kill_limit" sys_exec systemctl restart "$worker"
+# A stop is clean: the worker stops its receive, forwards every frame it had
+# taken and leaves the rest queued on the socket for its successor: 0 lost.
+fault "worker systemctl restart" "$stop_limit" sys_exec systemctl restart "$worker"
 fault "supervisor kill -9" 0 kill_mcrd
 sys_wait_active mcrd.service 30
 fault "systemctl restart mcrd" 0 sys_exec systemctl restart mcrd.service

@@ -55,7 +55,7 @@ TEST_CASE("counters carry over by rule name and output destination; changed outp
     counters[0] = {11, 110, 1, {OutputCounters{10, 100, 0, 0, 0, 0}}};
     counters[1] = {22, 220, 2, {OutputCounters{20, 200, 0, 0, 0, 0}}};
     const std::vector<Rule> after{make_rule("b", "239.3.3.3"), make_rule("a", "239.4.4.4"), make_rule("c", "239.5.5.5")};
-    const auto carried = carry_over_counters(before, counters, after);
+    const auto [carried, remap] = carry_over_counters(before, counters, after);
     REQUIRE(carried.size() == 3);
     CHECK(carried[0].packets == 22);
     CHECK(carried[0].outputs[0].packets == 20);
@@ -63,4 +63,29 @@ TEST_CASE("counters carry over by rule name and output destination; changed outp
     CHECK(carried[1].outputs[0].packets == 0); // destination changed
     CHECK(carried[2].packets == 0);
     CHECK(carried[2].outputs.size() == 1);
+    // Sends in flight follow their output to its new place; a changed
+    // destination is a different output, its copies are not counted.
+    REQUIRE(remap.size() == 2);
+    REQUIRE(remap[0].size() == 1);
+    REQUIRE(remap[1].size() == 1);
+    CHECK_FALSE(remap[0][0].has_value());
+    REQUIRE(remap[1][0].has_value());
+    CHECK(remap[1][0]->rule == 0);
+    CHECK(remap[1][0]->output == 0);
+}
+
+TEST_CASE("the remap of an unchanged rule set is the identity, a removed rule maps nowhere")
+{
+    const std::vector<Rule> rules{make_rule("a", "239.2.2.2"), make_rule("b", "239.3.3.3")};
+    const std::vector<RuleCounters> counters(2, RuleCounters{0, 0, 0, {OutputCounters{}}});
+    const auto same = carry_over_counters(rules, counters, rules);
+    for (std::uint32_t r = 0; r < 2; ++r) {
+        REQUIRE(same.remap[r][0].has_value());
+        CHECK(same.remap[r][0]->rule == r);
+        CHECK(same.remap[r][0]->output == 0);
+    }
+    const auto removed = carry_over_counters(rules, counters, {rules[1]});
+    CHECK_FALSE(removed.remap[0][0].has_value());
+    REQUIRE(removed.remap[1][0].has_value());
+    CHECK(removed.remap[1][0]->rule == 0);
 }
