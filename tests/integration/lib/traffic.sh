@@ -105,13 +105,15 @@ craft_send() {
 # worker_start NS NAME IFACE RULE_SPEC...: writes the worker config (see
 # mcrt.py config) and runs the worker through mcrd-test-launch; returns once
 # the first stats file is written. Stats: $(scratch NAME.stats.json).
+# MCRD_WORKER_ARGS: extra worker options (e.g. --busy-poll-usec 0 in bench/).
 worker_start() {
     local ns=$1 name=$2 iface=$3; shift 3
     local config stats
     config=$(scratch "$name.config.json"); stats=$(scratch "$name.stats.json")
     "$MCRT_PYTHON" "$MCRT_LIB_DIR/mcrt.py" config "$iface" "$@" >"$config"
     bg_start "$ns" "$(scratch "$name.log")" \
-        "${MCRT_RELAY_PIN[@]}" "$MCRD_TEST_LAUNCH" --config "$config" -- "$MCRD_WORKER" --stats-file "$stats" --stats-interval-ms 200
+        "${MCRT_RELAY_PIN[@]}" "$MCRD_TEST_LAUNCH" --config "$config" -- "$MCRD_WORKER" --stats-file "$stats" --stats-interval-ms 200 \
+        ${MCRD_WORKER_ARGS:-}
     MCRT_JOBS[$name]=$BG_PID
     wait_started "$name" "$stats"
 }
