@@ -28,20 +28,20 @@ CarriedCounters carry_over_counters(const std::vector<Rule>& old_rules, const st
         for (std::size_t old = 0; old < old_rules.size(); ++old) {
             if (old_rules[old].name != rules[r].name)
                 continue;
+            const RuleCounters* previous = old < old_counters.size() ? &old_counters[old] : nullptr;
+            if (previous) {
+                counters.packets = previous->packets;
+                counters.bytes = previous->bytes;
+                counters.ttl_expired = previous->ttl_expired;
+            }
             for (std::size_t o = 0; o < rules[r].outputs.size(); ++o)
-                for (std::size_t p = 0; p < old_rules[old].outputs.size(); ++p)
-                    if (same_destination(old_rules[old].outputs[p], rules[r].outputs[o]))
-                        carried.remap[old][p] = OutputRef{static_cast<std::uint32_t>(r), static_cast<std::uint32_t>(o)};
-            if (old >= old_counters.size())
-                continue;
-            const RuleCounters& previous = old_counters[old];
-            counters.packets = previous.packets;
-            counters.bytes = previous.bytes;
-            counters.ttl_expired = previous.ttl_expired;
-            for (std::size_t o = 0; o < rules[r].outputs.size(); ++o)
-                for (std::size_t p = 0; p < old_rules[old].outputs.size() && p < previous.outputs.size(); ++p)
-                    if (same_destination(old_rules[old].outputs[p], rules[r].outputs[o]))
-                        counters.outputs[o] = previous.outputs[p];
+                for (std::size_t p = 0; p < old_rules[old].outputs.size(); ++p) {
+                    if (!same_destination(old_rules[old].outputs[p], rules[r].outputs[o]))
+                        continue;
+                    carried.remap[old][p] = OutputRef{static_cast<std::uint32_t>(r), static_cast<std::uint32_t>(o)};
+                    if (previous && p < previous->outputs.size())
+                        counters.outputs[o] = previous->outputs[p];
+                }
         }
     }
     return carried;

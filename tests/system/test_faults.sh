@@ -107,13 +107,6 @@ link_flap() {
     echo "up $(now_ms)" >>"$BOOT_DIR/link.times"
     sys_exec ip link set "$1" up
 }
-# wait_stat VALUE PATH...: until GetStats shows VALUE at PATH (10 s; counters move once a second).
-wait_stat() {
-    local want=$1 deadline=$((SECONDS + 10))
-    shift
-    until [[ "$(relay_stat "$@")" == "$want" ]] || ((SECONDS >= deadline)); do sleep 0.3; done
-    relay_stat "$@"
-}
 worker_list() { relay_call_as root ListWorkers; }
 
 printf '%s\n' '{ "rules": [ { "name": "video1", "input": { "interface": "in0", "address": "239.1.1.1", "port": 5000 },' \
@@ -145,13 +138,13 @@ check_eq "AddRule dbus1 ($out)" 0 "$rc"
 # --- counters keep their totals across a worker kill -9 (no traffic at the kill)
 result=$(relay_stream "$p-src" "$p-dst" 239.1.1.1 5000 239.2.2.2 6000 2000 "$RATE")
 check_eq "2000 packets before the kill" 2000 "$(received_of "$result")"
-before=$(wait_stat 2000 rules name=video1 packets)
+before=$(relay_wait_stat 10 2000 rules name=video1 packets)
 old=$(worker_pid); kill_worker; wait_new_worker "$old"
 result=$(relay_stream "$p-src" "$p-dst" 239.1.1.1 5000 239.2.2.2 6000 1000 "$RATE")
 check_eq "1000 packets after the kill" 1000 "$(received_of "$result")"
 check_eq "GetStats video1 packets before the kill" 2000 "$before"
-check_eq "GetStats video1 packets after it: 2000 + 1000, not from zero" 3000 "$(wait_stat 3000 rules name=video1 packets)"
-check_eq "GetStats out0 packets, idem" 3000 "$(wait_stat 3000 rules name=video1 outputs 0 packets)"
+check_eq "GetStats video1 packets after it: 2000 + 1000, not from zero" 3000 "$(relay_wait_stat 10 3000 rules name=video1 packets)"
+check_eq "GetStats out0 packets, idem" 3000 "$(relay_wait_stat 10 3000 rules name=video1 outputs 0 packets)"
 
 # --- faults that leave the interfaces alone: target 0
 # A kill -9 loses what the worker had already taken off the socket into its

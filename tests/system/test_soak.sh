@@ -146,18 +146,12 @@ check_eq "sink1 (steady0 out1) received all" "$count0" "${got[sink1]}"
 check_eq "sink2 (steady1 out0) received all" "$count1" "${got[sink2]}"
 for s in sink0 sink1 sink2; do check_eq "$s: no duplicates" 0 "${dup[$s]}"; done
 
-# GetStats agrees with the sinks after a second of reconfiguration (counters move once a second).
-wait_stat() {   # wait_stat VALUE PATH...
-    local want=$1 deadline=$((SECONDS + 15))
-    shift
-    until [[ "$(relay_stat "$@")" == "$want" ]] || ((SECONDS >= deadline)); do sleep 0.5; done
-    relay_stat "$@"
-}
-check_eq "GetStats steady0 packets == sent" "$sent0" "$(wait_stat "$sent0" rules name=steady0 packets)"
-check_eq "GetStats steady0 out0 packets == sink0" "${got[sink0]}" "$(wait_stat "${got[sink0]}" rules name=steady0 outputs 0 packets)"
-check_eq "GetStats steady0 out1 packets == sink1" "${got[sink1]}" "$(wait_stat "${got[sink1]}" rules name=steady0 outputs 1 packets)"
-check_eq "GetStats steady1 packets == sent" "$sent1" "$(wait_stat "$sent1" rules name=steady1 packets)"
-check_eq "GetStats steady1 out0 packets == sink2" "${got[sink2]}" "$(wait_stat "${got[sink2]}" rules name=steady1 outputs 0 packets)"
+# GetStats agrees with the sinks after a second of reconfiguration.
+check_eq "GetStats steady0 packets == sent" "$sent0" "$(relay_wait_stat 15 "$sent0" rules name=steady0 packets)"
+check_eq "GetStats steady0 out0 packets == sink0" "${got[sink0]}" "$(relay_wait_stat 15 "${got[sink0]}" rules name=steady0 outputs 0 packets)"
+check_eq "GetStats steady0 out1 packets == sink1" "${got[sink1]}" "$(relay_wait_stat 15 "${got[sink1]}" rules name=steady0 outputs 1 packets)"
+check_eq "GetStats steady1 packets == sent" "$sent1" "$(relay_wait_stat 15 "$sent1" rules name=steady1 packets)"
+check_eq "GetStats steady1 out0 packets == sink2" "${got[sink2]}" "$(relay_wait_stat 15 "${got[sink2]}" rules name=steady1 outputs 0 packets)"
 
 # Every churn step's add and remove went through.
 check_eq "churn adds" "$DURATION" "$adds"

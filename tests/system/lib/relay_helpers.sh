@@ -80,6 +80,16 @@ for k in sys.argv[1:]:
 print(v)' "$@" 2>/dev/null
 }
 
+# relay_wait_stat SECONDS VALUE PATH...: until GetStats shows VALUE at PATH
+# (workers report their counters once a second), at most SECONDS; prints
+# the last value read, for the caller's check.
+relay_wait_stat() {
+    local deadline=$((SECONDS + $1)) want=$2
+    shift 2
+    until [[ "$(relay_stat "$@")" == "$want" ]] || ((SECONDS >= deadline)); do sleep 0.3; done
+    relay_stat "$@"
+}
+
 # relay_restart_buffer_ok: 0 if net.core.rmem_max lets mcrd's 16 MiB ingress
 # buffer hold the stream across a worker restart (sysctl.d/50-mcrd.conf sets
 # 32 MiB; the sysctl is global, so the container sees the host's value);
