@@ -7,6 +7,7 @@
 #include "dataplane/frame.hpp"
 
 #include <linux/if_packet.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 
@@ -38,6 +39,29 @@ struct VnetHeader {
 };
 static_assert(sizeof(VnetHeader) == 10);
 constexpr std::uint8_t kVnetNeedsChecksum = 1; // VIRTIO_NET_HDR_F_NEEDS_CSUM
+
+// Frames read from the ring in one go before their sends are submitted.
+constexpr unsigned kRingSubmitBatch = 32;
+
+// A ring has no virtio_net_hdr: a frame sent with checksum offload by a
+// local socket is flagged TP_STATUS_CSUMNOTREADY, and where its UDP checksum
+// starts follows from the headers (Ethernet, optional 802.1Q, IPv4 IHL).
+void complete_ring_checksum(std::span<std::uint8_t> frame)
+{
+    constexpr std::size_t kEthernet = 14;
+    constexpr std::size_t kVlanTag = 4;
+    constexpr std::size_t kUdpChecksumOffset = 6;
+    constexpr std::uint8_t kUdp = 17;
+    if (frame.size() < kEthernet + 20)
+        return;
+    std::size_t ip = kEthernet;
+    if (dataplane::load_be16(frame.data() + 12) == 0x8100)
+        ip += kVlanTag;
+    if (frame.size() < ip + 20 || (frame[ip] >> 4) != 4 || frame[ip + 9] != kUdp)
+        return;
+    const std::size_t ihl = std::size_t{frame[ip] & 0x0fU} * 4;
+    (void)dataplane::complete_partial_checksum(frame, ip + ihl, kUdpChecksumOffset);
+}
 
 std::uint64_t tag(std::uint64_t kind, std::uint64_t value)
 {
@@ -136,7 +160,10 @@ void Engine::install(ForwardingPlan plan, std::vector<RuleCounters> rule_counter
             }
         }
         ingress_fd_ = ingress_fd;
-        enable_vnet_header();
+        if (want_ring_)
+            attach_ring();
+        if (!packet_ring_)
+            enable_vnet_header();
         ++receive_generation_;
         receive_armed_ = false;
         arm_receive();
@@ -164,9 +191,14 @@ void Engine::arm_receive()
     io_uring_sqe* sqe = next_sqe();
     if (sqe == nullptr)
         return; // retried by rearm_receive_if_stopped()
-    io_uring_prep_recv_multishot(sqe, ingress_fd_, nullptr, 0, 0);
-    sqe->flags |= IOSQE_BUFFER_SELECT;
-    sqe->buf_group = kBufferGroup;
+    if (packet_ring_) {
+        // Only a wake-up: the frames are read from the ring's memory.
+        io_uring_prep_poll_multishot(sqe, ingress_fd_, POLLIN);
+    } else {
+        io_uring_prep_recv_multishot(sqe, ingress_fd_, nullptr, 0, 0);
+        sqe->flags |= IOSQE_BUFFER_SELECT;
+        sqe->buf_group = kBufferGroup;
+    }
     io_uring_sqe_set_data64(sqe, tag(kKindReceive, receive_generation_));
     receive_armed_ = true;
 }
@@ -195,7 +227,7 @@ void Engine::drain(std::chrono::milliseconds limit)
         }
         (void)io_uring_submit(&ring_);
     }
-    while ((receive_armed_ || egress_.in_flight() > 0 || pending_count_ > 0) &&
+    while ((receive_armed_ || egress_.in_flight() > 0 || pending_count_ > 0 || ring_block_.has_value()) &&
            std::chrono::steady_clock::now() < deadline) {
         __kernel_timespec step{0, kWaitStepNs};
         io_uring_cqe* cqe = nullptr;
@@ -230,7 +262,7 @@ void Engine::process_completions()
     const auto start = std::chrono::steady_clock::now();
     auto idle_since = start;
     for (;;) {
-        const bool ready = io_uring_cq_ready(&ring_) > 0;
+        const bool ready = io_uring_cq_ready(&ring_) > 0 || ring_has_frames();
         const bool received = ready && handle_available_completions();
         const auto now = std::chrono::steady_clock::now();
         if (received)
@@ -270,6 +302,8 @@ bool Engine::handle_available_completions()
             ++handled;
         }
         io_uring_cq_advance(&ring_, handled);
+        if (packet_ring_ && walk_ring())
+            received_ = true;
         forward_pending_frames();
         if (buffers_to_return_ > 0) {
             io_uring_buf_ring_advance(buffer_ring_, static_cast<int>(buffers_to_return_));
@@ -298,6 +332,74 @@ void Engine::forward_pending_frames()
     }
 }
 
+void Engine::attach_ring()
+{
+    ring_block_.reset();
+    ring_done_ = 0;
+    packet_ring_.reset();
+    auto ring = IngressRing::attach(ingress_fd_);
+    if (!ring) {
+        log_warning("Receiving without a ring: " + ring.error().message());
+        return;
+    }
+    if (ring->adopted())
+        log_info("Reading the receive ring a previous worker left on the ingress socket");
+    packet_ring_.emplace(std::move(ring).value());
+}
+
+bool Engine::ring_has_frames() const noexcept
+{
+    if (!packet_ring_ || receive_stopped_)
+        return false;
+    if (ring_block_)
+        return true;
+    return oldest_retired_block(packet_ring_->layout()).has_value();
+}
+
+// Forwards frames out of retired blocks in sequence order, handing each
+// block back once all its frames are copied into egress slots. Stops (and
+// resumes there next round) when the egress pool cannot take a frame for
+// every output of a rule: the sends submitted so far complete inline and
+// free their slots.
+bool Engine::walk_ring()
+{
+    bool any = false;
+    const RingLayout& layout = packet_ring_->layout();
+    while (!receive_stopped_ || ring_block_) {
+        if (!ring_block_) {
+            ring_block_ = oldest_retired_block(layout);
+            if (!ring_block_)
+                break;
+            ring_done_ = frames_done(layout, *ring_block_); // non-zero after a crash mid-block
+        }
+        BlockFrames frames(layout, *ring_block_);
+        for (unsigned i = 0; i < ring_done_; ++i)
+            (void)frames.next();
+        while (auto frame = frames.next()) {
+            if (egress_.free_slots() < max_outputs_)
+                return any;
+            // Counted as done before its send is submitted: a crash from
+            // here on loses the frame rather than sending it twice.
+            set_frames_done(layout, *ring_block_, ++ring_done_);
+            any = true;
+            if (frame->truncated) {
+                ++counters_.ingress.frames;
+                ++counters_.ingress.malformed;
+                continue;
+            }
+            if (frame->checksum_partial)
+                complete_ring_checksum(frame->bytes);
+            forward_frame(frame->bytes.data(), frame->bytes.size());
+            if (io_uring_sq_ready(&ring_) >= kRingSubmitBatch)
+                (void)io_uring_submit(&ring_);
+        }
+        release_block(layout, *ring_block_);
+        ring_block_.reset();
+        ring_done_ = 0;
+    }
+    return any;
+}
+
 void Engine::return_buffer(std::uint16_t buffer_id)
 {
     io_uring_buf_ring_add(buffer_ring_, ingress_buffers_.data() + std::size_t{buffer_id} * kIngressBufferBytes,
@@ -308,6 +410,13 @@ void Engine::return_buffer(std::uint16_t buffer_id)
 
 void Engine::handle_receive(const io_uring_cqe& cqe)
 {
+    if (packet_ring_) {
+        // A poll result: the frames themselves are read by walk_ring().
+        const bool current_poll = (cqe.user_data & kValueMask) == (receive_generation_ & kValueMask);
+        if (current_poll && !(cqe.flags & IORING_CQE_F_MORE))
+            receive_armed_ = false;
+        return;
+    }
     const bool current = (cqe.user_data & kValueMask) == (receive_generation_ & kValueMask);
     if (cqe.flags & IORING_CQE_F_BUFFER) {
         const auto buffer_id = static_cast<std::uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);

@@ -11,6 +11,7 @@
 #include "core/result.hpp"
 #include "dataplane/rule_table.hpp"
 #include "egress.hpp"
+#include "ingress_ring.hpp"
 #include "stats.hpp"
 
 #include <liburing.h>
@@ -19,6 +20,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace mcr::worker {
@@ -63,6 +65,10 @@ public:
     // the event loop (0: never spin). See mcrd-worker --busy-poll-usec.
     void set_busy_poll(std::chrono::microseconds period) noexcept { busy_poll_ = period; }
 
+    // Read the ingress socket through a TPACKET_V3 ring (set before the
+    // first install()); falls back to recv if the ring cannot be set up.
+    void set_receive_ring(bool on) noexcept { want_ring_ = on; }
+
     // Re-arms the receive if an error stopped it (called from a timer).
     void rearm_receive_if_stopped();
 
@@ -93,6 +99,9 @@ private:
     void send_copy(std::uint32_t rule_index, std::uint32_t output_index, const dataplane::UdpFrameView& in,
                    const EgressTarget& target);
     void return_buffer(std::uint16_t buffer_id);
+    void attach_ring();
+    [[nodiscard]] bool ring_has_frames() const noexcept;
+    bool walk_ring();
 
     io_uring ring_{};
     bool ring_ready_ = false;
@@ -119,6 +128,12 @@ private:
     std::uint32_t receive_generation_ = 0;
     bool receive_armed_ = false;
     bool receive_stopped_ = false;       // drain(): never re-armed
+
+    // Ring mode: the block being read and how many of its frames are done.
+    bool want_ring_ = false;
+    std::optional<IngressRing> packet_ring_;
+    std::optional<unsigned> ring_block_;
+    unsigned ring_done_ = 0;
 
     EgressPool egress_;
     ForwardingPlan plan_;

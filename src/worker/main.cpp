@@ -57,6 +57,10 @@ int run(int argc, char** argv)
     app.add_option("--busy-poll-usec", options.busy_poll_usec,
                    "spin this long for the next frame before sleeping (0: never)")
         ->check(CLI::Range(0U, mcr::worker::kMaxBusyPollUsec));
+    std::string receive_mode = "ring";
+    app.add_option("--receive-mode", receive_mode,
+                   "ring: read frames from a TPACKET_V3 ring (default); socket: recv each frame (no ring latency)")
+        ->check(CLI::IsMember({"ring", "socket"}));
     app.add_option("--log-level", log_level, "err, warning, notice, info or debug");
     CLI11_PARSE(app, argc, argv);
 
@@ -66,6 +70,7 @@ int run(int argc, char** argv)
         return EXIT_FAILURE;
     }
     mcr::set_log_level(level);
+    options.receive_ring = receive_mode == "ring";
     if (options.supervisor_socket.empty() && !instance.empty())
         options.supervisor_socket = supervisor_socket_for_instance(instance);
     return mcr::worker::Worker::run(options);

@@ -59,6 +59,7 @@ Status Worker::start()
         return engine.error();
     engine_ = std::move(*engine);
     engine_->set_busy_poll(std::chrono::microseconds(options_.busy_poll_usec));
+    engine_->set_receive_ring(options_.receive_ring);
 
     if (!options_.supervisor_socket.empty() || options_.bus_fd >= 0) {
         SupervisorHandlers handlers{

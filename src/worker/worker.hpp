@@ -26,6 +26,7 @@ struct WorkerOptions {
     std::string stats_file;          // empty: none
     unsigned stats_interval_ms = kDefaultStatsIntervalMs;
     unsigned busy_poll_usec = kDefaultBusyPollUsec;
+    bool receive_ring = true;           // --receive-mode ring: TPACKET_V3 ring (ingress_ring.hpp); socket: recv
 };
 
 class Worker {

@@ -1,0 +1,71 @@
+// The memory layout of a TPACKET_V3 receive ring, read without system calls:
+// which retired block to read next, the frames in a block, handing a block
+// back. Kept apart from the socket set-up (ingress_ring.hpp) so that it can
+// be tested on blocks built in ordinary memory.
+//
+// The kernel fills blocks in ring order and marks each one TP_STATUS_USER
+// when it is full or its timer retires it; user space hands it back by
+// writing TP_STATUS_KERNEL. A worker that starts on a ring another worker
+// left behind (the socket comes from the FD store) does not know where that
+// one stopped, so the next block is found by sequence number, not by index.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+
+namespace mcr::worker {
+
+struct RingLayout {
+    std::uint8_t* base = nullptr;   // the mmap()ed ring
+    std::size_t block_bytes = 0;
+    unsigned block_count = 0;
+};
+
+// One frame of a block, as the kernel stored it.
+struct RingFrame {
+    std::span<std::uint8_t> bytes;  // from the Ethernet header, tp_snaplen bytes
+    bool truncated = false;         // tp_snaplen < tp_len: did not fit the block
+    bool checksum_partial = false;  // TP_STATUS_CSUMNOTREADY: L4 checksum holds only the pseudo-header sum
+};
+
+// The retired block (TP_STATUS_USER) with the lowest sequence number, if any.
+[[nodiscard]] std::optional<unsigned> oldest_retired_block(const RingLayout& ring) noexcept;
+
+// Whether block `index` is retired (owned by user space).
+[[nodiscard]] bool block_retired(const RingLayout& ring, unsigned index) noexcept;
+
+[[nodiscard]] std::uint64_t block_sequence(const RingLayout& ring, unsigned index) noexcept;
+
+// Frames of a retired block in arrival order. A block whose header or frame
+// offsets point outside it (which the kernel never writes, but a ring is
+// shared memory) ends the walk early instead of reading out of bounds.
+class BlockFrames {
+public:
+    BlockFrames(const RingLayout& ring, unsigned index) noexcept;
+    [[nodiscard]] unsigned count() const noexcept { return count_; }
+    // The next frame, or nothing at the end of the block.
+    [[nodiscard]] std::optional<RingFrame> next() noexcept;
+
+private:
+    std::uint8_t* block_ = nullptr;
+    std::size_t block_bytes_ = 0;
+    unsigned count_ = 0;
+    unsigned read_ = 0;
+    std::size_t offset_ = 0;
+};
+
+// The block's private area (tp_sizeof_priv, which the kernel never writes)
+// holds how many of its frames were already forwarded, so that a worker
+// restarted after a crash in the middle of a block skips them instead of
+// sending them twice. A ring set up without the area reads as 0 done.
+inline constexpr unsigned kBlockPrivateBytes = 8;
+[[nodiscard]] std::uint32_t frames_done(const RingLayout& ring, unsigned index) noexcept;
+void set_frames_done(const RingLayout& ring, unsigned index, std::uint32_t done) noexcept;
+
+// Gives block `index` back to the kernel (its frames-done count reset first) (release store: every read of its
+// frames happens before the kernel may overwrite it).
+void release_block(const RingLayout& ring, unsigned index) noexcept;
+
+} // namespace mcr::worker

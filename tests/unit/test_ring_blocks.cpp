@@ -1,0 +1,171 @@
+// The TPACKET_V3 ring layout reader on blocks built in ordinary memory the
+// way the kernel lays them out (tpacket_rcv / prb_fill_curr_block).
+#include "worker/ring_blocks.hpp"
+
+#include <doctest/doctest.h>
+#include <linux/if_packet.h>
+
+#include <cstring>
+#include <vector>
+
+using mcr::worker::BlockFrames;
+using mcr::worker::RingLayout;
+
+namespace {
+
+constexpr std::size_t kBlockBytes = 4096;
+constexpr unsigned kBlocks = 4;
+
+struct FakeRing {
+    std::vector<std::uint64_t> storage = std::vector<std::uint64_t>(kBlockBytes * kBlocks / 8); // 8-byte aligned
+    RingLayout layout{reinterpret_cast<std::uint8_t*>(storage.data()), kBlockBytes, kBlocks};
+
+    tpacket_block_desc* desc(unsigned index)
+    {
+        return reinterpret_cast<tpacket_block_desc*>(layout.base + std::size_t{index} * kBlockBytes);
+    }
+
+    // Retires block `index` with sequence `seq` holding frames of these
+    // lengths (each filled with its own byte value); `status` per frame.
+    void fill(unsigned index, std::uint64_t seq, const std::vector<std::size_t>& lengths,
+              std::uint32_t frame_status = TP_STATUS_USER)
+    {
+        tpacket_block_desc* d = desc(index);
+        d->version = TPACKET_V3;
+        d->hdr.bh1.seq_num = seq;
+        d->hdr.bh1.num_pkts = static_cast<std::uint32_t>(lengths.size());
+        // As the kernel lays out a block with tp_sizeof_priv: header, private area, frames.
+        const std::size_t priv = TPACKET_ALIGN(sizeof(tpacket_block_desc));
+        const std::size_t first = TPACKET_ALIGN(priv + mcr::worker::kBlockPrivateBytes);
+        d->offset_to_priv = static_cast<std::uint32_t>(priv);
+        d->hdr.bh1.offset_to_first_pkt = static_cast<std::uint32_t>(first);
+        std::size_t offset = first;
+        for (std::size_t i = 0; i < lengths.size(); ++i) {
+            auto* h = reinterpret_cast<tpacket3_hdr*>(layout.base + std::size_t{index} * kBlockBytes + offset);
+            const std::size_t mac = TPACKET_ALIGN(sizeof(tpacket3_hdr)) + 2; // the kernel aligns the IP header
+            h->tp_mac = static_cast<std::uint16_t>(mac);
+            h->tp_snaplen = static_cast<std::uint32_t>(lengths[i]);
+            h->tp_len = static_cast<std::uint32_t>(lengths[i]);
+            h->tp_status = frame_status;
+            std::memset(reinterpret_cast<std::uint8_t*>(h) + mac, static_cast<int>(i + 1), lengths[i]);
+            const std::size_t next = TPACKET_ALIGN(mac + lengths[i]);
+            h->tp_next_offset = i + 1 < lengths.size() ? static_cast<std::uint32_t>(next) : 0;
+            offset += next;
+        }
+        d->hdr.bh1.blk_len = static_cast<std::uint32_t>(offset);
+        d->hdr.bh1.block_status = TP_STATUS_USER;
+    }
+};
+
+} // namespace
+
+TEST_CASE("no retired block: nothing to read")
+{
+    FakeRing ring;
+    CHECK_FALSE(mcr::worker::oldest_retired_block(ring.layout).has_value());
+    CHECK_FALSE(mcr::worker::block_retired(ring.layout, 0));
+}
+
+TEST_CASE("the next block is found by sequence number, wherever the previous worker stopped")
+{
+    FakeRing ring;
+    // A worker died after handing back blocks 0 and 1: the kernel went on
+    // into 2, 3 and wrapped to 0.
+    ring.fill(2, 7, {60});
+    ring.fill(3, 8, {60});
+    ring.fill(0, 9, {60});
+    CHECK(mcr::worker::oldest_retired_block(ring.layout) == 2u);
+    mcr::worker::release_block(ring.layout, 2);
+    CHECK(mcr::worker::oldest_retired_block(ring.layout) == 3u);
+    mcr::worker::release_block(ring.layout, 3);
+    CHECK(mcr::worker::oldest_retired_block(ring.layout) == 0u);
+    mcr::worker::release_block(ring.layout, 0);
+    CHECK_FALSE(mcr::worker::oldest_retired_block(ring.layout).has_value());
+    CHECK(ring.desc(0)->hdr.bh1.block_status == TP_STATUS_KERNEL);
+}
+
+TEST_CASE("frames of a block come in order with their bytes and flags")
+{
+    FakeRing ring;
+    ring.fill(1, 1, {64, 1514, 42});
+    BlockFrames frames(ring.layout, 1);
+    CHECK(frames.count() == 3);
+    for (std::uint8_t expected = 1; expected <= 3; ++expected) {
+        const auto frame = frames.next();
+        REQUIRE(frame.has_value());
+        CHECK(frame->bytes.front() == expected);
+        CHECK(frame->bytes.back() == expected);
+        CHECK_FALSE(frame->truncated);
+        CHECK_FALSE(frame->checksum_partial);
+    }
+    CHECK_FALSE(frames.next().has_value());
+}
+
+TEST_CASE("partial checksum and truncation are reported")
+{
+    FakeRing ring;
+    ring.fill(0, 1, {100}, TP_STATUS_USER | TP_STATUS_CSUMNOTREADY);
+    auto* h = reinterpret_cast<tpacket3_hdr*>(ring.layout.base + ring.desc(0)->hdr.bh1.offset_to_first_pkt);
+    h->tp_len = 9000; // longer than what was stored
+    BlockFrames frames(ring.layout, 0);
+    const auto frame = frames.next();
+    REQUIRE(frame.has_value());
+    CHECK(frame->checksum_partial);
+    CHECK(frame->truncated);
+    CHECK(frame->bytes.size() == 100);
+}
+
+TEST_CASE("offsets pointing outside the block end the walk instead of reading past it")
+{
+    FakeRing ring;
+    SUBCASE("first frame beyond the block")
+    {
+        ring.fill(0, 1, {64, 64});
+        ring.desc(0)->hdr.bh1.offset_to_first_pkt = kBlockBytes - 8;
+    }
+    SUBCASE("snaplen beyond the block")
+    {
+        ring.fill(0, 1, {64});
+        reinterpret_cast<tpacket3_hdr*>(ring.layout.base + ring.desc(0)->hdr.bh1.offset_to_first_pkt)->tp_snaplen =
+            kBlockBytes;
+    }
+    SUBCASE("mac offset inside the frame header")
+    {
+        ring.fill(0, 1, {64});
+        reinterpret_cast<tpacket3_hdr*>(ring.layout.base + ring.desc(0)->hdr.bh1.offset_to_first_pkt)->tp_mac = 4;
+    }
+    SUBCASE("more frames claimed than stored")
+    {
+        ring.fill(0, 1, {64});
+        ring.desc(0)->hdr.bh1.num_pkts = 1000;
+        BlockFrames frames(ring.layout, 0);
+        CHECK(frames.next().has_value());
+        CHECK_FALSE(frames.next().has_value()); // the last frame's next offset is 0
+        return;
+    }
+    BlockFrames frames(ring.layout, 0);
+    CHECK_FALSE(frames.next().has_value());
+}
+
+TEST_CASE("frames done are kept in the block's private area and cleared on release")
+{
+    FakeRing ring;
+    ring.fill(1, 5, {64, 64, 64});
+    CHECK(mcr::worker::frames_done(ring.layout, 1) == 0);
+    mcr::worker::set_frames_done(ring.layout, 1, 2);
+    // A worker starting on this ring (same memory) sees where the last one stopped.
+    CHECK(mcr::worker::frames_done(ring.layout, 1) == 2);
+    BlockFrames frames(ring.layout, 1);
+    REQUIRE(frames.next().has_value()); // the block's frames are untouched by the counter
+    mcr::worker::release_block(ring.layout, 1);
+    CHECK(mcr::worker::frames_done(ring.layout, 1) == 0);
+}
+
+TEST_CASE("a block without a private area reads as nothing done and is not written")
+{
+    FakeRing ring;
+    ring.fill(0, 1, {64});
+    ring.desc(0)->hdr.bh1.offset_to_first_pkt = ring.desc(0)->offset_to_priv; // no room for the counter
+    mcr::worker::set_frames_done(ring.layout, 0, 7);
+    CHECK(mcr::worker::frames_done(ring.layout, 0) == 0);
+}
