@@ -45,19 +45,13 @@ constexpr unsigned kRingSubmitBatch = 32;
 
 // A ring has no virtio_net_hdr: a frame sent with checksum offload by a
 // local socket is flagged TP_STATUS_CSUMNOTREADY, and where its UDP checksum
-// starts follows from the headers (Ethernet, optional 802.1Q, IPv4 IHL).
+// starts follows from the IPv4 header (the ingress socket sees frames
+// untagged; complete_partial_checksum() checks the rest of the offsets).
 void complete_ring_checksum(std::span<std::uint8_t> frame)
 {
-    constexpr std::size_t kEthernet = 14;
-    constexpr std::size_t kVlanTag = 4;
     constexpr std::size_t kUdpChecksumOffset = 6;
-    constexpr std::uint8_t kUdp = 17;
-    if (frame.size() < kEthernet + 20)
-        return;
-    std::size_t ip = kEthernet;
-    if (dataplane::load_be16(frame.data() + 12) == 0x8100)
-        ip += kVlanTag;
-    if (frame.size() < ip + 20 || (frame[ip] >> 4) != 4 || frame[ip + 9] != kUdp)
+    constexpr std::size_t ip = dataplane::kEthernetHeaderBytes;
+    if (frame.size() < ip + dataplane::kIpv4MinHeaderBytes || frame[ip + 9] != dataplane::kIpProtocolUdp)
         return;
     const std::size_t ihl = std::size_t{frame[ip] & 0x0fU} * 4;
     (void)dataplane::complete_partial_checksum(frame, ip + ihl, kUdpChecksumOffset);
@@ -410,14 +404,13 @@ void Engine::return_buffer(std::uint16_t buffer_id)
 
 void Engine::handle_receive(const io_uring_cqe& cqe)
 {
+    const bool current = (cqe.user_data & kValueMask) == (receive_generation_ & kValueMask);
     if (packet_ring_) {
         // A poll result: the frames themselves are read by walk_ring().
-        const bool current_poll = (cqe.user_data & kValueMask) == (receive_generation_ & kValueMask);
-        if (current_poll && !(cqe.flags & IORING_CQE_F_MORE))
+        if (current && !(cqe.flags & IORING_CQE_F_MORE))
             receive_armed_ = false;
         return;
     }
-    const bool current = (cqe.user_data & kValueMask) == (receive_generation_ & kValueMask);
     if (cqe.flags & IORING_CQE_F_BUFFER) {
         const auto buffer_id = static_cast<std::uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
         if (cqe.res > 0 && pending_count_ < kIngressBuffers) {
