@@ -21,6 +21,12 @@ MCRD_TEST_SUPERVISOR=${MCRD_TEST_SUPERVISOR:-$MCRT_BUILD_DIR/tests/tools/mcrd-te
 [ -x "$MCRD_TEST_LAUNCH" ] || skip "mcrd-test-launch not built ($MCRD_TEST_LAUNCH)"
 [ -x "$MCRD_TEST_SUPERVISOR" ] || skip "mcrd-test-supervisor not built ($MCRD_TEST_SUPERVISOR)"
 
+# An unknown receive mode is refused before anything starts, naming the choices.
+if mode_error=$("$MCRD_WORKER" --receive-mode bogus 2>&1); then
+    fail "mcrd-worker accepted --receive-mode bogus"
+fi
+case $mode_error in *"--receive-mode"*"ring"*"socket"*) ;; *) fail "unclear --receive-mode error: $mode_error" ;; esac
+
 ns_create src; ns_create relay; ns_create dst
 veth_add src eth0 relay in0
 veth_add relay out0 dst eth0
