@@ -75,7 +75,7 @@ AuthDecision decision_from_reply(sd_bus_message* reply, const char* action)
         decision.outcome = absent ? AuthDecision::Outcome::unavailable : AuthDecision::Outcome::denied;
         decision.message = std::string(absent ? "polkit is not available to authorize '" :
                                                 "polkit failed to authorize '") +
-                           action + "': " + (e->message ? e->message : e->name);
+                           action + "': " + bus_error_text(e);
         return decision;
     }
     int authorized = 0;

@@ -6,6 +6,7 @@
 #include <systemd/sd-event.h>
 
 #include <memory>
+#include <string>
 
 namespace mcr {
 
@@ -25,6 +26,17 @@ using BusSlotPtr = SdPtr<sd_bus_slot, sd_bus_slot_unref>;
 using BusCredsPtr = SdPtr<sd_bus_creds, sd_bus_creds_unref>;
 using EventPtr = SdPtr<sd_event, sd_event_unref>;
 using EventSourcePtr = SdPtr<sd_event_source, sd_event_source_disable_unref>;
+
+// An error's text for a log line or a reply: its message, which sd-bus
+// allows to be NULL, else its name, else `fallback`.
+inline std::string bus_error_text(const sd_bus_error* error, const char* fallback = "unknown error")
+{
+    if (error != nullptr && error->message != nullptr)
+        return error->message;
+    if (error != nullptr && error->name != nullptr)
+        return error->name;
+    return fallback;
+}
 
 // sd_bus_error lives on the stack in callbacks; this frees its strings.
 class BusError {

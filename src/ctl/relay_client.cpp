@@ -54,7 +54,7 @@ BusPtr connect_bus(const std::string& address)
 {
     if (error.is_set()) {
         ExitCode code = exit_code_for_bus_error(error.get()->name);
-        std::string message = error.get()->message != nullptr ? error.get()->message : error.get()->name;
+        std::string message = bus_error_text(error.get());
         if (code == ExitCode::unreachable)
             message = "mcrd is not reachable as " + bus_name + ": " + message;
         throw CommandFailure(code, message);

@@ -4,6 +4,7 @@
 #include "bus/bus_names.hpp"
 #include "core/audit_caller.hpp"
 #include "core/audit_outcome.hpp"
+#include "core/c_callback.hpp"
 #include "core/log.hpp"
 #include "core/message_ids.hpp"
 #include "supervisor/admin_config.hpp"
@@ -253,28 +254,33 @@ void Context::update_idle_timer()
     idle_timer_.reset(timer);
 }
 
-int Context::on_idle_timer(sd_event_source*, std::uint64_t, void* userdata)
+int Context::on_idle_timer(sd_event_source*, std::uint64_t, void* userdata) noexcept
 {
     auto* self = static_cast<Context*>(userdata);
-    if (self->store_.rules().empty()) {
-        log_info("No rules and idle: exiting until needed again");
-        return sd_event_exit(self->event_.get(), 0);
-    }
-    self->idle_timer_.reset();
-    return 0;
+    return guard_callback("The idle timer", [self] {
+        if (self->store_.rules().empty()) {
+            log_info("No rules and idle: exiting until needed again");
+            return sd_event_exit(self->event_.get(), 0);
+        }
+        self->idle_timer_.reset();
+        return 0;
+    });
 }
 
-int Context::on_exit_signal(sd_event_source*, const struct signalfd_siginfo* info, void* userdata)
+int Context::on_exit_signal(sd_event_source*, const struct signalfd_siginfo* info, void* userdata) noexcept
 {
     auto* self = static_cast<Context*>(userdata);
-    log_info(std::string("Received ") + sigabbrev_np(static_cast<int>(info->ssi_signo)) + ", exiting");
+    (void)guard_callback("Logging the exit signal", [info] {
+        log_info(std::string("Received ") + sigabbrev_np(static_cast<int>(info->ssi_signo)) + ", exiting");
+        return 0;
+    });
     return sd_event_exit(self->event_.get(), 0);
 }
 
-int Context::on_reload_signal(sd_event_source*, const struct signalfd_siginfo* info, void* userdata)
+int Context::on_reload_signal(sd_event_source*, const struct signalfd_siginfo* info, void* userdata) noexcept
 {
     auto* self = static_cast<Context*>(userdata);
-    try {
+    return guard_callback("Reloading", [self, info] {
         // The sender is the caller: for `systemctl reload`, ExecReload's kill,
         // run as the unit's user. The audit entry also carries any failure.
         audit::Record record;
@@ -286,10 +292,8 @@ int Context::on_reload_signal(sd_event_source*, const struct signalfd_siginfo* i
         record.after = self->export_rules();
         audit::set_outcome(record, outcome);
         audit::emit(record);
-    } catch (...) {
-        log_error("Unexpected failure while reloading");
-    }
-    return 0;
+        return 0;
+    });
 }
 
 } // namespace mcr::supervisor

@@ -77,9 +77,9 @@ private:
     [[nodiscard]] std::map<std::string, nlohmann::json> stats_since_reset() const;
     [[nodiscard]] std::map<std::string, RuleCounters> rule_counters() const;
 
-    static int on_exit_signal(sd_event_source* source, const struct signalfd_siginfo* info, void* userdata);
-    static int on_reload_signal(sd_event_source* source, const struct signalfd_siginfo* info, void* userdata);
-    static int on_idle_timer(sd_event_source* source, std::uint64_t usec, void* userdata);
+    static int on_exit_signal(sd_event_source* source, const struct signalfd_siginfo* info, void* userdata) noexcept;
+    static int on_reload_signal(sd_event_source* source, const struct signalfd_siginfo* info, void* userdata) noexcept;
+    static int on_idle_timer(sd_event_source* source, std::uint64_t usec, void* userdata) noexcept;
 
     Options options_;
     RuleStore store_;

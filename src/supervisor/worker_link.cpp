@@ -180,7 +180,7 @@ int WorkerLink::on_set_config_reply(sd_bus_message* m, void* userdata, sd_bus_er
     auto* link = static_cast<WorkerLink*>(userdata);
     if (const sd_bus_error* e = sd_bus_message_get_error(m)) {
         try {
-            log_error(std::string("Worker refused its config: ") + (e->message ? e->message : e->name),
+            log_error(std::string("Worker refused its config: ") + bus_error_text(e),
                       {{"MCR_INTERFACE", link->interface_}});
         } catch (...) {
         }

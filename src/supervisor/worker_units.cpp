@@ -81,7 +81,7 @@ int WorkerUnits::on_reply(sd_bus_message* reply, void* userdata, sd_bus_error*)
         auto node = owner->pending_.extract(pending->id);
         if (const sd_bus_error* e = sd_bus_message_get_error(reply)) {
             const std::string message = "systemd refused to " + pending->method + " " + pending->unit + ": " +
-                                        (e->message ? e->message : e->name);
+                                        bus_error_text(e);
             log_error(message, {{"MCR_UNIT", pending->unit}});
             owner->on_failure_(owner->userdata_, pending->unit, message);
         }

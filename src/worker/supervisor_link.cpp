@@ -113,7 +113,7 @@ Result<AcquiredState> SupervisorLink::acquire_blocking()
                                     worker_protocol::kSupervisorInterface, "AcquireSockets", error.get(), &raw, "");
         BusMessagePtr reply(raw);
         if (rc < 0)
-            return Error{"AcquireSockets", error.is_set() ? error.get()->message : errno_text(rc)};
+            return Error{"AcquireSockets", error.is_set() ? bus_error_text(error.get()) : errno_text(rc)};
         auto fds = read_named_fds(reply.get());
         if (!fds)
             return fds.error();
@@ -125,7 +125,7 @@ Result<AcquiredState> SupervisorLink::acquire_blocking()
                                 "GetConfig", error.get(), &raw, "");
     BusMessagePtr reply(raw);
     if (rc < 0)
-        return Error{"GetConfig", error.is_set() ? error.get()->message : errno_text(rc)};
+        return Error{"GetConfig", error.is_set() ? bus_error_text(error.get()) : errno_text(rc)};
     const char* config = nullptr;
     if ((rc = sd_bus_message_read(reply.get(), "s", &config)) < 0)
         return Error{"GetConfig", "malformed reply: " + errno_text(rc)};
@@ -237,7 +237,7 @@ int SupervisorLink::on_sockets_reply(sd_bus_message* reply, void* userdata, sd_b
     try {
         self->pending_call_.reset();
         if (sd_bus_message_is_method_error(reply, nullptr)) {
-            log_warning(std::string("Re-sync: AcquireSockets failed: ") + sd_bus_message_get_error(reply)->message);
+            log_warning(std::string("Re-sync: AcquireSockets failed: ") + bus_error_text(sd_bus_message_get_error(reply)));
             return 0;
         }
         auto fds = read_named_fds(reply);

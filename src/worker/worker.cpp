@@ -3,6 +3,7 @@
 #include "worker.hpp"
 
 #include "core/atomic_file.hpp"
+#include "core/c_callback.hpp"
 #include "core/log.hpp"
 #include "core/worker_protocol.hpp"
 #include "dataplane/bpf_filter.hpp"
@@ -231,44 +232,37 @@ Status Worker::add_event_sources()
     return Ok{};
 }
 
-int Worker::on_ring_readable(sd_event_source*, int, std::uint32_t, void* userdata)
+int Worker::on_ring_readable(sd_event_source*, int, std::uint32_t, void* userdata) noexcept
 {
     auto* self = static_cast<Worker*>(userdata);
-    try {
+    // Only the (rare) error log lines allocate on this path.
+    return guard_callback("Processing io_uring completions", [self] {
         self->engine_->process_completions();
-    } catch (...) {
-        // Only the (rare) error log lines allocate on this path.
-        log_error("Processing io_uring completions failed");
-    }
-    return 0;
+        return 0;
+    });
 }
 
-int Worker::on_stats_timer(sd_event_source* source, std::uint64_t usec, void* userdata)
+int Worker::on_stats_timer(sd_event_source* source, std::uint64_t, void* userdata) noexcept
 {
     auto* self = static_cast<Worker*>(userdata);
-    try {
+    (void)guard_callback("Stats tick", [self] {
         self->engine_->rearm_receive_if_stopped();
         self->engine_->poll_kernel_stats();
         self->write_stats_file();
-    } catch (const std::exception& e) {
-        log_error(std::string("Stats tick failed: ") + e.what());
-    } catch (...) {
-        log_error("Stats tick failed");
-    }
-    (void)usec;
+        return 0;
+    });
     (void)sd_event_source_set_time_relative(source, std::uint64_t{self->options_.stats_interval_ms} * 1000);
     (void)sd_event_source_set_enabled(source, SD_EVENT_ON);
     return 0;
 }
 
-int Worker::on_signal(sd_event_source*, const struct signalfd_siginfo*, void* userdata)
+int Worker::on_signal(sd_event_source*, const struct signalfd_siginfo*, void* userdata) noexcept
 {
     auto* self = static_cast<Worker*>(userdata);
-    try {
+    (void)guard_callback("Shutdown (final stats)", [self] {
         self->shut_down();
-    } catch (...) {
-        log_error("Shutdown failed to write final stats");
-    }
+        return 0;
+    });
     (void)sd_event_exit(self->event_.get(), 0);
     return 0;
 }

@@ -49,9 +49,9 @@ private:
     [[nodiscard]] Status add_event_sources();
     void shut_down();
 
-    static int on_ring_readable(sd_event_source* source, int fd, std::uint32_t events, void* userdata);
-    static int on_stats_timer(sd_event_source* source, std::uint64_t usec, void* userdata);
-    static int on_signal(sd_event_source* source, const struct signalfd_siginfo* info, void* userdata);
+    static int on_ring_readable(sd_event_source* source, int fd, std::uint32_t events, void* userdata) noexcept;
+    static int on_stats_timer(sd_event_source* source, std::uint64_t usec, void* userdata) noexcept;
+    static int on_signal(sd_event_source* source, const struct signalfd_siginfo* info, void* userdata) noexcept;
 
     WorkerOptions options_;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

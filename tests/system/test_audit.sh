@@ -101,7 +101,7 @@ sock() { sys_exec python3 -c 'import socket,sys
 s = socket.socket(socket.AF_UNIX); s.settimeout(20); s.connect("/run/mcr/control.sock")
 s.sendall(sys.argv[1].encode() + b"\n"); print(s.recv(65536).decode())' "$1"; }
 reply=$(sock '{"RemoveRuleByName":{"name":"aud-none-'$$'"}}')
-check_match "socket remove of an unknown rule is refused" 'rror' "$reply"
+check_match "socket remove of an unknown rule is refused" "^\\{\"Error\":\"No rule named 'aud-none-$$'\"\\}" "$reply"
 e=$(entries MCR_RULE="aud-none-$$")
 check_eq "socket refusal: one entry, invalid, via socket" "1 invalid socket" \
     "$(count "$e") $(field "$e" MCR_RESULT) $(field "$e" MCR_VIA)"

@@ -54,7 +54,8 @@ wait_rules "admin3 dbus1 "
 check_eq "the reload under traffic replaced admin2 by admin3" "admin3 dbus1 " "$(rule_names)"
 journal=$(sys_exec journalctl -u mcrd.service --since "$since" --no-pager -o cat 2>/dev/null | tr '\n' '|')
 check_match "systemd took the unit through Reloading -> Reloaded" 'Reloading mcrd\.service.*\|.*Reloaded mcrd\.service' "$journal"
-check_match "mcrd reloaded once, with the change" 'Configuration reloaded: 1 rules added, 1 removed' "$journal"
+check_eq "mcrd reloaded once, with the change" "1 1" \
+    "$(grep -o 'Configuration reloaded[^|]*' <<<"$journal" | wc -l) $(grep -c 'Configuration reloaded: 1 rules added, 1 removed' <<<"${journal//|/$'\n'}")"
 check_eq "the reload under traffic did not restart mcrd" "$pid" "$(sys_main_pid mcrd.service)"
 
 echo '{ "rules": [ { "name": "admin4", "input": { "interface": "in0" ' | sys_exec tee /etc/mcrd/10-test.json >/dev/null
