@@ -102,8 +102,11 @@ Result<unique_fd> ControlServer::listen_on_path(const std::string& path, mode_t 
     // Group "mcr" may connect (ARCHITECTURE.md §6). Only possible when the
     // daemon is root or a member; otherwise the unit's socket (SocketGroup=)
     // provides it, so a failure here is not an error.
-    if (auto read_gid = lookup_group(kReadGroup))
-        (void)chown(path.c_str(), static_cast<uid_t>(-1), *read_gid);
+    // (chown() is warn_unused_result, which a (void) cast does not silence.)
+    if (auto read_gid = lookup_group(kReadGroup)) {
+        const int owned = chown(path.c_str(), static_cast<uid_t>(-1), *read_gid);
+        (void)owned;
+    }
     if (listen(socket_fd.get(), kListenBacklog) < 0)
         return errno_error("control socket: listen()", errno);
     return socket_fd;

@@ -240,12 +240,8 @@ private:
             return false;
         }
         number += int_part.empty() ? "0" : std::string(int_part);
-        // Appended piece by piece: GCC 12 at -O3 reports a false -Wrestrict
-        // in operator+(const char*, std::string&&).
-        if (has_point) {
-            number += '.';
-            number += frac_part.empty() ? std::string_view("0") : frac_part;
-        }
+        if (has_point)
+            number += "." + (frac_part.empty() ? std::string("0") : std::string(frac_part));
         if (pos_ < in_.size() && (in_[pos_] == 'e' || in_[pos_] == 'E')) {
             std::size_t at = pos_ + 1;
             if (at < in_.size() && (in_[at] == '+' || in_[at] == '-'))
