@@ -2,6 +2,7 @@
 #include "relay_client.hpp"
 
 #include "bus/bus_names.hpp"
+#include "core/c_owned.hpp"
 
 #include <unistd.h>
 
@@ -111,8 +112,7 @@ std::string RelayClient::get_string_property(const char* property)
     if (r < 0)
         throw_call_failure(bus_name_, property, r, error);
     // sd_bus_get_property_string hands over a malloc()ed string.
-    std::unique_ptr<char, decltype(&std::free)> owned(value, &std::free);
-    return std::string(owned.get());
+    return to_string(CString(value));
 }
 
 void check_read(int r, const char* what)

@@ -1,6 +1,7 @@
 // Listening socket for workers started as systemd units.
 #include "worker_listener.hpp"
 
+#include "core/c_owned.hpp"
 #include "core/log.hpp"
 
 #include <sys/socket.h>
@@ -75,8 +76,8 @@ int WorkerListener::on_ready(sd_event_source*, int fd, uint32_t, void* userdata)
                 continue;
             char* unit_text = nullptr;
             const int r = sd_pid_get_unit(peer.pid, &unit_text);
-            const std::string unit = r >= 0 && unit_text ? unit_text : "";
-            std::free(unit_text);
+            const CString owned(unit_text);
+            const std::string unit = r >= 0 ? to_string(owned) : "";
             if (!is_worker_unit(unit)) {
                 log_warning("Refusing a worker connection from pid " + std::to_string(peer.pid) +
                             (unit.empty() ? " (no unit)" : " (unit " + unit + ")"));

@@ -8,7 +8,6 @@
 
 #include <linux/if_packet.h>
 #include <poll.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -41,13 +40,13 @@ static_assert(sizeof(VnetHeader) == 10);
 constexpr std::uint8_t kVnetNeedsChecksum = 1; // VIRTIO_NET_HDR_F_NEEDS_CSUM
 
 // Frames read from the ring in one go before their sends are submitted.
-constexpr unsigned kRingSubmitBatch = 32;
+constexpr unsigned kPacketRingSubmitBatch = 32;
 
 // A ring has no virtio_net_hdr: a frame sent with checksum offload by a
 // local socket is flagged TP_STATUS_CSUMNOTREADY, and where its UDP checksum
 // starts follows from the IPv4 header (the ingress socket sees frames
 // untagged; complete_partial_checksum() checks the rest of the offsets).
-void complete_ring_checksum(std::span<std::uint8_t> frame)
+void complete_packet_ring_checksum(std::span<std::uint8_t> frame)
 {
     constexpr std::size_t kUdpChecksumOffset = 6;
     constexpr std::size_t ip = dataplane::kEthernetHeaderBytes;
@@ -77,46 +76,18 @@ Status Engine::setup()
     io_uring_params params{};
     params.flags = IORING_SETUP_CQSIZE;
     params.cq_entries = kSubmissionEntries * 4; // sends in flight + receive bursts never overflow it
-    if (int rc = io_uring_queue_init_params(kSubmissionEntries, &ring_, &params); rc < 0)
-        return Error{"io_uring", std::string("cannot set up the ring: ") + std::strerror(-rc)};
-    ring_ready_ = true;
-
-    buffer_ring_bytes_ = kIngressBuffers * sizeof(io_uring_buf);
-    void* memory = mmap(nullptr, buffer_ring_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-    if (memory == MAP_FAILED)
-        return Error{"io_uring", std::string("cannot map the buffer ring: ") + std::strerror(errno)};
-    buffer_ring_ = static_cast<io_uring_buf_ring*>(memory);
-    io_uring_buf_reg registration{};
-    registration.ring_addr = reinterpret_cast<std::uint64_t>(buffer_ring_);
-    registration.ring_entries = kIngressBuffers;
-    registration.bgid = kBufferGroup;
-    if (int rc = io_uring_register_buf_ring(&ring_, &registration, 0); rc < 0)
-        return Error{"io_uring", std::string("cannot register the buffer ring: ") + std::strerror(-rc)};
-    io_uring_buf_ring_init(buffer_ring_);
-    ingress_buffers_.resize(std::size_t{kIngressBuffers} * kIngressBufferBytes);
-    for (unsigned i = 0; i < kIngressBuffers; ++i)
-        io_uring_buf_ring_add(buffer_ring_, ingress_buffers_.data() + std::size_t{i} * kIngressBufferBytes,
-                              kIngressBufferBytes, static_cast<unsigned short>(i),
-                              io_uring_buf_ring_mask(kIngressBuffers), static_cast<int>(i));
-    io_uring_buf_ring_advance(buffer_ring_, kIngressBuffers);
-    return Ok{};
-}
-
-Engine::~Engine()
-{
-    if (ring_ready_)
-        io_uring_queue_exit(&ring_); // cancels everything in flight before the buffers go
-    if (buffer_ring_)
-        (void)munmap(buffer_ring_, buffer_ring_bytes_);
+    if (Status s = uring_.init(kSubmissionEntries, params); !s)
+        return s;
+    return provided_buffers_.init(uring_, kBufferGroup, kIngressBuffers, kIngressBufferBytes);
 }
 
 io_uring_sqe* Engine::next_sqe()
 {
-    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+    io_uring_sqe* sqe = io_uring_get_sqe(uring_.get());
     if (sqe == nullptr) {
         // Queue full in the middle of a batch: submit what we have.
-        (void)io_uring_submit(&ring_);
-        sqe = io_uring_get_sqe(&ring_);
+        (void)io_uring_submit(uring_.get());
+        sqe = io_uring_get_sqe(uring_.get());
     }
     return sqe;
 }
@@ -154,15 +125,15 @@ void Engine::install(ForwardingPlan plan, std::vector<RuleCounters> rule_counter
             }
         }
         ingress_fd_ = ingress_fd;
-        if (want_ring_)
-            attach_ring();
+        if (want_packet_ring_)
+            attach_packet_ring();
         if (!packet_ring_)
             enable_vnet_header();
         ++receive_generation_;
         receive_armed_ = false;
         arm_receive();
     }
-    (void)io_uring_submit(&ring_);
+    (void)io_uring_submit(uring_.get());
 }
 
 // With PACKET_VNET_HDR every frame comes with a virtio_net_hdr saying whether
@@ -201,7 +172,7 @@ void Engine::rearm_receive_if_stopped()
 {
     if (!receive_armed_) {
         arm_receive();
-        (void)io_uring_submit(&ring_);
+        (void)io_uring_submit(uring_.get());
     }
 }
 
@@ -219,13 +190,13 @@ void Engine::drain(std::chrono::milliseconds limit)
             io_uring_prep_cancel64(sqe, tag(kKindReceive, receive_generation_), 0);
             io_uring_sqe_set_data64(sqe, tag(kKindCancel, 0));
         }
-        (void)io_uring_submit(&ring_);
+        (void)io_uring_submit(uring_.get());
     }
-    while ((receive_armed_ || egress_.in_flight() > 0 || pending_count_ > 0 || ring_block_.has_value()) &&
+    while ((receive_armed_ || egress_.in_flight() > 0 || pending_count_ > 0 || packet_block_.has_value()) &&
            std::chrono::steady_clock::now() < deadline) {
         __kernel_timespec step{0, kWaitStepNs};
         io_uring_cqe* cqe = nullptr;
-        (void)io_uring_wait_cqe_timeout(&ring_, &cqe, &step);
+        (void)io_uring_wait_cqe_timeout(uring_.get(), &cqe, &step);
         process_completions();
     }
 }
@@ -256,7 +227,7 @@ void Engine::process_completions()
     const auto start = std::chrono::steady_clock::now();
     auto idle_since = start;
     for (;;) {
-        const bool ready = io_uring_cq_ready(&ring_) > 0 || ring_has_frames();
+        const bool ready = io_uring_cq_ready(uring_.get()) > 0 || packet_ring_has_frames();
         const bool received = ready && handle_available_completions();
         const auto now = std::chrono::steady_clock::now();
         if (received)
@@ -281,7 +252,7 @@ bool Engine::handle_available_completions()
         unsigned head = 0;
         unsigned handled = 0;
         io_uring_cqe* cqe = nullptr;
-        io_uring_for_each_cqe(&ring_, head, cqe)
+        io_uring_for_each_cqe(uring_.get(), head, cqe)
         {
             switch (cqe->user_data >> kKindShift) {
             case kKindReceive:
@@ -295,21 +266,18 @@ bool Engine::handle_available_completions()
             }
             ++handled;
         }
-        io_uring_cq_advance(&ring_, handled);
-        if (packet_ring_ && walk_ring())
+        io_uring_cq_advance(uring_.get(), handled);
+        if (packet_ring_ && walk_packet_ring())
             received_ = true;
         forward_pending_frames();
-        if (buffers_to_return_ > 0) {
-            io_uring_buf_ring_advance(buffer_ring_, static_cast<int>(buffers_to_return_));
-            buffers_to_return_ = 0;
-        }
+        provided_buffers_.publish();
         // Re-arm once the multishot receive ended, unless every buffer is
         // still waiting (it would only end again with ENOBUFS).
         if (pending_count_ < kIngressBuffers)
             arm_receive();
-        if (io_uring_sq_ready(&ring_) > 0)
-            (void)io_uring_submit(&ring_);
-        if (pending_count_ == 0 || io_uring_cq_ready(&ring_) == 0)
+        if (io_uring_sq_ready(uring_.get()) > 0)
+            (void)io_uring_submit(uring_.get());
+        if (pending_count_ == 0 || io_uring_cq_ready(uring_.get()) == 0)
             break;
     }
     return received_;
@@ -321,15 +289,15 @@ void Engine::forward_pending_frames()
         const PendingFrame frame = pending_[pending_head_];
         pending_head_ = (pending_head_ + 1) % kIngressBuffers;
         --pending_count_;
-        receive_frame(ingress_buffers_.data() + std::size_t{frame.buffer_id} * kIngressBufferBytes, frame.length);
-        return_buffer(frame.buffer_id);
+        receive_frame(provided_buffers_.buffer(frame.buffer_id), frame.length);
+        provided_buffers_.give_back(frame.buffer_id);
     }
 }
 
-void Engine::attach_ring()
+void Engine::attach_packet_ring()
 {
-    ring_block_.reset();
-    ring_done_ = 0;
+    packet_block_.reset();
+    packet_block_done_ = 0;
     packet_ring_.reset();
     auto ring = IngressRing::attach(ingress_fd_);
     if (!ring) {
@@ -341,11 +309,11 @@ void Engine::attach_ring()
     packet_ring_.emplace(std::move(ring).value());
 }
 
-bool Engine::ring_has_frames() const noexcept
+bool Engine::packet_ring_has_frames() const noexcept
 {
     if (!packet_ring_ || receive_stopped_)
         return false;
-    if (ring_block_)
+    if (packet_block_)
         return true;
     return oldest_retired_block(packet_ring_->layout()).has_value();
 }
@@ -355,26 +323,26 @@ bool Engine::ring_has_frames() const noexcept
 // resumes there next round) when the egress pool cannot take a frame for
 // every output of a rule: the sends submitted so far complete inline and
 // free their slots.
-bool Engine::walk_ring()
+bool Engine::walk_packet_ring()
 {
     bool any = false;
     const RingLayout& layout = packet_ring_->layout();
-    while (!receive_stopped_ || ring_block_) {
-        if (!ring_block_) {
-            ring_block_ = oldest_retired_block(layout);
-            if (!ring_block_)
+    while (!receive_stopped_ || packet_block_) {
+        if (!packet_block_) {
+            packet_block_ = oldest_retired_block(layout);
+            if (!packet_block_)
                 break;
-            ring_done_ = frames_done(layout, *ring_block_); // non-zero after a crash mid-block
+            packet_block_done_ = frames_done(layout, *packet_block_); // non-zero after a crash mid-block
         }
-        BlockFrames frames(layout, *ring_block_);
-        for (unsigned i = 0; i < ring_done_; ++i)
+        BlockFrames frames(layout, *packet_block_);
+        for (unsigned i = 0; i < packet_block_done_; ++i)
             (void)frames.next();
         while (auto frame = frames.next()) {
             if (egress_.free_slots() < max_outputs_)
                 return any;
             // Counted as done before its send is submitted: a crash from
             // here on loses the frame rather than sending it twice.
-            set_frames_done(layout, *ring_block_, ++ring_done_);
+            set_frames_done(layout, *packet_block_, ++packet_block_done_);
             any = true;
             if (frame->truncated) {
                 ++counters_.ingress.frames;
@@ -382,31 +350,23 @@ bool Engine::walk_ring()
                 continue;
             }
             if (frame->checksum_partial)
-                complete_ring_checksum(frame->bytes);
+                complete_packet_ring_checksum(frame->bytes);
             forward_frame(frame->bytes.data(), frame->bytes.size());
-            if (io_uring_sq_ready(&ring_) >= kRingSubmitBatch)
-                (void)io_uring_submit(&ring_);
+            if (io_uring_sq_ready(uring_.get()) >= kPacketRingSubmitBatch)
+                (void)io_uring_submit(uring_.get());
         }
-        release_block(layout, *ring_block_);
-        ring_block_.reset();
-        ring_done_ = 0;
+        release_block(layout, *packet_block_);
+        packet_block_.reset();
+        packet_block_done_ = 0;
     }
     return any;
-}
-
-void Engine::return_buffer(std::uint16_t buffer_id)
-{
-    io_uring_buf_ring_add(buffer_ring_, ingress_buffers_.data() + std::size_t{buffer_id} * kIngressBufferBytes,
-                          kIngressBufferBytes, buffer_id, io_uring_buf_ring_mask(kIngressBuffers),
-                          static_cast<int>(buffers_to_return_));
-    ++buffers_to_return_;
 }
 
 void Engine::handle_receive(const io_uring_cqe& cqe)
 {
     const bool current = (cqe.user_data & kValueMask) == (receive_generation_ & kValueMask);
     if (packet_ring_) {
-        // A poll result: the frames themselves are read by walk_ring().
+        // A poll result: the frames themselves are read by walk_packet_ring().
         if (current && !(cqe.flags & IORING_CQE_F_MORE))
             receive_armed_ = false;
         return;
@@ -420,7 +380,7 @@ void Engine::handle_receive(const io_uring_cqe& cqe)
                 PendingFrame{buffer_id, static_cast<std::uint32_t>(cqe.res)};
             ++pending_count_;
         } else {
-            return_buffer(buffer_id);
+            provided_buffers_.give_back(buffer_id);
         }
     }
     if (cqe.res == -ENOBUFS)

@@ -1,7 +1,7 @@
 // The io_uring data plane: multishot receive on the ingress socket into a
 // provided-buffer ring, classify + look up + rewrite per output, and batched
 // sends (one io_uring_submit per completion batch). The caller polls
-// ring_fd() (sd-event) and calls process_completions() when it is readable.
+// uring_fd() (sd-event) and calls process_completions() when it is readable.
 // Back-pressure: a received frame waits (holding its ring buffer) until the
 // egress pool has a slot for every output; when all ring buffers wait, the
 // receive stops and frames queue in the socket's 16 MiB buffer instead of
@@ -13,6 +13,7 @@
 #include "egress.hpp"
 #include "ingress_ring.hpp"
 #include "stats.hpp"
+#include "uring.hpp"
 
 #include <liburing.h>
 
@@ -39,11 +40,11 @@ struct ForwardingPlan {
 class Engine {
 public:
     [[nodiscard]] static Result<std::unique_ptr<Engine>> create();
-    ~Engine();
+    ~Engine() = default;
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
 
-    [[nodiscard]] int ring_fd() const noexcept { return ring_.ring_fd; }
+    [[nodiscard]] int uring_fd() const noexcept { return uring_.fd(); }
 
     // Switches to `plan` with `rule_counters` (same order as its rules). When
     // `ingress_fd` differs from the current one, the old receive is
@@ -67,7 +68,7 @@ public:
 
     // Read the ingress socket through a TPACKET_V3 ring (set before the
     // first install()); falls back to recv if the ring cannot be set up.
-    void set_receive_ring(bool on) noexcept { want_ring_ = on; }
+    void set_receive_ring(bool on) noexcept { want_packet_ring_ = on; }
 
     // Re-arms the receive if an error stopped it (called from a timer).
     void rearm_receive_if_stopped();
@@ -98,17 +99,11 @@ private:
     void forward_frame(const std::uint8_t* frame, std::size_t length);
     void send_copy(std::uint32_t rule_index, std::uint32_t output_index, const dataplane::UdpFrameView& in,
                    const EgressTarget& target);
-    void return_buffer(std::uint16_t buffer_id);
-    void attach_ring();
-    [[nodiscard]] bool ring_has_frames() const noexcept;
-    bool walk_ring();
+    void attach_packet_ring();
+    [[nodiscard]] bool packet_ring_has_frames() const noexcept;
+    bool walk_packet_ring();
 
-    io_uring ring_{};
-    bool ring_ready_ = false;
-    io_uring_buf_ring* buffer_ring_ = nullptr;
-    std::size_t buffer_ring_bytes_ = 0;
-    std::vector<std::uint8_t> ingress_buffers_;
-    unsigned buffers_to_return_ = 0;
+    ProvidedBuffers provided_buffers_;
 
     // Received frames not yet forwarded (FIFO ring; at most one per buffer).
     struct PendingFrame {
@@ -130,15 +125,19 @@ private:
     bool receive_stopped_ = false;       // drain(): never re-armed
 
     // Ring mode: the block being read and how many of its frames are done.
-    bool want_ring_ = false;
+    bool want_packet_ring_ = false;
     std::optional<IngressRing> packet_ring_;
-    std::optional<unsigned> ring_block_;
-    unsigned ring_done_ = 0;
+    std::optional<unsigned> packet_block_;
+    unsigned packet_block_done_ = 0;
 
     EgressPool egress_;
     ForwardingPlan plan_;
     std::uint32_t plan_generation_ = 0;
     WorkerCounters counters_;
+    // Declared last so that it goes first: io_uring_queue_exit() cancels what
+    // is in flight before the buffers, the egress slots and the packet ring
+    // it points into go.
+    Uring uring_;
 };
 
 } // namespace mcr::worker

@@ -71,8 +71,8 @@ Result<NamedFds> read_named_fds(sd_bus_message* message)
     return fds;
 }
 
-SupervisorLink::SupervisorLink(sd_event* event, std::string socket_path, int bus_fd, SupervisorHandlers handlers)
-    : event_(event), socket_path_(std::move(socket_path)), bus_fd_(bus_fd), handlers_(std::move(handlers)),
+SupervisorLink::SupervisorLink(sd_event* event, std::string socket_path, unique_fd bus_fd, SupervisorHandlers handlers)
+    : event_(event), socket_path_(std::move(socket_path)), bus_fd_(std::move(bus_fd)), handlers_(std::move(handlers)),
       retry_delay_(kFirstRetryDelay)
 {
 }
@@ -84,9 +84,10 @@ int SupervisorLink::connect()
         return rc;
     BusPtr bus(raw);
     int rc = 0;
-    if (bus_fd_ >= 0) {
-        rc = sd_bus_set_fd(bus.get(), bus_fd_, bus_fd_);
-        bus_fd_ = -1; // the bus owns it now; it cannot be reused after a disconnect
+    if (bus_fd_) {
+        rc = sd_bus_set_fd(bus.get(), bus_fd_.get(), bus_fd_.get());
+        if (rc >= 0)
+            (void)bus_fd_.release(); // the bus owns it now; it cannot be reused after a disconnect
     } else {
         rc = sd_bus_set_address(bus.get(), unix_address(socket_path_).c_str());
     }

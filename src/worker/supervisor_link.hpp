@@ -6,6 +6,7 @@
 
 #include "core/result.hpp"
 #include "core/sd_ptr.hpp"
+#include "core/unique_fd.hpp"
 #include "named_fds.hpp"
 
 #include <chrono>
@@ -34,7 +35,7 @@ class SupervisorLink {
 public:
     // `socket_path` (unix:path=) or, when >= 0, `bus_fd` (a connected
     // AF_UNIX socket inherited from the parent; not reconnectable).
-    SupervisorLink(sd_event* event, std::string socket_path, int bus_fd, SupervisorHandlers handlers);
+    SupervisorLink(sd_event* event, std::string socket_path, unique_fd bus_fd, SupervisorHandlers handlers);
     SupervisorLink(const SupervisorLink&) = delete;
     SupervisorLink& operator=(const SupervisorLink&) = delete;
 
@@ -64,7 +65,7 @@ private:
 
     sd_event* event_;
     std::string socket_path_;
-    int bus_fd_;
+    unique_fd bus_fd_; // until the bus owns it (sd_bus_set_fd)
     SupervisorHandlers handlers_;
     std::chrono::milliseconds retry_delay_;
     bool resync_ = false;

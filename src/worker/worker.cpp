@@ -68,7 +68,8 @@ Status Worker::start()
                 return apply_config(text, std::move(fds), merge, have_notify_socket());
             },
             [this] { return stats_json(); }};
-        link_.emplace(event_.get(), options_.supervisor_socket, options_.bus_fd, std::move(handlers));
+        link_.emplace(event_.get(), options_.supervisor_socket,
+                      unique_fd(std::exchange(options_.bus_fd, -1)), std::move(handlers));
     }
     if (Status s = acquire_initial_state(); !s)
         return s;
@@ -213,10 +214,10 @@ void Worker::write_stats_file()
 Status Worker::add_event_sources()
 {
     sd_event_source* source = nullptr;
-    if (int rc = sd_event_add_io(event_.get(), &source, engine_->ring_fd(), EPOLLIN, &Worker::on_ring_readable, this);
+    if (int rc = sd_event_add_io(event_.get(), &source, engine_->uring_fd(), EPOLLIN, &Worker::on_uring_readable, this);
         rc < 0)
         return Error{"sd-event", std::string("cannot watch the io_uring: ") + std::strerror(-rc)};
-    ring_source_.reset(source);
+    uring_source_.reset(source);
     const std::uint64_t interval_us = std::uint64_t{options_.stats_interval_ms} * 1000;
     if (int rc = sd_event_add_time_relative(event_.get(), &source, CLOCK_MONOTONIC, interval_us, 0,
                                             &Worker::on_stats_timer, this);
@@ -232,7 +233,7 @@ Status Worker::add_event_sources()
     return Ok{};
 }
 
-int Worker::on_ring_readable(sd_event_source*, int, std::uint32_t, void* userdata) noexcept
+int Worker::on_uring_readable(sd_event_source*, int, std::uint32_t, void* userdata) noexcept
 {
     auto* self = static_cast<Worker*>(userdata);
     // Only the (rare) error log lines allocate on this path.

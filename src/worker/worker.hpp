@@ -49,7 +49,7 @@ private:
     [[nodiscard]] Status add_event_sources();
     void shut_down();
 
-    static int on_ring_readable(sd_event_source* source, int fd, std::uint32_t events, void* userdata) noexcept;
+    static int on_uring_readable(sd_event_source* source, int fd, std::uint32_t events, void* userdata) noexcept;
     static int on_stats_timer(sd_event_source* source, std::uint64_t usec, void* userdata) noexcept;
     static int on_signal(sd_event_source* source, const struct signalfd_siginfo* info, void* userdata) noexcept;
 
@@ -61,7 +61,7 @@ private:
     WorkerConfig config_;
     std::string config_text_;
     std::optional<SupervisorLink> link_;
-    EventSourcePtr ring_source_;
+    EventSourcePtr uring_source_;
     EventSourcePtr stats_timer_;
     EventSourcePtr sigterm_source_;
     EventSourcePtr sigint_source_;
