@@ -4,6 +4,7 @@
 #pragma once
 
 #include "relay_client.hpp"
+#include "rule.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -37,6 +38,15 @@ void command_list(const GlobalOptions& options);
 void command_show(const GlobalOptions& options, const std::string& name);
 void command_config_import(const GlobalOptions& options, const std::string& file, bool replace);
 void command_config_export(const GlobalOptions& options);
+
+// One row of ListRules' a(sssqsa(ssqy)s); shared by `list`, `show` and `status`.
+struct ListedRule {
+    RuleInput input;
+    std::string name;
+    std::vector<std::string> outputs;   // formatted endpoints
+    std::string state;
+};
+[[nodiscard]] std::vector<ListedRule> read_rules(RelayClient& client);
 
 // commands_status.cpp
 void command_stats(const GlobalOptions& options, const StatsOptions& stats);

@@ -16,13 +16,6 @@
 namespace mcr::ctl {
 namespace {
 
-// One row of ListRules: a(sssqsa(ssqy)s).
-struct ListedRule {
-    RuleInput input;
-    std::string name;
-    std::vector<std::string> outputs;   // formatted endpoints
-    std::string state;
-};
 
 std::string read_string(sd_bus_message* m, const char* what)
 {
@@ -38,7 +31,40 @@ IpAddress address_or_unspecified(const std::string& text)
     return IpAddress::parse(text).value_or(IpAddress{});
 }
 
-std::vector<ListedRule> list_rules(RelayClient& client)
+std::string call_returning_string(RelayClient& client, const char* method, const RelayClient::AppendArgs& args = {})
+{
+    auto reply = client.call(method, args);
+    return read_string(reply.get(), method);
+}
+
+// The daemon's JSON, indented for people and still importable.
+void print_json_text(const std::string& text)
+{
+    auto document = nlohmann::json::parse(text, nullptr, false);
+    std::cout << (document.is_discarded() ? text : document.dump(2)) << "\n";
+}
+
+std::string read_config_file(const std::string& file)
+{
+    std::ostringstream content;
+    if (file == "-") {
+        content << std::cin.rdbuf();
+    } else {
+        std::ifstream stream(file, std::ios::binary);
+        if (!stream)
+            throw CommandFailure(ExitCode::failure, "Failed to open '" + file + "'");
+        content << stream.rdbuf();
+    }
+    std::string text = content.str();
+    if (text.size() > kMaxConfigBytes)
+        throw CommandFailure(ExitCode::invalid, "'" + file + "' is larger than " + std::to_string(kMaxConfigBytes) +
+                                                    " bytes");
+    return text;
+}
+
+} // namespace
+
+std::vector<ListedRule> read_rules(RelayClient& client)
 {
     auto reply = client.call("ListRules");
     sd_bus_message* m = reply.get();
@@ -80,39 +106,6 @@ std::vector<ListedRule> list_rules(RelayClient& client)
     return rules;
 }
 
-std::string call_returning_string(RelayClient& client, const char* method, const RelayClient::AppendArgs& args = {})
-{
-    auto reply = client.call(method, args);
-    return read_string(reply.get(), method);
-}
-
-// The daemon's JSON, indented for people and still importable.
-void print_json_text(const std::string& text)
-{
-    auto document = nlohmann::json::parse(text, nullptr, false);
-    std::cout << (document.is_discarded() ? text : document.dump(2)) << "\n";
-}
-
-std::string read_config_file(const std::string& file)
-{
-    std::ostringstream content;
-    if (file == "-") {
-        content << std::cin.rdbuf();
-    } else {
-        std::ifstream stream(file, std::ios::binary);
-        if (!stream)
-            throw CommandFailure(ExitCode::failure, "Failed to open '" + file + "'");
-        content << stream.rdbuf();
-    }
-    std::string text = content.str();
-    if (text.size() > kMaxConfigBytes)
-        throw CommandFailure(ExitCode::invalid, "'" + file + "' is larger than " + std::to_string(kMaxConfigBytes) +
-                                                    " bytes");
-    return text;
-}
-
-} // namespace
-
 void command_add(const GlobalOptions& options, const std::string& name, const std::string& input_text,
                  const std::vector<std::string>& output_texts)
 {
@@ -151,7 +144,7 @@ void command_list(const GlobalOptions& options)
         return;
     }
     OutputTable table({{"NAME"}, {"INPUT"}, {"OUTPUTS"}, {"STATE"}});
-    auto rules = list_rules(client);
+    auto rules = read_rules(client);
     for (const auto& rule : rules) {
         std::string outputs;
         for (const auto& output : rule.outputs)
@@ -175,7 +168,7 @@ void command_show(const GlobalOptions& options, const std::string& name)
     if (!rule)
         throw CommandFailure(ExitCode::failure, "The daemon's rule is unreadable (" + rule.error().message() + "): " + text);
     std::string state = "unknown";
-    for (const auto& listed : list_rules(client))
+    for (const auto& listed : read_rules(client))
         if (listed.name == name)
             state = listed.state;
     std::cout << "   Name: " << rule->name << "\n  Input: " << format_input_endpoint(rule->input) << "\n";

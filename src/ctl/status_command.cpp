@@ -41,28 +41,14 @@ std::vector<UnitStatus> list_workers(RelayClient& client)
 
 std::vector<RuleLine> list_rules(RelayClient& client)
 {
-    auto reply = client.call("ListRules");
-    sd_bus_message* m = reply.get();
     std::vector<RuleLine> rules;
-    check_read(sd_bus_message_enter_container(m, 'a', "(sssqsa(ssqy)s)"), "rules");
-    int r = 0;
-    while ((r = sd_bus_message_enter_container(m, 'r', "sssqsa(ssqy)s")) > 0) {
-        const char* name = nullptr;
-        const char* interface = nullptr;
-        const char* address = nullptr;
-        std::uint16_t port = 0;
-        const char* source = nullptr;
-        const char* state = nullptr;
-        check_read(sd_bus_message_read(m, "sssqs", &name, &interface, &address, &port, &source), "rule");
-        check_read(sd_bus_message_skip(m, "a(ssqy)"), "rule outputs");
-        check_read(sd_bus_message_read(m, "s", &state), "rule state");
-        check_read(sd_bus_message_exit_container(m), "rule");
-        std::string input = std::string(interface) + " " + address + ":" + std::to_string(port);
-        if (*source != '\0')
-            input += "@" + std::string(source);
-        rules.push_back(RuleLine{name, std::move(input), state, 0, 0, std::nullopt});
+    for (ListedRule& rule : read_rules(client)) {
+        std::string input = rule.input.interface + " " + rule.input.address.to_string() + ":" +
+                            std::to_string(rule.input.port);
+        if (rule.input.source)
+            input += "@" + rule.input.source->to_string();
+        rules.push_back(RuleLine{std::move(rule.name), std::move(input), std::move(rule.state), 0, 0, std::nullopt});
     }
-    check_read(r, "rules");
     return rules;
 }
 
