@@ -3,7 +3,7 @@
 # 1. started by mcrd-test-launch (sockets as LISTEN_FDS): 1000 paced UDP
 #    packets from src all reach dst (exact count) and the final stats file
 #    says 1000 for the rule and its output, no drops;
-# 2. started with --supervisor-socket against mcrd-test-supervisor (sockets
+# 2. started with --supervisor-socket against mcrd-fake-supervisor (sockets
 #    and config over the p2p D-Bus link): 1000 relayed and reported by
 #    GetStats; the supervisor is stopped, 1000 more are still relayed, and
 #    after the supervisor is back the worker reconnects and reports 2000.
@@ -17,9 +17,9 @@ MCRT_BUILD_DIR=${MCRT_BUILD_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/build}
 MCRD_WORKER=${MCRD_WORKER:-$MCRT_BUILD_DIR/src/worker/mcrd-worker}
 MCRD_TEST_LAUNCH=${MCRD_TEST_LAUNCH:-$MCRT_BUILD_DIR/tests/tools/mcrd-test-launch}
 [ -x "$MCRD_WORKER" ] || skip "mcrd-worker not built ($MCRD_WORKER)"
-MCRD_TEST_SUPERVISOR=${MCRD_TEST_SUPERVISOR:-$MCRT_BUILD_DIR/tests/tools/mcrd-test-supervisor}
+MCRD_FAKE_SUPERVISOR=${MCRD_FAKE_SUPERVISOR:-$MCRT_BUILD_DIR/tests/tools/mcrd-fake-supervisor}
 [ -x "$MCRD_TEST_LAUNCH" ] || skip "mcrd-test-launch not built ($MCRD_TEST_LAUNCH)"
-[ -x "$MCRD_TEST_SUPERVISOR" ] || skip "mcrd-test-supervisor not built ($MCRD_TEST_SUPERVISOR)"
+[ -x "$MCRD_FAKE_SUPERVISOR" ] || skip "mcrd-fake-supervisor not built ($MCRD_FAKE_SUPERVISOR)"
 
 # An unknown receive mode is refused before anything starts, naming the choices.
 if mode_error=$("$MCRD_WORKER" --receive-mode bogus 2>&1); then
@@ -125,7 +125,7 @@ LINK_STATS=$(scratch link-stats.json)
 start_supervisor() {
     rm -f "$LINK_STATS"
     bg_start relay "$(scratch "supervisor$1.log")" \
-        "$MCRD_TEST_SUPERVISOR" --config "$CONFIG" --socket "$SOCKET" --stats-out "$LINK_STATS"
+        "$MCRD_FAKE_SUPERVISOR" --config "$CONFIG" --socket "$SOCKET" --stats-out "$LINK_STATS"
     SUPERVISOR_PID=$BG_PID
     wait_until 10 "the supervisor socket" test -S "$SOCKET"
 }

@@ -1,4 +1,4 @@
-// See worker_sockets.hpp. Shared by mcrd-test-launch and mcrd-test-supervisor.
+// See worker_sockets.hpp. Shared by mcrd-test-launch and mcrd-fake-supervisor.
 #include "worker_sockets.hpp"
 
 #include "core/worker_protocol.hpp"

@@ -1,11 +1,11 @@
-// mcrd-test-supervisor: a minimal stand-in for mcrd's worker link, to test a
+// mcrd-fake-supervisor: a minimal stand-in for mcrd's worker link, to test a
 // worker's peer-to-peer D-Bus side. Listens on --socket, serves
 // org.mcr.Relay.Worker1 (AcquireSockets: fresh sockets for --config;
 // GetConfig: its text) to every connection, polls each worker's GetStats
 // every 200 ms into --stats-out, and on SIGHUP re-reads --config and pushes
 // it with SetConfig(config, {}).
 //
-//   mcrd-test-supervisor --config worker.json --socket /tmp/w.sock --stats-out stats.json
+//   mcrd-fake-supervisor --config worker.json --socket /tmp/w.sock --stats-out stats.json
 #include "core/atomic_file.hpp"
 #include "core/sd_ptr.hpp"
 #include "core/worker_protocol.hpp"
@@ -117,7 +117,7 @@ int on_hangup(sd_event_source*, const struct signalfd_siginfo*, void* userdata)
     auto* context = static_cast<Context*>(userdata);
     auto text = mcr::read_file_limited(context->config_path, mcr::kMaxConfigBytes);
     if (!text) {
-        std::fprintf(stderr, "mcrd-test-supervisor: %s\n", text.error().message().c_str());
+        std::fprintf(stderr, "mcrd-fake-supervisor: %s\n", text.error().message().c_str());
         return 0;
     }
     context->config_text = *text;
@@ -154,7 +154,7 @@ int on_accept(sd_event_source*, int fd, std::uint32_t, void* userdata)
 
 int fail(const std::string& message)
 {
-    std::fprintf(stderr, "mcrd-test-supervisor: %s\n", message.c_str());
+    std::fprintf(stderr, "mcrd-fake-supervisor: %s\n", message.c_str());
     return 2;
 }
 
@@ -176,7 +176,7 @@ int main(int argc, char** argv)
             return fail("unknown option " + option);
     }
     if (context.config_path.empty() || socket_path.empty())
-        return fail("usage: mcrd-test-supervisor --config worker.json --socket PATH [--stats-out FILE]");
+        return fail("usage: mcrd-fake-supervisor --config worker.json --socket PATH [--stats-out FILE]");
     auto text = mcr::read_file_limited(context.config_path, mcr::kMaxConfigBytes);
     if (!text)
         return fail(text.error().message());
