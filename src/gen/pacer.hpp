@@ -1,7 +1,7 @@
 // Send pacing: how many packets are due at a given moment for a constant
-// rate, and a wait that sleeps when the next packet is far and spins when it
-// is near (sleeping cannot hit microsecond gaps; spinning everywhere would
-// burn a core at low rates).
+// rate, and a wait that sleeps unless the next packet is due within a couple
+// of microseconds. A late wake-up is made up by sending what is owed in one
+// batch, so the rate stays exact and gaps come in small bursts instead.
 #pragma once
 
 #include <cstdint>
@@ -11,9 +11,13 @@ namespace mcr::gen {
 // Sends per sendmmsg call at most: catching up after a late wake-up never
 // bursts more than this.
 inline constexpr std::uint64_t kMaxBatchPackets = 64;
-// Below this gap we spin instead of sleeping (timer wake-ups are ~50 us late
-// on a loaded machine even with 1 ns timer slack).
-inline constexpr std::uint64_t kSpinBelowNs = 20'000;
+// Below this gap we spin instead of sleeping. Kept small on purpose: timer
+// wake-ups are ~50 us late on a loaded machine, and spinning through gaps of
+// that size (20 us at 50 kpps) kept a whole CPU busy in the generator, which
+// starved the relay under test on a 2-CPU machine (the soak's lost frames of
+// 2026-12-04: the workers' receive rings overflowed). Above ~500 kpps the
+// gaps are below this and the sender spins as before.
+inline constexpr std::uint64_t kSpinBelowNs = 2'000;
 
 class Pacer {
 public:

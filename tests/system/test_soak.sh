@@ -135,13 +135,22 @@ wait "$send0_pid"; wait "$send1_pid"
 # Receivers end by themselves once they have their count. One that still
 # misses frames DRAIN_SECONDS after the senders ended will not get them:
 # stop it (SIGTERM, it still reports) rather than wait out its --duration.
-# Each receiver is the child of the nsenter we started.
+# Each receiver is an mcrgen below the background job we started (the job's
+# subshell, then nsenter, which does not pass signals on).
+mcrgen_below() {   # mcrgen_below PID: the mcrgen among PID's descendants
+    local pid child
+    for pid in $(pgrep -P "$1"); do
+        [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == mcrgen ]] && { echo "$pid"; return 0; }
+        child=$(mcrgen_below "$pid") && { echo "$child"; return 0; }
+    done
+    return 1
+}
 deadline=$((SECONDS + DRAIN_SECONDS))
 for pid in "${recv_pids[@]}"; do
     while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
     if kill -0 "$pid" 2>/dev/null; then
         echo "# a receiver still waits ${DRAIN_SECONDS} s after the senders ended: stopping it"
-        for child in $(pgrep -P "$pid"); do kill -TERM "$child"; done
+        receiver=$(mcrgen_below "$pid") && kill -TERM "$receiver"
     fi
     wait "$pid"
 done
