@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/boot.sh"
 . "$here/lib/relay_helpers.sh"
 boot_start "${MESON_BUILD_ROOT:?run through meson test}"
-sys_make_veth_topology mcrt$$ || fail "veth topology"
+sys_make_veth_topology mcrt$$ || die "veth topology"
 
 entered() { sys_prop mcrd.service ActiveEnterTimestampMonotonic; }
 

@@ -29,9 +29,9 @@ password="mcrt-$$-$RANDOM"
 shots=$build/cockpit-screenshots
 inner_shots=/var/tmp/mcrt-cockpit-shots
 
-sys_make_veth_topology "$p" || fail "veth topology"
+sys_make_veth_topology "$p" || die "veth topology"
 sys_exec ip netns add "$ns"
-sys_exec systemctl start "mcrd@$ns.service" || fail "start mcrd@$ns"
+sys_exec systemctl start "mcrd@$ns.service" || die "start mcrd@$ns"
 
 # Login passwords and homes for the test accounts boot.sh made (bob: group
 # mcr, granted org.mcr.relay.* by the operators rule; alice: nothing).

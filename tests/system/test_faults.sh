@@ -24,7 +24,7 @@ if (($(sysctl -n net.core.rmem_max) < 16777216)); then
 fi
 boot_start "${MESON_BUILD_ROOT:?run through meson test}"
 p=mcrt$$
-sys_make_veth_topology "$p" || fail "veth topology"
+sys_make_veth_topology "$p" || die "veth topology"
 worker=mcrd-worker@in0.service
 dropin=/run/systemd/system/$worker.d
 readonly RATE=10000 COUNT=${FAULT_PACKETS:-10000}

@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/relay_helpers.sh"
 boot_start "${MESON_BUILD_ROOT:?run through meson test}"
 p=mcrt$$
-sys_make_veth_topology "$p" || fail "veth topology"
+sys_make_veth_topology "$p" || die "veth topology"
 worker=mcrd-worker@in0.service
 
 # stream COUNT RATE: receiver JSON of one stream through the relay.

@@ -11,7 +11,7 @@ boot_start "${MESON_BUILD_ROOT:?run through meson test}"
 p=mcrt$$
 ns=red
 sys_exec ip netns add "$ns"
-RELAY_NS=$ns sys_make_veth_topology "$p" || fail "veth topology"
+RELAY_NS=$ns sys_make_veth_topology "$p" || die "veth topology"
 
 sys_exec systemctl start "mcrd@$ns"
 sys_wait_active "mcrd@$ns.service" 30

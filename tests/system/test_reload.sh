@@ -11,7 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/relay_helpers.sh"
 boot_start "${MESON_BUILD_ROOT:?run through meson test}"
 p=mcrt$$
-sys_make_veth_topology "$p" || fail "veth topology"
+sys_make_veth_topology "$p" || die "veth topology"
 
 # admin_rule NAME PORT: an /etc/mcrd rule-set file with one rule.
 admin_rule() {

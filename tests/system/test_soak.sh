@@ -37,7 +37,7 @@ readonly DURATION=${MCRD_SOAK_SECONDS:-120} RATE=${MCRD_SOAK_RATE:-50000}
 readonly RATE1=$((RATE / 10)) WARMUP=10 SAMPLE_EVERY=5 DRAIN_SECONDS=15
 boot_start "${MESON_BUILD_ROOT:?run through meson test}"
 p=mcrt$$
-sys_make_veth_topology "$p" || fail "veth topology"
+sys_make_veth_topology "$p" || die "veth topology"
 
 # The second ingress and egress, each with its own stub namespace.
 add_veth() {   # add_veth RELAY_IF RELAY_ADDR PEER_IF PEER_ADDR PEER_NS
@@ -47,8 +47,8 @@ add_veth() {   # add_veth RELAY_IF RELAY_ADDR PEER_IF PEER_ADDR PEER_NS
         sys_exec ip -n "$5" addr add "$4" dev "$3" && sys_exec ip -n "$5" link set lo up &&
         sys_exec ip -n "$5" link set "$3" up && sys_exec ip -n "$5" route add 239.0.0.0/8 dev "$3"
 }
-add_veth in1 203.0.113.2/25 src1 203.0.113.1/25 "$p-src2" || fail "veth in1"
-add_veth out1 203.0.113.129/25 dst1 203.0.113.130/25 "$p-dst2" || fail "veth out1"
+add_veth in1 203.0.113.2/25 src1 203.0.113.1/25 "$p-src2" || die "veth in1"
+add_veth out1 203.0.113.129/25 dst1 203.0.113.130/25 "$p-dst2" || die "veth out1"
 
 sys_exec systemctl start mcrd.socket
 out=$(relay_call_as root AddRule 'sssqsa(ssqy)' steady0 in0 239.1.1.1 5000 "" 2 \
@@ -57,7 +57,7 @@ check_eq "AddRule steady0, 1->2 fan-out ($out)" 0 "$rc"
 out=$(relay_add_rule_as root steady1 in1 239.1.1.2 5002 out0 239.2.2.4 6004 8); rc=$?
 check_eq "AddRule steady1 ($out)" 0 "$rc"
 units=(mcrd.service mcrd-worker@in0.service mcrd-worker@in1.service)
-for u in "${units[@]:1}"; do sys_wait_active "$u" 30 || fail "$u did not start"; done
+for u in "${units[@]:1}"; do sys_wait_active "$u" 30 || die "$u did not start"; done
 
 # --- receivers and senders, bounded by count and time ---
 count0=$((RATE * DURATION)) count1=$((RATE1 * DURATION)) recv_secs=$((DURATION * 2 + 60))
@@ -70,7 +70,7 @@ recv() {   # recv NS IF GROUP PORT EXPECT NAME
 recv "$p-dst" dst0 239.2.2.2 6000 "$count0" sink0
 recv "$p-dst2" dst1 239.2.2.3 6001 "$count0" sink1
 recv "$p-dst" dst0 239.2.2.4 6004 "$count1" sink2
-for s in sink0 sink1 sink2; do sys_wait_for 10 test -e "/run/soak-ready-$s" || fail "receiver $s not ready"; done
+for s in sink0 sink1 sink2; do sys_wait_for 10 test -e "/run/soak-ready-$s" || die "receiver $s not ready"; done
 send() {   # send NS IF GROUP PORT COUNT RATE NAME
     timeout $((DURATION * 2 + 60)) $E ip netns exec "$1" mcrgen send --interface "$2" --group "$3" --port "$4" \
         --count "$5" --rate "$6" --size 64 --json >"$BOOT_DIR/$7.json" 2>&1

@@ -8,6 +8,9 @@ check_passes=0
 skip() { echo "SKIP: $*"; exit 77; }
 pass() { check_passes=$((check_passes + 1)); echo "ok   - $*"; }
 fail() { check_failures=$((check_failures + 1)); echo "FAIL - $*"; }
+# die WHAT: a precondition failed (topology, a unit that must run): record
+# it and stop here, since every check after it would test nothing.
+die() { fail "$*"; echo "# stopped: a precondition failed; $check_passes passed, $check_failures failed"; exit 1; }
 
 # check_eq WHAT EXPECTED ACTUAL
 check_eq() {
