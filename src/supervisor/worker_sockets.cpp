@@ -115,6 +115,7 @@ NamedFds WorkerSockets::all() const
 std::string worker_config_json(const std::string& interface, const std::vector<Rule>& rules)
 {
     nlohmann::json config = {{"interface", interface}, {"rules", nlohmann::json::array()},
+                             {"ingress", {{"mtu", interface_mtu(interface)}}},
                              {"egress", nlohmann::json::object()},
                              {"receive_buffer_bytes", sockets::kDefaultReceiveBufferBytes}};
     for (const Rule& rule : rules) {

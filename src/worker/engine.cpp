@@ -299,7 +299,7 @@ void Engine::attach_packet_ring()
     packet_block_.reset();
     packet_block_done_ = 0;
     packet_ring_.reset();
-    auto ring = IngressRing::attach(ingress_fd_);
+    auto ring = IngressRing::attach(ingress_fd_, packet_ring_geometry_);
     if (!ring) {
         log_warning("Receiving without a ring: " + ring.error().message());
         return;

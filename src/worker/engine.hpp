@@ -69,6 +69,9 @@ public:
     // Read the ingress socket through a TPACKET_V3 ring (set before the
     // first install()); falls back to recv if the ring cannot be set up.
     void set_receive_ring(bool on) noexcept { want_packet_ring_ = on; }
+    // The ring's geometry (from the ingress MTU); used when a ring is set up
+    // on the next new ingress socket.
+    void set_packet_ring_geometry(RingGeometry geometry) noexcept { packet_ring_geometry_ = geometry; }
 
     // Re-arms the receive if an error stopped it (called from a timer).
     void rearm_receive_if_stopped();
@@ -126,6 +129,7 @@ private:
 
     // Ring mode: the block being read and how many of its frames are done.
     bool want_packet_ring_ = false;
+    RingGeometry packet_ring_geometry_;
     std::optional<IngressRing> packet_ring_;
     std::optional<unsigned> packet_block_;
     unsigned packet_block_done_ = 0;

@@ -9,9 +9,10 @@
 // empty and what the ring holds while the worker is away is measured in
 // blocks, not bytes: 16 blocks of 1 MiB held 16 ms of traffic, 256 of 64 KiB
 // 256 ms (a worker restart after kill -9 takes longer: 78 of 10 000 frames
-// lost at 10 kpps), 1024 of 16 KiB about a second. A 16 KiB block still
-// takes a 9000-byte jumbo frame; 16 MiB in all, like the receive buffer
-// the socket mode uses.
+// lost at 10 kpps), 1024 of 16 KiB about a second. So blocks are as small
+// as the largest frame allows (for_mtu): 4 KiB for a 1500-byte MTU, 4096 of
+// them, four seconds of a stream below ~20 kpps; 16 KiB for a 9000-byte
+// jumbo MTU. 16 MiB in all, like the receive buffer the socket mode uses.
 #pragma once
 
 #include "core/result.hpp"
@@ -21,11 +22,6 @@
 
 namespace mcr::worker {
 
-struct RingGeometry {
-    std::size_t block_bytes = std::size_t{1} << 14;
-    unsigned block_count = 1024;
-    unsigned retire_timeout_ms = 1;  // latency added at low rates, at most
-};
 
 class IngressRing {
 public:

@@ -3,6 +3,7 @@
 
 #include <linux/if_packet.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace mcr::worker {
@@ -97,6 +98,23 @@ void release_block(const RingLayout& ring, unsigned index) noexcept
 {
     set_frames_done(ring, index, 0); // the kernel refills the block without touching this area
     __atomic_store_n(&descriptor(ring, index)->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+}
+
+RingGeometry RingGeometry::for_mtu(unsigned mtu) noexcept
+{
+    // Ethernet + 802.1Q header, the frame's tpacket3_hdr + sockaddr_ll with
+    // alignment padding, and the block's own header and private area.
+    constexpr std::size_t kFrameOverhead = 18 + 128;
+    constexpr std::size_t kBlockOverhead = 64;
+    constexpr std::size_t kPage = 4096;
+    const std::size_t needed = std::size_t{mtu} + kFrameOverhead + kBlockOverhead;
+    std::size_t block = kPage;
+    while (block < needed)
+        block *= 2;
+    RingGeometry geometry;
+    geometry.block_bytes = block;
+    geometry.block_count = static_cast<unsigned>(std::max<std::size_t>(kRingBytes / block, 1));
+    return geometry;
 }
 
 } // namespace mcr::worker

@@ -61,6 +61,19 @@ private:
 // restarted after a crash in the middle of a block skips them instead of
 // sending them twice. A ring set up without the area reads as 0 done.
 inline constexpr unsigned kBlockPrivateBytes = 8;
+
+// The receive ring's shape (ingress_ring.hpp explains the choice).
+struct RingGeometry {
+    std::size_t block_bytes = std::size_t{1} << 14;
+    unsigned block_count = 1024;
+    unsigned retire_timeout_ms = 1;  // latency added at low rates, at most
+
+    // The smallest power-of-two block (at least a page) that takes one frame
+    // of `mtu` bytes with its Ethernet and 802.1Q headers and the ring's
+    // headers, and as many blocks as make kRingBytes.
+    [[nodiscard]] static RingGeometry for_mtu(unsigned mtu) noexcept;
+};
+inline constexpr std::size_t kRingBytes = std::size_t{16} << 20;
 [[nodiscard]] std::uint32_t frames_done(const RingLayout& ring, unsigned index) noexcept;
 void set_frames_done(const RingLayout& ring, unsigned index, std::uint32_t done) noexcept;
 

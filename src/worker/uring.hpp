@@ -45,7 +45,10 @@ public:
 
     [[nodiscard]] Status init(Uring& uring, std::uint16_t group, unsigned count, std::size_t buffer_bytes);
 
-    [[nodiscard]] std::uint8_t* buffer(std::uint16_t id) noexcept { return memory_.data() + std::size_t{id} * buffer_bytes_; }
+    [[nodiscard]] std::uint8_t* buffer(std::uint16_t id) noexcept
+    {
+        return memory_.data() + static_cast<std::size_t>(id) * buffer_bytes_;
+    }
     // Queues buffer `id` for return; publish() hands the queued ones back.
     void give_back(std::uint16_t id) noexcept;
     void publish() noexcept;

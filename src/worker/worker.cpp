@@ -148,6 +148,7 @@ Status Worker::apply_config(const std::string& text, NamedFds incoming, SocketMe
         plan.forward_expired_ttl.push_back(rule.forward_expired_ttl);
     plan.targets = build_egress_targets(*parsed, sockets_);
     attach_ingress_filter(ingress_fd, parsed->rules);
+    engine_->set_packet_ring_geometry(RingGeometry::for_mtu(parsed->ingress_mtu));
     auto carried = carry_over_counters(config_.rules, engine_->counters().rules, parsed->rules);
     engine_->install(std::move(plan), std::move(carried.rules), carried.remap, ingress_fd);
 

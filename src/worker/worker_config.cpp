@@ -61,7 +61,8 @@ Result<WorkerConfig> config_from_json(const json& document)
         return Error{"", "worker config must be a JSON object"};
     for (const auto& [key, value] : document.items()) {
         (void)value;
-        if (key != "interface" && key != "rules" && key != "egress" && key != "receive_buffer_bytes")
+        if (key != "interface" && key != "rules" && key != "egress" && key != "receive_buffer_bytes" &&
+            key != "ingress")
             return Error{key, "unknown key"};
     }
     WorkerConfig config;
@@ -78,6 +79,13 @@ Result<WorkerConfig> config_from_json(const json& document)
             return Error{"receive_buffer_bytes", "must be an integer " + std::to_string(kMinReceiveBufferBytes) + ".." +
                                                      std::to_string(kMaxReceiveBufferBytes) + ", got " + value.dump()};
         config.receive_buffer_bytes = value.get<int>();
+    }
+
+    if (document.contains("ingress")) {
+        auto mtu = parse_mtu(document["ingress"], "ingress");
+        if (!mtu)
+            return mtu.error();
+        config.ingress_mtu = *mtu;
     }
 
     if (document.contains("egress")) {

@@ -28,6 +28,9 @@ struct WorkerConfig {
     std::vector<Rule> rules;                        // every input on `interface`
     std::map<std::string, EgressInterface> egress;  // every output interface appears here
     int receive_buffer_bytes = 16 * 1024 * 1024;
+    // The ingress interface's MTU: sizes the receive ring's blocks. Unknown
+    // (an older supervisor): a jumbo frame must fit.
+    unsigned ingress_mtu = 9000;
 };
 
 // Text -> config. Errors carry a JSON path ("rules[1].outputs[0].interface")

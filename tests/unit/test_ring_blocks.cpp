@@ -3,13 +3,17 @@
 #include "worker/ring_blocks.hpp"
 
 #include <doctest/doctest.h>
+
 #include <linux/if_packet.h>
 
 #include <cstring>
+#include <tuple>
 #include <vector>
 
 using mcr::worker::BlockFrames;
+using mcr::worker::RingGeometry;
 using mcr::worker::RingLayout;
+using mcr::worker::kRingBytes;
 
 namespace {
 
@@ -168,4 +172,24 @@ TEST_CASE("a block without a private area reads as nothing done and is not writt
     ring.desc(0)->hdr.bh1.offset_to_first_pkt = ring.desc(0)->offset_to_priv; // no room for the counter
     mcr::worker::set_frames_done(ring.layout, 0, 7);
     CHECK(mcr::worker::frames_done(ring.layout, 0) == 0);
+}
+
+TEST_CASE("ring blocks are as small as the ingress MTU allows, 16 MiB in all")
+{
+    // What the kernel needs for one frame: block header and private area
+    // (56), tpacket3_hdr + sockaddr_ll aligned before the network header
+    // (96 - 14), the Ethernet header and a VLAN tag, the MTU.
+    const auto fits_one_frame = [](const RingGeometry& g, unsigned mtu) {
+        return g.block_bytes >= std::size_t{56} + 82 + 18 + mtu;
+    };
+    for (const auto& [mtu, block, count] : {std::tuple{1500U, 4096U, 4096U}, std::tuple{4000U, 8192U, 2048U},
+                                           std::tuple{9000U, 16384U, 1024U}, std::tuple{65536U, 131072U, 128U}}) {
+        const RingGeometry g = RingGeometry::for_mtu(mtu);
+        CAPTURE(mtu);
+        CHECK(g.block_bytes == block);
+        CHECK(g.block_count == count);
+        CHECK(g.block_bytes * g.block_count == kRingBytes);
+        CHECK(fits_one_frame(g, mtu));
+        CHECK(g.retire_timeout_ms == 1);
+    }
 }

@@ -18,6 +18,7 @@ const char* const kValid = R"({
       "input": { "interface": "in0", "address": "239.1.1.1", "port": 5000 },
       "outputs": [ { "interface": "out0", "address": "239.2.2.2", "port": 6000, "ttl": 16 },
                    { "interface": "wg0", "address": "203.0.113.7", "port": 6000 } ] } ],
+  "ingress": { "mtu": 1500 },
   "egress": { "out0": { "mtu": 9000 }, "wg0": {} },
   "receive_buffer_bytes": 8388608 })";
 
@@ -49,6 +50,16 @@ TEST_CASE("the documented worker config parses with every field")
     CHECK(config->egress.at("out0").mtu == 9000);
     CHECK(config->egress.at("wg0").mtu == 1500);
     CHECK(config->receive_buffer_bytes == 8388608);
+    CHECK(config->ingress_mtu == 1500);
+}
+
+TEST_CASE("without an ingress MTU the ring is sized for jumbo frames; a bad one is refused")
+{
+    auto config = parse_worker_config(with(kValid, R"("ingress": { "mtu": 1500 },)", ""));
+    REQUIRE(config.ok());
+    CHECK(config->ingress_mtu == 9000);
+    CHECK(error_path(with(kValid, R"("mtu": 1500 })", R"("mtu": 20 })")) == "ingress.mtu");
+    CHECK(error_path(with(kValid, R"("ingress": { "mtu": 1500 })", R"("ingress": 1500)")) == "ingress");
 }
 
 TEST_CASE("the sockets a config needs: pkt for multicast outputs, udp for unicast ones")
