@@ -33,7 +33,7 @@ constexpr int kKernelEnotsupp = 524;
 // BPF_PROG_TEST_RUN copies the frame back into this much room.
 constexpr std::size_t kTestRunExtraBytes = 256;
 
-Failure failure_from(int error, std::string what)
+Failure failure_from(int error, const std::string& what)
 {
     Refusal refusal = Refusal::other;
     switch (error) {
@@ -158,7 +158,7 @@ Outcome<MapFds> Program::map_fds() const
     for (const auto& [fd, map] : wanted) {
         auto copy = duplicate(map);
         if (!copy)
-            return copy.failure();
+            return copy.error();
         *fd = std::move(copy).value();
     }
     return fds;

@@ -4,6 +4,7 @@
 // never leaves this file (a holder of a program fd could attach it anywhere).
 #pragma once
 
+#include "core/result.hpp"
 #include "core/unique_fd.hpp"
 
 #include <cstdint>
@@ -12,7 +13,6 @@
 #include <string>
 #include <string_view>
 #include <utility>
-#include <variant>
 #include <vector>
 
 struct relay_bpf; // the skeleton bpftool generates from relay.bpf.o
@@ -41,22 +41,7 @@ struct Failure {
 
 // A value or the Failure that prevented it.
 template <typename T>
-class [[nodiscard]] Outcome {
-public:
-    Outcome(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
-    Outcome(Failure failure) : v_(std::move(failure)) {} // NOLINT(google-explicit-constructor)
-
-    [[nodiscard]] bool ok() const noexcept { return std::holds_alternative<T>(v_); }
-    explicit operator bool() const noexcept { return ok(); }
-    [[nodiscard]] T& value() & { return std::get<T>(v_); }
-    [[nodiscard]] T&& value() && { return std::get<T>(std::move(v_)); }
-    T* operator->() { return &value(); }
-    T& operator*() & { return value(); }
-    [[nodiscard]] const Failure& failure() const { return std::get<Failure>(v_); }
-
-private:
-    std::variant<T, Failure> v_;
-};
+using Outcome = Result<T, Failure>;
 
 // The maps of one loaded program, each fd owned here. With the link fd this
 // is what the worker keeps in its FD store (suggested FDNAMEs:

@@ -27,6 +27,7 @@ static_assert(sizeof(mcr_fp_rule_traffic) % 8 == 0 && sizeof(mcr_fp_output_traff
 namespace {
 
 constexpr std::uint32_t kSlotsPerRule = MCR_FP_SLOTS_PER_RULE;
+constexpr auto kVersionSlots = static_cast<std::size_t>(MCR_FP_VERSION_SLOTS);
 
 Status bpf_status(int result, const std::string& what)
 {
@@ -103,7 +104,7 @@ Status zero_per_cpu(const unique_fd& map, std::uint32_t index, std::size_t cpus)
 } // namespace
 
 RuleMaps::RuleMaps(MapFds fds)
-    : fds_(std::move(fds)), rule_id_used_(kMaxRules, false), slot_may_be_read_(MCR_FP_VERSION_SLOTS, true)
+    : fds_(std::move(fds)), rule_id_used_(kMaxRules, false), slot_may_be_read_(kVersionSlots, true)
 {
 }
 
@@ -125,7 +126,7 @@ Result<RuleMaps> RuleMaps::open(MapFds fds)
         if (const int error = bpf_map_lookup_elem(maps.fds_.rules.get(), &next, &slot); error != 0 && error != -ENOENT)
             return Error{"", "cannot read the installed rules: " + std::string(std::strerror(-error))};
         const std::uint32_t rule_id = slot / kSlotsPerRule;
-        if (slot >= MCR_FP_VERSION_SLOTS || maps.rule_id_used_[rule_id])
+        if (slot >= kVersionSlots || maps.rule_id_used_[rule_id])
             return Error{"", "the installed rules name version slot " + std::to_string(slot) + " twice or out of range"};
         maps.rule_id_used_[rule_id] = true;
         maps.installed_[match_of(next)] = slot;
@@ -236,8 +237,9 @@ Status RuleMaps::remove(const RuleMatch& match)
     if (Status status = bpf_status(bpf_map_delete_elem(fds_.rules.get(), &key), "cannot remove the rule"); !status)
         return status;
     const std::uint32_t rule_id = found->second / kSlotsPerRule;
-    slot_may_be_read_[rule_id * kSlotsPerRule] = true;
-    slot_may_be_read_[rule_id * kSlotsPerRule + 1] = true;
+    const std::uint32_t first_slot = rule_id * kSlotsPerRule;
+    slot_may_be_read_[first_slot] = true;
+    slot_may_be_read_[first_slot + 1] = true;
     rule_id_used_[rule_id] = false;
     installed_.erase(found);
     return Ok{};

@@ -35,7 +35,7 @@ struct Relay {
     static Relay load()
     {
         auto program = fastpath::Program::load();
-        REQUIRE_MESSAGE(program.ok(), (program.ok() ? "" : program.failure().message));
+        REQUIRE_MESSAGE(program.ok(), (program.ok() ? "" : program.error().message));
         auto fds = program->map_fds();
         REQUIRE(fds.ok());
         auto maps = fastpath::RuleMaps::open(std::move(fds).value());
@@ -46,7 +46,7 @@ struct Relay {
     fastpath::TestRun run(std::span<const std::uint8_t> frame, const fastpath::TestSkb& skb = {}) const
     {
         auto run = program.test_run(frame, skb);
-        REQUIRE_MESSAGE(run.ok(), (run.ok() ? "" : run.failure().message));
+        REQUIRE_MESSAGE(run.ok(), (run.ok() ? "" : run.error().message));
         return std::move(run).value();
     }
 

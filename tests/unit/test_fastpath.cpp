@@ -305,13 +305,18 @@ TEST_CASE("Ethernet padding is dropped, as the worker's copy ends with the IP pa
 
 int main(int argc, char** argv)
 {
-    // Loading is the capability check that matters (CAP_BPF, CAP_NET_ADMIN,
-    // lockdown); without it there is nothing to test here.
-    auto probe = fastpath::Program::load();
-    if (!probe && probe.failure().refusal == fastpath::Refusal::not_permitted) {
-        std::printf("SKIP: the fast path cannot be loaded here: %s\n", probe.failure().message.c_str());
-        return 77;
+    try {
+        // Loading is the capability check that matters (CAP_BPF,
+        // CAP_NET_ADMIN, lockdown); without it there is nothing to test here.
+        auto probe = fastpath::Program::load();
+        if (!probe && probe.error().refusal == fastpath::Refusal::not_permitted) {
+            std::printf("SKIP: the fast path cannot be loaded here: %s\n", probe.error().message.c_str());
+            return 77;
+        }
+        doctest::Context context(argc, argv);
+        return context.run();
+    } catch (const std::exception& error) {
+        std::fprintf(stderr, "test_fastpath: %s\n", error.what());
+        return 1;
     }
-    doctest::Context context(argc, argv);
-    return context.run();
 }

@@ -266,7 +266,7 @@ TEST_CASE("loading needs CAP_BPF and CAP_NET_ADMIN, and nothing more")
     std::optional<fastpath::Refusal> without;
     REQUIRE(with_effective_capabilities({}, [&] {
         auto program = fastpath::Program::load();
-        without = program ? std::nullopt : std::optional(program.failure().refusal);
+        without = program ? std::nullopt : std::optional(program.error().refusal);
     }));
     CHECK(without == fastpath::Refusal::not_permitted);
 
@@ -299,7 +299,7 @@ TEST_CASE("attached to lo of a throw-away netns: a relayed frame never reaches a
             return;
         const int lo = static_cast<int>(if_nametoindex("lo"));
         auto bad = program->attach_ingress(0x7ffffff0);
-        missing_interface = bad ? std::nullopt : std::optional(bad.failure().refusal);
+        missing_interface = bad ? std::nullopt : std::optional(bad.error().refusal);
         auto link = program->attach_ingress(lo);
         attached = link.ok();
         if (!attached)
