@@ -22,11 +22,13 @@ struct Error {
     }
 };
 
-template <typename T>
+// E: the failure type; Error unless a caller must act on a typed reason
+// (as fastpath::Failure carries one).
+template <typename T, typename E = Error>
 class [[nodiscard]] Result {
 public:
     Result(T value) : v_(std::move(value)) {}          // NOLINT(google-explicit-constructor)
-    Result(Error error) : v_(std::move(error)) {}      // NOLINT(google-explicit-constructor)
+    Result(E error) : v_(std::move(error)) {}          // NOLINT(google-explicit-constructor)
 
     [[nodiscard]] bool ok() const noexcept { return std::holds_alternative<T>(v_); }
     explicit operator bool() const noexcept { return ok(); }
@@ -39,10 +41,10 @@ public:
     T& operator*() & { return value(); }
     const T& operator*() const& { return value(); }
 
-    [[nodiscard]] const Error& error() const { return std::get<Error>(v_); }
+    [[nodiscard]] const E& error() const { return std::get<E>(v_); }
 
 private:
-    std::variant<T, Error> v_;
+    std::variant<T, E> v_;
 };
 
 // For operations that yield nothing but may fail with a path + reason.

@@ -1,0 +1,189 @@
+// Open, load and attach through libbpf 1.1 (Debian 12): the skeleton for the
+// object, bpf_link_create() for tcx since libbpf 1.1 has no attach_tcx.
+#include "fast_path.hpp"
+
+#include "relay.skel.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace mcr::fastpath {
+
+namespace {
+
+#ifdef MCR_HAVE_BPF_TCX_INGRESS
+constexpr auto kTcxIngress = BPF_TCX_INGRESS;
+#else
+// enum bpf_attach_type of Linux 6.6+ (checked in this kernel's BTF:
+// BPF_TCX_INGRESS val=46); Debian 12's 6.1 UAPI headers stop before it.
+constexpr auto kTcxIngress = static_cast<bpf_attach_type>(46);
+#endif
+
+// Enough for the verifier's last states; the log's end says what it refused.
+constexpr std::size_t kVerifierLogBytes = 1U << 20;
+constexpr std::size_t kVerifierLogTailBytes = 2000;
+// The kernel's internal ENOTSUPP, which bpf() returns for some features a
+// kernel lacks (there is no userspace name for it).
+constexpr int kKernelEnotsupp = 524;
+// BPF_PROG_TEST_RUN copies the frame back into this much room.
+constexpr std::size_t kTestRunExtraBytes = 256;
+
+Failure failure_from(int error, const std::string& what)
+{
+    Refusal refusal = Refusal::other;
+    switch (error) {
+    case EPERM:
+        refusal = Refusal::not_permitted;
+        break;
+    case ENOMEM:
+    case E2BIG:
+        refusal = Refusal::resources;
+        break;
+    case EOPNOTSUPP:
+    case kKernelEnotsupp:
+        refusal = Refusal::unsupported;
+        break;
+    default:
+        break;
+    }
+    return Failure{refusal, error, what + ": " + std::strerror(error)};
+}
+
+std::string log_tail(const std::vector<char>& log)
+{
+    const std::string_view text(log.data(), strnlen(log.data(), log.size()));
+    return std::string(text.size() > kVerifierLogTailBytes ? text.substr(text.size() - kVerifierLogTailBytes) : text);
+}
+
+Outcome<unique_fd> duplicate(const bpf_map* map)
+{
+    unique_fd fd(fcntl(bpf_map__fd(map), F_DUPFD_CLOEXEC, 3));
+    if (!fd)
+        return failure_from(errno, std::string("cannot duplicate the fd of map ") + bpf_map__name(map));
+    return fd;
+}
+
+} // namespace
+
+std::string_view refusal_name(Refusal refusal) noexcept
+{
+    switch (refusal) {
+    case Refusal::not_permitted:
+        return "not-permitted";
+    case Refusal::verifier:
+        return "verifier-refused";
+    case Refusal::unsupported:
+        return "kernel-unsupported";
+    case Refusal::no_interface:
+        return "no-interface";
+    case Refusal::attach_refused:
+        return "attach-refused";
+    case Refusal::resources:
+        return "resources";
+    case Refusal::other:
+        break;
+    }
+    return "other";
+}
+
+void Program::SkeletonDeleter::operator()(relay_bpf* skeleton) const noexcept
+{
+    relay_bpf__destroy(skeleton);
+}
+
+Outcome<Program> Program::load()
+{
+    // libbpf keeps a pointer to the log buffer only until load returns.
+    std::vector<char> log(kVerifierLogBytes, '\0');
+    bpf_object_open_opts options{};
+    options.sz = sizeof(options);
+    options.kernel_log_buf = log.data();
+    options.kernel_log_size = log.size();
+    // Level 0: no log on success; libbpf asks again with level 1 on failure.
+    options.kernel_log_level = 0;
+
+    std::unique_ptr<relay_bpf, SkeletonDeleter> skeleton(relay_bpf__open_opts(&options));
+    if (!skeleton)
+        return failure_from(errno, "cannot open the fast path's BPF object");
+    if (const int error = relay_bpf__load(skeleton.get()); error != 0) {
+        const int code = -error;
+        Failure failure = failure_from(code, "cannot load the fast path");
+        // EACCES/EINVAL with a log: the verifier said no. EPERM stays
+        // not_permitted even with a log (lockdown, missing CAP_BPF).
+        if (code != EPERM && log[0] != '\0') {
+            failure.refusal = Refusal::verifier;
+            failure.message += "; verifier: " + log_tail(log);
+        } else if (code == EINVAL) {
+            failure.refusal = Refusal::unsupported;
+        }
+        return failure;
+    }
+    return Program(std::move(skeleton));
+}
+
+Outcome<unique_fd> Program::attach_ingress(int ifindex) const
+{
+    const int link = bpf_link_create(bpf_program__fd(skeleton_->progs.mcr_relay), ifindex, kTcxIngress, nullptr);
+    if (link >= 0)
+        return unique_fd(link);
+    Failure failure = failure_from(-link, "cannot attach the fast path to interface index " + std::to_string(ifindex));
+    if (-link == ENODEV)
+        failure.refusal = Refusal::no_interface;
+    else if (-link == EINVAL)
+        failure.refusal = Refusal::unsupported; // a kernel before 6.6 knows no tcx attach type
+    else if (failure.refusal == Refusal::other)
+        failure.refusal = Refusal::attach_refused;
+    return failure;
+}
+
+Outcome<MapFds> Program::map_fds() const
+{
+    const auto& maps = skeleton_->maps;
+    MapFds fds;
+    const std::pair<unique_fd*, const bpf_map*> wanted[] = {
+        {&fds.rules, maps.rules},
+        {&fds.rule_versions, maps.rule_versions},
+        {&fds.version_outputs, maps.version_outputs},
+        {&fds.pass_counts, maps.pass_counts},
+        {&fds.rule_traffic, maps.rule_traffic},
+        {&fds.output_traffic, maps.output_traffic},
+        {&fds.quiesce, maps.quiesce},
+        {&fds.quiesce_inner, maps.quiesce_inner},
+    };
+    for (const auto& [fd, map] : wanted) {
+        auto copy = duplicate(map);
+        if (!copy)
+            return copy.error();
+        *fd = std::move(copy).value();
+    }
+    return fds;
+}
+
+Outcome<TestRun> Program::test_run(std::span<const std::uint8_t> frame, const TestSkb& skb) const
+{
+    TestRun run;
+    run.frame.resize(frame.size() + kTestRunExtraBytes);
+    __sk_buff context{};
+    context.gso_size = skb.gso_size;
+    bpf_test_run_opts options{};
+    options.sz = sizeof(options);
+    options.data_in = frame.data();
+    options.data_size_in = static_cast<std::uint32_t>(frame.size());
+    options.data_out = run.frame.data();
+    options.data_size_out = static_cast<std::uint32_t>(run.frame.size());
+    options.ctx_in = &context;
+    options.ctx_size_in = sizeof(context);
+    options.repeat = 1;
+    if (const int error = bpf_prog_test_run_opts(bpf_program__fd(skeleton_->progs.mcr_relay), &options); error != 0)
+        return failure_from(-error, "BPF_PROG_TEST_RUN failed");
+    run.verdict = static_cast<int>(options.retval);
+    run.frame.resize(options.data_size_out);
+    return run;
+}
+
+} // namespace mcr::fastpath

@@ -1,0 +1,99 @@
+// Loads the fast path's tc program (relay.bpf.c) and attaches it to an
+// ingress interface. Refusals are values that say why, so the caller can
+// leave the rule on the userspace path and show the reason; the program fd
+// never leaves this file (a holder of a program fd could attach it anywhere).
+#pragma once
+
+#include "core/result.hpp"
+#include "core/unique_fd.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+struct relay_bpf; // the skeleton bpftool generates from relay.bpf.o
+
+namespace mcr::fastpath {
+
+// Why the fast path is not available; each maps to a line the operator can
+// act on. The rule then runs on the userspace path ("fallback, never failure").
+enum class Refusal : std::uint8_t {
+    not_permitted,  // EPERM: no CAP_BPF / CAP_NET_ADMIN, or kernel lockdown
+    verifier,       // the verifier refused the program (its log is in the message)
+    unsupported,    // the kernel lacks a map type, a helper or tcx links
+    no_interface,   // no interface with that index
+    attach_refused, // bpf_link_create refused for another reason
+    resources,      // ENOMEM / E2BIG: memory or map size limits
+    other,
+};
+
+[[nodiscard]] std::string_view refusal_name(Refusal refusal) noexcept;
+
+struct Failure {
+    Refusal refusal = Refusal::other;
+    int error = 0;       // positive errno
+    std::string message; // what failed; for a verifier refusal, the log's last lines
+};
+
+// A value or the Failure that prevented it.
+template <typename T>
+using Outcome = Result<T, Failure>;
+
+// The maps of one loaded program, each fd owned here. With the link fd this
+// is what the worker keeps in its FD store (suggested FDNAMEs:
+// "fastpath-<member>"): enough to install rules and read counters with no
+// capability, and to keep the program attached across restarts.
+struct MapFds {
+    unique_fd rules;           // hash: (group, source, port) -> version slot
+    unique_fd rule_versions;   // array: one immutable rule version per slot
+    unique_fd version_outputs; // array: the outputs of each slot
+    unique_fd pass_counts;     // per-CPU array: frames left to the stack, by reason
+    unique_fd rule_traffic;    // per-CPU array: per rule id
+    unique_fd output_traffic;  // per-CPU array: per rule id and output
+    unique_fd quiesce;         // array of maps: updating it waits for running programs
+    unique_fd quiesce_inner;   // the map quiesce is updated with
+};
+
+// BPF_PROG_TEST_RUN's view of one run, for the unit tests.
+struct TestRun {
+    int verdict = 0;                 // TC_ACT_* the program returned
+    std::vector<std::uint8_t> frame; // the frame as the program left it
+};
+
+// Fields of the test run's skb the program reads beyond the frame.
+struct TestSkb {
+    std::uint32_t gso_size = 0; // non-zero: a GRO-aggregated skb
+};
+
+// One loaded program and its maps. Destroying it closes the program and map
+// fds it holds; an attached link and duplicated map fds keep them alive.
+class Program {
+public:
+    [[nodiscard]] static Outcome<Program> load();
+
+    // A tcx ingress link on interface `ifindex`: the program stays attached
+    // while any process holds the returned fd, and is detached when the
+    // last holder closes it (or detaches through it).
+    [[nodiscard]] Outcome<unique_fd> attach_ingress(int ifindex) const;
+
+    // Duplicates of the map fds, to hand over or to open RuleMaps with.
+    [[nodiscard]] Outcome<MapFds> map_fds() const;
+
+    // Runs the program once on `frame` with BPF_PROG_TEST_RUN (no device is
+    // involved; a bpf_redirect() is only reported in the verdict).
+    [[nodiscard]] Outcome<TestRun> test_run(std::span<const std::uint8_t> frame, const TestSkb& skb = {}) const;
+
+private:
+    struct SkeletonDeleter {
+        void operator()(relay_bpf* skeleton) const noexcept;
+    };
+    explicit Program(std::unique_ptr<relay_bpf, SkeletonDeleter> skeleton) noexcept : skeleton_(std::move(skeleton)) {}
+
+    std::unique_ptr<relay_bpf, SkeletonDeleter> skeleton_;
+};
+
+} // namespace mcr::fastpath

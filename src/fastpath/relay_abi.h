@@ -1,0 +1,84 @@
+/* The layout shared by the tc program (relay.bpf.c) and its loader
+ * (rule_maps.cpp): map keys and values, limits and pass-through reasons.
+ * Plain C with fixed-width types and no padding holes, since both clang
+ * -target bpf and the host C++ compiler must lay it out the same way. */
+#ifndef MCR_FASTPATH_RELAY_ABI_H
+#define MCR_FASTPATH_RELAY_ABI_H
+
+#include <linux/types.h>
+
+/* One program instance (and one set of maps) per ingress interface, so the
+ * ingress interface is not part of the key. */
+#define MCR_FP_MAX_RULES 512U
+#define MCR_FP_MAX_OUTPUTS 16U
+/* Each rule owns two version slots: a new version is written into the
+ * slot no frame can be reading, then the rule's key is switched to it.
+ * Slot s belongs to rule id s / 2; its outputs are version_outputs entries
+ * s * MCR_FP_MAX_OUTPUTS + i. */
+#define MCR_FP_SLOTS_PER_RULE 2U
+#define MCR_FP_VERSION_SLOTS (MCR_FP_MAX_RULES * MCR_FP_SLOTS_PER_RULE)
+
+/* Addresses and ports in network byte order, as they are in the frame. */
+struct mcr_fp_rule_key {
+	__u32 group;  /* destination address */
+	__u32 source; /* 0: any source; else the SSM source */
+	__u16 port;   /* UDP destination port */
+	__u16 zero;   /* always 0: hash keys compare every byte */
+};
+
+/* Rule flags. */
+#define MCR_FP_FORWARD_EXPIRED_TTL 1U
+
+struct mcr_fp_output {
+	__u8 destination_mac[6];
+	__u8 source_mac[6];
+	__u32 ifindex;             /* egress interface */
+	__u32 destination_address; /* network order */
+	__u16 destination_port;    /* network order */
+	__u8 ttl;                  /* 1..255, used when has_ttl */
+	__u8 has_ttl;              /* 0: arriving TTL - 1, never below 1 */
+};
+
+/* Value of the rule_versions array: one immutable version of a rule. */
+struct mcr_fp_rule_version {
+	/* The key this version was written for: a frame that finds one with
+	 * another key (a hash element reused under it) goes to the stack. */
+	struct mcr_fp_rule_key key;
+	__u32 flags;        /* MCR_FP_* rule flags */
+	__u32 output_count; /* 1..MCR_FP_MAX_OUTPUTS */
+	__u32 max_ip_bytes; /* smallest egress MTU of the outputs */
+};
+
+/* Per-CPU counters. Bytes are UDP payload bytes, as the worker counts them,
+ * so both paths' numbers add up. */
+struct mcr_fp_rule_traffic {
+	__u64 packets;
+	__u64 bytes;
+};
+
+struct mcr_fp_output_traffic {
+	__u64 packets;
+	__u64 bytes;
+	__u64 errors; /* clone_redirect failures and rewrite failures */
+};
+
+/* Why a frame went to the stack (and so to the worker) unchanged; index of
+ * the pass_counts per-CPU array. Keep pass_reason_name() in step. */
+enum mcr_fp_pass_reason {
+	MCR_FP_PASS_NOT_IPV4 = 0,    /* EtherType is not IPv4 */
+	MCR_FP_PASS_MALFORMED,       /* truncated or inconsistent lengths */
+	MCR_FP_PASS_FRAGMENT,        /* MF set or fragment offset != 0 */
+	MCR_FP_PASS_IP_OPTIONS,      /* IHL > 5 */
+	MCR_FP_PASS_NOT_UDP,         /* another IP protocol */
+	MCR_FP_PASS_BAD_IP_CHECKSUM, /* header checksum does not verify */
+	MCR_FP_PASS_VLAN,            /* the stack stripped an 802.1Q tag */
+	MCR_FP_PASS_AGGREGATED,      /* GRO merged several datagrams */
+	MCR_FP_PASS_NO_RULE,         /* no rule for (group, port[, source]) */
+	MCR_FP_PASS_RULE_CHANGING,   /* the rule was being replaced */
+	MCR_FP_PASS_TTL_EXPIRED,     /* TTL <= 1 and the rule does not forward it */
+	MCR_FP_PASS_TOO_BIG,         /* IP packet over an output's MTU */
+	MCR_FP_PASS_KERNEL_REFUSED,  /* pulling or trimming the skb failed */
+	MCR_FP_PASS_REASONS
+};
+
+#endif

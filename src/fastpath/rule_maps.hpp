@@ -1,0 +1,97 @@
+// Installs rules into a loaded fast path's maps and reads its counters,
+// through map fds alone: the worker holds them with no capability. A rule is
+// switched as a whole, so no frame ever sees half of one.
+#pragma once
+
+#include "core/result.hpp"
+#include "dataplane/packet_rewrite.hpp"
+#include "fast_path.hpp"
+#include "pass_reason.hpp"
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <tuple>
+#include <vector>
+
+namespace mcr::fastpath {
+
+inline constexpr std::size_t kMaxRules = 512;   // MCR_FP_MAX_RULES
+inline constexpr std::size_t kMaxOutputs = 16;  // MCR_FP_MAX_OUTPUTS
+inline constexpr unsigned kMinMtu = 68;         // RFC 791
+
+// What a rule matches; host byte order.
+struct RuleMatch {
+    std::uint32_t group = 0;
+    std::uint32_t source = 0; // 0: any source
+    std::uint16_t port = 0;
+
+    friend bool operator==(const RuleMatch&, const RuleMatch&) = default;
+    // Spelled out: clang-tidy 14 misreads a defaulted operator<=>.
+    friend bool operator<(const RuleMatch& a, const RuleMatch& b) noexcept
+    {
+        return std::tie(a.group, a.source, a.port) < std::tie(b.group, b.source, b.port);
+    }
+};
+
+// An output the fast path can serve: a multicast copy leaving an interface.
+// Outputs the kernel must route (unicast) keep their rule on the userspace path.
+struct Output {
+    int ifindex = 0;
+    unsigned mtu = 1500;              // IP MTU of the egress interface
+    dataplane::OutputRewrite rewrite; // the same description the worker rewrites with
+};
+
+struct FastRule {
+    RuleMatch match;
+    bool forward_expired_ttl = false;
+    std::vector<Output> outputs; // 1..kMaxOutputs
+};
+
+struct OutputTraffic {
+    std::uint64_t packets = 0;
+    std::uint64_t bytes = 0; // UDP payload bytes, as the worker counts
+    std::uint64_t errors = 0;
+};
+
+struct RuleTraffic {
+    std::uint64_t packets = 0;
+    std::uint64_t bytes = 0;
+    std::vector<OutputTraffic> outputs;
+};
+
+class RuleMaps {
+public:
+    // Takes the maps over and reads back the rules already in them, so a
+    // restarted worker resumes with what its predecessor installed.
+    [[nodiscard]] static Result<RuleMaps> open(MapFds fds);
+
+    // Adds the rule, or replaces the version installed for its match. Its
+    // counters start at 0 when it is new and continue when it is replaced.
+    [[nodiscard]] Status install(const FastRule& rule);
+    [[nodiscard]] Status remove(const RuleMatch& match);
+    // Installs every rule of `rules` and removes the installed rules it lacks.
+    [[nodiscard]] Status replace_all(std::span<const FastRule> rules);
+
+    [[nodiscard]] Result<RuleTraffic> traffic(const RuleMatch& match) const;
+    [[nodiscard]] Result<PassCounts> pass_counts() const;
+    [[nodiscard]] std::size_t size() const noexcept { return installed_.size(); }
+    [[nodiscard]] const MapFds& fds() const noexcept { return fds_; }
+
+private:
+    explicit RuleMaps(MapFds fds);
+
+    [[nodiscard]] Status write_version(std::uint32_t slot, const FastRule& rule);
+    [[nodiscard]] Status zero_counters(std::uint32_t rule_id);
+    [[nodiscard]] Status quiesce_before_writing(std::initializer_list<std::uint32_t> slots);
+
+    MapFds fds_;
+    std::map<RuleMatch, std::uint32_t> installed_; // match -> version slot
+    std::vector<bool> rule_id_used_;
+    // Slots a frame may still be reading (switched away from, or unknown
+    // after open): written only after a quiesce.
+    std::vector<bool> slot_may_be_read_;
+    std::size_t possible_cpus_ = 0;
+};
+
+} // namespace mcr::fastpath

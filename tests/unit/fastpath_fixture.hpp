@@ -1,0 +1,144 @@
+// Test helper for the fast path: a freshly loaded program with its maps, the
+// verdicts it returns, and the userspace rewrite its output must equal.
+#pragma once
+
+#include "dataplane/frame.hpp"
+#include "dataplane/packet_rewrite.hpp"
+#include "fastpath/fast_path.hpp"
+#include "fastpath/rule_maps.hpp"
+#include "frame_builder.hpp"
+
+#include <doctest/doctest.h>
+#include <linux/pkt_cls.h>
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+namespace mcr::test {
+
+// What the program returns: a relayed frame leaves by bpf_redirect (its last
+// output), everything else continues down the tcx chain to the stack.
+inline constexpr int kVerdictRelayed = TC_ACT_REDIRECT;
+inline constexpr int kVerdictToStack = TC_ACT_UNSPEC;
+
+// No interface has this index: a clone to it fails before anything is sent,
+// and a bpf_redirect() to it is only a verdict under BPF_PROG_TEST_RUN.
+inline constexpr int kNoSuchIfindex = 0x7ffffff0;
+
+// A program loaded for one test, so its counters start at zero.
+struct Relay {
+    fastpath::Program program;
+    fastpath::RuleMaps maps;
+
+    static Relay load()
+    {
+        auto program = fastpath::Program::load();
+        REQUIRE_MESSAGE(program.ok(), (program.ok() ? "" : program.error().message));
+        auto fds = program->map_fds();
+        REQUIRE(fds.ok());
+        auto maps = fastpath::RuleMaps::open(std::move(fds).value());
+        REQUIRE_MESSAGE(maps.ok(), (maps.ok() ? "" : maps.error().message()));
+        return Relay{std::move(program).value(), std::move(maps).value()};
+    }
+
+    fastpath::TestRun run(std::span<const std::uint8_t> frame, const fastpath::TestSkb& skb = {}) const
+    {
+        auto run = program.test_run(frame, skb);
+        REQUIRE_MESSAGE(run.ok(), (run.ok() ? "" : run.error().message));
+        return std::move(run).value();
+    }
+
+    void install(const fastpath::FastRule& rule)
+    {
+        const Status status = maps.install(rule);
+        REQUIRE_MESSAGE(status.ok(), (status.ok() ? "" : status.error().message()));
+    }
+
+    fastpath::PassCounts passes() const
+    {
+        auto counts = maps.pass_counts();
+        REQUIRE(counts.ok());
+        return *counts;
+    }
+
+    fastpath::RuleTraffic traffic(const fastpath::RuleMatch& match) const
+    {
+        auto traffic = maps.traffic(match);
+        REQUIRE_MESSAGE(traffic.ok(), (traffic.ok() ? "" : traffic.error().message()));
+        return *traffic;
+    }
+};
+
+// The frame builder's defaults, built out of line: inlined into long test
+// bodies, GCC 12 -O2 warns (wrongly) that the payload's initializer list may
+// be read uninitialized.
+[[gnu::noinline]] inline FrameSpec default_spec()
+{
+    return FrameSpec{};
+}
+
+inline fastpath::Output multicast_output(std::uint32_t group, std::uint16_t port,
+                                         std::optional<std::uint8_t> ttl = std::nullopt,
+                                         int ifindex = kNoSuchIfindex)
+{
+    fastpath::Output output;
+    output.ifindex = ifindex;
+    output.rewrite.destination_mac = dataplane::multicast_mac(group);
+    output.rewrite.source_mac = {0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee};
+    output.rewrite.destination_address = group;
+    output.rewrite.destination_port = port;
+    if (ttl) // not a plain copy: GCC 12 warns about a disengaged optional's storage
+        output.rewrite.ttl = *ttl;
+    return output;
+}
+
+inline fastpath::FastRule rule_for(std::uint32_t group, std::uint16_t port, std::vector<fastpath::Output> outputs,
+                                   std::uint32_t source = 0)
+{
+    fastpath::FastRule rule;
+    rule.match = fastpath::RuleMatch{group, source, port};
+    rule.outputs = std::move(outputs);
+    return rule;
+}
+
+// What the worker would send for `frame` on `output` (empty: it would not).
+inline std::vector<std::uint8_t> userspace_copy(std::span<const std::uint8_t> frame, const fastpath::Output& output)
+{
+    const auto parsed = dataplane::parse_frame(frame);
+    if (parsed.kind != dataplane::FrameClass::accepted)
+        return {};
+    std::vector<std::uint8_t> copy(dataplane::rewritten_length(parsed.udp, output.rewrite));
+    const std::size_t length = dataplane::rewrite_for_output(parsed.udp, output.rewrite, copy);
+    REQUIRE(length == copy.size());
+    return copy;
+}
+
+// BPF_PROG_TEST_RUN refuses (EINVAL) a frame shorter than an Ethernet
+// header, and on Linux 6.18 also an IPv4 frame without a whole IP header.
+inline bool test_run_accepts(std::span<const std::uint8_t> frame)
+{
+    if (frame.size() < dataplane::kEthernetHeaderBytes)
+        return false;
+    return dataplane::load_be16(frame.data() + 12) != dataplane::kEtherTypeIpv4 ||
+           frame.size() >= dataplane::kEthernetHeaderBytes + dataplane::kIpv4MinHeaderBytes;
+}
+
+// The only non-zero count in `after` minus `before`, if exactly one reason
+// moved and by exactly one.
+inline std::optional<fastpath::PassReason> single_pass(const fastpath::PassCounts& before,
+                                                       const fastpath::PassCounts& after)
+{
+    std::optional<fastpath::PassReason> moved;
+    for (std::size_t i = 0; i < before.size(); ++i) {
+        if (after[i] == before[i])
+            continue;
+        if (moved || after[i] != before[i] + 1)
+            return std::nullopt;
+        moved = static_cast<fastpath::PassReason>(i);
+    }
+    return moved;
+}
+
+} // namespace mcr::test
