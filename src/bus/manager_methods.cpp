@@ -9,7 +9,7 @@
 #include "bus/manager_properties.hpp"
 #include "bus/relay_bus.hpp"
 #include "core/audit_caller.hpp"
-#include "core/audit_outcome.hpp"
+#include "api/audit_outcome.hpp"
 #include "core/log.hpp"
 #include "core/rule_json.hpp"
 

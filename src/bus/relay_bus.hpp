@@ -5,7 +5,7 @@
 #pragma once
 
 #include "bus/polkit.hpp"
-#include "bus/relay_api.hpp"
+#include "api/relay_api.hpp"
 #include "core/sd_ptr.hpp"
 
 #include <systemd/sd-bus.h>

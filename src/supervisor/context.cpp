@@ -3,7 +3,7 @@
 
 #include "bus/bus_names.hpp"
 #include "core/audit_caller.hpp"
-#include "core/audit_outcome.hpp"
+#include "api/audit_outcome.hpp"
 #include "core/c_callback.hpp"
 #include "core/log.hpp"
 #include "core/message_ids.hpp"
@@ -230,7 +230,7 @@ Status Context::start_control_socket()
 void Context::notify_status()
 {
     std::size_t active = 0;
-    for (const bus::WorkerStatus& worker : workers())
+    for (const WorkerStatus& worker : workers())
         active += worker.state == "active" ? 1 : 0;
     (void)sd_notifyf(0, "STATUS=%zu rules, %zu/%zu workers active, %llu pkt/s", store_.rules().size(), active,
                      workers().size(), static_cast<unsigned long long>(packets_per_second_));
@@ -288,7 +288,7 @@ int Context::on_reload_signal(sd_event_source*, const struct signalfd_siginfo* i
         record.via = audit::Via::signal;
         record.caller = audit::caller_of_process(static_cast<pid_t>(info->ssi_pid), info->ssi_uid);
         record.before = self->export_rules();
-        const bus::ApiOutcome outcome = self->reload();
+        const ApiOutcome outcome = self->reload();
         record.after = self->export_rules();
         audit::set_outcome(record, outcome);
         audit::emit(record);

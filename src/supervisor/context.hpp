@@ -6,7 +6,7 @@
 #pragma once
 
 #include "bus/polkit.hpp"
-#include "bus/relay_api.hpp"
+#include "api/relay_api.hpp"
 #include "bus/relay_bus.hpp"
 #include "core/sd_ptr.hpp"
 #include "control_server.hpp"
@@ -33,7 +33,7 @@ struct RuleCounters {
     friend bool operator==(const RuleCounters&, const RuleCounters&) = default;
 };
 
-class Context final : public bus::RelayApi, public WorkerObserver {
+class Context final : public RelayApi, public WorkerObserver {
 public:
     explicit Context(Options options);
     ~Context() override;
@@ -44,18 +44,18 @@ public:
     // exit. Returns the process exit code; failures are logged here once.
     [[nodiscard]] int run();
 
-    // bus::RelayApi
-    bus::ApiOutcome add_rule(Rule rule) override;
-    bus::ApiOutcome remove_rule(const std::string& name) override;
-    bus::ApiOutcome import_rules(std::string_view text, bool replace, std::uint32_t& added) override;
-    [[nodiscard]] std::vector<bus::RuleStatus> rules() const override;
-    [[nodiscard]] std::optional<bus::RuleStatus> find_rule(const std::string& name) const override;
+    // RelayApi
+    ApiOutcome add_rule(Rule rule) override;
+    ApiOutcome remove_rule(const std::string& name) override;
+    ApiOutcome import_rules(std::string_view text, bool replace, std::uint32_t& added) override;
+    [[nodiscard]] std::vector<RuleStatus> rules() const override;
+    [[nodiscard]] std::optional<RuleStatus> find_rule(const std::string& name) const override;
     [[nodiscard]] std::string export_rules() const override;
     [[nodiscard]] std::string stats_json() const override;
     void reset_stats() override;
-    [[nodiscard]] std::vector<bus::WorkerStatus> workers() const override;
-    bus::ApiOutcome reload() override;
-    bus::ApiOutcome set_log_level(std::string_view level) override;
+    [[nodiscard]] std::vector<WorkerStatus> workers() const override;
+    ApiOutcome reload() override;
+    ApiOutcome set_log_level(std::string_view level) override;
     [[nodiscard]] std::string log_level_name() const override;
     [[nodiscard]] std::string namespace_name() const override { return options_.namespace_name; }
 
@@ -73,7 +73,7 @@ private:
     void after_change(const RuleChanges& changes);
     void update_idle_timer();
     void notify_status();
-    [[nodiscard]] bus::RuleStatus status_of(const StoredRule& stored) const;
+    [[nodiscard]] RuleStatus status_of(const StoredRule& stored) const;
     [[nodiscard]] std::map<std::string, nlohmann::json> stats_since_reset() const;
     [[nodiscard]] std::map<std::string, RuleCounters> rule_counters() const;
 

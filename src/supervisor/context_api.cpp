@@ -11,12 +11,10 @@
 
 namespace mcr::supervisor {
 
-using bus::ApiError;
-using bus::ApiOutcome;
 
-bus::RuleStatus Context::status_of(const StoredRule& stored) const
+RuleStatus Context::status_of(const StoredRule& stored) const
 {
-    bus::RuleStatus status;
+    RuleStatus status;
     status.rule = stored.rule;
     status.from_admin_config = stored.from_admin_config;
     status.state = workers_ ? workers_->rule_state(stored.rule) : "worker starting";
@@ -84,15 +82,15 @@ ApiOutcome Context::import_rules(std::string_view text, bool replace, std::uint3
     return outcome;
 }
 
-std::vector<bus::RuleStatus> Context::rules() const
+std::vector<RuleStatus> Context::rules() const
 {
-    std::vector<bus::RuleStatus> out;
+    std::vector<RuleStatus> out;
     for (const StoredRule& stored : store_.rules())
         out.push_back(status_of(stored));
     return out;
 }
 
-std::optional<bus::RuleStatus> Context::find_rule(const std::string& name) const
+std::optional<RuleStatus> Context::find_rule(const std::string& name) const
 {
     const StoredRule* stored = store_.find(name);
     if (!stored)
@@ -102,9 +100,9 @@ std::optional<bus::RuleStatus> Context::find_rule(const std::string& name) const
 
 std::string Context::export_rules() const { return store_.export_json(); }
 
-std::vector<bus::WorkerStatus> Context::workers() const
+std::vector<WorkerStatus> Context::workers() const
 {
-    return workers_ ? workers_->statuses() : std::vector<bus::WorkerStatus>{};
+    return workers_ ? workers_->statuses() : std::vector<WorkerStatus>{};
 }
 
 ApiOutcome Context::reload()

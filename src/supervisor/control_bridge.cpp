@@ -4,7 +4,7 @@
 
 #include "bus/bus_names.hpp"
 #include "core/audit_caller.hpp"
-#include "core/audit_outcome.hpp"
+#include "api/audit_outcome.hpp"
 #include "core/rule_json.hpp"
 
 #include <cstring>
@@ -13,12 +13,12 @@ namespace mcr::supervisor {
 
 namespace {
 
-Error error_of(const bus::ApiOutcome& outcome) { return Error{"", outcome.failure->message}; }
+Error error_of(const ApiOutcome& outcome) { return Error{"", outcome.failure->message}; }
 
 // Audits what the API did with an authorized write, then gives the
 // socket's answer: `value` or the API's message.
 template <typename T>
-Result<T> audited(audit::Record& record, const bus::ApiOutcome& outcome, T value)
+Result<T> audited(audit::Record& record, const ApiOutcome& outcome, T value)
 {
     audit::set_outcome(record, outcome);
     audit::emit(record);
@@ -94,7 +94,7 @@ void ControlBridge::import_rules(const control::PeerCredentials& peer, RuleSet r
     authorized<std::size_t>(peer, bus::kActionManageRules, std::move(record), std::move(done),
                             [this, requested = std::move(requested), replace](audit::Record& audit) -> Result<std::size_t> {
                                 std::uint32_t added = 0;
-                                const bus::ApiOutcome outcome = api_.import_rules(requested, replace, added);
+                                const ApiOutcome outcome = api_.import_rules(requested, replace, added);
                                 if (outcome.ok())
                                     audit.after = api_.export_rules();
                                 return audited(audit, outcome, static_cast<std::size_t>(added));
@@ -117,7 +117,7 @@ void ControlBridge::set_log_level(const control::PeerCredentials& peer, LogLevel
 void ControlBridge::list_rules(control::Completion<RuleSet> done)
 {
     RuleSet set;
-    for (const bus::RuleStatus& status : api_.rules())
+    for (const RuleStatus& status : api_.rules())
         set.rules.push_back(status.rule);
     done(std::move(set));
 }
@@ -125,7 +125,7 @@ void ControlBridge::list_rules(control::Completion<RuleSet> done)
 void ControlBridge::get_stats(control::Completion<std::vector<control::RuleStats>> done)
 {
     std::vector<control::RuleStats> stats;
-    for (const bus::RuleStatus& status : api_.rules()) {
+    for (const RuleStatus& status : api_.rules()) {
         control::RuleStats entry;
         entry.name = status.rule.name;
         entry.input = status.rule.input;
@@ -139,7 +139,7 @@ void ControlBridge::get_stats(control::Completion<std::vector<control::RuleStats
 void ControlBridge::list_workers(control::Completion<std::vector<control::WorkerState>> done)
 {
     std::vector<control::WorkerState> workers;
-    for (const bus::WorkerStatus& status : api_.workers())
+    for (const WorkerStatus& status : api_.workers())
         workers.push_back(control::WorkerState{status.interface, status.unit, status.state, status.sub_state,
                                                status.pid});
     done(std::move(workers));

@@ -4,7 +4,7 @@
 #pragma once
 
 #include "bus/polkit.hpp"
-#include "bus/relay_api.hpp"
+#include "api/relay_api.hpp"
 #include "control_handler.hpp"
 #include "core/audit.hpp"
 
@@ -15,7 +15,7 @@ namespace mcr::supervisor {
 class ControlBridge final : public control::ControlHandler {
 public:
     // `bus` carries the polkit queries (the system bus in production).
-    ControlBridge(bus::RelayApi& api, bus::PolkitAuthorizer& polkit, sd_bus* bus)
+    ControlBridge(RelayApi& api, bus::PolkitAuthorizer& polkit, sd_bus* bus)
         : api_(api), polkit_(polkit), bus_(bus) {}
 
     void add_rule(const control::PeerCredentials& peer, Rule rule, control::Completion<Ok> done) override;
@@ -36,7 +36,7 @@ private:
     void authorized(const control::PeerCredentials& peer, const char* action, audit::Record record,
                     control::Completion<T> done, Apply apply);
 
-    bus::RelayApi& api_;
+    RelayApi& api_;
     bus::PolkitAuthorizer& polkit_;
     sd_bus* bus_;
 };

@@ -14,8 +14,6 @@
 
 namespace mcr::supervisor {
 
-using bus::ApiError;
-using bus::ApiOutcome;
 
 namespace {
 

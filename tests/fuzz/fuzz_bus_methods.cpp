@@ -6,7 +6,7 @@
 // and reply paths run too; otherwise the polkit query path does.
 #include "bus/manager_methods.hpp"
 #include "bus/polkit.hpp"
-#include "bus/relay_api.hpp"
+#include "api/relay_api.hpp"
 #include "bus/relay_bus.hpp"
 #include "core/log.hpp"
 #include "core/rule_json.hpp"

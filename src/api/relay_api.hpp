@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-namespace mcr::bus {
+namespace mcr {
 
 enum class ApiError {
     invalid_rule,      // org.mcr.Relay.Error.InvalidRule
@@ -89,4 +89,4 @@ public:
     [[nodiscard]] virtual std::string namespace_name() const = 0;
 };
 
-} // namespace mcr::bus
+} // namespace mcr
