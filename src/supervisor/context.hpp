@@ -1,12 +1,14 @@
 // The supervisor's one Context (hostnamed-style): it owns the event loop,
-// the buses, the rule store, polkit state, the public D-Bus objects, the
-// workers and the link monitor, and implements the operations the D-Bus API
-// exposes. Members are declared in destruction order: what uses a thing is
-// declared after it, so it goes first.
+// the buses, the rule store, polkit state, the write path, the public D-Bus
+// objects, the control socket, the workers and the link monitor, and
+// implements RelayApi, what the front ends ask of the daemon. Members are
+// declared in destruction order: what uses a thing is declared after it,
+// so it goes first.
 #pragma once
 
-#include "bus/polkit.hpp"
 #include "api/relay_api.hpp"
+#include "api/write_path.hpp"
+#include "bus/polkit.hpp"
 #include "bus/relay_bus.hpp"
 #include "core/sd_ptr.hpp"
 #include "control_server.hpp"
@@ -44,18 +46,19 @@ public:
     // exit. Returns the process exit code; failures are logged here once.
     [[nodiscard]] int run();
 
-    // RelayApi
+    // RelayApi: writes (reached only through write_path_)
     ApiOutcome add_rule(Rule rule) override;
     ApiOutcome remove_rule(const std::string& name) override;
-    ApiOutcome import_rules(std::string_view text, bool replace, std::uint32_t& added) override;
+    ApiOutcome import_rules(const RuleSet& rules, bool replace) override;
+    void reset_stats() override;
+    ApiOutcome reload() override;
+    void set_log_level(LogLevel level) override;
+    // RelayApi: reads
     [[nodiscard]] std::vector<RuleStatus> rules() const override;
     [[nodiscard]] std::optional<RuleStatus> find_rule(const std::string& name) const override;
     [[nodiscard]] std::string export_rules() const override;
     [[nodiscard]] std::string stats_json() const override;
-    void reset_stats() override;
     [[nodiscard]] std::vector<WorkerStatus> workers() const override;
-    ApiOutcome reload() override;
-    ApiOutcome set_log_level(std::string_view level) override;
     [[nodiscard]] std::string log_level_name() const override;
     [[nodiscard]] std::string namespace_name() const override { return options_.namespace_name; }
 
@@ -87,6 +90,7 @@ private:
     BusPtr bus_;              // the public API's bus
     BusPtr system_bus_;       // systemd mode, when the API is not on the system bus
     bus::PolkitAuthorizer polkit_;
+    WritePath write_path_;
     bus::RelayBus relay_bus_;
     std::unique_ptr<ControlBridge> control_bridge_;
     std::unique_ptr<control::ControlServer> control_server_;

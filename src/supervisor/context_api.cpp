@@ -1,5 +1,6 @@
-// The operations behind the public API (RelayApi): rule changes with their
-// announcements and journal events, reload, log level, worker listing.
+// The operations behind the front ends (RelayApi): rule changes with their
+// announcements, reload, log level, worker listing. WritePath has
+// authorized each write and writes its audit record.
 #include "context.hpp"
 
 #include "core/log.hpp"
@@ -65,20 +66,12 @@ ApiOutcome Context::remove_rule(const std::string& name)
     return outcome;
 }
 
-ApiOutcome Context::import_rules(std::string_view text, bool replace, std::uint32_t& added)
+ApiOutcome Context::import_rules(const RuleSet& rules, bool replace)
 {
-    std::vector<std::string> warnings;
-    Result<RuleSet> parsed = parse_rules_text(text, warnings);
-    if (!parsed)
-        return ApiOutcome::fail(ApiError::invalid_rule, parsed.error().message());
-    for (const std::string& warning : warnings)
-        log_warning("Import: " + warning + ", ignoring");
     RuleChanges changes;
-    ApiOutcome outcome = store_.import(*parsed, replace, changes);
-    if (!outcome.ok())
-        return outcome;
-    added = static_cast<std::uint32_t>(parsed->rules.size());
-    after_change(changes);
+    ApiOutcome outcome = store_.import(rules, replace, changes);
+    if (outcome.ok())
+        after_change(changes);
     return outcome;
 }
 
@@ -131,19 +124,13 @@ ApiOutcome Context::reload()
     return outcome;
 }
 
-ApiOutcome Context::set_log_level(std::string_view level)
+void Context::set_log_level(LogLevel level)
 {
-    LogLevel parsed{};
-    if (!parse_log_level(level, parsed))
-        return ApiOutcome::fail(ApiError::invalid_argument,
-                                "level: must be one of err, warning, notice, info, debug, got '" +
-                                    std::string(level) + "'");
-    if (parsed == mcr::log_level())
-        return ApiOutcome::success();
-    mcr::set_log_level(parsed);
-    log_debug("Log level set to " + std::string(mcr::log_level_name(parsed)));
+    if (level == mcr::log_level())
+        return;
+    mcr::set_log_level(level);
+    log_debug("Log level set to " + std::string(mcr::log_level_name(level)));
     relay_bus_.manager_properties_changed({"LogLevel"});
-    return ApiOutcome::success();
 }
 
 std::string Context::log_level_name() const { return std::string(mcr::log_level_name(mcr::log_level())); }

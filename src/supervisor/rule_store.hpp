@@ -10,7 +10,6 @@
 
 #include <cstddef>
 #include <string>
-#include <string_view>
 #include <vector>
 
 namespace mcr::supervisor {
@@ -32,10 +31,6 @@ struct RuleChanges {
 // TooManyRules with the core's message (prefixed by `path`, e.g. "rules[2]").
 [[nodiscard]] ApiOutcome check_addition(const RuleSet& set, const Rule& rule, std::size_t max_rules,
                                              const std::string& path = {});
-
-// Rule-set text in mcrd's JSON schema or MCR's config.json5: JSON is tried
-// first; MCR's format only when that fails. Validated as a set.
-[[nodiscard]] Result<RuleSet> parse_rules_text(std::string_view text, std::vector<std::string>& warnings);
 
 class RuleStore {
 public:
