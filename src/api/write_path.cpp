@@ -42,10 +42,10 @@ void set_outcome(audit::Record& record, const ApiOutcome& outcome)
     record.detail = outcome.failure->message;
 }
 
-void write_audit(audit::Record& record, const CallerGate& gate)
+void write_audit(audit::Record& record, const CallerGate& gate, const AuditSink& sink)
 {
     record.caller = gate.caller();
-    audit::emit(record);
+    sink(record);
 }
 
 Draft draft_of(RelayApi& api, AddRuleRequest request, bool /*answers_early*/)
@@ -184,31 +184,31 @@ void WritePath::submit(WriteRequest request, std::shared_ptr<CallerGate> gate, W
     if (draft.refusal) {
         draft.record.outcome = audit::Outcome::invalid;
         draft.record.detail = draft.refusal->message;
-        write_audit(draft.record, *gate);
+        write_audit(draft.record, *gate, audit_sink_);
         done(WriteResult{.outcome = ApiOutcome{std::move(draft.refusal)}});
         return;
     }
     if (draft.changes_nothing) {
-        write_audit(draft.record, *gate);   // no authorization needed, still one entry
+        write_audit(draft.record, *gate, audit_sink_);   // no authorization needed, still one entry
         done(WriteResult{});
         return;
     }
     // The continuation owns the gate: the decision may come after this returns.
     CallerGate& asking = *gate;
-    asking.authorize(draft.action, [gate = std::move(gate), record = std::move(draft.record),
+    asking.authorize(draft.action, [gate = std::move(gate), sink = audit_sink_, record = std::move(draft.record),
                                     apply = std::move(draft.apply),
                                     done = std::move(done)](const AccessDecision& decision) mutable {
         if (!decision.allowed) {
             record.outcome = audit::Outcome::denied;
             record.detail = decision.reason;
-            write_audit(record, *gate);
+            write_audit(record, *gate, sink);
             done(WriteResult{.denied = decision.reason});
             return;
         }
         WriteResult result = apply(record);
         set_outcome(record, result.outcome);
         // The entry is queued before the caller learns the result.
-        write_audit(record, *gate);
+        write_audit(record, *gate, sink);
         done(std::move(result));
     });
 }

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 
 namespace mcr {
@@ -98,9 +99,13 @@ protected:
     CallerGate& operator=(CallerGate&&) = default;
 };
 
+// Where audit records go: audit::emit (the journal) in the daemon.
+using AuditSink = std::function<void(const audit::Record&)>;
+
 class WritePath {
 public:
-    explicit WritePath(RelayApi& api) : api_(api) {}
+    explicit WritePath(RelayApi& api, AuditSink audit_sink = audit::emit)
+        : api_(api), audit_sink_(std::move(audit_sink)) {}
 
     // Takes what the record shows from before the change, authorizes the
     // caller, applies, and writes one audit record, then calls `done` with
@@ -112,6 +117,7 @@ public:
 
 private:
     RelayApi& api_;
+    AuditSink audit_sink_;
 };
 
 } // namespace mcr

@@ -20,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 
 namespace mcr::bus {
 
@@ -69,7 +70,7 @@ int submit(sd_bus_message* m, void* userdata, WriteRequest request, sd_bus_error
     RelayBus& self = relay(userdata);
     auto gate = std::make_shared<BusCallGate>(self.polkit(), m, error);
     std::optional<WriteResult> result;
-    self.writes().submit(std::move(request), gate, [&result](WriteResult done) { result = std::move(done); });
+    self.writes().submit(std::move(request), gate, [&result](WriteResult answer) { result = std::move(answer); });
     if (!result)
         return 1;   // polkit is deciding: no reply until the call comes back
     if (result->denied)
@@ -79,7 +80,24 @@ int submit(sd_bus_message* m, void* userdata, WriteRequest request, sd_bus_error
     return reply(*result);
 }
 
-int reply_empty(sd_bus_message* m) { return sd_bus_reply_method_return(m, ""); }
+// The writes whose arguments are one string (RemoveRule, SetLogLevel) or
+// none (Reload, ResetStats) and whose reply is empty.
+template <typename Request>
+int submit_empty_reply(sd_bus_message* m, void* userdata, sd_bus_error* error)
+{
+    return run_guarded(error, [&]() -> int {
+        Request request{};
+        if constexpr (!std::is_empty_v<Request>) {
+            const char* argument = nullptr;
+            const int r = sd_bus_message_read(m, "s", &argument);
+            if (r < 0)
+                return r;
+            request = Request{argument};
+        }
+        return submit(m, userdata, std::move(request), error,
+                      [&](const WriteResult&) { return sd_bus_reply_method_return(m, ""); });
+    });
+}
 
 // The request of AddRule and AddRuleJSON, from the rule in the JSON schema.
 AddRuleRequest add_request(const nlohmann::json& requested)
@@ -124,14 +142,7 @@ int method_add_rule_json(sd_bus_message* m, void* userdata, sd_bus_error* error)
 
 int method_remove_rule(sd_bus_message* m, void* userdata, sd_bus_error* error)
 {
-    return run_guarded(error, [&]() -> int {
-        const char* name = nullptr;
-        const int r = sd_bus_message_read(m, "s", &name);
-        if (r < 0)
-            return r;
-        return submit(m, userdata, RemoveRuleRequest{name}, error,
-                      [&](const WriteResult&) { return reply_empty(m); });
-    });
+    return submit_empty_reply<RemoveRuleRequest>(m, userdata, error);
 }
 
 int method_list_rules(sd_bus_message* m, void* userdata, sd_bus_error* error)
@@ -202,9 +213,7 @@ int method_get_stats(sd_bus_message* m, void* userdata, sd_bus_error* error)
 
 int method_reset_stats(sd_bus_message* m, void* userdata, sd_bus_error* error)
 {
-    return run_guarded(error, [&]() -> int {
-        return submit(m, userdata, ResetStatsRequest{}, error, [&](const WriteResult&) { return reply_empty(m); });
-    });
+    return submit_empty_reply<ResetStatsRequest>(m, userdata, error);
 }
 
 int method_list_workers(sd_bus_message* m, void* userdata, sd_bus_error* error)
@@ -224,21 +233,12 @@ int method_list_workers(sd_bus_message* m, void* userdata, sd_bus_error* error)
 
 int method_reload(sd_bus_message* m, void* userdata, sd_bus_error* error)
 {
-    return run_guarded(error, [&]() -> int {
-        return submit(m, userdata, ReloadRequest{}, error, [&](const WriteResult&) { return reply_empty(m); });
-    });
+    return submit_empty_reply<ReloadRequest>(m, userdata, error);
 }
 
 int method_set_log_level(sd_bus_message* m, void* userdata, sd_bus_error* error)
 {
-    return run_guarded(error, [&]() -> int {
-        const char* level = nullptr;
-        const int r = sd_bus_message_read(m, "s", &level);
-        if (r < 0)
-            return r;
-        return submit(m, userdata, SetLogLevelRequest{level}, error,
-                      [&](const WriteResult&) { return reply_empty(m); });
-    });
+    return submit_empty_reply<SetLogLevelRequest>(m, userdata, error);
 }
 
 // Methods are UNPRIVILEGED on the bus level: polkit decides, per method.
