@@ -138,7 +138,7 @@ Draft draft_of(RelayApi& api, ReloadRequest /*request*/, bool /*answers_early*/)
     return draft;
 }
 
-Draft draft_of(RelayApi& api, SetLogLevelRequest request, bool answers_early)
+Draft draft_of(RelayApi& api, const SetLogLevelRequest& request, bool answers_early)
 {
     Draft draft;
     draft.record.action = audit::Action::set_log_level;

@@ -65,7 +65,7 @@ private:
 // polkit decides. A BusCallGate decides before authorize() returns, so
 // `done` runs (if at all) before submit() returns.
 template <typename Reply>
-int submit(sd_bus_message* m, void* userdata, WriteRequest request, sd_bus_error* error, Reply&& reply)
+int submit(sd_bus_message* m, void* userdata, WriteRequest&& request, sd_bus_error* error, Reply&& reply)
 {
     RelayBus& self = relay(userdata);
     auto gate = std::make_shared<BusCallGate>(self.polkit(), m, error);

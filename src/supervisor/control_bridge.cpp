@@ -52,7 +52,7 @@ Ok nothing(const WriteResult& /*result*/) { return Ok{}; }
 } // namespace
 
 template <typename T, typename ValueOf>
-void ControlBridge::submit(const control::PeerCredentials& peer, WriteRequest request, control::Completion<T> done,
+void ControlBridge::submit(const control::PeerCredentials& peer, WriteRequest&& request, control::Completion<T> done,
                            ValueOf value_of)
 {
     writes_.submit(std::move(request), std::make_shared<PeerGate>(polkit_, polkit_bus_, peer),

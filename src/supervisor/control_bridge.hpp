@@ -33,7 +33,7 @@ private:
     // Submits `request` for `peer`; `done` gets `value_of(result)` once it
     // is applied, else the refusal's message ("access denied: …" for polkit's).
     template <typename T, typename ValueOf>
-    void submit(const control::PeerCredentials& peer, WriteRequest request, control::Completion<T> done,
+    void submit(const control::PeerCredentials& peer, WriteRequest&& request, control::Completion<T> done,
                 ValueOf value_of);
 
     const RelayApi& api_;

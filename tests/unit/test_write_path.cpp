@@ -169,7 +169,8 @@ TEST_CASE("the same request writes the same audit record over D-Bus and the sock
         {"import", ImportRulesRequest{imported, false}},
         {"set log level", SetLogLevelRequest{"debug"}},
     };
-    for (const auto& [what, request] : requests) {
+    for (const auto& [what_request, request] : requests) {
+        const char* what = what_request;   // clang 14 cannot capture a structured binding, and CAPTURE does
         CAPTURE(what);
         Harness dbus;
         Harness socket;
