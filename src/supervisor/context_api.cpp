@@ -12,7 +12,6 @@
 
 namespace mcr::supervisor {
 
-
 RuleStatus Context::status_of(const StoredRule& stored) const
 {
     RuleStatus status;

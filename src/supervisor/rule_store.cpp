@@ -14,7 +14,6 @@
 
 namespace mcr::supervisor {
 
-
 namespace {
 
 std::string join_path(const std::string& prefix, const std::string& field)

@@ -30,7 +30,7 @@ struct RuleChanges {
 // Whether `rule` may join `set`: InvalidRule, RuleExists, InputConflict or
 // TooManyRules with the core's message (prefixed by `path`, e.g. "rules[2]").
 [[nodiscard]] ApiOutcome check_addition(const RuleSet& set, const Rule& rule, std::size_t max_rules,
-                                             const std::string& path = {});
+                                        const std::string& path = {});
 
 class RuleStore {
 public:
