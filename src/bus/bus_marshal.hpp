@@ -3,7 +3,7 @@
 // exceptions out of sd-bus callbacks.
 #pragma once
 
-#include "bus/relay_api.hpp"
+#include "api/relay_api.hpp"
 #include "core/rule.hpp"
 #include "core/sd_ptr.hpp"
 

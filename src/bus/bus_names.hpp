@@ -28,11 +28,6 @@ inline constexpr const char* kErrorInvalidArgument = "org.mcr.Relay.Error.Invali
 // be removed or replaced over D-Bus; the admin edits the file instead.
 inline constexpr const char* kErrorAdminRule = "org.mcr.Relay.Error.AdminRule";
 
-// polkit actions (polkit/org.mcr.relay.policy).
-inline constexpr const char* kActionManageRules = "org.mcr.relay.manage-rules";
-inline constexpr const char* kActionReload = "org.mcr.relay.reload";
-inline constexpr const char* kActionSetLogLevel = "org.mcr.relay.set-log-level";
-
 // A network namespace name as given to --namespace / mcrd@NS: 1..64 bytes,
 // no '/', not "." or "..", printable ASCII. Returns a reason or "".
 [[nodiscard]] std::string namespace_name_problem(std::string_view ns);

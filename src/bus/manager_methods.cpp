@@ -1,22 +1,26 @@
-// org.mcr.Relay.Manager: methods and properties of /org/mcr/Relay. Each
-// write reads its arguments, validates them, asks polkit (asynchronously;
-// the handler runs again when polkit answers), applies through RelayApi and
-// replies. Signals and PropertiesChanged come from the daemon's announcements.
+// org.mcr.Relay.Manager: methods and properties of /org/mcr/Relay. A write
+// method reads its arguments into a WriteRequest and replies with what
+// WritePath made of it; WritePath authorizes (through the call's
+// BusCallGate: polkit, asynchronously, the handler running again when it
+// answers), applies and audits. Signals and PropertiesChanged come from the
+// daemon's announcements.
 #include "manager_methods.hpp"
 
+#include "api/write_path.hpp"
 #include "bus/bus_marshal.hpp"
 #include "bus/bus_names.hpp"
 #include "bus/manager_properties.hpp"
 #include "bus/relay_bus.hpp"
 #include "core/audit_caller.hpp"
-#include "core/audit_outcome.hpp"
-#include "core/log.hpp"
 #include "core/rule_json.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <cstring>
+#include <memory>
+#include <optional>
 #include <string>
+#include <type_traits>
 
 namespace mcr::bus {
 
@@ -24,95 +28,91 @@ namespace {
 
 RelayBus& relay(void* userdata) { return *static_cast<RelayBus*>(userdata); }
 
-// 1 = go on, 0 = polkit will call us again (return 1, no reply), < 0 = error set.
-int authorize(RelayBus& self, sd_bus_message* m, const char* action, sd_bus_error* error)
-{
-    return self.polkit().verify_bus_call(m, action, error);
-}
+// The sender of one method call: polkit decides with its bus name as the
+// subject, and the bus daemon vouches for its identity.
+class BusCallGate final : public CallerGate {
+public:
+    BusCallGate(PolkitAuthorizer& polkit, sd_bus_message* call, sd_bus_error* error)
+        : polkit_(polkit), call_(call), error_(error) {}
 
-// Writes one audit entry for the call `m` (caller from its bus credentials).
-void audit_call(sd_bus_message* m, audit::Record& record)
-{
-    record.via = audit::Via::dbus;
-    record.caller = audit::caller_of_bus_message(m);
-    audit::emit(record);
-}
+    [[nodiscard]] audit::Via via() const override { return audit::Via::dbus; }
+    [[nodiscard]] audit::Caller caller() const override { return audit::caller_of_bus_message(call_); }
 
-// Audits a write refused before authorization (bad arguments), then sets the error.
-int reject_invalid(sd_bus_message* m, audit::Record record, const char* error_name, const std::string& message,
-                   sd_bus_error* error)
-{
-    record.outcome = audit::Outcome::invalid;
-    record.detail = message;
-    audit_call(m, record);
-    return sd_bus_error_set(error, error_name, message.c_str());
-}
-
-// Audits what the API did with an authorized write.
-void audit_outcome(sd_bus_message* m, audit::Record& record, const ApiOutcome& outcome)
-{
-    audit::set_outcome(record, outcome);
-    audit_call(m, record);
-}
-
-// Authorizes `action`, then runs `apply` (which replies). polkit answering
-// later re-dispatches the message, so 0 from polkit means "handled for now"
-// and nothing is audited yet; a refusal is audited here, once.
-template <typename Apply>
-int authorize_then(RelayBus& self, sd_bus_message* m, const char* action, sd_bus_error* error,
-                   audit::Record& record, Apply&& apply)
-{
-    const int r = authorize(self, m, action, error);
-    if (r == 0)
-        return 1;
-    if (r < 0) {
-        record.outcome = audit::Outcome::denied;
-        record.detail = error->message ? error->message : std::strerror(-r);
-        audit_call(m, record);
-        return r;
+    // verify_bus_call(): 1 allowed; 0 polkit was asked and will dispatch the
+    // call to its handler again, which submits it anew, so this decision is
+    // dropped; < 0 refused, with `error` set.
+    void authorize(const char* action, Decided decided) override
+    {
+        verdict_ = polkit_.verify_bus_call(call_, action, error_);
+        if (verdict_ > 0)
+            decided(AccessDecision{true, {}});
+        else if (verdict_ < 0)
+            decided(AccessDecision{false, error_->message ? error_->message : std::strerror(-verdict_)});
     }
-    return apply();
+
+    // What the handler returns for a refusal: the negative errno, `error` set.
+    [[nodiscard]] int refusal() const { return verdict_; }
+
+private:
+    PolkitAuthorizer& polkit_;
+    sd_bus_message* call_;
+    sd_bus_error* error_;
+    int verdict_ = 0;
+};
+
+// Submits the write `request` for the sender of `m` and replies: `reply`
+// once applied, the refusal or the API's error otherwise, nothing while
+// polkit decides. A BusCallGate decides before authorize() returns, so
+// `done` runs (if at all) before submit() returns.
+template <typename Reply>
+int submit(sd_bus_message* m, void* userdata, WriteRequest&& request, sd_bus_error* error, Reply&& reply)
+{
+    RelayBus& self = relay(userdata);
+    auto gate = std::make_shared<BusCallGate>(self.polkit(), m, error);
+    std::optional<WriteResult> result;
+    self.writes().submit(std::move(request), gate, [&result](WriteResult answer) { result = std::move(answer); });
+    if (!result)
+        return 1;   // polkit is deciding: no reply until the call comes back
+    if (result->denied)
+        return gate->refusal();
+    if (!result->outcome.ok())
+        return set_api_error(*result->outcome.failure, error);
+    return reply(*result);
 }
 
-// Audits, then replies "()" to a write that succeeded, or the API error:
-// the entry is queued before the caller learns the result.
-int reply_empty_or_error(sd_bus_message* m, audit::Record& record, const ApiOutcome& outcome, sd_bus_error* error)
+// The writes whose arguments are one string (RemoveRule, SetLogLevel) or
+// none (Reload, ResetStats) and whose reply is empty.
+template <typename Request>
+int submit_empty_reply(sd_bus_message* m, void* userdata, sd_bus_error* error)
 {
-    audit_outcome(m, record, outcome);
-    if (!outcome.ok())
-        return set_api_error(*outcome.failure, error);
-    return sd_bus_reply_method_return(m, "");
-}
-
-// The audit draft of an add: the rule's name and the requested JSON.
-audit::Record add_record(const nlohmann::json& requested)
-{
-    audit::Record record;
-    record.action = audit::Action::add_rule;
-    if (requested.is_object() && requested.contains("name") && requested["name"].is_string())
-        record.rule = requested["name"].get<std::string>();
-    record.after = requested.dump();
-    return record;
-}
-
-// Authorizes and applies a parsed rule; shared by AddRule and AddRuleJSON.
-int add_parsed_rule(RelayBus& self, sd_bus_message* m, const nlohmann::json& requested, sd_bus_error* error)
-{
-    audit::Record record = add_record(requested);
-    Result<Rule> rule = rule_from_json(requested);
-    if (!rule)
-        return reject_invalid(m, std::move(record), kErrorInvalidRule, rule.error().message(), error);
-    return authorize_then(self, m, kActionManageRules, error, record, [&]() -> int {
-        const std::string path = rule_object_path(rule->name);
-        ApiOutcome outcome = self.api().add_rule(std::move(*rule));
-        if (outcome.ok())
-            if (auto added = self.api().find_rule(record.rule))
-                record.after = rule_to_json(added->rule).dump();
-        audit_outcome(m, record, outcome);
-        if (!outcome.ok())
-            return set_api_error(*outcome.failure, error);
-        return sd_bus_reply_method_return(m, "o", path.c_str());
+    return run_guarded(error, [&]() -> int {
+        Request request{};
+        if constexpr (!std::is_empty_v<Request>) {
+            const char* argument = nullptr;
+            const int r = sd_bus_message_read(m, "s", &argument);
+            if (r < 0)
+                return r;
+            request = Request{argument};
+        }
+        return submit(m, userdata, std::move(request), error,
+                      [&](const WriteResult&) { return sd_bus_reply_method_return(m, ""); });
     });
+}
+
+// The request of AddRule and AddRuleJSON, from the rule in the JSON schema.
+AddRuleRequest add_request(const nlohmann::json& requested)
+{
+    std::string name;
+    if (requested.is_object() && requested.contains("name") && requested["name"].is_string())
+        name = requested["name"].get<std::string>();
+    return AddRuleRequest{rule_from_json(requested), std::move(name), requested.dump()};
+}
+
+int submit_add_rule(sd_bus_message* m, void* userdata, AddRuleRequest request, sd_bus_error* error)
+{
+    const std::string path = rule_object_path(request.name);
+    return submit(m, userdata, std::move(request), error,
+                  [&](const WriteResult&) { return sd_bus_reply_method_return(m, "o", path.c_str()); });
 }
 
 int method_add_rule(sd_bus_message* m, void* userdata, sd_bus_error* error)
@@ -122,7 +122,7 @@ int method_add_rule(sd_bus_message* m, void* userdata, sd_bus_error* error)
         const int r = read_rule_arguments(m, rule_json);
         if (r < 0)
             return r;
-        return add_parsed_rule(relay(userdata), m, rule_json, error);
+        return submit_add_rule(m, userdata, add_request(rule_json), error);
     });
 }
 
@@ -133,36 +133,16 @@ int method_add_rule_json(sd_bus_message* m, void* userdata, sd_bus_error* error)
         const int r = sd_bus_message_read(m, "s", &text);
         if (r < 0)
             return r;
-        const Result<nlohmann::json> parsed = parse_json_text(text);
-        if (!parsed) {
-            audit::Record record;
-            record.action = audit::Action::add_rule;
-            return reject_invalid(m, std::move(record), kErrorInvalidRule, parsed.error().message(), error);
-        }
-        return add_parsed_rule(relay(userdata), m, *parsed, error);
+        Result<nlohmann::json> parsed = parse_json_text(text);
+        // Text that is not JSON is refused (and audited) as a rule without a name.
+        return submit_add_rule(m, userdata, parsed ? add_request(*parsed) : AddRuleRequest{parsed.error(), {}, {}},
+                               error);
     });
 }
 
 int method_remove_rule(sd_bus_message* m, void* userdata, sd_bus_error* error)
 {
-    return run_guarded(error, [&]() -> int {
-        RelayBus& self = relay(userdata);
-        const char* name = nullptr;
-        int r = sd_bus_message_read(m, "s", &name);
-        if (r < 0)
-            return r;
-        audit::Record record;
-        record.action = audit::Action::remove_rule;
-        record.rule = name;
-        const auto existing = self.api().find_rule(name);
-        if (!existing)
-            return reject_invalid(m, std::move(record), kErrorNoSuchRule, std::string("No rule named '") + name + "'",
-                                  error);
-        record.before = rule_to_json(existing->rule).dump();
-        return authorize_then(self, m, kActionManageRules, error, record, [&]() -> int {
-            return reply_empty_or_error(m, record, self.api().remove_rule(name), error);
-        });
-    });
+    return submit_empty_reply<RemoveRuleRequest>(m, userdata, error);
 }
 
 int method_list_rules(sd_bus_message* m, void* userdata, sd_bus_error* error)
@@ -214,26 +194,13 @@ int method_export_rules(sd_bus_message* m, void* userdata, sd_bus_error* error)
 int method_import_rules(sd_bus_message* m, void* userdata, sd_bus_error* error)
 {
     return run_guarded(error, [&]() -> int {
-        RelayBus& self = relay(userdata);
         const char* text = nullptr;
         int replace = 0;
-        int r = sd_bus_message_read(m, "sb", &text, &replace);
+        const int r = sd_bus_message_read(m, "sb", &text, &replace);
         if (r < 0)
             return r;
-        audit::Record record;
-        record.action = audit::Action::import_rules;
-        record.before = self.api().export_rules();
-        record.after = text;   // what was asked for, replaced by the result once applied
-        return authorize_then(self, m, kActionManageRules, error, record, [&]() -> int {
-            std::uint32_t added = 0;
-            ApiOutcome outcome = self.api().import_rules(text, replace != 0, added);
-            if (outcome.ok())
-                record.after = self.api().export_rules();
-            audit_outcome(m, record, outcome);
-            if (!outcome.ok())
-                return set_api_error(*outcome.failure, error);
-            return sd_bus_reply_method_return(m, "u", added);
-        });
+        return submit(m, userdata, ImportRulesRequest{std::string(text), replace != 0}, error,
+                      [&](const WriteResult& result) { return sd_bus_reply_method_return(m, "u", result.imported); });
     });
 }
 
@@ -246,16 +213,7 @@ int method_get_stats(sd_bus_message* m, void* userdata, sd_bus_error* error)
 
 int method_reset_stats(sd_bus_message* m, void* userdata, sd_bus_error* error)
 {
-    return run_guarded(error, [&]() -> int {
-        RelayBus& self = relay(userdata);
-        audit::Record record;
-        record.action = audit::Action::reset_stats;
-        return authorize_then(self, m, kActionManageRules, error, record, [&]() -> int {
-            self.api().reset_stats();
-            audit_call(m, record);
-            return sd_bus_reply_method_return(m, "");
-        });
-    });
+    return submit_empty_reply<ResetStatsRequest>(m, userdata, error);
 }
 
 int method_list_workers(sd_bus_message* m, void* userdata, sd_bus_error* error)
@@ -275,46 +233,12 @@ int method_list_workers(sd_bus_message* m, void* userdata, sd_bus_error* error)
 
 int method_reload(sd_bus_message* m, void* userdata, sd_bus_error* error)
 {
-    return run_guarded(error, [&]() -> int {
-        RelayBus& self = relay(userdata);
-        audit::Record record;
-        record.action = audit::Action::reload;
-        record.before = self.api().export_rules();
-        return authorize_then(self, m, kActionReload, error, record, [&]() -> int {
-            const ApiOutcome outcome = self.api().reload();
-            record.after = self.api().export_rules();
-            return reply_empty_or_error(m, record, outcome, error);
-        });
-    });
+    return submit_empty_reply<ReloadRequest>(m, userdata, error);
 }
 
 int method_set_log_level(sd_bus_message* m, void* userdata, sd_bus_error* error)
 {
-    return run_guarded(error, [&]() -> int {
-        RelayBus& self = relay(userdata);
-        const char* level = nullptr;
-        int r = sd_bus_message_read(m, "s", &level);
-        if (r < 0)
-            return r;
-        audit::Record record;
-        record.action = audit::Action::set_log_level;
-        record.before = nlohmann::json(self.api().log_level_name()).dump();
-        record.after = nlohmann::json(level).dump();
-        LogLevel parsed{};
-        if (!parse_log_level(level, parsed))
-            return reject_invalid(m, std::move(record), kErrorInvalidArgument,
-                                  "level: must be one of err, warning, notice, info, debug, got '" +
-                                      std::string(level) + "'",
-                                  error);
-        record.detail = log_level_name(parsed);
-        if (self.api().log_level_name() == record.detail) {
-            audit_call(m, record);   // nothing changes: no authorization needed, still one entry
-            return sd_bus_reply_method_return(m, "");
-        }
-        return authorize_then(self, m, kActionSetLogLevel, error, record, [&]() -> int {
-            return reply_empty_or_error(m, record, self.api().set_log_level(level), error);
-        });
-    });
+    return submit_empty_reply<SetLogLevelRequest>(m, userdata, error);
 }
 
 // Methods are UNPRIVILEGED on the bus level: polkit decides, per method.

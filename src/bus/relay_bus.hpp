@@ -4,8 +4,9 @@
 // daemon makes when its state changes.
 #pragma once
 
+#include "api/relay_api.hpp"
+#include "api/write_path.hpp"
 #include "bus/polkit.hpp"
-#include "bus/relay_api.hpp"
 #include "core/sd_ptr.hpp"
 
 #include <systemd/sd-bus.h>
@@ -18,7 +19,10 @@ namespace mcr::bus {
 
 class RelayBus {
 public:
-    RelayBus(RelayApi& api, PolkitAuthorizer& polkit) : api_(api), polkit_(polkit) {}
+    // Reads go to `api`, writes through `writes`; `polkit` decides for the
+    // senders of write calls.
+    RelayBus(const RelayApi& api, WritePath& writes, PolkitAuthorizer& polkit)
+        : api_(api), writes_(writes), polkit_(polkit) {}
     RelayBus(const RelayBus&) = delete;
     RelayBus& operator=(const RelayBus&) = delete;
 
@@ -37,7 +41,8 @@ public:
 
     // Used by the vtable callbacks (C linkage targets, defined in
     // manager_methods.cpp / rule_objects.cpp).
-    RelayApi& api() { return api_; }
+    [[nodiscard]] const RelayApi& api() const { return api_; }
+    WritePath& writes() { return writes_; }
     PolkitAuthorizer& polkit() { return polkit_; }
 
 private:
@@ -45,7 +50,8 @@ private:
     void emit_properties_changed(const std::string& path, const char* interface,
                                  std::initializer_list<const char*> properties);
 
-    RelayApi& api_;
+    const RelayApi& api_;
+    WritePath& writes_;
     PolkitAuthorizer& polkit_;
     sd_bus* bus_ = nullptr;                 // not owned: the daemon's Context owns it
     std::vector<BusSlotPtr> slots_;

@@ -270,4 +270,21 @@ Result<Json5Import> import_mcr_json5(std::string_view text)
     return result;
 }
 
+Result<RuleSet> parse_rules_text(std::string_view text, std::vector<std::string>& warnings)
+{
+    Result<RuleSet> ours = parse_rule_set(text);
+    if (ours)
+        return ours;
+    // Only text that is not our JSON at all is tried as MCR's format: a
+    // schema error in valid mcrd JSON is reported as such.
+    const bool is_json = parse_json_text(text).ok();
+    Result<Json5Import> theirs = import_mcr_json5(text);
+    if (!theirs)
+        return is_json ? ours.error() : theirs.error();
+    if (Status valid = validate_rule_set(theirs->rules); !valid)
+        return valid.error();
+    warnings = std::move(theirs->warnings);
+    return std::move(theirs->rules);
+}
+
 } // namespace mcr

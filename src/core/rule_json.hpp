@@ -57,4 +57,8 @@ struct Json5Import {
 };
 [[nodiscard]] Result<Json5Import> import_mcr_json5(std::string_view text);
 
+// Rule-set text in mcrd's JSON schema or MCR's config.json5: JSON is tried
+// first; MCR's format only when that fails. Validated as a set.
+[[nodiscard]] Result<RuleSet> parse_rules_text(std::string_view text, std::vector<std::string>& warnings);
+
 } // namespace mcr

@@ -3,8 +3,8 @@
 
 #include "core/atomic_file.hpp"
 #include "core/log.hpp"
+#include "core/rule_json.hpp"
 #include "core/rule_validation.hpp"
-#include "supervisor/rule_store.hpp"
 
 #include <algorithm>
 #include <filesystem>

@@ -3,7 +3,6 @@
 
 #include "bus/bus_names.hpp"
 #include "core/audit_caller.hpp"
-#include "core/audit_outcome.hpp"
 #include "core/c_callback.hpp"
 #include "core/log.hpp"
 #include "core/message_ids.hpp"
@@ -16,6 +15,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <memory>
 
 namespace mcr::supervisor {
 
@@ -23,12 +23,31 @@ namespace {
 
 Error errno_error(const std::string& what, int r) { return Error{"", what + ": " + std::strerror(-r)}; }
 
+// The sender of SIGHUP: for `systemctl reload`, ExecReload's kill, run as the
+// unit's user. Only root and our own user may signal us (the kernel checks),
+// and they may reload: there is nothing left to authorize.
+class SignalGate final : public CallerGate {
+public:
+    explicit SignalGate(const signalfd_siginfo& info)
+        : caller_(audit::caller_of_process(static_cast<pid_t>(info.ssi_pid), info.ssi_uid))
+    {
+    }
+
+    [[nodiscard]] audit::Via via() const override { return audit::Via::signal; }
+    [[nodiscard]] audit::Caller caller() const override { return caller_; }
+    void authorize(const char* /*action*/, Decided decided) override { decided(AccessDecision{true, {}}); }
+
+private:
+    audit::Caller caller_;
+};
+
 } // namespace
 
 Context::Context(Options options)
     : options_(std::move(options)),
       store_(options_.state_dir + "/rules.json", options_.max_rules),
-      relay_bus_(*this, polkit_)
+      write_path_(*this),
+      relay_bus_(*this, write_path_, polkit_)
 {
 }
 
@@ -218,7 +237,7 @@ Status Context::start_control_socket()
         listening = std::move(*made);
     }
     sd_bus* polkit_bus = system_bus_ ? system_bus_.get() : bus_.get();
-    control_bridge_ = std::make_unique<ControlBridge>(*this, polkit_, polkit_bus);
+    control_bridge_ = std::make_unique<ControlBridge>(*this, write_path_, polkit_, polkit_bus);
     Result<std::unique_ptr<control::ControlServer>> server =
         control::ControlServer::create(event_.get(), std::move(listening), *control_bridge_);
     if (!server)
@@ -230,7 +249,7 @@ Status Context::start_control_socket()
 void Context::notify_status()
 {
     std::size_t active = 0;
-    for (const bus::WorkerStatus& worker : workers())
+    for (const WorkerStatus& worker : workers())
         active += worker.state == "active" ? 1 : 0;
     (void)sd_notifyf(0, "STATUS=%zu rules, %zu/%zu workers active, %llu pkt/s", store_.rules().size(), active,
                      workers().size(), static_cast<unsigned long long>(packets_per_second_));
@@ -281,17 +300,8 @@ int Context::on_reload_signal(sd_event_source*, const struct signalfd_siginfo* i
 {
     auto* self = static_cast<Context*>(userdata);
     return guard_callback("Reloading", [self, info] {
-        // The sender is the caller: for `systemctl reload`, ExecReload's kill,
-        // run as the unit's user. The audit entry also carries any failure.
-        audit::Record record;
-        record.action = audit::Action::reload;
-        record.via = audit::Via::signal;
-        record.caller = audit::caller_of_process(static_cast<pid_t>(info->ssi_pid), info->ssi_uid);
-        record.before = self->export_rules();
-        const bus::ApiOutcome outcome = self->reload();
-        record.after = self->export_rules();
-        audit::set_outcome(record, outcome);
-        audit::emit(record);
+        // The audit record carries any failure; there is no one to answer.
+        self->write_path_.submit(ReloadRequest{}, std::make_shared<SignalGate>(*info), [](const WriteResult&) {});
         return 0;
     });
 }

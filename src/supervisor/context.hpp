@@ -1,12 +1,14 @@
 // The supervisor's one Context (hostnamed-style): it owns the event loop,
-// the buses, the rule store, polkit state, the public D-Bus objects, the
-// workers and the link monitor, and implements the operations the D-Bus API
-// exposes. Members are declared in destruction order: what uses a thing is
-// declared after it, so it goes first.
+// the buses, the rule store, polkit state, the write path, the public D-Bus
+// objects, the control socket, the workers and the link monitor, and
+// implements RelayApi, what the front ends ask of the daemon. Members are
+// declared in destruction order: what uses a thing is declared after it,
+// so it goes first.
 #pragma once
 
+#include "api/relay_api.hpp"
+#include "api/write_path.hpp"
 #include "bus/polkit.hpp"
-#include "bus/relay_api.hpp"
 #include "bus/relay_bus.hpp"
 #include "core/sd_ptr.hpp"
 #include "control_server.hpp"
@@ -33,7 +35,7 @@ struct RuleCounters {
     friend bool operator==(const RuleCounters&, const RuleCounters&) = default;
 };
 
-class Context final : public bus::RelayApi, public WorkerObserver {
+class Context final : public RelayApi, public WorkerObserver {
 public:
     explicit Context(Options options);
     ~Context() override;
@@ -44,18 +46,19 @@ public:
     // exit. Returns the process exit code; failures are logged here once.
     [[nodiscard]] int run();
 
-    // bus::RelayApi
-    bus::ApiOutcome add_rule(Rule rule) override;
-    bus::ApiOutcome remove_rule(const std::string& name) override;
-    bus::ApiOutcome import_rules(std::string_view text, bool replace, std::uint32_t& added) override;
-    [[nodiscard]] std::vector<bus::RuleStatus> rules() const override;
-    [[nodiscard]] std::optional<bus::RuleStatus> find_rule(const std::string& name) const override;
+    // RelayApi: writes (reached only through write_path_)
+    ApiOutcome add_rule(Rule rule) override;
+    ApiOutcome remove_rule(const std::string& name) override;
+    ApiOutcome import_rules(const RuleSet& rules, bool replace) override;
+    void reset_stats() override;
+    ApiOutcome reload() override;
+    void set_log_level(LogLevel level) override;
+    // RelayApi: reads
+    [[nodiscard]] std::vector<RuleStatus> rules() const override;
+    [[nodiscard]] std::optional<RuleStatus> find_rule(const std::string& name) const override;
     [[nodiscard]] std::string export_rules() const override;
     [[nodiscard]] std::string stats_json() const override;
-    void reset_stats() override;
-    [[nodiscard]] std::vector<bus::WorkerStatus> workers() const override;
-    bus::ApiOutcome reload() override;
-    bus::ApiOutcome set_log_level(std::string_view level) override;
+    [[nodiscard]] std::vector<WorkerStatus> workers() const override;
     [[nodiscard]] std::string log_level_name() const override;
     [[nodiscard]] std::string namespace_name() const override { return options_.namespace_name; }
 
@@ -73,7 +76,7 @@ private:
     void after_change(const RuleChanges& changes);
     void update_idle_timer();
     void notify_status();
-    [[nodiscard]] bus::RuleStatus status_of(const StoredRule& stored) const;
+    [[nodiscard]] RuleStatus status_of(const StoredRule& stored) const;
     [[nodiscard]] std::map<std::string, nlohmann::json> stats_since_reset() const;
     [[nodiscard]] std::map<std::string, RuleCounters> rule_counters() const;
 
@@ -87,6 +90,7 @@ private:
     BusPtr bus_;              // the public API's bus
     BusPtr system_bus_;       // systemd mode, when the API is not on the system bus
     bus::PolkitAuthorizer polkit_;
+    WritePath write_path_;
     bus::RelayBus relay_bus_;
     std::unique_ptr<ControlBridge> control_bridge_;
     std::unique_ptr<control::ControlServer> control_server_;

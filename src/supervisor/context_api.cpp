@@ -1,5 +1,6 @@
-// The operations behind the public API (RelayApi): rule changes with their
-// announcements and journal events, reload, log level, worker listing.
+// The operations behind the front ends (RelayApi): rule changes with their
+// announcements, reload, log level, worker listing. WritePath has
+// authorized each write and writes its audit record.
 #include "context.hpp"
 
 #include "core/log.hpp"
@@ -11,12 +12,9 @@
 
 namespace mcr::supervisor {
 
-using bus::ApiError;
-using bus::ApiOutcome;
-
-bus::RuleStatus Context::status_of(const StoredRule& stored) const
+RuleStatus Context::status_of(const StoredRule& stored) const
 {
-    bus::RuleStatus status;
+    RuleStatus status;
     status.rule = stored.rule;
     status.from_admin_config = stored.from_admin_config;
     status.state = workers_ ? workers_->rule_state(stored.rule) : "worker starting";
@@ -67,32 +65,24 @@ ApiOutcome Context::remove_rule(const std::string& name)
     return outcome;
 }
 
-ApiOutcome Context::import_rules(std::string_view text, bool replace, std::uint32_t& added)
+ApiOutcome Context::import_rules(const RuleSet& rules, bool replace)
 {
-    std::vector<std::string> warnings;
-    Result<RuleSet> parsed = parse_rules_text(text, warnings);
-    if (!parsed)
-        return ApiOutcome::fail(ApiError::invalid_rule, parsed.error().message());
-    for (const std::string& warning : warnings)
-        log_warning("Import: " + warning + ", ignoring");
     RuleChanges changes;
-    ApiOutcome outcome = store_.import(*parsed, replace, changes);
-    if (!outcome.ok())
-        return outcome;
-    added = static_cast<std::uint32_t>(parsed->rules.size());
-    after_change(changes);
+    ApiOutcome outcome = store_.import(rules, replace, changes);
+    if (outcome.ok())
+        after_change(changes);
     return outcome;
 }
 
-std::vector<bus::RuleStatus> Context::rules() const
+std::vector<RuleStatus> Context::rules() const
 {
-    std::vector<bus::RuleStatus> out;
+    std::vector<RuleStatus> out;
     for (const StoredRule& stored : store_.rules())
         out.push_back(status_of(stored));
     return out;
 }
 
-std::optional<bus::RuleStatus> Context::find_rule(const std::string& name) const
+std::optional<RuleStatus> Context::find_rule(const std::string& name) const
 {
     const StoredRule* stored = store_.find(name);
     if (!stored)
@@ -102,9 +92,9 @@ std::optional<bus::RuleStatus> Context::find_rule(const std::string& name) const
 
 std::string Context::export_rules() const { return store_.export_json(); }
 
-std::vector<bus::WorkerStatus> Context::workers() const
+std::vector<WorkerStatus> Context::workers() const
 {
-    return workers_ ? workers_->statuses() : std::vector<bus::WorkerStatus>{};
+    return workers_ ? workers_->statuses() : std::vector<WorkerStatus>{};
 }
 
 ApiOutcome Context::reload()
@@ -133,19 +123,13 @@ ApiOutcome Context::reload()
     return outcome;
 }
 
-ApiOutcome Context::set_log_level(std::string_view level)
+void Context::set_log_level(LogLevel level)
 {
-    LogLevel parsed{};
-    if (!parse_log_level(level, parsed))
-        return ApiOutcome::fail(ApiError::invalid_argument,
-                                "level: must be one of err, warning, notice, info, debug, got '" +
-                                    std::string(level) + "'");
-    if (parsed == mcr::log_level())
-        return ApiOutcome::success();
-    mcr::set_log_level(parsed);
-    log_debug("Log level set to " + std::string(mcr::log_level_name(parsed)));
+    if (level == mcr::log_level())
+        return;
+    mcr::set_log_level(level);
+    log_debug("Log level set to " + std::string(mcr::log_level_name(level)));
     relay_bus_.manager_properties_changed({"LogLevel"});
-    return ApiOutcome::success();
 }
 
 std::string Context::log_level_name() const { return std::string(mcr::log_level_name(mcr::log_level())); }

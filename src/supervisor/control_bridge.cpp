@@ -1,123 +1,100 @@
-// ControlHandler over RelayApi: authorization, then the same operation the
-// D-Bus method runs, with its message passed through unchanged.
+// ControlHandler as a front end of WritePath: each write becomes a
+// WriteRequest for the peer's CallerGate; WritePath's result becomes the
+// answer, its message passed through unchanged.
 #include "control_bridge.hpp"
 
-#include "bus/bus_names.hpp"
 #include "core/audit_caller.hpp"
-#include "core/audit_outcome.hpp"
 #include "core/rule_json.hpp"
 
 #include <cstring>
+#include <memory>
+#include <utility>
 
 namespace mcr::supervisor {
 
 namespace {
 
-Error error_of(const bus::ApiOutcome& outcome) { return Error{"", outcome.failure->message}; }
+// A control-socket peer (SO_PEERCRED at accept): polkit decides with the
+// process as subject, never interactively, as there is no agent on this
+// socket.
+class PeerGate final : public CallerGate {
+public:
+    PeerGate(bus::PolkitAuthorizer& polkit, sd_bus* polkit_bus, const control::PeerCredentials& peer)
+        : polkit_(polkit), polkit_bus_(polkit_bus), pid_(peer.pid), uid_(peer.uid),
+          caller_(audit::caller_of_process(peer.pid, peer.uid))
+    {
+    }
 
-// Audits what the API did with an authorized write, then gives the
-// socket's answer: `value` or the API's message.
-template <typename T>
-Result<T> audited(audit::Record& record, const bus::ApiOutcome& outcome, T value)
-{
-    audit::set_outcome(record, outcome);
-    audit::emit(record);
-    if (!outcome.ok())
-        return error_of(outcome);
-    return value;
-}
+    [[nodiscard]] audit::Via via() const override { return audit::Via::socket; }
+    [[nodiscard]] audit::Caller caller() const override { return caller_; }
 
-audit::Record draft(audit::Action action, std::string rule = {})
-{
-    audit::Record record;
-    record.action = action;
-    record.rule = std::move(rule);
-    return record;
-}
+    void authorize(const char* action, Decided decided) override
+    {
+        // polkit calls back only when the query was sent (r >= 0).
+        const int r = polkit_.check_unix_process(polkit_bus_, pid_, bus::process_start_time(pid_), uid_, action,
+                                                 /*interactive=*/false, [decided](const bus::AuthDecision& answer) {
+                                                     decided(AccessDecision{answer.allowed(), answer.message});
+                                                 });
+        if (r < 0)
+            decided(AccessDecision{false, std::string("cannot ask polkit: ") + std::strerror(-r)});
+    }
+
+private:
+    bus::PolkitAuthorizer& polkit_;
+    sd_bus* polkit_bus_;
+    pid_t pid_;
+    uid_t uid_;
+    audit::Caller caller_;   // looked up at once: the peer may be gone when polkit answers
+};
+
+Ok nothing(const WriteResult& /*result*/) { return Ok{}; }
 
 } // namespace
 
-template <typename T, typename Apply>
-void ControlBridge::authorized(const control::PeerCredentials& peer, const char* action, audit::Record record,
-                               control::Completion<T> done, Apply apply)
+template <typename T, typename ValueOf>
+void ControlBridge::submit(const control::PeerCredentials& peer, WriteRequest&& request, control::Completion<T> done,
+                           ValueOf value_of)
 {
-    record.via = audit::Via::socket;
-    record.caller = audit::caller_of_process(peer.pid, peer.uid);
-    auto on_decision = [done, record, apply = std::move(apply)](const bus::AuthDecision& decision) mutable {
-        if (!decision.allowed()) {
-            record.outcome = audit::Outcome::denied;
-            record.detail = decision.message;
-            audit::emit(record);
-            done(Error{"", "access denied: " + decision.message});
-            return;
-        }
-        done(apply(record));
-    };
-    const int r = polkit_.check_unix_process(bus_, peer.pid, bus::process_start_time(peer.pid), peer.uid, action,
-                                             /*interactive=*/false, on_decision);
-    if (r < 0) {
-        record.outcome = audit::Outcome::denied;
-        record.detail = std::string("cannot ask polkit: ") + std::strerror(-r);
-        audit::emit(record);
-        done(Error{"", "access denied: " + record.detail});
-    }
+    writes_.submit(std::move(request), std::make_shared<PeerGate>(polkit_, polkit_bus_, peer),
+                   [done = std::move(done), value_of = std::move(value_of)](const WriteResult& result) {
+                       if (result.denied)
+                           done(Error{"", "access denied: " + *result.denied});
+                       else if (!result.outcome.ok())
+                           done(Error{"", result.outcome.failure->message});
+                       else
+                           done(value_of(result));
+                   });
 }
 
 void ControlBridge::add_rule(const control::PeerCredentials& peer, Rule rule, control::Completion<Ok> done)
 {
-    audit::Record record = draft(audit::Action::add_rule, rule.name);
-    record.after = rule_to_json(rule).dump();
-    authorized<Ok>(peer, bus::kActionManageRules, std::move(record), std::move(done),
-                   [this, rule = std::move(rule)](audit::Record& audit) -> Result<Ok> {
-                       return audited(audit, api_.add_rule(rule), Ok{});
-                   });
+    std::string name = rule.name;
+    std::string requested = rule_to_json(rule).dump();
+    submit(peer, AddRuleRequest{std::move(rule), std::move(name), std::move(requested)}, std::move(done), nothing);
 }
 
 void ControlBridge::remove_rule(const control::PeerCredentials& peer, std::string name, control::Completion<Ok> done)
 {
-    audit::Record record = draft(audit::Action::remove_rule, name);
-    if (auto existing = api_.find_rule(name))
-        record.before = rule_to_json(existing->rule).dump();
-    authorized<Ok>(peer, bus::kActionManageRules, std::move(record), std::move(done),
-                   [this, name = std::move(name)](audit::Record& audit) -> Result<Ok> {
-                       return audited(audit, api_.remove_rule(name), Ok{});
-                   });
+    submit(peer, RemoveRuleRequest{std::move(name)}, std::move(done), nothing);
 }
 
 void ControlBridge::import_rules(const control::PeerCredentials& peer, RuleSet rules, bool replace,
                                  control::Completion<std::size_t> done)
 {
-    audit::Record record = draft(audit::Action::import_rules);
-    record.before = api_.export_rules();
-    std::string requested = rule_set_to_json(rules).dump();
-    record.after = requested;
-    authorized<std::size_t>(peer, bus::kActionManageRules, std::move(record), std::move(done),
-                            [this, requested = std::move(requested), replace](audit::Record& audit) -> Result<std::size_t> {
-                                std::uint32_t added = 0;
-                                const bus::ApiOutcome outcome = api_.import_rules(requested, replace, added);
-                                if (outcome.ok())
-                                    audit.after = api_.export_rules();
-                                return audited(audit, outcome, static_cast<std::size_t>(added));
-                            });
+    submit(peer, ImportRulesRequest{std::move(rules), replace}, std::move(done),
+           [](const WriteResult& result) { return static_cast<std::size_t>(result.imported); });
 }
 
 void ControlBridge::set_log_level(const control::PeerCredentials& peer, LogLevel level,
                                   control::Completion<Ok> done)
 {
-    audit::Record record = draft(audit::Action::set_log_level);
-    record.before = nlohmann::json(api_.log_level_name()).dump();
-    record.after = nlohmann::json(log_level_name(level)).dump();
-    record.detail = log_level_name(level);
-    authorized<Ok>(peer, bus::kActionSetLogLevel, std::move(record), std::move(done),
-                   [this, level](audit::Record& audit) -> Result<Ok> {
-                       return audited(audit, api_.set_log_level(log_level_name(level)), Ok{});
-                   });
+    submit(peer, SetLogLevelRequest{std::string(log_level_name(level))}, std::move(done), nothing);
 }
 
 void ControlBridge::list_rules(control::Completion<RuleSet> done)
 {
     RuleSet set;
-    for (const bus::RuleStatus& status : api_.rules())
+    for (const RuleStatus& status : api_.rules())
         set.rules.push_back(status.rule);
     done(std::move(set));
 }
@@ -125,7 +102,7 @@ void ControlBridge::list_rules(control::Completion<RuleSet> done)
 void ControlBridge::get_stats(control::Completion<std::vector<control::RuleStats>> done)
 {
     std::vector<control::RuleStats> stats;
-    for (const bus::RuleStatus& status : api_.rules()) {
+    for (const RuleStatus& status : api_.rules()) {
         control::RuleStats entry;
         entry.name = status.rule.name;
         entry.input = status.rule.input;
@@ -139,7 +116,7 @@ void ControlBridge::get_stats(control::Completion<std::vector<control::RuleStats
 void ControlBridge::list_workers(control::Completion<std::vector<control::WorkerState>> done)
 {
     std::vector<control::WorkerState> workers;
-    for (const bus::WorkerStatus& status : api_.workers())
+    for (const WorkerStatus& status : api_.workers())
         workers.push_back(control::WorkerState{status.interface, status.unit, status.state, status.sub_state,
                                                status.pid});
     done(std::move(workers));

@@ -1,12 +1,13 @@
 // The JSON control socket's view of the daemon: implements the control
-// library's ControlHandler on top of the same operations and the same polkit
-// actions as the D-Bus API (subject = the peer process from SO_PEERCRED).
+// library's ControlHandler as a front end of WritePath (writes) and
+// RelayApi (reads). A write's caller is the peer process from SO_PEERCRED,
+// authorized through polkit with the same actions as the D-Bus API.
 #pragma once
 
+#include "api/relay_api.hpp"
+#include "api/write_path.hpp"
 #include "bus/polkit.hpp"
-#include "bus/relay_api.hpp"
 #include "control_handler.hpp"
-#include "core/audit.hpp"
 
 #include <systemd/sd-bus.h>
 
@@ -14,9 +15,9 @@ namespace mcr::supervisor {
 
 class ControlBridge final : public control::ControlHandler {
 public:
-    // `bus` carries the polkit queries (the system bus in production).
-    ControlBridge(bus::RelayApi& api, bus::PolkitAuthorizer& polkit, sd_bus* bus)
-        : api_(api), polkit_(polkit), bus_(bus) {}
+    // `polkit_bus` carries the polkit queries (the system bus in production).
+    ControlBridge(const RelayApi& api, WritePath& writes, bus::PolkitAuthorizer& polkit, sd_bus* polkit_bus)
+        : api_(api), writes_(writes), polkit_(polkit), polkit_bus_(polkit_bus) {}
 
     void add_rule(const control::PeerCredentials& peer, Rule rule, control::Completion<Ok> done) override;
     void remove_rule(const control::PeerCredentials& peer, std::string name, control::Completion<Ok> done) override;
@@ -29,16 +30,16 @@ public:
     [[nodiscard]] LogLevel log_level() const override;
 
 private:
-    // Runs `apply(record)` once polkit allows `action` for `peer` (never
-    // interactive: there is no agent on this socket); else audits the
-    // refusal and completes `done` with "access denied: …".
-    template <typename T, typename Apply>
-    void authorized(const control::PeerCredentials& peer, const char* action, audit::Record record,
-                    control::Completion<T> done, Apply apply);
+    // Submits `request` for `peer`; `done` gets `value_of(result)` once it
+    // is applied, else the refusal's message ("access denied: …" for polkit's).
+    template <typename T, typename ValueOf>
+    void submit(const control::PeerCredentials& peer, WriteRequest&& request, control::Completion<T> done,
+                ValueOf value_of);
 
-    bus::RelayApi& api_;
+    const RelayApi& api_;
+    WritePath& writes_;
     bus::PolkitAuthorizer& polkit_;
-    sd_bus* bus_;
+    sd_bus* polkit_bus_;
 };
 
 } // namespace mcr::supervisor

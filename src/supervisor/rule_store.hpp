@@ -4,13 +4,12 @@
 // is validated as a whole and is all-or-nothing.
 #pragma once
 
-#include "bus/relay_api.hpp"
+#include "api/relay_api.hpp"
 #include "core/result.hpp"
 #include "core/rule.hpp"
 
 #include <cstddef>
 #include <string>
-#include <string_view>
 #include <vector>
 
 namespace mcr::supervisor {
@@ -30,12 +29,8 @@ struct RuleChanges {
 
 // Whether `rule` may join `set`: InvalidRule, RuleExists, InputConflict or
 // TooManyRules with the core's message (prefixed by `path`, e.g. "rules[2]").
-[[nodiscard]] bus::ApiOutcome check_addition(const RuleSet& set, const Rule& rule, std::size_t max_rules,
-                                             const std::string& path = {});
-
-// Rule-set text in mcrd's JSON schema or MCR's config.json5: JSON is tried
-// first; MCR's format only when that fails. Validated as a set.
-[[nodiscard]] Result<RuleSet> parse_rules_text(std::string_view text, std::vector<std::string>& warnings);
+[[nodiscard]] ApiOutcome check_addition(const RuleSet& set, const Rule& rule, std::size_t max_rules,
+                                        const std::string& path = {});
 
 class RuleStore {
 public:
@@ -51,11 +46,11 @@ public:
     // collides with an admin rule is dropped with a warning (the admin wins).
     [[nodiscard]] Result<RuleChanges> set_admin_rules(const RuleSet& admin);
 
-    [[nodiscard]] bus::ApiOutcome add(Rule rule, RuleChanges& changes);
-    [[nodiscard]] bus::ApiOutcome remove(const std::string& name, RuleChanges& changes);
+    [[nodiscard]] ApiOutcome add(Rule rule, RuleChanges& changes);
+    [[nodiscard]] ApiOutcome remove(const std::string& name, RuleChanges& changes);
     // `replace`: the run-time rules become exactly `rules`; else they are
     // added to the set. All or nothing.
-    [[nodiscard]] bus::ApiOutcome import(const RuleSet& rules, bool replace, RuleChanges& changes);
+    [[nodiscard]] ApiOutcome import(const RuleSet& rules, bool replace, RuleChanges& changes);
 
     [[nodiscard]] const std::vector<StoredRule>& rules() const { return rules_; }
     [[nodiscard]] const StoredRule* find(const std::string& name) const;
@@ -66,8 +61,8 @@ public:
 private:
     // Writes the run-time rules; on failure the in-memory set is restored
     // by the caller (so memory and disk never disagree).
-    [[nodiscard]] bus::ApiOutcome persist(const std::vector<StoredRule>& rules) const;
-    [[nodiscard]] bus::ApiOutcome commit(std::vector<StoredRule> next, RuleChanges& changes);
+    [[nodiscard]] ApiOutcome persist(const std::vector<StoredRule>& rules) const;
+    [[nodiscard]] ApiOutcome commit(std::vector<StoredRule> next, RuleChanges& changes);
 
     std::string state_file_;
     std::size_t max_rules_;

@@ -256,11 +256,11 @@ void WorkerManager::drop_link(Worker& worker)
         closed_links_.push_back(std::move(worker.link));
 }
 
-std::vector<bus::WorkerStatus> WorkerManager::statuses() const
+std::vector<WorkerStatus> WorkerManager::statuses() const
 {
-    std::vector<bus::WorkerStatus> out;
+    std::vector<WorkerStatus> out;
     for (const auto& [interface, worker] : workers_) {
-        bus::WorkerStatus status;
+        WorkerStatus status;
         status.interface = interface;
         status.unit = settings_.mode == WorkerMode::spawn ? "spawned" : worker->unit;
         status.state = std::string(worker_state_name(worker->state));

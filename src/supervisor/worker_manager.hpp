@@ -4,7 +4,7 @@
 // with bounded backoff and polls their counters once a second.
 #pragma once
 
-#include "bus/relay_api.hpp"
+#include "api/relay_api.hpp"
 #include "core/result.hpp"
 #include "core/rule.hpp"
 #include "core/sd_ptr.hpp"
@@ -69,7 +69,7 @@ public:
     // reconnect to the next supervisor.
     void release_all();
 
-    [[nodiscard]] std::vector<bus::WorkerStatus> statuses() const;
+    [[nodiscard]] std::vector<WorkerStatus> statuses() const;
     // "active", "worker starting", "waiting for interface", "error: …".
     [[nodiscard]] std::string rule_state(const std::string& ingress_interface) const;
     // The same for one rule, looking at its outputs too: "waiting for

@@ -1,12 +1,14 @@
 // libFuzzer target: org.mcr.Relay.Manager method argument handling. Builds
 // a method call with the method's exact signature (what sd-bus lets reach
 // a handler) and fuzzed values, as systemd's fuzz-bus-message does, and
-// runs the vtable handler against a fake RelayApi. As root the caller is
-// authorized (peer credentials of the private connection), so the apply
-// and reply paths run too; otherwise the polkit query path does.
+// runs the vtable handler, with the real WritePath, against a fake
+// RelayApi. As root the caller is authorized (peer credentials of the
+// private connection), so the apply, audit and reply paths run too;
+// otherwise the polkit query path does.
+#include "api/relay_api.hpp"
+#include "api/write_path.hpp"
 #include "bus/manager_methods.hpp"
 #include "bus/polkit.hpp"
-#include "bus/relay_api.hpp"
 #include "bus/relay_bus.hpp"
 #include "core/log.hpp"
 #include "core/rule_json.hpp"
@@ -52,21 +54,13 @@ public:
         return rules_.erase(name) != 0 ? ApiOutcome::success()
                                        : ApiOutcome::fail(ApiError::no_such_rule, "no rule " + name);
     }
-    ApiOutcome import_rules(std::string_view text, bool replace, std::uint32_t& added) override
+    ApiOutcome import_rules(const RuleSet& rules, bool replace) override
     {
-        Result<RuleSet> set = parse_rule_set(text);
-        if (!set) {
-            Result<Json5Import> imported = import_mcr_json5(text);
-            if (!imported)
-                return ApiOutcome::fail(ApiError::invalid_rule, set.error().message());
-            set = std::move(imported->rules);
-        }
         if (replace)
             rules_.clear();
-        added = 0;
-        for (Rule& r : set->rules)
-            if (rules_.size() < 8 && rules_.emplace(r.name, r).second)
-                ++added;
+        for (const Rule& r : rules.rules)
+            if (rules_.size() < 8)
+                rules_.emplace(r.name, r);
         return ApiOutcome::success();
     }
     [[nodiscard]] std::vector<RuleStatus> rules() const override
@@ -97,14 +91,7 @@ public:
         return {WorkerStatus{"eth0", "spawned", "active", "", 1}};
     }
     ApiOutcome reload() override { return ApiOutcome::success(); }
-    ApiOutcome set_log_level(std::string_view level) override
-    {
-        LogLevel parsed{};
-        if (!parse_log_level(level, parsed))
-            return ApiOutcome::fail(ApiError::invalid_argument, "bad level");
-        level_ = std::string(level);
-        return ApiOutcome::success();
-    }
+    void set_log_level(LogLevel level) override { level_ = std::string(mcr::log_level_name(level)); }
     [[nodiscard]] std::string log_level_name() const override { return level_; }
     [[nodiscard]] std::string namespace_name() const override { return ""; }
 
@@ -199,8 +186,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         fuzz_fail("sd-bus refused to set up the call");
     UnflushedBusPtr bus = private_bus(fds[0]);
     FakeApi api;
+    WritePath writes(api);
     PolkitAuthorizer polkit;
-    RelayBus relay(api, polkit);
+    RelayBus relay(api, writes, polkit);
     // Several calls per input, so that e.g. AddRule then GetRule/RemoveRule
     // see the state the first one left.
     for (int call = 0; call < 4 && in.remaining_bytes() > 0; ++call) {

@@ -20,7 +20,7 @@
 
 using namespace mcr;
 using namespace mcr::supervisor;
-using mcr::bus::ApiError;
+using mcr::ApiError;
 namespace fs = std::filesystem;
 
 namespace {
@@ -60,7 +60,7 @@ std::string read_all(const std::string& path)
     return text.str();
 }
 
-ApiError kind_of(const bus::ApiOutcome& outcome)
+ApiError kind_of(const ApiOutcome& outcome)
 {
     REQUIRE_FALSE(outcome.ok());
     return outcome.failure->kind;

@@ -1,21 +1,21 @@
-// What the public D-Bus API does, as an interface the daemon implements:
-// the bus glue (relay_bus.hpp) reads arguments, authorizes and replies; the
-// daemon applies, validates and persists. Failures carry the D-Bus error
-// kind and the message shown unchanged to the caller.
+// What the daemon does, typed, as one interface the supervisor's Context
+// implements: it validates, applies and persists, and never authorizes or
+// audits. Front ends (D-Bus, the JSON control socket, SIGHUP) read through
+// a const RelayApi and write only through WritePath (write_path.hpp).
+// Failures carry the error kind (a D-Bus error name on the bus) and the
+// message shown unchanged to the caller.
 #pragma once
 
+#include "core/log.hpp"
 #include "core/rule.hpp"
-
-#include <sys/types.h>
 
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <utility>
 #include <vector>
 
-namespace mcr::bus {
+namespace mcr {
 
 enum class ApiError {
     invalid_rule,      // org.mcr.Relay.Error.InvalidRule
@@ -64,29 +64,38 @@ struct WorkerStatus {
 
 class RelayApi {
 public:
+    RelayApi() = default;
+    RelayApi(const RelayApi&) = delete;
+    RelayApi& operator=(const RelayApi&) = delete;
     virtual ~RelayApi() = default;
 
-    // Rules. `rule` has passed the JSON structural parse; add_rule runs
-    // the model validation.
+    // ---- writes: WritePath calls these once the caller is authorized ------
+    // `rule` has passed the structural parse; add_rule runs the model
+    // validation against the set.
     virtual ApiOutcome add_rule(Rule rule) = 0;
     virtual ApiOutcome remove_rule(const std::string& name) = 0;
-    // Rule-set JSON (mcrd schema) or MCR json5; all or nothing. `added` is
-    // the number of rules added (or, with replace, now present).
-    virtual ApiOutcome import_rules(std::string_view text, bool replace, std::uint32_t& added) = 0;
+    // A parsed rule set, merged into the run-time rules or (replace)
+    // replacing them; all or nothing.
+    virtual ApiOutcome import_rules(const RuleSet& rules, bool replace) = 0;
+    // Zeroes what later counter reads report.
+    virtual void reset_stats() = 0;
+    // Reads the admin configuration again.
+    virtual ApiOutcome reload() = 0;
+    virtual void set_log_level(LogLevel level) = 0;
+
+    // ---- reads ---------------------------------------------------------------
     [[nodiscard]] virtual std::vector<RuleStatus> rules() const = 0;
     [[nodiscard]] virtual std::optional<RuleStatus> find_rule(const std::string& name) const = 0;
     [[nodiscard]] virtual std::string export_rules() const = 0;
-
-    // Counters JSON aggregated from the workers; reset_stats() zeroes what
-    // later reads report.
+    // Counters JSON aggregated from the workers.
     [[nodiscard]] virtual std::string stats_json() const = 0;
-    virtual void reset_stats() = 0;
-
     [[nodiscard]] virtual std::vector<WorkerStatus> workers() const = 0;
-    virtual ApiOutcome reload() = 0;
-    virtual ApiOutcome set_log_level(std::string_view level) = 0;
     [[nodiscard]] virtual std::string log_level_name() const = 0;
     [[nodiscard]] virtual std::string namespace_name() const = 0;
+
+protected:
+    RelayApi(RelayApi&&) = default;
+    RelayApi& operator=(RelayApi&&) = default;
 };
 
-} // namespace mcr::bus
+} // namespace mcr
