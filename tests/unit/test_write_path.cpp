@@ -309,7 +309,10 @@ TEST_CASE("a decision that comes later applies to the state as it is then")
     CHECK(h.results.empty());
     REQUIRE(h.api.remove_rule("old").ok());   // gone while polkit decides
     REQUIRE(gate->held);
-    gate->held(AccessDecision{true, {}});
+    // A decision is answered once and then let go, as polkit's query is: the
+    // callback keeps the gate alive until then.
+    const CallerGate::Decided decide = std::exchange(gate->held, nullptr);
+    decide(AccessDecision{true, {}});
     REQUIRE(h.records.size() == 1);
     CHECK(h.records[0].outcome == audit::Outcome::invalid);
     CHECK(h.records[0].before == rule_to_json(rule).dump());   // as it was when asked
