@@ -10,7 +10,7 @@
 // blocks, not bytes: 16 blocks of 1 MiB held 16 ms of traffic, 256 of 64 KiB
 // 256 ms (a worker restart after kill -9 takes longer: 78 of 10 000 frames
 // lost at 10 kpps), 1024 of 16 KiB about a second. So blocks are as small
-// as the largest frame allows (for_mtu): 4 KiB for a 1500-byte MTU, 4096 of
+// as the largest frame allows (for_mtu): 4 KiB for a 1500-byte MTU, 4095 of
 // them, four seconds of a stream below ~20 kpps; 16 KiB for a 9000-byte
 // jumbo MTU. 16 MiB in all, like the receive buffer the socket mode uses.
 #pragma once

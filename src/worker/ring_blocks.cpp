@@ -113,7 +113,14 @@ RingGeometry RingGeometry::for_mtu(unsigned mtu) noexcept
         block *= 2;
     RingGeometry geometry;
     geometry.block_bytes = block;
-    geometry.block_count = static_cast<unsigned>(std::max<std::size_t>(kRingBytes / block, 1));
+    // A ring adopted from the FD store is recognised by its size alone (mmap
+    // must ask for exactly that size), so every block size gets a size of
+    // its own: 16 MiB for 16 KiB blocks (the only geometry before blocks
+    // followed the MTU), one block less than 16 MiB for the others. A ring
+    // of another geometry is then set up anew instead of being misread.
+    const std::size_t legacy_block = std::size_t{16} << 10;
+    const std::size_t count = std::max<std::size_t>(kRingBytes / block, 2) - (block == legacy_block ? 0 : 1);
+    geometry.block_count = static_cast<unsigned>(count);
     return geometry;
 }
 

@@ -70,7 +70,8 @@ struct RingGeometry {
 
     // The smallest power-of-two block (at least a page) that takes one frame
     // of `mtu` bytes with its Ethernet and 802.1Q headers and the ring's
-    // headers, and as many blocks as make kRingBytes.
+    // headers, and about kRingBytes of them (a size unique to the block
+    // size, see ring_blocks.cpp).
     [[nodiscard]] static RingGeometry for_mtu(unsigned mtu) noexcept;
 };
 inline constexpr std::size_t kRingBytes = std::size_t{16} << 20;
