@@ -1,6 +1,8 @@
 // Derivation of bus names and rule object paths from user-chosen names.
 #include "bus_names.hpp"
 
+#include "core/c_owned.hpp"
+
 #include <systemd/sd-bus.h>
 
 #include <cstdlib>
@@ -21,8 +23,7 @@ bool is_ascii_alnum(char c)
 // Takes ownership of a malloc()ed string from sd-bus.
 std::string adopt_c_string(char* text)
 {
-    std::unique_ptr<char, decltype(&std::free)> owner(text, &std::free);
-    return owner ? std::string(owner.get()) : std::string();
+    return to_string(CString(text));
 }
 
 } // namespace

@@ -6,6 +6,7 @@
 #include "bus/bus_marshal.hpp"
 #include "bus/bus_names.hpp"
 #include "bus/relay_bus.hpp"
+#include "core/c_owned.hpp"
 
 #include <cstdlib>
 #include <cstring>
@@ -98,23 +99,21 @@ int enumerate_rule_objects(sd_bus*, const char*, void* userdata, char*** nodes, 
 {
     return run_guarded(error, [&]() -> int {
         const auto rules = static_cast<RelayBus*>(userdata)->api().rules();
-        // sd-bus takes a malloc()ed, NULL-terminated strv and frees it.
-        auto* list = static_cast<char**>(std::calloc(rules.size() + 1, sizeof(char*)));
+        // sd-bus takes a malloc()ed, NULL-terminated strv and frees it. Zeroed
+        // by calloc, the list is terminated after every entry added, so its
+        // owner frees exactly those on a failure.
+        CStringList list(static_cast<char**>(std::calloc(rules.size() + 1, sizeof(char*))));
         if (!list)
             return -ENOMEM;
         std::size_t n = 0;
         for (const RuleStatus& status : rules) {
             const std::string path = rule_object_path(status.rule.name);
             char* copy = path.empty() ? nullptr : strdup(path.c_str());
-            if (!copy) {
-                for (std::size_t i = 0; i < n; ++i)
-                    std::free(list[i]);
-                std::free(list);
+            if (!copy)
                 return -ENOMEM;
-            }
-            list[n++] = copy;
+            list.get()[n++] = copy;
         }
-        *nodes = list;
+        *nodes = list.release();
         return 1;
     });
 }
