@@ -12,7 +12,8 @@
 // lost at 10 kpps), 1024 of 16 KiB about a second. So blocks are as small
 // as the largest frame allows (for_mtu): 4 KiB for a 1500-byte MTU, 4095 of
 // them, four seconds of a stream below ~20 kpps; 16 KiB for a 9000-byte
-// jumbo MTU. 16 MiB in all, like the receive buffer the socket mode uses.
+// jumbo MTU. About 16 MiB in all, like the receive buffer the socket mode
+// uses (each block size a slightly different total: see for_mtu).
 #pragma once
 
 #include "core/result.hpp"
