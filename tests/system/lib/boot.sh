@@ -112,12 +112,27 @@ boot_wait_running() {
 }
 
 # boot_start BUILD_DIR: everything up to a running system; exits on failure.
+# One container at a time on a machine (they share the host's cgroup tree,
+# SYSTEMD-IN-TESTS.md): a second test run, e.g. a developer's beside CI's,
+# waits for the first instead of disturbing it. The lock is this shell's open
+# file: it goes when the test ends, however it ends. The container's systemd
+# must not inherit it (it would hold the lock past the test).
+boot_lock() {
+    exec {boot_lock_fd}>>/run/mcrd-system-tests.lock
+    if ! flock -n "$boot_lock_fd"; then
+        boot_log "another system test holds /run/mcrd-system-tests.lock; waiting (at most ${BOOT_LOCK_WAIT_SEC:-1800} s)"
+        flock -w "${BOOT_LOCK_WAIT_SEC:-1800}" "$boot_lock_fd" ||
+            { echo "FAIL: another system test kept the container lock for ${BOOT_LOCK_WAIT_SEC:-1800} s" >&2; exit 1; }
+    fi
+}
+
 boot_start() {
     local build=$1
     boot_require
     boot_require_prefix "$build"
     trap boot_cleanup EXIT
     trap 'exit 130' INT TERM
+    boot_lock
     BOOT_DIR=$(mktemp -d /tmp/mcrt-boot-$$.XXXXXX)
     mount -t tmpfs -o mode=0755 tmpfs "$BOOT_DIR"
     mkdir -p "$BOOT_DIR"/{up,work,root}
@@ -132,7 +147,7 @@ boot_start() {
       mount --rbind /dev $R/dev && mount --rbind /sys $R/sys && mount -t proc proc $R/proc &&
       mkdir -p $R/.oldroot && cd $R && pivot_root . .oldroot && umount -l /.oldroot &&
       exec env container=other /lib/systemd/systemd --unit=multi-user.target" \
-      </dev/null >"$BOOT_DIR/boot.log" 2>&1 &
+      </dev/null >"$BOOT_DIR/boot.log" 2>&1 {boot_lock_fd}>&- &
     BOOT_UNSHARE_PID=$!
     boot_find_pid1 || { echo "FAIL: systemd did not start" >&2; cat "$BOOT_DIR/boot.log" >&2; exit 1; }
     # A clean environment: the caller's PATH may point at tools (pyenv shims
