@@ -227,7 +227,7 @@ TEST_CASE("Stats and Workers responses use MCR's FlowStats and WorkerInfo")
     RuleStats stats{"video1", RuleInput{"eth0", *IpAddress::parse("239.1.1.1"), 5000, std::nullopt}, 10, 13370, 2.5, 800};
     CHECK(json::parse(format_stats({stats})) == json::parse(R"({"Stats":[{"input_group":"239.1.1.1","input_port":5000,
         "input_protocol":17,"packets_relayed":10,"bytes_relayed":13370,"packets_per_second":2.5,"bits_per_second":800.0}]})"));
-    std::vector<WorkerState> workers = {{"eth0", "mcrd-worker@eth0.service", "active", "running", 42},
+    std::vector<WorkerStatus> workers = {{"eth0", "mcrd-worker@eth0.service", "active", "running", 42},
                                         {"eth1", "mcrd-worker@eth1.service", "activating", "auto-restart", 0}};
     CHECK(json::parse(format_workers(workers)) == json::parse(R"({"Workers":[
         {"pid":42,"worker_type":"DataPlane","core_id":null,"interface":"eth0","status":"Running"},
