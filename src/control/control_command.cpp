@@ -4,6 +4,7 @@
 #include "control_command.hpp"
 
 #include "rule_json.hpp"
+#include "rule_name.hpp"
 #include "rule_validation.hpp"
 
 #include <nlohmann/json.hpp>
@@ -183,7 +184,7 @@ Result<std::string> rule_name(const json& body, const std::string& path, const R
         if (!value->get<std::string>().empty())
             return value->get<std::string>();
     }
-    return derived_rule_name(input);
+    return derived_rule_name(input.interface, input.address.to_string(), input.port);
 }
 
 Result<ControlCommand> parse_add_rule(const json& body)
@@ -422,22 +423,6 @@ Result<ControlCommand> parse_control_request(std::string_view request, std::size
 std::string request_too_large_message(std::size_t max_bytes)
 {
     return "request exceeds the limit of " + std::to_string(max_bytes) + " bytes";
-}
-
-std::string derived_rule_name(const RuleInput& input)
-{
-    // Same scheme as the config.json5 importer, so a rule gets one name
-    // whichever way MCR tooling created it.
-    std::string name = input.interface + "-" + input.address.to_string() + "-" + std::to_string(input.port);
-    for (char& c : name) {
-        const bool allowed = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                             c == '_' || c == '.' || c == '-';
-        if (!allowed)
-            c = '_';
-    }
-    if (name.front() == '.' || name.front() == '-')
-        name.front() = '_';
-    return name.substr(0, kMaxRuleNameLength);
 }
 
 } // namespace mcr::control

@@ -9,6 +9,7 @@
 #include "json5.hpp"
 #include "quote.hpp"
 #include "rule_json.hpp"
+#include "rule_name.hpp"
 #include "rule_validation.hpp"
 
 #include <algorithm>
@@ -41,21 +42,6 @@ std::string ignored_reason(const std::string& key)
     return "ignored (not an MCR key mcrd knows)";
 }
 
-std::string sanitized_name(std::string_view wanted)
-{
-    std::string name;
-    for (const char c : wanted.substr(0, kMaxRuleNameLength)) {
-        const bool allowed = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                             (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
-        name += allowed ? c : '_';
-    }
-    if (name.empty())
-        return "rule";
-    if (name.front() == '.' || name.front() == '-')
-        name.front() = '_';
-    return name;
-}
-
 // MCR names rules by a hash of the input; mcrd needs a readable name, so we
 // derive one from the same input tuple: "eth0-239.1.1.1-5001".
 std::string generated_name(const json& input, std::size_t index)
@@ -63,9 +49,8 @@ std::string generated_name(const json& input, std::size_t index)
     if (input.is_object() && input.contains("interface") && input.contains("group") &&
         input.contains("port") && input["interface"].is_string() && input["group"].is_string() &&
         input["port"].is_number_unsigned())
-        return sanitized_name(input["interface"].get<std::string>() + "-" +
-                              input["group"].get<std::string>() + "-" +
-                              std::to_string(input["port"].get<std::uint64_t>()));
+        return derived_rule_name(input["interface"].get<std::string>(), input["group"].get<std::string>(),
+                                 input["port"].get<std::uint64_t>());
     return "rule-" + std::to_string(index);
 }
 
@@ -165,7 +150,7 @@ private:
         const std::string wanted = name.get<std::string>();
         if (rule_name_problem(wanted).empty())
             return wanted;
-        std::string renamed = unique_name(sanitized_name(wanted), used_names_);
+        std::string renamed = unique_name(sanitized_rule_name(wanted), used_names_);
         warnings_.push_back(path + ".name: " + quoted_text(wanted) + " renamed to " + quoted_text(renamed) +
                             " (" + rule_name_problem(wanted) + ")");
         return renamed;
