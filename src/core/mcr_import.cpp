@@ -7,6 +7,7 @@
 //     rules: [ { name: "optional", input: {interface, group, port, protocol},
 //                outputs: [ {interface, group, port, ttl} ] } ] }
 #include "json5.hpp"
+#include "json_fields.hpp"
 #include "quote.hpp"
 #include "rule_json.hpp"
 #include "rule_name.hpp"
@@ -83,10 +84,10 @@ public:
             if (key == "rules")
                 continue;
             if (key == "multicast_ttl") {
-                if (!value.is_number_unsigned() || value.get<std::uint64_t>() < 1 ||
-                    value.get<std::uint64_t>() > 255)
-                    return Error{"multicast_ttl", "must be an integer 1..255, got " + describe_json(value)};
-                multicast_ttl_ = value.get<std::uint64_t>();
+                auto ttl = integer_field(config, "", "multicast_ttl", 1, 255);
+                if (!ttl)
+                    return ttl.error();
+                multicast_ttl_ = *ttl;
             } else if (!is_empty_value(value)) {
                 warn_ignored("", key);
             }
@@ -146,7 +147,7 @@ private:
             return unique_name(generated_name(rule.value("input", json()), index), used_names_);
         const json& name = rule["name"];
         if (!name.is_string())
-            return Error{path + ".name", "must be a string, got " + describe_json(name)};
+            return type_error(key_path(path, "name"), "a string", name);
         const std::string wanted = name.get<std::string>();
         if (rule_name_problem(wanted).empty())
             return wanted;
@@ -229,7 +230,7 @@ Result<Json5Import> import_mcr_json5(std::string_view text)
     if (!config)
         return config.error();
     if (!config->is_object())
-        return Error{"", "must be an object, got " + describe_json(*config)};
+        return type_error("", "an object", *config);
 
     Json5Import result;
     McrTranslator translator(result.warnings);
@@ -237,7 +238,7 @@ Result<Json5Import> import_mcr_json5(std::string_view text)
         return s.error();
     const json rules = config->value("rules", json::array());
     if (!rules.is_array())
-        return Error{"rules", "must be an array, got " + describe_json(rules)};
+        return type_error("rules", "an array", rules);
     translator.reserve_names(rules);
     json mcrd_rules = json::array();
     for (std::size_t i = 0; i < rules.size(); ++i) {
