@@ -104,11 +104,24 @@ bool sender_is_root(sd_bus_message* message)
     if (sd_bus_query_sender_creds(message, SD_BUS_CREDS_EUID, &raw) < 0)
         return false;
     BusCredsPtr creds(raw);
-    uid_t euid = 0;
-    return sd_bus_creds_get_euid(creds.get(), &euid) >= 0 && euid == 0;
+    return creds_prove_root(creds.get());
 }
 
 } // namespace
+
+bool creds_prove_root(sd_bus_creds* creds)
+{
+    if (creds == nullptr)
+        return false;
+    // An EUID sd-bus read from /proc/PID/status ("augmented") belongs to
+    // whatever process holds that pid now, which need not be the sender:
+    // only the bus driver's or the socket's word counts, as in systemd's
+    // sd_bus_query_sender_privilege() behind bus_verify_polkit_async().
+    if ((sd_bus_creds_get_augmented_mask(creds) & SD_BUS_CREDS_EUID) != 0)
+        return false;
+    uid_t euid = 0;
+    return sd_bus_creds_get_euid(creds, &euid) >= 0 && euid == 0;
+}
 
 struct PolkitAuthorizer::BusQuery {
     PolkitAuthorizer* owner = nullptr;
