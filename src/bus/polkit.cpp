@@ -4,6 +4,7 @@
 // answers it is queued again with sd_bus_enqueue_for_read()).
 #include "polkit.hpp"
 
+#include "core/c_callback.hpp"
 #include "core/log.hpp"
 
 #include <cerrno>
@@ -211,10 +212,10 @@ int PolkitAuthorizer::verify_bus_call(sd_bus_message* message, const char* actio
     return 0;
 }
 
-int PolkitAuthorizer::on_bus_query_reply(sd_bus_message* reply, void* userdata, sd_bus_error* /*ret_error*/)
+int PolkitAuthorizer::on_bus_query_reply(sd_bus_message* reply, void* userdata, sd_bus_error* /*ret_error*/) noexcept
 {
     auto* query = static_cast<BusQuery*>(userdata);
-    try {
+    return guard_callback("Handling a polkit reply", [&]() -> int {
         query->decision = decision_from_reply(reply, query->action.c_str());
         query->answered = true;
         query->slot.reset();  // sd-bus holds its own reference while this callback runs
@@ -225,10 +226,8 @@ int PolkitAuthorizer::on_bus_query_reply(sd_bus_message* reply, void* userdata, 
             (void)sd_bus_reply_method_errnof(request, r, "Failed to re-dispatch the call after polkit answered");
             query->owner->bus_queries_.erase(request);
         }
-    } catch (...) {
-        log_error("Unexpected failure while handling a polkit reply");
-    }
-    return 0;
+        return 0;
+    });
 }
 
 int PolkitAuthorizer::check_unix_process(sd_bus* bus, pid_t pid, std::uint64_t start_time, uid_t uid,
@@ -252,20 +251,18 @@ int PolkitAuthorizer::check_unix_process(sd_bus* bus, pid_t pid, std::uint64_t s
     return 0;
 }
 
-int PolkitAuthorizer::on_process_query_reply(sd_bus_message* reply, void* userdata, sd_bus_error* /*ret_error*/)
+int PolkitAuthorizer::on_process_query_reply(sd_bus_message* reply, void* userdata, sd_bus_error* /*ret_error*/) noexcept
 {
     auto* query = static_cast<ProcessQuery*>(userdata);
-    try {
+    return guard_callback("Handling a polkit reply", [&]() -> int {
         // Take the query out first: the callback may start new queries.
         auto node = query->owner->process_queries_.extract(query->id);
         const AuthDecision decision = decision_from_reply(reply, query->action.c_str());
         if (!decision.allowed())
             log_debug("Authorization refused: " + decision.message, {{"MCR_POLKIT_ACTION", query->action}});
         node.mapped()->done(decision);
-    } catch (...) {
-        log_error("Unexpected failure while handling a polkit reply");
-    }
-    return 0;
+        return 0;
+    });
 }
 
 } // namespace mcr::bus

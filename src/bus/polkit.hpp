@@ -55,8 +55,8 @@ private:
     struct BusQuery;
     struct ProcessQuery;
 
-    static int on_bus_query_reply(sd_bus_message* reply, void* userdata, sd_bus_error* ret_error);
-    static int on_process_query_reply(sd_bus_message* reply, void* userdata, sd_bus_error* ret_error);
+    static int on_bus_query_reply(sd_bus_message* reply, void* userdata, sd_bus_error* ret_error) noexcept;
+    static int on_process_query_reply(sd_bus_message* reply, void* userdata, sd_bus_error* ret_error) noexcept;
 
     std::map<sd_bus_message*, std::unique_ptr<BusQuery>> bus_queries_;
     std::map<std::uint64_t, std::unique_ptr<ProcessQuery>> process_queries_;
