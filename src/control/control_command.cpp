@@ -57,19 +57,10 @@ Result<RuleOutput> parse_output(const json& body, const std::string& path)
         return s.error();
     if (optional_field(body, "source_ip") != nullptr)
         return Error{key_path(path, "source_ip"), "not supported by mcrd (the kernel picks the source of unicast copies)"};
-    RuleOutput output;
-    auto interface = string_field(body, path, "interface");
-    if (!interface)
-        return interface.error();
-    output.interface = *interface;
-    auto address = address_field(body, path, "group");
-    if (!address)
-        return address.error();
-    output.address = *address;
-    auto port = integer_field(body, path, "port", 1, 65535);
-    if (!port)
-        return port.error();
-    output.port = static_cast<std::uint16_t>(*port);
+    auto endpoint = endpoint_fields<RuleOutput>(body, path, {"interface", "group", "port"});
+    if (!endpoint)
+        return endpoint.error();
+    RuleOutput output = std::move(*endpoint);
     // MCR sends copies with TTL 1 unless told otherwise; mcrd's unset TTL
     // means "arriving TTL minus one", so MCR's default is made explicit
     // (as the config.json5 importer does).
@@ -106,18 +97,10 @@ Result<ControlCommand> parse_add_rule(const json& body)
         !s)
         return s.error();
     Rule rule;
-    auto interface = string_field(body, path, "input_interface");
-    if (!interface)
-        return interface.error();
-    rule.input.interface = *interface;
-    auto group = address_field(body, path, "input_group");
-    if (!group)
-        return group.error();
-    rule.input.address = *group;
-    auto port = integer_field(body, path, "input_port", 1, 65535);
-    if (!port)
-        return port.error();
-    rule.input.port = static_cast<std::uint16_t>(*port);
+    auto input = endpoint_fields<RuleInput>(body, path, {"input_interface", "input_group", "input_port"});
+    if (!input)
+        return input.error();
+    rule.input = std::move(*input);
     if (const json* protocol = optional_field(body, "input_protocol");
         protocol != nullptr && !(protocol->is_number_unsigned() && protocol->get<std::uint64_t>() == kIpProtoUdp))
         return Error{key_path(path, "input_protocol"), "only UDP (17) is supported, got " + describe_json(*protocol)};

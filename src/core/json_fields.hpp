@@ -13,6 +13,7 @@
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace mcr {
 
@@ -46,5 +47,36 @@ namespace mcr {
 [[nodiscard]] Result<std::uint64_t> integer_field(const nlohmann::json& j, const std::string& path,
                                                   std::string_view key, std::uint64_t min, std::uint64_t max);
 [[nodiscard]] Result<bool> bool_field(const nlohmann::json& j, const std::string& path, std::string_view key);
+
+// The key names of a rule endpoint's interface/address/port triple: mcrd's
+// "interface"/"address"/"port", MCR's "interface"/"group"/"port" and
+// "input_interface"/"input_group"/"input_port".
+struct EndpointKeys {
+    std::string_view interface;
+    std::string_view address;
+    std::string_view port;
+};
+
+// Reads that triple into a RuleInput or RuleOutput (the other fields stay
+// as they are default-constructed).
+template <typename Endpoint>
+[[nodiscard]] Result<Endpoint> endpoint_fields(const nlohmann::json& j, const std::string& path,
+                                               const EndpointKeys& keys)
+{
+    Endpoint endpoint;
+    auto interface = string_field(j, path, keys.interface);
+    if (!interface)
+        return interface.error();
+    endpoint.interface = std::move(*interface);
+    auto address = address_field(j, path, keys.address);
+    if (!address)
+        return address.error();
+    endpoint.address = *address;
+    auto port = integer_field(j, path, keys.port, 1, 65535);
+    if (!port)
+        return port.error();
+    endpoint.port = static_cast<std::uint16_t>(*port);
+    return endpoint;
+}
 
 } // namespace mcr

@@ -35,20 +35,7 @@ Result<Endpoint> endpoint_from_json(const json& j, const std::string& path, std:
                                 {"interface", "address", "port"});
         !s)
         return s.error();
-    Endpoint endpoint;
-    auto interface = string_field(j, path, "interface");
-    if (!interface)
-        return interface.error();
-    endpoint.interface = std::move(*interface);
-    auto address = address_field(j, path, "address");
-    if (!address)
-        return address.error();
-    endpoint.address = *address;
-    auto port = integer_field(j, path, "port", 1, 65535);
-    if (!port)
-        return port.error();
-    endpoint.port = static_cast<std::uint16_t>(*port);
-    return endpoint;
+    return endpoint_fields<Endpoint>(j, path, {"interface", "address", "port"});
 }
 
 Result<RuleInput> input_from_json(const json& j, const std::string& path)
