@@ -54,6 +54,7 @@ struct RuleStatus {
     std::uint64_t drops = 0;
 };
 
+// One worker as D-Bus ListWorkers and the control socket's ListWorkers show it.
 struct WorkerStatus {
     std::string interface;
     std::string unit;                 // mcrd-worker@….service, or "spawned"

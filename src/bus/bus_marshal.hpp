@@ -1,9 +1,11 @@
 // Shared (un)marshalling between the bus glue files: rule outputs as
-// a(ssqy), API failures as D-Bus errors, and the catch-all that keeps C++
-// exceptions out of sd-bus callbacks.
+// a(ssqy) and API failures as D-Bus errors. (The catch-all that keeps C++
+// exceptions out of sd-bus method handlers is run_guarded() in
+// core/c_callback.hpp.)
 #pragma once
 
 #include "api/relay_api.hpp"
+#include "core/c_callback.hpp"
 #include "core/rule.hpp"
 #include "core/sd_ptr.hpp"
 
@@ -11,9 +13,6 @@
 
 #include <systemd/sd-bus.h>
 
-#include <cerrno>
-#include <exception>
-#include <new>
 #include <vector>
 
 namespace mcr::bus {
@@ -44,20 +43,5 @@ int reply_with_array(sd_bus_message* m, const char* element_signature, AppendEle
 // Reads AddRule's flat arguments (sssqsa(ssqy)) into the JSON rule schema,
 // so that the core parser reports the same field paths as for AddRuleJSON.
 [[nodiscard]] int read_rule_arguments(sd_bus_message* m, nlohmann::json& out);
-
-// Runs a callback body; any exception becomes a D-Bus error (or -ENOMEM).
-template <typename Body>
-int run_guarded(sd_bus_error* error, Body&& body) noexcept
-{
-    try {
-        return body();
-    } catch (const std::bad_alloc&) {
-        return -ENOMEM;
-    } catch (const std::exception& e) {
-        return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "Internal error: %s", e.what());
-    } catch (...) {
-        return sd_bus_error_set(error, SD_BUS_ERROR_FAILED, "Internal error");
-    }
-}
 
 } // namespace mcr::bus

@@ -83,7 +83,7 @@ int submit(sd_bus_message* m, void* userdata, WriteRequest&& request, sd_bus_err
 // The writes whose arguments are one string (RemoveRule, SetLogLevel) or
 // none (Reload, ResetStats) and whose reply is empty.
 template <typename Request>
-int submit_empty_reply(sd_bus_message* m, void* userdata, sd_bus_error* error)
+int submit_empty_reply(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept
 {
     return run_guarded(error, [&]() -> int {
         Request request{};
@@ -115,7 +115,7 @@ int submit_add_rule(sd_bus_message* m, void* userdata, AddRuleRequest request, s
                   [&](const WriteResult&) { return sd_bus_reply_method_return(m, "o", path.c_str()); });
 }
 
-int method_add_rule(sd_bus_message* m, void* userdata, sd_bus_error* error)
+int method_add_rule(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept
 {
     return run_guarded(error, [&]() -> int {
         nlohmann::json rule_json;
@@ -126,7 +126,7 @@ int method_add_rule(sd_bus_message* m, void* userdata, sd_bus_error* error)
     });
 }
 
-int method_add_rule_json(sd_bus_message* m, void* userdata, sd_bus_error* error)
+int method_add_rule_json(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept
 {
     return run_guarded(error, [&]() -> int {
         const char* text = nullptr;
@@ -140,12 +140,12 @@ int method_add_rule_json(sd_bus_message* m, void* userdata, sd_bus_error* error)
     });
 }
 
-int method_remove_rule(sd_bus_message* m, void* userdata, sd_bus_error* error)
+int method_remove_rule(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept
 {
     return submit_empty_reply<RemoveRuleRequest>(m, userdata, error);
 }
 
-int method_list_rules(sd_bus_message* m, void* userdata, sd_bus_error* error)
+int method_list_rules(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept
 {
     return run_guarded(error, [&]() -> int {
         return reply_with_array(m, "(sssqsa(ssqy)s)", [&](sd_bus_message* reply) -> int {
@@ -170,7 +170,7 @@ int method_list_rules(sd_bus_message* m, void* userdata, sd_bus_error* error)
     });
 }
 
-int method_get_rule(sd_bus_message* m, void* userdata, sd_bus_error* error)
+int method_get_rule(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept
 {
     return run_guarded(error, [&]() -> int {
         const char* name = nullptr;
@@ -184,14 +184,14 @@ int method_get_rule(sd_bus_message* m, void* userdata, sd_bus_error* error)
     });
 }
 
-int method_export_rules(sd_bus_message* m, void* userdata, sd_bus_error* error)
+int method_export_rules(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept
 {
     return run_guarded(error, [&]() -> int {
         return sd_bus_reply_method_return(m, "s", relay(userdata).api().export_rules().c_str());
     });
 }
 
-int method_import_rules(sd_bus_message* m, void* userdata, sd_bus_error* error)
+int method_import_rules(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept
 {
     return run_guarded(error, [&]() -> int {
         const char* text = nullptr;
@@ -204,19 +204,19 @@ int method_import_rules(sd_bus_message* m, void* userdata, sd_bus_error* error)
     });
 }
 
-int method_get_stats(sd_bus_message* m, void* userdata, sd_bus_error* error)
+int method_get_stats(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept
 {
     return run_guarded(error, [&]() -> int {
         return sd_bus_reply_method_return(m, "s", relay(userdata).api().stats_json().c_str());
     });
 }
 
-int method_reset_stats(sd_bus_message* m, void* userdata, sd_bus_error* error)
+int method_reset_stats(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept
 {
     return submit_empty_reply<ResetStatsRequest>(m, userdata, error);
 }
 
-int method_list_workers(sd_bus_message* m, void* userdata, sd_bus_error* error)
+int method_list_workers(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept
 {
     return run_guarded(error, [&]() -> int {
         return reply_with_array(m, "(ssssu)", [&](sd_bus_message* reply) -> int {
@@ -231,12 +231,12 @@ int method_list_workers(sd_bus_message* m, void* userdata, sd_bus_error* error)
     });
 }
 
-int method_reload(sd_bus_message* m, void* userdata, sd_bus_error* error)
+int method_reload(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept
 {
     return submit_empty_reply<ReloadRequest>(m, userdata, error);
 }
 
-int method_set_log_level(sd_bus_message* m, void* userdata, sd_bus_error* error)
+int method_set_log_level(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept
 {
     return submit_empty_reply<SetLogLevelRequest>(m, userdata, error);
 }

@@ -17,13 +17,13 @@ RelayBus& relay(void* userdata) { return *static_cast<RelayBus*>(userdata); }
 } // namespace
 
 int manager_property_get_version(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply, void*,
-                         sd_bus_error*)
+                         sd_bus_error*) noexcept
 {
     return sd_bus_message_append(reply, "s", MCR_VERSION);
 }
 
 int manager_property_get_namespace(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply, void* userdata,
-                           sd_bus_error* error)
+                           sd_bus_error* error) noexcept
 {
     return run_guarded(error, [&]() -> int {
         return sd_bus_message_append(reply, "s", relay(userdata).api().namespace_name().c_str());
@@ -31,7 +31,7 @@ int manager_property_get_namespace(sd_bus*, const char*, const char*, const char
 }
 
 int manager_property_get_log_level(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply, void* userdata,
-                           sd_bus_error* error)
+                           sd_bus_error* error) noexcept
 {
     return run_guarded(error, [&]() -> int {
         return sd_bus_message_append(reply, "s", relay(userdata).api().log_level_name().c_str());
@@ -39,7 +39,7 @@ int manager_property_get_log_level(sd_bus*, const char*, const char*, const char
 }
 
 int manager_property_get_rule_count(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply, void* userdata,
-                            sd_bus_error* error)
+                            sd_bus_error* error) noexcept
 {
     return run_guarded(error, [&]() -> int {
         return sd_bus_message_append(reply, "u", static_cast<std::uint32_t>(relay(userdata).api().rules().size()));
@@ -47,7 +47,7 @@ int manager_property_get_rule_count(sd_bus*, const char*, const char*, const cha
 }
 
 int manager_property_get_worker_count(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply,
-                              void* userdata, sd_bus_error* error)
+                              void* userdata, sd_bus_error* error) noexcept
 {
     return run_guarded(error, [&]() -> int {
         return sd_bus_message_append(reply, "u",

@@ -4,6 +4,7 @@
 // answers it is queued again with sd_bus_enqueue_for_read()).
 #include "polkit.hpp"
 
+#include "core/c_callback.hpp"
 #include "core/log.hpp"
 
 #include <cerrno>
@@ -104,11 +105,24 @@ bool sender_is_root(sd_bus_message* message)
     if (sd_bus_query_sender_creds(message, SD_BUS_CREDS_EUID, &raw) < 0)
         return false;
     BusCredsPtr creds(raw);
-    uid_t euid = 0;
-    return sd_bus_creds_get_euid(creds.get(), &euid) >= 0 && euid == 0;
+    return creds_prove_root(creds.get());
 }
 
 } // namespace
+
+bool creds_prove_root(sd_bus_creds* creds)
+{
+    if (creds == nullptr)
+        return false;
+    // An EUID sd-bus read from /proc/PID/status ("augmented") belongs to
+    // whatever process holds that pid now, which need not be the sender:
+    // only the bus driver's or the socket's word counts, as in systemd's
+    // sd_bus_query_sender_privilege() behind bus_verify_polkit_async().
+    if ((sd_bus_creds_get_augmented_mask(creds) & SD_BUS_CREDS_EUID) != 0)
+        return false;
+    uid_t euid = 0;
+    return sd_bus_creds_get_euid(creds, &euid) >= 0 && euid == 0;
+}
 
 struct PolkitAuthorizer::BusQuery {
     PolkitAuthorizer* owner = nullptr;
@@ -198,10 +212,10 @@ int PolkitAuthorizer::verify_bus_call(sd_bus_message* message, const char* actio
     return 0;
 }
 
-int PolkitAuthorizer::on_bus_query_reply(sd_bus_message* reply, void* userdata, sd_bus_error* /*ret_error*/)
+int PolkitAuthorizer::on_bus_query_reply(sd_bus_message* reply, void* userdata, sd_bus_error* /*ret_error*/) noexcept
 {
     auto* query = static_cast<BusQuery*>(userdata);
-    try {
+    return guard_callback("Handling a polkit reply", [&]() -> int {
         query->decision = decision_from_reply(reply, query->action.c_str());
         query->answered = true;
         query->slot.reset();  // sd-bus holds its own reference while this callback runs
@@ -212,10 +226,8 @@ int PolkitAuthorizer::on_bus_query_reply(sd_bus_message* reply, void* userdata, 
             (void)sd_bus_reply_method_errnof(request, r, "Failed to re-dispatch the call after polkit answered");
             query->owner->bus_queries_.erase(request);
         }
-    } catch (...) {
-        log_error("Unexpected failure while handling a polkit reply");
-    }
-    return 0;
+        return 0;
+    });
 }
 
 int PolkitAuthorizer::check_unix_process(sd_bus* bus, pid_t pid, std::uint64_t start_time, uid_t uid,
@@ -239,20 +251,18 @@ int PolkitAuthorizer::check_unix_process(sd_bus* bus, pid_t pid, std::uint64_t s
     return 0;
 }
 
-int PolkitAuthorizer::on_process_query_reply(sd_bus_message* reply, void* userdata, sd_bus_error* /*ret_error*/)
+int PolkitAuthorizer::on_process_query_reply(sd_bus_message* reply, void* userdata, sd_bus_error* /*ret_error*/) noexcept
 {
     auto* query = static_cast<ProcessQuery*>(userdata);
-    try {
+    return guard_callback("Handling a polkit reply", [&]() -> int {
         // Take the query out first: the callback may start new queries.
         auto node = query->owner->process_queries_.extract(query->id);
         const AuthDecision decision = decision_from_reply(reply, query->action.c_str());
         if (!decision.allowed())
             log_debug("Authorization refused: " + decision.message, {{"MCR_POLKIT_ACTION", query->action}});
         node.mapped()->done(decision);
-    } catch (...) {
-        log_error("Unexpected failure while handling a polkit reply");
-    }
-    return 0;
+        return 0;
+    });
 }
 
 } // namespace mcr::bus

@@ -35,7 +35,8 @@ public:
 
     // For a D-Bus method handler, modelled on systemd's
     // bus_verify_polkit_async(): returns 1 when the sender may run
-    // `action` (root always may), 0 when a polkit query was started and the
+    // `action` (root always may, if the bus driver vouches for its euid:
+    // see creds_prove_root()), 0 when a polkit query was started and the
     // same message will be dispatched to the handler again once it answers
     // (the handler must then return 1 without replying), or a negative
     // errno with `error` set (AccessDenied / InteractiveAuthorizationRequired).
@@ -54,13 +55,19 @@ private:
     struct BusQuery;
     struct ProcessQuery;
 
-    static int on_bus_query_reply(sd_bus_message* reply, void* userdata, sd_bus_error* ret_error);
-    static int on_process_query_reply(sd_bus_message* reply, void* userdata, sd_bus_error* ret_error);
+    static int on_bus_query_reply(sd_bus_message* reply, void* userdata, sd_bus_error* ret_error) noexcept;
+    static int on_process_query_reply(sd_bus_message* reply, void* userdata, sd_bus_error* ret_error) noexcept;
 
     std::map<sd_bus_message*, std::unique_ptr<BusQuery>> bus_queries_;
     std::map<std::uint64_t, std::unique_ptr<ProcessQuery>> process_queries_;
     std::uint64_t next_process_query_id_ = 1;
 };
+
+// Whether `creds` show effective uid 0 from a source that cannot lie: the
+// bus driver or the socket, not /proc (sd-bus "augments" missing fields
+// from /proc/PID, racing with pid reuse). The root shortcut of
+// verify_bus_call() asks this.
+[[nodiscard]] bool creds_prove_root(sd_bus_creds* creds);
 
 // The start time of `pid` (field 22 of /proc/PID/stat, in clock ticks since
 // boot), which polkit pairs with the pid so a recycled pid cannot pass as

@@ -29,7 +29,7 @@ std::optional<RuleStatus> rule_at(const char* path, void* userdata)
 }
 
 template <typename Append>
-int append_rule_property(const char* path, void* userdata, sd_bus_error* error, Append&& append)
+int append_rule_property(const char* path, void* userdata, sd_bus_error* error, Append&& append) noexcept
 {
     return run_guarded(error, [&]() -> int {
         const auto status = rule_at(path, userdata);
@@ -41,7 +41,7 @@ int append_rule_property(const char* path, void* userdata, sd_bus_error* error, 
 
 #define MCR_RULE_PROPERTY(function_name, body)                                                                  \
     int function_name(sd_bus*, const char* path, const char*, const char*, sd_bus_message* reply,              \
-                      void* userdata, sd_bus_error* error)                                                       \
+                      void* userdata, sd_bus_error* error) noexcept                                              \
     {                                                                                                            \
         return append_rule_property(path, userdata, error, [&](const RuleStatus& s) -> int { body });           \
     }
@@ -85,7 +85,7 @@ const sd_bus_vtable kRuleVtable[] = {
 
 const sd_bus_vtable* rule_vtable() { return kRuleVtable; }
 
-int find_rule_object(sd_bus*, const char* path, const char*, void* userdata, void** found, sd_bus_error* error)
+int find_rule_object(sd_bus*, const char* path, const char*, void* userdata, void** found, sd_bus_error* error) noexcept
 {
     return run_guarded(error, [&]() -> int {
         if (!rule_at(path, userdata))
@@ -95,7 +95,7 @@ int find_rule_object(sd_bus*, const char* path, const char*, void* userdata, voi
     });
 }
 
-int enumerate_rule_objects(sd_bus*, const char*, void* userdata, char*** nodes, sd_bus_error* error)
+int enumerate_rule_objects(sd_bus*, const char*, void* userdata, char*** nodes, sd_bus_error* error) noexcept
 {
     return run_guarded(error, [&]() -> int {
         const auto rules = static_cast<RelayBus*>(userdata)->api().rules();

@@ -10,7 +10,7 @@ namespace mcr::bus {
 [[nodiscard]] const sd_bus_vtable* rule_vtable();
 // Userdata of both is the RelayBus.
 int find_rule_object(sd_bus* bus, const char* path, const char* interface, void* userdata, void** found,
-                     sd_bus_error* error);
-int enumerate_rule_objects(sd_bus* bus, const char* path, void* userdata, char*** nodes, sd_bus_error* error);
+                     sd_bus_error* error) noexcept;
+int enumerate_rule_objects(sd_bus* bus, const char* path, void* userdata, char*** nodes, sd_bus_error* error) noexcept;
 
 } // namespace mcr::bus

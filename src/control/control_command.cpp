@@ -3,7 +3,9 @@
 // nothing on a relay), every error names the field path.
 #include "control_command.hpp"
 
+#include "json_fields.hpp"
 #include "rule_json.hpp"
+#include "rule_name.hpp"
 #include "rule_validation.hpp"
 
 #include <nlohmann/json.hpp>
@@ -49,121 +51,22 @@ constexpr std::array kUnsupportedCommands = {
     Unsupported{"Unsubscribe", kNoRouting}, Unsupported{"ListSubscriptions", kNoRouting},
 };
 
-std::string quoted(const json& value)
-{
-    std::string text = value.dump();
-    constexpr std::size_t kMaxQuotedChars = 64;   // keep error lines short
-    if (text.size() > kMaxQuotedChars) {
-        text.resize(kMaxQuotedChars);
-        text += "...";
-    }
-    return text;
-}
-
-Error field_error(const std::string& path, const std::string& reason)
-{
-    return Error{path, reason};
-}
-
-// Checks that `body` is an object with only `allowed` keys.
-std::optional<Error> check_object(const json& body, const std::string& path,
-                                  std::initializer_list<std::string_view> allowed)
-{
-    if (!body.is_object())
-        return field_error(path, "must be an object, got " + quoted(body));
-    for (const auto& [key, value] : body.items()) {
-        bool known = false;
-        for (auto name : allowed)
-            known = known || key == name;
-        if (!known)
-            return field_error(path + "." + key, "unknown field");
-    }
-    return std::nullopt;
-}
-
-// nullptr when the key is absent or null (serde treats both as None).
-const json* optional_field(const json& body, const char* key)
-{
-    auto it = body.find(key);
-    if (it == body.end() || it->is_null())
-        return nullptr;
-    return &*it;
-}
-
-Result<const json*> required_field(const json& body, const std::string& path, const char* key)
-{
-    const json* value = optional_field(body, key);
-    if (value == nullptr)
-        return field_error(path + "." + key, "missing");
-    return value;
-}
-
-Result<std::string> string_field(const json& body, const std::string& path, const char* key)
-{
-    auto value = required_field(body, path, key);
-    if (!value)
-        return value.error();
-    if (!(*value)->is_string())
-        return field_error(path + "." + key, "must be a string, got " + quoted(**value));
-    return (*value)->get<std::string>();
-}
-
-Result<std::uint64_t> integer_in(const json& value, const std::string& path, std::uint64_t min,
-                                 std::uint64_t max)
-{
-    if (!value.is_number_unsigned() || value.get<std::uint64_t>() < min || value.get<std::uint64_t>() > max)
-        return field_error(path, "must be an integer " + std::to_string(min) + ".." + std::to_string(max) +
-                                     ", got " + quoted(value));
-    return value.get<std::uint64_t>();
-}
-
-Result<std::uint16_t> port_field(const json& body, const std::string& path, const char* key)
-{
-    auto value = required_field(body, path, key);
-    if (!value)
-        return value.error();
-    auto port = integer_in(**value, path + "." + key, 1, 65535);
-    if (!port)
-        return port.error();
-    return static_cast<std::uint16_t>(*port);
-}
-
-Result<IpAddress> address_field(const json& body, const std::string& path, const char* key)
-{
-    auto text = string_field(body, path, key);
-    if (!text)
-        return text.error();
-    auto address = IpAddress::parse(*text);
-    if (!address)
-        return field_error(path + "." + key, "not an IP address: \"" + *text + "\"");
-    return *address;
-}
-
 Result<RuleOutput> parse_output(const json& body, const std::string& path)
 {
-    if (auto problem = check_object(body, path, {"group", "port", "interface", "ttl", "source_ip"}))
-        return *problem;
+    if (Status s = check_object(body, path, {"group", "port", "interface", "ttl", "source_ip"}); !s)
+        return s.error();
     if (optional_field(body, "source_ip") != nullptr)
-        return field_error(path + ".source_ip", "not supported by mcrd (the kernel picks the source of unicast copies)");
-    RuleOutput output;
-    auto interface = string_field(body, path, "interface");
-    if (!interface)
-        return interface.error();
-    output.interface = *interface;
-    auto address = address_field(body, path, "group");
-    if (!address)
-        return address.error();
-    output.address = *address;
-    auto port = port_field(body, path, "port");
-    if (!port)
-        return port.error();
-    output.port = *port;
+        return Error{key_path(path, "source_ip"), "not supported by mcrd (the kernel picks the source of unicast copies)"};
+    auto endpoint = endpoint_fields<RuleOutput>(body, path, {"interface", "group", "port"});
+    if (!endpoint)
+        return endpoint.error();
+    RuleOutput output = std::move(*endpoint);
     // MCR sends copies with TTL 1 unless told otherwise; mcrd's unset TTL
     // means "arriving TTL minus one", so MCR's default is made explicit
     // (as the config.json5 importer does).
     output.ttl = kMcrDefaultTtl;
-    if (const json* ttl = optional_field(body, "ttl")) {
-        auto value = integer_in(*ttl, path + ".ttl", 1, 255);
+    if (optional_field(body, "ttl") != nullptr) {
+        auto value = integer_field(body, path, "ttl", 1, 255);
         if (!value)
             return value.error();
         output.ttl = static_cast<std::uint8_t>(*value);
@@ -179,48 +82,41 @@ Result<std::string> rule_name(const json& body, const std::string& path, const R
         if (value == nullptr)
             continue;
         if (!value->is_string())
-            return field_error(path + "." + key, "must be a string, got " + quoted(*value));
+            return type_error(key_path(path, key), "a string", *value);
         if (!value->get<std::string>().empty())
             return value->get<std::string>();
     }
-    return derived_rule_name(input);
+    return derived_rule_name(input.interface, input.address.to_string(), input.port);
 }
 
 Result<ControlCommand> parse_add_rule(const json& body)
 {
     const std::string path = "AddRule";
-    if (auto problem = check_object(body, path, {"rule_id", "name", "input_interface", "input_group", "input_port",
-                                                 "input_protocol", "input_source", "outputs"}))
-        return *problem;
+    if (Status s = check_object(body, path, {"rule_id", "name", "input_interface", "input_group", "input_port",
+                                             "input_protocol", "input_source", "outputs"});
+        !s)
+        return s.error();
     Rule rule;
-    auto interface = string_field(body, path, "input_interface");
-    if (!interface)
-        return interface.error();
-    rule.input.interface = *interface;
-    auto group = address_field(body, path, "input_group");
-    if (!group)
-        return group.error();
-    rule.input.address = *group;
-    auto port = port_field(body, path, "input_port");
-    if (!port)
-        return port.error();
-    rule.input.port = *port;
+    auto input = endpoint_fields<RuleInput>(body, path, {"input_interface", "input_group", "input_port"});
+    if (!input)
+        return input.error();
+    rule.input = std::move(*input);
     if (const json* protocol = optional_field(body, "input_protocol");
         protocol != nullptr && !(protocol->is_number_unsigned() && protocol->get<std::uint64_t>() == kIpProtoUdp))
-        return field_error(path + ".input_protocol", "only UDP (17) is supported, got " + quoted(*protocol));
+        return Error{key_path(path, "input_protocol"), "only UDP (17) is supported, got " + describe_json(*protocol)};
     if (optional_field(body, "input_source") != nullptr) {
         auto source = address_field(body, path, "input_source");
         if (!source)
             return source.error();
         rule.input.source = *source;
     }
-    auto outputs = required_field(body, path, "outputs");
-    if (!outputs)
-        return outputs.error();
-    if (!(*outputs)->is_array())
-        return field_error(path + ".outputs", "must be an array, got " + quoted(**outputs));
-    for (std::size_t i = 0; i < (*outputs)->size(); ++i) {
-        auto output = parse_output((**outputs)[i], path + ".outputs[" + std::to_string(i) + "]");
+    if (!body.contains("outputs"))
+        return Error{key_path(path, "outputs"), "missing required key"};
+    const json& outputs = body.at("outputs");
+    if (!outputs.is_array())
+        return type_error(key_path(path, "outputs"), "an array", outputs);
+    for (std::size_t i = 0; i < outputs.size(); ++i) {
+        auto output = parse_output(outputs[i], key_path(path, "outputs") + "[" + std::to_string(i) + "]");
         if (!output)
             return output.error();
         rule.outputs.push_back(std::move(*output));
@@ -234,8 +130,8 @@ Result<ControlCommand> parse_add_rule(const json& body)
 
 Result<ControlCommand> parse_remove(const json& body, const std::string& path, const char* key)
 {
-    if (auto problem = check_object(body, path, {key}))
-        return *problem;
+    if (Status s = check_object(body, path, {key}); !s)
+        return s.error();
     auto name = string_field(body, path, key);
     if (!name)
         return name.error();
@@ -245,8 +141,8 @@ Result<ControlCommand> parse_remove(const json& body, const std::string& path, c
 Result<ControlCommand> parse_set_log_level(const json& body)
 {
     const std::string path = "SetGlobalLogLevel";
-    if (auto problem = check_object(body, path, {"level"}))
-        return *problem;
+    if (Status s = check_object(body, path, {"level"}); !s)
+        return s.error();
     auto name = string_field(body, path, "level");
     if (!name)
         return name.error();
@@ -268,20 +164,20 @@ Result<ControlCommand> parse_set_log_level(const json& body)
     for (const auto& severity : kSeverities)
         if (lower == severity.name)
             return ControlCommand{SetLogLevelCommand{severity.level}};
-    return field_error(path + ".level", "unknown level \"" + *name +
-                                            "\" (Emergency, Alert, Critical, Error, Warning, Notice, Info, Debug, Trace)");
+    return Error{key_path(path, "level"), "unknown level \"" + *name +
+                                              "\" (Emergency, Alert, Critical, Error, Warning, Notice, Info, Debug, Trace)"};
 }
 
 // MCR sends its Config as a JSON object; mcrd's json5 importer reads it
 // (JSON is JSON5) and reports the MCR-only keys as warnings.
 Result<Json5Import> import_config(const json& body, const std::string& path)
 {
-    auto config = required_field(body, path, "config");
-    if (!config)
-        return config.error();
-    if (!(*config)->is_object())
-        return field_error(path + ".config", "must be an object, got " + quoted(**config));
-    auto imported = import_mcr_json5((*config)->dump());
+    if (!body.contains("config"))
+        return Error{key_path(path, "config"), "missing required key"};
+    const json& config = body.at("config");
+    if (!config.is_object())
+        return type_error(key_path(path, "config"), "an object", config);
+    auto imported = import_mcr_json5(config.dump());
     if (!imported)
         return Error{path + ".config" + (imported.error().path.empty() ? "" : "." + imported.error().path),
                      imported.error().reason};
@@ -291,27 +187,25 @@ Result<Json5Import> import_config(const json& body, const std::string& path)
 Result<ControlCommand> parse_load_config(const json& body)
 {
     const std::string path = "LoadConfig";
-    if (auto problem = check_object(body, path, {"config", "replace"}))
-        return *problem;
-    auto replace = required_field(body, path, "replace");
+    if (Status s = check_object(body, path, {"config", "replace"}); !s)
+        return s.error();
+    auto replace = bool_field(body, path, "replace");
     if (!replace)
         return replace.error();
-    if (!(*replace)->is_boolean())
-        return field_error(path + ".replace", "must be true or false, got " + quoted(**replace));
     auto imported = import_config(body, path);
     if (!imported)
         return imported.error();
-    return ControlCommand{LoadConfigCommand{std::move(imported->rules), (*replace)->get<bool>(),
+    return ControlCommand{LoadConfigCommand{std::move(imported->rules), *replace,
                                             std::move(imported->warnings)}};
 }
 
 Result<ControlCommand> parse_check_config(const json& body)
 {
     const std::string path = "CheckConfig";
-    if (auto problem = check_object(body, path, {"config"}))
-        return *problem;
+    if (Status s = check_object(body, path, {"config"}); !s)
+        return s.error();
     if (optional_field(body, "config") == nullptr || !body.at("config").is_object())
-        return field_error(path + ".config", "must be an object");
+        return Error{key_path(path, "config"), "must be an object"};
     // An invalid config is a valid CheckConfig answer, not a request error.
     auto imported = import_config(body, path);
     if (!imported)
@@ -342,7 +236,7 @@ Result<ControlCommand> parse_command(const std::string& name, const json* body)
     if (auto command = unit_command(name)) {
         // serde accepts both "ListRules" and {"ListRules":null}.
         if (body != nullptr && !body->is_null())
-            return field_error(name, "takes no fields, got " + quoted(*body));
+            return Error{name, "takes no fields, got " + describe_json(*body)};
         return *command;
     }
     static const std::set<std::string, std::less<>> kCommandsWithFields = {
@@ -416,28 +310,12 @@ Result<ControlCommand> parse_control_request(std::string_view request, std::size
     if (document.is_object() && document.size() == 1)
         return parse_command(document.begin().key(), &document.begin().value());
     return Error{"", "request must be a command name (\"ListRules\") or an object with one command key "
-                     "({\"RemoveRule\":{...}}), got " + quoted(document)};
+                     "({\"RemoveRule\":{...}}), got " + describe_json(document)};
 }
 
 std::string request_too_large_message(std::size_t max_bytes)
 {
     return "request exceeds the limit of " + std::to_string(max_bytes) + " bytes";
-}
-
-std::string derived_rule_name(const RuleInput& input)
-{
-    // Same scheme as the config.json5 importer, so a rule gets one name
-    // whichever way MCR tooling created it.
-    std::string name = input.interface + "-" + input.address.to_string() + "-" + std::to_string(input.port);
-    for (char& c : name) {
-        const bool allowed = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                             c == '_' || c == '.' || c == '-';
-        if (!allowed)
-            c = '_';
-    }
-    if (name.front() == '.' || name.front() == '-')
-        name.front() = '_';
-    return name.substr(0, kMaxRuleNameLength);
 }
 
 } // namespace mcr::control

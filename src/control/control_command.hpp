@@ -26,7 +26,7 @@ inline constexpr unsigned kProtocolVersion = 1;
 //             "input_protocol"? (17 only), "input_source"?, "outputs":[{"group","port",
 //             "interface","ttl"? (default 1, as MCR),"source_ip"? (unsupported)}]}}
 // The mcrd rule name is `name`, else `rule_id`, else derived from the input
-// (see derived_rule_name()).
+// (mcr::derived_rule_name(), as the config.json5 import does).
 struct AddRuleCommand { Rule rule; };
 // {"RemoveRule":{"rule_id"}} and {"RemoveRuleByName":{"name"}}: mcrd rules
 // have one identity, their name, so both name it.
@@ -81,10 +81,5 @@ struct AttemptedWrite {
 // The error text for a request over `max_bytes` (the server uses it
 // before it has the whole request).
 [[nodiscard]] std::string request_too_large_message(std::size_t max_bytes);
-
-// The rule name for an MCR AddRule without name or rule_id, derived from
-// the input like the config.json5 importer does: "eth0-239.1.1.1-5000"
-// (characters outside [A-Za-z0-9_.-] become '_').
-[[nodiscard]] std::string derived_rule_name(const RuleInput& input);
 
 } // namespace mcr::control

@@ -7,6 +7,7 @@
 #include "control_dispatch.hpp"
 #include "control_response.hpp"
 #include "audit_caller.hpp"
+#include "c_callback.hpp"
 #include "control_command.hpp"
 #include "log.hpp"
 
@@ -53,14 +54,13 @@ int ControlConnection::on_io(sd_event_source* /*source*/, int /*fd*/, uint32_t r
     auto self = static_cast<ControlConnection*>(userdata)->weak_from_this().lock();
     if (!self)
         return 0;
-    try {
+    const auto handle = [&self, revents] {
         self->handle_io(revents);
-    } catch (const std::exception& e) {
-        log_error(std::string("Control connection failed: ") + e.what() + ", closing");
+        return 0;
+    };
+    constexpr int kFailed = -1;
+    if (guard_callback("Control connection", handle, kFailed) == kFailed)
         self->close();
-    } catch (...) {
-        self->close();
-    }
     return 0;
 }
 
@@ -69,7 +69,7 @@ int ControlConnection::on_deadline(sd_event_source* /*source*/, uint64_t /*usec*
     auto self = static_cast<ControlConnection*>(userdata)->weak_from_this().lock();
     if (!self)
         return 0;
-    try {
+    const auto expire = [&self] {
         switch (self->phase_) {
         case Phase::reading:
             log_debug("Control client sent no complete request in time, closing");
@@ -83,9 +83,11 @@ int ControlConnection::on_deadline(sd_event_source* /*source*/, uint64_t /*usec*
             self->close();   // the client does not read its answer
             break;
         }
-    } catch (...) {
+        return 0;
+    };
+    constexpr int kFailed = -1;
+    if (guard_callback("Control connection deadline", expire, kFailed) == kFailed)
         self->close();
-    }
     return 0;
 }
 

@@ -74,7 +74,7 @@ void dispatch_command(ControlCommand command, const PeerCredentials& peer, bool 
             } else if constexpr (std::is_same_v<C, GetStatsCommand>) {
                 handler.get_stats(answer_with<std::vector<RuleStats>>(std::move(respond), format_stats));
             } else if constexpr (std::is_same_v<C, ListWorkersCommand>) {
-                handler.list_workers(answer_with<std::vector<WorkerState>>(std::move(respond), format_workers));
+                handler.list_workers(answer_with<std::vector<WorkerStatus>>(std::move(respond), format_workers));
             } else if constexpr (std::is_same_v<C, GetLogLevelsCommand>) {
                 respond(format_log_levels(handler.log_level()));
             } else if constexpr (std::is_same_v<C, PingCommand>) {

@@ -15,6 +15,7 @@
 //    (the server catches and answers "internal error", but it is a bug).
 #pragma once
 
+#include "api/relay_api.hpp"
 #include "log.hpp"
 #include "result.hpp"
 #include "rule.hpp"
@@ -51,15 +52,6 @@ struct RuleStats {
     double bits_per_second = 0;
 };
 
-// One worker unit (what D-Bus ListWorkers returns).
-struct WorkerState {
-    std::string interface;       // ingress interface it serves
-    std::string unit;            // "mcrd-worker@eth0.service"
-    std::string state;           // systemd ActiveState: "active", "activating", ...
-    std::string sub_state;       // systemd SubState: "running", "auto-restart", ...
-    std::uint32_t pid = 0;       // 0 when not running
-};
-
 // The one way a handler answers: a value, or an Error whose message() the
 // client sees verbatim.
 template <typename T>
@@ -86,7 +78,7 @@ public:
     // ---- reads: already authorized by the server -----------------------------
     virtual void list_rules(Completion<RuleSet> done) = 0;
     virtual void get_stats(Completion<std::vector<RuleStats>> done) = 0;
-    virtual void list_workers(Completion<std::vector<WorkerState>> done) = 0;
+    virtual void list_workers(Completion<std::vector<WorkerStatus>> done) = 0;
     [[nodiscard]] virtual LogLevel log_level() const = 0;
 
 protected:

@@ -87,7 +87,7 @@ std::string format_stats(const std::vector<RuleStats>& stats)
     return tagged("Stats", std::move(list));
 }
 
-std::string format_workers(const std::vector<WorkerState>& workers)
+std::string format_workers(const std::vector<WorkerStatus>& workers)
 {
     json list = json::array();
     for (const auto& worker : workers) {

@@ -21,7 +21,7 @@ namespace mcr::control {
 // MCR FlowStats per rule.
 [[nodiscard]] std::string format_stats(const std::vector<RuleStats>& stats);
 // MCR WorkerInfo per worker: status "Running" when active, else Restarting.
-[[nodiscard]] std::string format_workers(const std::vector<WorkerState>& workers);
+[[nodiscard]] std::string format_workers(const std::vector<WorkerStatus>& workers);
 [[nodiscard]] std::string format_log_levels(LogLevel level);
 [[nodiscard]] std::string format_version(unsigned protocol_version);
 // MCR Config: {"pinning":{},"rules":[ConfigRule...],"multicast_ttl":null}.

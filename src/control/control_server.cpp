@@ -3,6 +3,7 @@
 // backlog until one finishes or times out), and owns their connections.
 #include "control_server.hpp"
 
+#include "c_callback.hpp"
 #include "control_auth.hpp"
 #include "control_connection.hpp"
 #include "log.hpp"
@@ -121,14 +122,11 @@ int ControlServer::on_listen_ready(sd_event_source* /*source*/, int /*fd*/, uint
                                    void* userdata) noexcept
 {
     auto* server = static_cast<ControlServer*>(userdata);
-    try {
+    // A failure is logged and the next readiness tries again.
+    return guard_callback("Accepting a control client", [server] {
         server->accept_pending();
-    } catch (const std::exception& e) {
-        log_error(std::string("Failed to accept control client: ") + e.what() + ", ignoring");
-    } catch (...) {
-        log_error("Failed to accept control client, ignoring");
-    }
-    return 0;
+        return 0;
+    });
 }
 
 int ControlServer::on_accept_retry(sd_event_source* /*source*/, uint64_t /*usec*/, void* userdata) noexcept

@@ -2,6 +2,7 @@
 // kernel-provided pid/uid (SO_PEERCRED, siginfo) plus sd_pid_get_unit().
 #include "audit_caller.hpp"
 
+#include "c_owned.hpp"
 #include "sd_ptr.hpp"
 
 #include <systemd/sd-login.h>
@@ -19,9 +20,7 @@ std::string looked_up(Lookup lookup)
     char* raw = nullptr;
     if (lookup(&raw) < 0 || raw == nullptr)
         return {};
-    std::string text = raw;
-    std::free(raw);  // NOLINT(cppcoreguidelines-no-malloc): sd-login allocates with malloc
-    return text;
+    return to_string(CString(raw));
 }
 
 } // namespace

@@ -1,9 +1,16 @@
-// The one guard for callbacks that C libraries (sd-event, sd-bus, libmnl)
-// call: an exception must never unwind through their frames. D-Bus method
-// handlers use bus::run_guarded(), which turns it into a D-Bus error.
+// The guards for callbacks that C libraries (sd-event, sd-bus, libmnl, polkit
+// replies over sd-bus) call: an exception must never unwind through their
+// frames. Every such callback is declared noexcept and runs its body in
+// guard_callback(), or, when it answers a D-Bus method call, in
+// run_guarded(), which turns the exception into the D-Bus error reply.
 #pragma once
 
 #include "log.hpp"
+
+#include <systemd/sd-bus.h>
+
+#include <cerrno>
+#include <new>
 
 #include <exception>
 #include <string>
@@ -30,6 +37,22 @@ int guard_callback(const char* what, Body&& body, int on_error = 0) noexcept
         }
     }
     return on_error;
+}
+
+// For sd-bus method handlers and property getters: runs `body`; an
+// exception becomes the error the caller gets (or -ENOMEM).
+template <typename Body>
+int run_guarded(sd_bus_error* error, Body&& body) noexcept
+{
+    try {
+        return body();
+    } catch (const std::bad_alloc&) {
+        return -ENOMEM;
+    } catch (const std::exception& e) {
+        return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "Internal error: %s", e.what());
+    } catch (...) {
+        return sd_bus_error_set(error, SD_BUS_ERROR_FAILED, "Internal error");
+    }
 }
 
 } // namespace mcr

@@ -7,8 +7,10 @@
 //     rules: [ { name: "optional", input: {interface, group, port, protocol},
 //                outputs: [ {interface, group, port, ttl} ] } ] }
 #include "json5.hpp"
+#include "json_fields.hpp"
 #include "quote.hpp"
 #include "rule_json.hpp"
+#include "rule_name.hpp"
 #include "rule_validation.hpp"
 
 #include <algorithm>
@@ -41,21 +43,6 @@ std::string ignored_reason(const std::string& key)
     return "ignored (not an MCR key mcrd knows)";
 }
 
-std::string sanitized_name(std::string_view wanted)
-{
-    std::string name;
-    for (const char c : wanted.substr(0, kMaxRuleNameLength)) {
-        const bool allowed = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                             (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
-        name += allowed ? c : '_';
-    }
-    if (name.empty())
-        return "rule";
-    if (name.front() == '.' || name.front() == '-')
-        name.front() = '_';
-    return name;
-}
-
 // MCR names rules by a hash of the input; mcrd needs a readable name, so we
 // derive one from the same input tuple: "eth0-239.1.1.1-5001".
 std::string generated_name(const json& input, std::size_t index)
@@ -63,9 +50,8 @@ std::string generated_name(const json& input, std::size_t index)
     if (input.is_object() && input.contains("interface") && input.contains("group") &&
         input.contains("port") && input["interface"].is_string() && input["group"].is_string() &&
         input["port"].is_number_unsigned())
-        return sanitized_name(input["interface"].get<std::string>() + "-" +
-                              input["group"].get<std::string>() + "-" +
-                              std::to_string(input["port"].get<std::uint64_t>()));
+        return derived_rule_name(input["interface"].get<std::string>(), input["group"].get<std::string>(),
+                                 input["port"].get<std::uint64_t>());
     return "rule-" + std::to_string(index);
 }
 
@@ -98,10 +84,10 @@ public:
             if (key == "rules")
                 continue;
             if (key == "multicast_ttl") {
-                if (!value.is_number_unsigned() || value.get<std::uint64_t>() < 1 ||
-                    value.get<std::uint64_t>() > 255)
-                    return Error{"multicast_ttl", "must be an integer 1..255, got " + describe_json(value)};
-                multicast_ttl_ = value.get<std::uint64_t>();
+                auto ttl = integer_field(config, "", "multicast_ttl", 1, 255);
+                if (!ttl)
+                    return ttl.error();
+                multicast_ttl_ = *ttl;
             } else if (!is_empty_value(value)) {
                 warn_ignored("", key);
             }
@@ -161,11 +147,11 @@ private:
             return unique_name(generated_name(rule.value("input", json()), index), used_names_);
         const json& name = rule["name"];
         if (!name.is_string())
-            return Error{path + ".name", "must be a string, got " + describe_json(name)};
+            return type_error(key_path(path, "name"), "a string", name);
         const std::string wanted = name.get<std::string>();
         if (rule_name_problem(wanted).empty())
             return wanted;
-        std::string renamed = unique_name(sanitized_name(wanted), used_names_);
+        std::string renamed = unique_name(sanitized_rule_name(wanted), used_names_);
         warnings_.push_back(path + ".name: " + quoted_text(wanted) + " renamed to " + quoted_text(renamed) +
                             " (" + rule_name_problem(wanted) + ")");
         return renamed;
@@ -244,7 +230,7 @@ Result<Json5Import> import_mcr_json5(std::string_view text)
     if (!config)
         return config.error();
     if (!config->is_object())
-        return Error{"", "must be an object, got " + describe_json(*config)};
+        return type_error("", "an object", *config);
 
     Json5Import result;
     McrTranslator translator(result.warnings);
@@ -252,7 +238,7 @@ Result<Json5Import> import_mcr_json5(std::string_view text)
         return s.error();
     const json rules = config->value("rules", json::array());
     if (!rules.is_array())
-        return Error{"rules", "must be an array, got " + describe_json(rules)};
+        return type_error("rules", "an array", rules);
     translator.reserve_names(rules);
     json mcrd_rules = json::array();
     for (std::size_t i = 0; i < rules.size(); ++i) {

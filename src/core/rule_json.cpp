@@ -4,6 +4,7 @@
 #include "rule_json.hpp"
 
 #include "json5.hpp"
+#include "json_fields.hpp"
 #include "quote.hpp"
 #include "rule_validation.hpp"
 
@@ -17,25 +18,6 @@ namespace mcr {
 
 using nlohmann::json;
 
-constexpr std::size_t kMaxQuotedJsonChars = 60; // keeps error messages one readable line
-
-std::string describe_json(const json& value)
-{
-    // Only flat values are dumped: dump() recurses, and a value built in code
-    // may nest arbitrarily deep.
-    const bool flat = !value.is_structured() ||
-                      std::none_of(value.begin(), value.end(),
-                                   [](const json& element) { return element.is_structured(); });
-    if (!flat)
-        return value.is_array() ? "[...]" : "{...}";
-    std::string text = value.dump(-1, ' ', true, json::error_handler_t::replace);
-    if (text.size() > kMaxQuotedJsonChars) {
-        text.resize(kMaxQuotedJsonChars - 3);
-        text += "...";
-    }
-    return text;
-}
-
 namespace {
 
 constexpr std::int64_t kRuleSetVersion = 1;
@@ -43,75 +25,6 @@ constexpr std::int64_t kRuleSetVersion = 1;
 // Deeper nesting than any config needs is refused at parse time, so that
 // nothing recursive (dump, copy) ever meets a 500000-level array.
 constexpr int kMaxJsonDepth = 32;
-
-// rules[0].input, or rules[0]["odd key"] when the key is not an identifier.
-std::string key_path(const std::string& path, std::string_view key)
-{
-    const bool plain = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               c == '_';
-    });
-    if (!plain)
-        return path + "[" + quoted_text(key) + "]";
-    return path.empty() ? std::string(key) : path + "." + std::string(key);
-}
-
-Error type_error(const std::string& path, std::string_view expected, const json& value)
-{
-    return Error{path, "must be " + std::string(expected) + ", got " + describe_json(value)};
-}
-
-// Object with only `allowed` keys and all `required` ones.
-Status check_object(const json& j, const std::string& path,
-                    std::initializer_list<std::string_view> allowed,
-                    std::initializer_list<std::string_view> required)
-{
-    if (!j.is_object())
-        return type_error(path, "an object", j);
-    for (const auto& [key, value] : j.items()) {
-        (void)value;
-        if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
-            return Error{key_path(path, key), "unknown key"};
-    }
-    for (std::string_view key : required)
-        if (!j.contains(key))
-            return Error{key_path(path, key), "missing required key"};
-    return Ok{};
-}
-
-Result<std::string> string_field(const json& j, std::string_view key, const std::string& path)
-{
-    const json& value = j.at(key);
-    if (!value.is_string())
-        return type_error(key_path(path, key), "a string", value);
-    return value.get<std::string>();
-}
-
-Result<IpAddress> address_field(const json& j, std::string_view key, const std::string& path)
-{
-    const json& value = j.at(key);
-    if (value.is_string())
-        if (auto address = IpAddress::parse(value.get_ref<const std::string&>()))
-            return *address;
-    return type_error(key_path(path, key), "an IP address", value);
-}
-
-// Integers only: 5.0 and "5" are refused so that typos do not pass.
-Result<std::uint64_t> integer_field(const json& j, std::string_view key, const std::string& path,
-                                    std::uint64_t min, std::uint64_t max)
-{
-    const json& value = j.at(key);
-    // Parsed text stores non-negative integers as unsigned, JSON built in
-    // code (D-Bus, tests) as signed: both are integers.
-    const bool integer = value.is_number_unsigned() ||
-                         (value.is_number_integer() && value.get<std::int64_t>() >= 0);
-    const bool in_range = integer && value.get<std::uint64_t>() >= min &&
-                          value.get<std::uint64_t>() <= max;
-    if (!in_range)
-        return type_error(key_path(path, key),
-                          "an integer " + std::to_string(min) + ".." + std::to_string(max), value);
-    return value.get<std::uint64_t>();
-}
 
 // The interface/address/port triple inputs and outputs share. `extra` is
 // the one optional key each adds (source, ttl).
@@ -122,27 +35,14 @@ Result<Endpoint> endpoint_from_json(const json& j, const std::string& path, std:
                                 {"interface", "address", "port"});
         !s)
         return s.error();
-    Endpoint endpoint;
-    auto interface = string_field(j, "interface", path);
-    if (!interface)
-        return interface.error();
-    endpoint.interface = std::move(*interface);
-    auto address = address_field(j, "address", path);
-    if (!address)
-        return address.error();
-    endpoint.address = *address;
-    auto port = integer_field(j, "port", path, 1, 65535);
-    if (!port)
-        return port.error();
-    endpoint.port = static_cast<std::uint16_t>(*port);
-    return endpoint;
+    return endpoint_fields<Endpoint>(j, path, {"interface", "address", "port"});
 }
 
 Result<RuleInput> input_from_json(const json& j, const std::string& path)
 {
     auto input = endpoint_from_json<RuleInput>(j, path, "source");
     if (input && j.contains("source")) {
-        auto source = address_field(j, "source", path);
+        auto source = address_field(j, path, "source");
         if (!source)
             return source.error();
         input->source = *source;
@@ -154,7 +54,7 @@ Result<RuleOutput> output_from_json(const json& j, const std::string& path)
 {
     auto output = endpoint_from_json<RuleOutput>(j, path, "ttl");
     if (output && j.contains("ttl")) {
-        auto ttl = integer_field(j, "ttl", path, 1, 255);
+        auto ttl = integer_field(j, path, "ttl", 1, 255);
         if (!ttl)
             return ttl.error();
         output->ttl = static_cast<std::uint8_t>(*ttl);
@@ -241,7 +141,7 @@ Result<Rule> rule_from_json(const json& j, const std::string& path)
         !s)
         return s.error();
     Rule rule;
-    auto name = string_field(j, "name", path);
+    auto name = string_field(j, path, "name");
     if (!name)
         return name.error();
     rule.name = std::move(*name);
@@ -260,10 +160,10 @@ Result<Rule> rule_from_json(const json& j, const std::string& path)
         rule.outputs.push_back(std::move(*output));
     }
     if (j.contains("forward_expired_ttl")) {
-        const json& flag = j.at("forward_expired_ttl");
-        if (!flag.is_boolean())
-            return type_error(key_path(path, "forward_expired_ttl"), "true or false", flag);
-        rule.forward_expired_ttl = flag.get<bool>();
+        auto flag = bool_field(j, path, "forward_expired_ttl");
+        if (!flag)
+            return flag.error();
+        rule.forward_expired_ttl = *flag;
     }
     return rule;
 }

@@ -11,6 +11,7 @@
 //       "forward_expired_ttl": false } ] }                     // optional
 #pragma once
 
+#include "json_fields.hpp"
 #include "result.hpp"
 #include "rule.hpp"
 
@@ -33,10 +34,6 @@ namespace mcr {
 
 // Refuses text over kMaxConfigBytes (Error names both sizes).
 [[nodiscard]] Status check_config_size(std::string_view text);
-
-// A JSON value as error messages quote it: flat values as JSON text
-// (shortened), nested arrays/objects as "[...]" / "{...}".
-[[nodiscard]] std::string describe_json(const nlohmann::json& value);
 
 // JSON text (with // and /* */ comments) -> a JSON value, refusing text over
 // kMaxConfigBytes, nesting deeper than 32 levels and objects with a repeated

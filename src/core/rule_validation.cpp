@@ -197,26 +197,6 @@ std::string interface_name_problem(std::string_view name)
     return {};
 }
 
-std::string rule_name_problem(std::string_view name)
-{
-    if (name.empty())
-        return "rule name must not be empty";
-    if (name.size() > kMaxRuleNameLength)
-        return "rule name " + quoted_text(name) + " is " + std::to_string(name.size()) +
-               " characters, at most " + std::to_string(kMaxRuleNameLength) + " allowed";
-    if (name.front() == '.' || name.front() == '-')
-        return "rule name " + quoted_text(name) + " must not start with '" +
-               std::string(1, name.front()) + "'";
-    for (const char c : name) {
-        const bool allowed = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                             (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
-        if (!allowed)
-            return "rule name " + quoted_text(name) + " contains " + quoted_text(std::string_view(&c, 1)) +
-                   "; allowed are A-Z a-z 0-9 _ . -";
-    }
-    return {};
-}
-
 Status validate_rule(const Rule& rule, const std::string& path)
 {
     if (std::string problem = rule_name_problem(rule.name); !problem.empty())

@@ -4,6 +4,7 @@
 
 #include "result.hpp"
 #include "rule.hpp"
+#include "rule_name.hpp"
 
 #include <string>
 #include <string_view>
@@ -13,8 +14,6 @@ namespace mcr {
 // "eth0", "veth-in.100": 1..IFNAMSIZ-1 bytes, none of '/', ':', '@' or
 // whitespace, not "." or "..". Returns a reason, or "" when valid.
 [[nodiscard]] std::string interface_name_problem(std::string_view name);
-// [A-Za-z0-9_.-]{1,64}, not starting with '.' or '-'. Returns a reason or "".
-[[nodiscard]] std::string rule_name_problem(std::string_view name);
 
 // One rule on its own. `path` prefixes every error ("rules[2]").
 [[nodiscard]] Status validate_rule(const Rule& rule, const std::string& path = {});

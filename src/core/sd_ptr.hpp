@@ -1,9 +1,11 @@
 // RAII owners for libsystemd objects: one unique_ptr alias per type whose
-// deleter is the matching *_unref (or flush_close_unref for buses).
+// deleter is the matching *_unref (or flush_close_unref for buses, close for
+// a journal).
 #pragma once
 
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
+#include <systemd/sd-journal.h>
 
 #include <memory>
 #include <string>
@@ -26,6 +28,14 @@ using BusSlotPtr = SdPtr<sd_bus_slot, sd_bus_slot_unref>;
 using BusCredsPtr = SdPtr<sd_bus_creds, sd_bus_creds_unref>;
 using EventPtr = SdPtr<sd_event, sd_event_unref>;
 using EventSourcePtr = SdPtr<sd_event_source, sd_event_source_disable_unref>;
+
+// sd_journal has no reference count (sd_journal_close returns void): the
+// one owner of a journal opened for reading. Writing needs no handle
+// (sd_journal_sendv is stateless).
+struct JournalCloser {
+    void operator()(sd_journal* journal) const noexcept { sd_journal_close(journal); }
+};
+using JournalPtr = std::unique_ptr<sd_journal, JournalCloser>;
 
 // An error's text for a log line or a reply: its message, which sd-bus
 // allows to be NULL, else its name, else `fallback`.

@@ -4,6 +4,8 @@
 #include "commands.hpp"
 #include "exit_status.hpp"
 
+#include "core/command_line.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -82,14 +84,8 @@ int run(int argc, char** argv)
 
     auto* version = app.add_subcommand("version", "Show the versions of mcrctl and mcrd");
 
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-        (void)app.exit(e);
-        return static_cast<int>(ExitCode::usage);
-    }
+    if (const auto stop = mcr::parse_command_line(app, argc, argv, static_cast<int>(ExitCode::usage)))
+        return *stop;
     line.global.connect.ask_password = !line.no_ask_password;
     if (count->count() > 0)
         line.stats.count = line.stats_count;

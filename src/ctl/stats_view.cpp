@@ -55,7 +55,7 @@ Result<StatsSnapshot> parse_stats(std::string_view json_text)
     for (const auto& rule : array_or_empty(document, "rules")) {
         if (!rule.is_object())
             continue;
-        RuleCounters counters{text(rule, "name"), counter(rule, "packets"), counter(rule, "bytes"), drop_total(rule), {}};
+        RuleStatsRow counters{text(rule, "name"), counter(rule, "packets"), counter(rule, "bytes"), drop_total(rule), {}};
         for (const auto& output : array_or_empty(rule, "outputs"))
             if (output.is_object())
                 counters.outputs.push_back({text(output, "interface"), text(output, "address"), counter(output, "port"),
@@ -65,7 +65,7 @@ Result<StatsSnapshot> parse_stats(std::string_view json_text)
     for (const auto& worker : array_or_empty(document, "workers")) {
         if (!worker.is_object())
             continue;
-        WorkerCounters counters{text(worker, "interface"), 0, 0};
+        WorkerStatsRow counters{text(worker, "interface"), 0, 0};
         if (auto kernel = worker.find("kernel"); kernel != worker.end() && kernel->is_object()) {
             counters.kernel_packets = counter(*kernel, "packets");
             counters.kernel_drops = counter(*kernel, "drops");
@@ -81,7 +81,7 @@ std::map<std::string, RuleRate> rule_rates(const StatsSnapshot& before, const St
     std::map<std::string, RuleRate> rates;
     if (elapsed_seconds <= 0)
         return rates;
-    std::map<std::string, const RuleCounters*> previous;
+    std::map<std::string, const RuleStatsRow*> previous;
     for (const auto& rule : before.rules)
         previous[rule.name] = &rule;
     constexpr double kBitsPerByte = 8.0;

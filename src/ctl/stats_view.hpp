@@ -13,7 +13,10 @@
 
 namespace mcr::ctl {
 
-struct OutputCounters {
+// Rows of the stats table as read from GetStats (drops summed over reasons);
+// named apart from the worker's RuleCounters/OutputCounters/WorkerCounters,
+// the records that JSON is made from.
+struct OutputStatsRow {
     std::string interface;
     std::string address;
     std::uint64_t port = 0;
@@ -22,23 +25,23 @@ struct OutputCounters {
     std::uint64_t drops = 0;   // sum over reasons
 };
 
-struct RuleCounters {
+struct RuleStatsRow {
     std::string name;
     std::uint64_t packets = 0;
     std::uint64_t bytes = 0;
     std::uint64_t drops = 0;   // sum over reasons
-    std::vector<OutputCounters> outputs;
+    std::vector<OutputStatsRow> outputs;
 };
 
-struct WorkerCounters {
+struct WorkerStatsRow {
     std::string interface;
     std::uint64_t kernel_packets = 0;
     std::uint64_t kernel_drops = 0;
 };
 
 struct StatsSnapshot {
-    std::vector<RuleCounters> rules;
-    std::vector<WorkerCounters> workers;
+    std::vector<RuleStatsRow> rules;
+    std::vector<WorkerStatsRow> workers;
 };
 
 struct RuleRate {

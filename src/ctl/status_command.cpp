@@ -71,7 +71,7 @@ void add_counters(RelayClient& client, double sample_seconds, std::vector<RuleLi
         last = std::move(*second);
     }
     for (RuleLine& rule : rules) {
-        for (const RuleCounters& counters : last.rules) {
+        for (const RuleStatsRow& counters : last.rules) {
             if (counters.name != rule.name)
                 continue;
             rule.packets = counters.packets;

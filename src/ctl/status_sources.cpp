@@ -1,6 +1,7 @@
 // systemd, /proc and journal sources for `mcrctl status`.
 #include "status_sources.hpp"
 
+#include "c_owned.hpp"
 #include "message_ids.hpp"
 #include "sd_ptr.hpp"
 
@@ -20,17 +21,10 @@ namespace mcr::ctl {
 
 namespace {
 
-struct JournalCloser {
-    void operator()(sd_journal* j) const noexcept { sd_journal_close(j); }
-};
-using JournalPtr = std::unique_ptr<sd_journal, JournalCloser>;
-
 // sd-bus hands out malloc()ed strings.
 std::string take_string(char* raw)
 {
-    std::string text = raw != nullptr ? raw : "";
-    std::free(raw);  // NOLINT(cppcoreguidelines-no-malloc): sd-bus allocates with malloc
-    return text;
+    return to_string(CString(raw));
 }
 
 std::string unit_path(const std::string& unit)

@@ -8,6 +8,8 @@
 #include "report.hpp"
 #include "sender.hpp"
 
+#include "core/command_line.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <exception>
@@ -161,14 +163,8 @@ int run(int argc, char** argv)
     recv_cmd->add_option("--ready-file", recv.ready_file, "write this file once joined and listening");
     recv_cmd->add_flag("--json", recv.json, "print the result as one JSON object");
 
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-        (void)app.exit(e);
-        return kExitUsage;
-    }
+    if (const auto stop = mcr::parse_command_line(app, argc, argv, kExitUsage))
+        return *stop;
     if (send_cmd->parsed() && send_cmd->count("--count") == 0 && send_cmd->count("--duration") == 0)
         return fail("send: one of --count or --duration is required (unbounded runs are refused)", kExitUsage);
     try {

@@ -5,6 +5,8 @@
 #include "payload_header.hpp"
 #include "sender.hpp"
 
+#include "core/signals.hpp"
+
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -125,11 +127,8 @@ Status announce_ready(const std::optional<std::string>& ready_file)
 Result<unique_fd> stop_signal_fd()
 {
     sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGTERM);
-    if (sigprocmask(SIG_BLOCK, &stop_signals, nullptr) < 0)
-        return Error{"sigprocmask", std::strerror(errno)};
+    if (const int r = block_signals({SIGINT, SIGTERM}, stop_signals); r < 0)
+        return Error{"sigprocmask", std::strerror(-r)};
     unique_fd fd(::signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK));
     if (!fd)
         return Error{"signalfd", std::strerror(errno)};

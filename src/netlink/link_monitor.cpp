@@ -2,6 +2,7 @@
 // loop, kept as a table of links and reported as add/remove/up/down/change.
 #include "link_monitor.hpp"
 
+#include "core/c_callback.hpp"
 #include "core/log.hpp"
 
 #include <libmnl/libmnl.h>
@@ -66,18 +67,15 @@ std::optional<LinkInfo> LinkMonitor::find(std::string_view ifname) const
 }
 
 int LinkMonitor::on_readable(sd_event_source* /*source*/, int /*fd*/, std::uint32_t /*revents*/,
-                             void* userdata)
+                             void* userdata) noexcept
 {
     auto* self = static_cast<LinkMonitor*>(userdata);
-    try {
+    (void)guard_callback("Link monitor", [self] {
         if (int r = self->receive(); r < 0)
             log_error("Failed to read rtnetlink messages, ignoring",
                       {{"MCR_ERRNO", std::to_string(-r)}});
-    } catch (const std::exception& e) {
-        log_error(std::string("Link monitor failed: ") + e.what());
-    } catch (...) {
-        log_error("Link monitor failed with an unknown exception");
-    }
+        return 0;
+    });
     return 0; // an error must not disable the source: the next read may work
 }
 

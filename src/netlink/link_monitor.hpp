@@ -120,7 +120,7 @@ public:
 private:
     enum class DumpStage { idle, addresses, links };
 
-    static int on_readable(sd_event_source* source, int fd, std::uint32_t revents, void* userdata);
+    static int on_readable(sd_event_source* source, int fd, std::uint32_t revents, void* userdata) noexcept;
     int receive();
     void handle_message(const nlmsghdr* message);
     void handle_link(const nlmsghdr* message);

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 namespace mcr {
@@ -56,16 +57,24 @@ int collect_address_attribute(const nlattr* attr, void* data) noexcept
     return MNL_CB_OK;
 }
 
+// The family header (ifinfomsg, ifaddrmsg) of a message of type `added` or
+// `removed`; nullptr for other types and for payloads too short to hold it.
+template <typename Header>
+const Header* family_header(const nlmsghdr* message, std::uint16_t added, std::uint16_t removed)
+{
+    if (message->nlmsg_type != added && message->nlmsg_type != removed)
+        return nullptr;
+    if (mnl_nlmsg_get_payload_len(message) < sizeof(Header))
+        return nullptr;
+    return static_cast<const Header*>(mnl_nlmsg_get_payload(message));
+}
+
 } // namespace
 
 std::optional<LinkInfo> parse_link_message(const nlmsghdr* message)
 {
-    if (message->nlmsg_type != RTM_NEWLINK && message->nlmsg_type != RTM_DELLINK)
-        return std::nullopt;
-    if (mnl_nlmsg_get_payload_len(message) < sizeof(ifinfomsg))
-        return std::nullopt;
-    const auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(message));
-    if (ifi->ifi_family == AF_BRIDGE || ifi->ifi_index <= 0)
+    const auto* ifi = family_header<ifinfomsg>(message, RTM_NEWLINK, RTM_DELLINK);
+    if (ifi == nullptr || ifi->ifi_family == AF_BRIDGE || ifi->ifi_index <= 0)
         return std::nullopt;
     LinkAttributes attrs;
     if (mnl_attr_parse(message, sizeof(ifinfomsg), collect_link_attribute, &attrs) < 0 ||
@@ -85,12 +94,8 @@ std::optional<LinkInfo> parse_link_message(const nlmsghdr* message)
 
 std::optional<AddressMessage> parse_address_message(const nlmsghdr* message)
 {
-    if (message->nlmsg_type != RTM_NEWADDR && message->nlmsg_type != RTM_DELADDR)
-        return std::nullopt;
-    if (mnl_nlmsg_get_payload_len(message) < sizeof(ifaddrmsg))
-        return std::nullopt;
-    const auto* ifa = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(message));
-    if (ifa->ifa_family != AF_INET || ifa->ifa_index == 0)
+    const auto* ifa = family_header<ifaddrmsg>(message, RTM_NEWADDR, RTM_DELADDR);
+    if (ifa == nullptr || ifa->ifa_family != AF_INET || ifa->ifa_index == 0)
         return std::nullopt;
     const nlattr* local = nullptr;
     if (mnl_attr_parse(message, sizeof(ifaddrmsg), collect_address_attribute, &local) < 0 ||

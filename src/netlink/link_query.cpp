@@ -3,6 +3,8 @@
 // addresses from an RTM_GETADDR dump).
 #include "link_monitor.hpp"
 
+#include "core/c_callback.hpp"
+
 #include <libmnl/libmnl.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
@@ -23,27 +25,24 @@ struct QueryState {
 };
 
 // libmnl callbacks are called from C: nothing in them may throw, so they
-// only parse and store (std::bad_alloc is the one risk, and it is caught).
+// only parse and store (std::bad_alloc is the one risk: the guard turns it
+// into MNL_CB_ERROR, which ends the query).
 int on_link_reply(const nlmsghdr* message, void* data) noexcept
 {
-    try {
+    return guard_callback("Reading a link reply", [message, data] {
         static_cast<QueryState*>(data)->link = parse_link_message(message);
-    } catch (...) {
-        return MNL_CB_ERROR;
-    }
-    return MNL_CB_OK;
+        return MNL_CB_OK;
+    }, MNL_CB_ERROR);
 }
 
 int on_address_reply(const nlmsghdr* message, void* data) noexcept
 {
     auto* state = static_cast<QueryState*>(data);
-    try {
+    return guard_callback("Reading an address reply", [message, state] {
         if (auto parsed = parse_address_message(message); parsed && parsed->ifindex == state->ifindex)
             state->addresses.push_back(parsed->address);
-    } catch (...) {
-        return MNL_CB_ERROR;
-    }
-    return MNL_CB_OK;
+        return MNL_CB_OK;
+    }, MNL_CB_ERROR);
 }
 
 // Sends `request` and feeds replies to `callback` until the kernel says done

@@ -6,6 +6,7 @@
 #include "core/c_callback.hpp"
 #include "core/log.hpp"
 #include "core/message_ids.hpp"
+#include "core/signals.hpp"
 #include "supervisor/admin_config.hpp"
 
 #include <signal.h>
@@ -107,11 +108,8 @@ Status Context::setup_signals()
 {
     // SIGCHLD too: sd_event_add_child() needs it blocked.
     sigset_t mask;
-    sigemptyset(&mask);
-    for (int signal_number : {SIGTERM, SIGINT, SIGHUP, SIGCHLD})
-        sigaddset(&mask, signal_number);
-    if (sigprocmask(SIG_BLOCK, &mask, nullptr) < 0)
-        return errno_error("cannot block signals", -errno);
+    if (const int r = block_signals({SIGTERM, SIGINT, SIGHUP, SIGCHLD}, mask); r < 0)
+        return errno_error("cannot block signals", r);
     struct Wanted {
         int signal_number;
         EventSourcePtr& source;

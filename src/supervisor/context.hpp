@@ -26,13 +26,14 @@
 
 namespace mcr::supervisor {
 
-// Counters of one rule as the API shows them (after ResetStats baselines).
-struct RuleCounters {
+// One rule's counters summed over its workers, as the API shows them (after
+// ResetStats baselines); the worker's own per-rule record is worker::RuleCounters.
+struct RuleTotals {
     std::uint64_t packets = 0;
     std::uint64_t bytes = 0;
     std::uint64_t drops = 0;
 
-    friend bool operator==(const RuleCounters&, const RuleCounters&) = default;
+    friend bool operator==(const RuleTotals&, const RuleTotals&) = default;
 };
 
 class Context final : public RelayApi, public WorkerObserver {
@@ -78,7 +79,7 @@ private:
     void notify_status();
     [[nodiscard]] RuleStatus status_of(const StoredRule& stored) const;
     [[nodiscard]] std::map<std::string, nlohmann::json> stats_since_reset() const;
-    [[nodiscard]] std::map<std::string, RuleCounters> rule_counters() const;
+    [[nodiscard]] std::map<std::string, RuleTotals> rule_counters() const;
 
     static int on_exit_signal(sd_event_source* source, const struct signalfd_siginfo* info, void* userdata) noexcept;
     static int on_reload_signal(sd_event_source* source, const struct signalfd_siginfo* info, void* userdata) noexcept;
@@ -102,7 +103,7 @@ private:
     EventSourcePtr idle_timer_;
 
     std::map<std::string, nlohmann::json> stats_baseline_;   // by interface, from ResetStats
-    std::map<std::string, RuleCounters> emitted_counters_;   // what PropertiesChanged last said
+    std::map<std::string, RuleTotals> emitted_counters_;   // what PropertiesChanged last said
     std::map<std::string, std::string> emitted_states_;
     std::size_t emitted_worker_count_ = 0;
     std::uint64_t last_total_packets_ = 0;

@@ -25,9 +25,9 @@ std::uint64_t sum_of_counters(const nlohmann::json& object)
     return sum;
 }
 
-RuleCounters counters_of(const nlohmann::json& rule)
+RuleTotals counters_of(const nlohmann::json& rule)
 {
-    RuleCounters c;
+    RuleTotals c;
     c.packets = counter(rule, "packets");
     c.bytes = counter(rule, "bytes");
     c.drops = counter(rule, "ttl_expired");
@@ -52,9 +52,9 @@ std::map<std::string, nlohmann::json> Context::stats_since_reset() const
     return out;
 }
 
-std::map<std::string, RuleCounters> Context::rule_counters() const
+std::map<std::string, RuleTotals> Context::rule_counters() const
 {
-    std::map<std::string, RuleCounters> out;
+    std::map<std::string, RuleTotals> out;
     for (const auto& [interface, doc] : stats_since_reset()) {
         if (!doc.contains("rules") || !doc["rules"].is_array())
             continue;
@@ -76,7 +76,7 @@ std::string Context::stats_json() const
             for (const nlohmann::json& rule : doc->second["rules"]) {
                 if (rule.value("name", "") != stored.rule.name)
                     continue;
-                const RuleCounters c = counters_of(rule);
+                const RuleTotals c = counters_of(rule);
                 entry["packets"] = c.packets;
                 entry["bytes"] = c.bytes;
                 entry["drops"] = c.drops;
@@ -122,13 +122,13 @@ void Context::workers_changed()
 
 void Context::stats_tick()
 {
-    const std::map<std::string, RuleCounters> now = rule_counters();
+    const std::map<std::string, RuleTotals> now = rule_counters();
     std::uint64_t total_packets = 0;
     for (const StoredRule& stored : store_.rules()) {
         auto it = now.find(stored.rule.name);
-        const RuleCounters current = it == now.end() ? RuleCounters{} : it->second;
+        const RuleTotals current = it == now.end() ? RuleTotals{} : it->second;
         total_packets += current.packets;
-        RuleCounters& emitted = emitted_counters_[stored.rule.name];
+        RuleTotals& emitted = emitted_counters_[stored.rule.name];
         if (emitted == current)
             continue;
         emitted = current;

@@ -113,13 +113,9 @@ void ControlBridge::get_stats(control::Completion<std::vector<control::RuleStats
     done(std::move(stats));
 }
 
-void ControlBridge::list_workers(control::Completion<std::vector<control::WorkerState>> done)
+void ControlBridge::list_workers(control::Completion<std::vector<WorkerStatus>> done)
 {
-    std::vector<control::WorkerState> workers;
-    for (const WorkerStatus& status : api_.workers())
-        workers.push_back(control::WorkerState{status.interface, status.unit, status.state, status.sub_state,
-                                               status.pid});
-    done(std::move(workers));
+    done(api_.workers());
 }
 
 LogLevel ControlBridge::log_level() const

@@ -26,7 +26,7 @@ public:
     void set_log_level(const control::PeerCredentials& peer, LogLevel level, control::Completion<Ok> done) override;
     void list_rules(control::Completion<RuleSet> done) override;
     void get_stats(control::Completion<std::vector<control::RuleStats>> done) override;
-    void list_workers(control::Completion<std::vector<control::WorkerState>> done) override;
+    void list_workers(control::Completion<std::vector<WorkerStatus>> done) override;
     [[nodiscard]] LogLevel log_level() const override;
 
 private:

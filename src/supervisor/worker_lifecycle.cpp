@@ -1,6 +1,7 @@
 // Starting and stopping workers: fork+exec in spawn mode (with SIGCHLD
 // handling and bounded restart backoff), StartUnit/StopUnit and the peer
 // check of incoming connections in systemd mode.
+#include "core/c_callback.hpp"
 #include "core/log.hpp"
 #include "core/message_ids.hpp"
 #include "supervisor/worker_manager.hpp"
@@ -131,10 +132,10 @@ WorkerManager::Worker* WorkerManager::find_by_pid(pid_t pid)
     return nullptr;
 }
 
-int WorkerManager::on_child_exit(sd_event_source*, const siginfo_t* info, void* userdata)
+int WorkerManager::on_child_exit(sd_event_source*, const siginfo_t* info, void* userdata) noexcept
 {
     auto* self = static_cast<WorkerManager*>(userdata);
-    try {
+    return guard_callback("Handling a worker exit", [&]() -> int {
         // Move the source out before anything else: erasing it frees the
         // source we are running in, which sd-event allows (it holds a ref).
         auto node = self->children_.extract(info->si_pid);
@@ -145,22 +146,18 @@ int WorkerManager::on_child_exit(sd_event_source*, const siginfo_t* info, void* 
         self->drop_link(*worker);
         self->retire_stats(*worker);
         self->schedule_restart(*worker, describe_exit(info));
-    } catch (...) {
-        log_error("Unexpected failure while handling a worker exit");
-    }
-    return 0;
+        return 0;
+    });
 }
 
-int WorkerManager::on_restart_timer(sd_event_source*, std::uint64_t, void* userdata)
+int WorkerManager::on_restart_timer(sd_event_source*, std::uint64_t, void* userdata) noexcept
 {
     auto* worker = static_cast<Worker*>(userdata);
-    try {
+    return guard_callback("Restarting a worker", [&]() -> int {
         worker->restart_timer.reset();   // sd-event keeps the running source alive
         worker->manager->ensure(*worker);
-    } catch (...) {
-        log_error("Unexpected failure while restarting a worker");
-    }
-    return 0;
+        return 0;
+    });
 }
 
 void WorkerManager::on_unit_failure(void* userdata, const std::string& unit, const std::string& message)
@@ -191,10 +188,10 @@ Status WorkerManager::watch_jobs(sd_bus* system_bus)
     return Ok{};
 }
 
-int WorkerManager::on_job_removed(sd_bus_message* message, void* userdata, sd_bus_error*)
+int WorkerManager::on_job_removed(sd_bus_message* message, void* userdata, sd_bus_error*) noexcept
 {
     auto* self = static_cast<WorkerManager*>(userdata);
-    try {
+    return guard_callback("Handling a systemd job result", [&]() -> int {
         std::uint32_t id = 0;
         const char* job = nullptr;
         const char* unit = nullptr;
@@ -206,10 +203,8 @@ int WorkerManager::on_job_removed(sd_bus_message* message, void* userdata, sd_bu
         if (outcome == "done" || outcome == "canceled" || outcome == "skipped")
             return 0;
         on_unit_failure(self, unit, std::string("start job of ") + unit + " ended with result '" + result + "'");
-    } catch (...) {
-        log_error("Unexpected failure while handling a systemd job result");
-    }
-    return 0;
+        return 0;
+    });
 }
 
 void WorkerManager::accept_unit_connection(unique_fd connection, const std::string& unit)

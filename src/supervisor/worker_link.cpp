@@ -2,6 +2,7 @@
 #include "worker_link.hpp"
 
 #include "bus/bus_marshal.hpp"
+#include "core/c_callback.hpp"
 #include "core/log.hpp"
 #include "core/worker_protocol.hpp"
 
@@ -102,10 +103,10 @@ WorkerLink::~WorkerLink()
         (void)sd_bus_detach_event(bus_.get());
 }
 
-int WorkerLink::method_acquire_sockets(sd_bus_message* m, void* userdata, sd_bus_error* error)
+int WorkerLink::method_acquire_sockets(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept
 {
     auto* link = static_cast<WorkerLink*>(userdata);
-    return bus::run_guarded(error, [&]() -> int {
+    return run_guarded(error, [&]() -> int {
         const NamedFds sockets = link->owner_.link_sockets(link->interface_);
         if (sockets.empty())
             return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "No sockets for interface '%s' yet",
@@ -121,24 +122,22 @@ int WorkerLink::method_acquire_sockets(sd_bus_message* m, void* userdata, sd_bus
     });
 }
 
-int WorkerLink::method_get_config(sd_bus_message* m, void* userdata, sd_bus_error* error)
+int WorkerLink::method_get_config(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept
 {
     auto* link = static_cast<WorkerLink*>(userdata);
-    return bus::run_guarded(error, [&]() -> int {
+    return run_guarded(error, [&]() -> int {
         link->synced_ = true;   // the last call of its start-up or re-sync
         return sd_bus_reply_method_return(m, "s", link->owner_.link_config(link->interface_).c_str());
     });
 }
 
-int WorkerLink::on_disconnected(sd_bus_message*, void* userdata, sd_bus_error*)
+int WorkerLink::on_disconnected(sd_bus_message*, void* userdata, sd_bus_error*) noexcept
 {
     auto* link = static_cast<WorkerLink*>(userdata);
-    try {
+    return guard_callback("Closing a worker link", [link] {
         link->owner_.link_closed(link->interface_);
-    } catch (...) {
-        log_error("Unexpected failure while closing a worker link", {{"MCR_INTERFACE", link->interface_}});
-    }
-    return 0;
+        return 0;
+    });
 }
 
 int WorkerLink::call_worker(const char* method, const std::function<int(sd_bus_message*)>& append_arguments,
@@ -175,16 +174,15 @@ void WorkerLink::send_config(const std::string& config, const NamedFds& sockets)
         log_error("Failed to send the config to the worker: " + errno_text(r), {{"MCR_INTERFACE", interface_}});
 }
 
-int WorkerLink::on_set_config_reply(sd_bus_message* m, void* userdata, sd_bus_error*)
+int WorkerLink::on_set_config_reply(sd_bus_message* m, void* userdata, sd_bus_error*) noexcept
 {
     auto* link = static_cast<WorkerLink*>(userdata);
-    if (const sd_bus_error* e = sd_bus_message_get_error(m)) {
-        try {
+    if (const sd_bus_error* e = sd_bus_message_get_error(m))
+        (void)guard_callback("Logging a refused config", [link, e] {
             log_error(std::string("Worker refused its config: ") + bus_error_text(e),
                       {{"MCR_INTERFACE", link->interface_}});
-        } catch (...) {
-        }
-    }
+            return 0;
+        });
     link->set_config_slot_.reset();
     return 0;
 }
@@ -199,10 +197,10 @@ void WorkerLink::request_stats()
         log_debug("Failed to ask the worker for counters: " + errno_text(r), {{"MCR_INTERFACE", interface_}});
 }
 
-int WorkerLink::on_stats_reply(sd_bus_message* m, void* userdata, sd_bus_error*)
+int WorkerLink::on_stats_reply(sd_bus_message* m, void* userdata, sd_bus_error*) noexcept
 {
     auto* link = static_cast<WorkerLink*>(userdata);
-    try {
+    return guard_callback("Reading worker counters", [link, m] {
         link->stats_slot_.reset();
         const char* stats = nullptr;
         if (sd_bus_message_get_error(m) || sd_bus_message_read(m, "s", &stats) < 0)
@@ -213,10 +211,8 @@ int WorkerLink::on_stats_reply(sd_bus_message* m, void* userdata, sd_bus_error*)
             link->send_config(link->owner_.link_config(link->interface_), link->owner_.link_sockets(link->interface_));
         }
         link->owner_.link_stats(link->interface_, stats);
-    } catch (...) {
-        log_error("Unexpected failure while reading worker counters", {{"MCR_INTERFACE", link->interface_}});
-    }
-    return 0;
+        return 0;
+    });
 }
 
 } // namespace mcr::supervisor

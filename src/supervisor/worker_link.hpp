@@ -65,11 +65,11 @@ private:
     [[nodiscard]] int call_worker(const char* method, const std::function<int(sd_bus_message*)>& append_arguments,
                                   sd_bus_message_handler_t on_reply, std::uint64_t timeout_usec, BusSlotPtr& slot);
 
-    static int method_acquire_sockets(sd_bus_message* m, void* userdata, sd_bus_error* error);
-    static int method_get_config(sd_bus_message* m, void* userdata, sd_bus_error* error);
-    static int on_disconnected(sd_bus_message* m, void* userdata, sd_bus_error* error);
-    static int on_set_config_reply(sd_bus_message* m, void* userdata, sd_bus_error* error);
-    static int on_stats_reply(sd_bus_message* m, void* userdata, sd_bus_error* error);
+    static int method_acquire_sockets(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept;
+    static int method_get_config(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept;
+    static int on_disconnected(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept;
+    static int on_set_config_reply(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept;
+    static int on_stats_reply(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept;
 
     std::string interface_;
     WorkerLinkOwner& owner_;

@@ -1,6 +1,7 @@
 // Listening socket for workers started as systemd units.
 #include "worker_listener.hpp"
 
+#include "core/c_callback.hpp"
 #include "core/c_owned.hpp"
 #include "core/log.hpp"
 
@@ -59,10 +60,10 @@ Result<std::unique_ptr<WorkerListener>> WorkerListener::create(sd_event* event, 
     return listener;
 }
 
-int WorkerListener::on_ready(sd_event_source*, int fd, uint32_t, void* userdata)
+int WorkerListener::on_ready(sd_event_source*, int fd, uint32_t, void* userdata) noexcept
 {
     auto* listener = static_cast<WorkerListener*>(userdata);
-    try {
+    return guard_callback("Accepting a worker connection", [&]() -> int {
         for (;;) {
             unique_fd connection(::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
             if (!connection) {
@@ -85,10 +86,8 @@ int WorkerListener::on_ready(sd_event_source*, int fd, uint32_t, void* userdata)
             }
             listener->accept_peer_(std::move(connection), unit);
         }
-    } catch (...) {
-        log_error("Unexpected failure while accepting a worker connection");
-    }
-    return 0;
+        return 0;
+    });
 }
 
 } // namespace mcr::supervisor

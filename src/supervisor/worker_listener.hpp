@@ -30,7 +30,7 @@ public:
 
 private:
     WorkerListener() = default;
-    static int on_ready(sd_event_source* source, int fd, uint32_t revents, void* userdata);
+    static int on_ready(sd_event_source* source, int fd, uint32_t revents, void* userdata) noexcept;
 
     PeerHandler accept_peer_;
     unique_fd socket_;

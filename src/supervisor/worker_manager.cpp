@@ -2,6 +2,7 @@
 // set, interface hot-plug, state reporting and counters.
 #include "worker_manager.hpp"
 
+#include "core/c_callback.hpp"
 #include "core/log.hpp"
 #include "netlink/link_monitor.hpp"
 #include "core/worker_protocol.hpp"
@@ -376,18 +377,17 @@ void WorkerManager::link_closed(const std::string& interface)
         set_state(worker, WorkerState::starting, "link lost, waiting for the worker to reconnect");
 }
 
-int WorkerManager::on_stats_timer(sd_event_source* source, std::uint64_t, void* userdata)
+int WorkerManager::on_stats_timer(sd_event_source* source, std::uint64_t, void* userdata) noexcept
 {
     auto* self = static_cast<WorkerManager*>(userdata);
-    try {
+    (void)guard_callback("Polling worker counters", [&]() -> int {
         self->closed_links_.clear();
         for (auto& [interface, worker] : self->workers_)
             if (worker->link)
                 worker->link->request_stats();
         self->observer_.stats_tick();
-    } catch (...) {
-        log_error("Unexpected failure while polling worker counters");
-    }
+        return 0;
+    });
     std::uint64_t now = 0;
     (void)sd_event_now(sd_event_source_get_event(source), CLOCK_MONOTONIC, &now);
     (void)sd_event_source_set_time(source, now + kStatsIntervalUsec);

@@ -106,11 +106,11 @@ private:
     void accept_unit_connection(unique_fd connection, const std::string& unit);
     Worker* find_by_pid(pid_t pid);
 
-    static int on_child_exit(sd_event_source* source, const siginfo_t* info, void* userdata);
-    static int on_restart_timer(sd_event_source* source, std::uint64_t usec, void* userdata);
-    static int on_stats_timer(sd_event_source* source, std::uint64_t usec, void* userdata);
+    static int on_child_exit(sd_event_source* source, const siginfo_t* info, void* userdata) noexcept;
+    static int on_restart_timer(sd_event_source* source, std::uint64_t usec, void* userdata) noexcept;
+    static int on_stats_timer(sd_event_source* source, std::uint64_t usec, void* userdata) noexcept;
     static void on_unit_failure(void* userdata, const std::string& unit, const std::string& message);
-    static int on_job_removed(sd_bus_message* message, void* userdata, sd_bus_error* error);
+    static int on_job_removed(sd_bus_message* message, void* userdata, sd_bus_error* error) noexcept;
     [[nodiscard]] Status watch_jobs(sd_bus* system_bus);
 
     sd_event* event_;   // not owned: the Context's loop outlives us

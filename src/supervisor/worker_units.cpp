@@ -1,6 +1,7 @@
 // Worker unit naming and the systemd1 Manager calls.
 #include "worker_units.hpp"
 
+#include "core/c_callback.hpp"
 #include "core/log.hpp"
 
 #include <cstring>
@@ -72,12 +73,12 @@ void WorkerUnits::call(const char* method, const std::string& unit)
     pending_.emplace(id, std::move(pending));
 }
 
-int WorkerUnits::on_reply(sd_bus_message* reply, void* userdata, sd_bus_error*)
+int WorkerUnits::on_reply(sd_bus_message* reply, void* userdata, sd_bus_error*) noexcept
 {
     // The slot lives in the PendingCall, so this never runs after it is freed.
     auto* pending = static_cast<PendingCall*>(userdata);
     WorkerUnits* owner = pending->owner;
-    try {
+    return guard_callback("Handling a systemd reply", [&]() -> int {
         auto node = owner->pending_.extract(pending->id);
         if (const sd_bus_error* e = sd_bus_message_get_error(reply)) {
             const std::string message = "systemd refused to " + pending->method + " " + pending->unit + ": " +
@@ -85,10 +86,8 @@ int WorkerUnits::on_reply(sd_bus_message* reply, void* userdata, sd_bus_error*)
             log_error(message, {{"MCR_UNIT", pending->unit}});
             owner->on_failure_(owner->userdata_, pending->unit, message);
         }
-    } catch (...) {
-        log_error("Unexpected failure while handling a systemd reply");
-    }
-    return 0;
+        return 0;
+    });
 }
 
 } // namespace mcr::supervisor

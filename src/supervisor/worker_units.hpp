@@ -43,7 +43,7 @@ private:
         BusSlotPtr slot;
     };
     void call(const char* method, const std::string& unit);
-    static int on_reply(sd_bus_message* reply, void* userdata, sd_bus_error* error);
+    static int on_reply(sd_bus_message* reply, void* userdata, sd_bus_error* error) noexcept;
 
     sd_bus* bus_;   // not owned
     FailureCallback on_failure_;

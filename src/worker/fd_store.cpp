@@ -2,6 +2,8 @@
 // that each fd carries its own FDNAME=.
 #include "fd_store.hpp"
 
+#include "core/c_owned.hpp"
+
 #include <systemd/sd-daemon.h>
 
 #include <fcntl.h>
@@ -14,19 +16,16 @@ namespace mcr::worker {
 NamedFds take_listen_fds()
 {
     NamedFds fds;
-    char** names = nullptr;
-    const int count = sd_listen_fds_with_names(1, &names);
+    char** raw_names = nullptr;
+    const int count = sd_listen_fds_with_names(1, &raw_names);
+    const CStringList owned_names(raw_names);   // a NULL-terminated strv
+    char** names = owned_names.get();
     for (int i = 0; i < count; ++i) {
         const int fd = SD_LISTEN_FDS_START + i;
         (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
         const std::string name = names && names[i] ? names[i] : "unknown";
         if (!fds.try_emplace(name, fd).second)
             unique_fd(fd).reset(); // a second fd with the same name: close it
-    }
-    if (names) {
-        for (int i = 0; i < count; ++i)
-            free(names[i]); // NOLINT: sd_listen_fds_with_names allocates with malloc
-        free(names);        // NOLINT
     }
     return fds;
 }

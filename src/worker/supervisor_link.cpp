@@ -2,6 +2,7 @@
 // no exception may cross into libsystemd.
 #include "supervisor_link.hpp"
 
+#include "core/c_callback.hpp"
 #include "core/log.hpp"
 #include "core/worker_protocol.hpp"
 
@@ -205,37 +206,35 @@ void SupervisorLink::request_resync()
         pending_call_.reset(slot);
 }
 
-int SupervisorLink::on_disconnected(sd_bus_message*, void* userdata, sd_bus_error*)
+int SupervisorLink::on_disconnected(sd_bus_message*, void* userdata, sd_bus_error*) noexcept
 {
     auto* self = static_cast<SupervisorLink*>(userdata);
-    try {
+    return guard_callback("Handling the supervisor link's loss", [self] {
         log_warning("Supervisor link lost, forwarding continues");
         self->resync_ = true;
         // The bus is dropped from the timer, not from inside its own callback.
         self->schedule_reconnect();
-    } catch (...) {
-    }
-    return 0;
+        return 0;
+    });
 }
 
-int SupervisorLink::on_reconnect_timer(sd_event_source*, std::uint64_t, void* userdata)
+int SupervisorLink::on_reconnect_timer(sd_event_source*, std::uint64_t, void* userdata) noexcept
 {
     auto* self = static_cast<SupervisorLink*>(userdata);
-    try {
+    return guard_callback("Reconnecting to the supervisor", [self] {
         self->reconnect_timer_.reset();
         self->drop_connection();
         self->start(self->resync_);
         if (self->bus_ && self->vtable_slot_)
             log_info("Supervisor link re-established", {{"MCR_SOCKET", self->socket_path_}});
-    } catch (...) {
-    }
-    return 0;
+        return 0;
+    });
 }
 
-int SupervisorLink::on_sockets_reply(sd_bus_message* reply, void* userdata, sd_bus_error*)
+int SupervisorLink::on_sockets_reply(sd_bus_message* reply, void* userdata, sd_bus_error*) noexcept
 {
     auto* self = static_cast<SupervisorLink*>(userdata);
-    try {
+    return guard_callback("Re-sync (AcquireSockets)", [self, reply] {
         self->pending_call_.reset();
         if (sd_bus_message_is_method_error(reply, nullptr)) {
             log_warning(std::string("Re-sync: AcquireSockets failed: ") + bus_error_text(sd_bus_message_get_error(reply)));
@@ -252,15 +251,14 @@ int SupervisorLink::on_sockets_reply(sd_bus_message* reply, void* userdata, sd_b
                                      worker_protocol::kSupervisorInterface, "GetConfig",
                                      &SupervisorLink::on_config_reply, self, "") >= 0)
             self->pending_call_.reset(slot);
-    } catch (...) {
-    }
-    return 0;
+        return 0;
+    });
 }
 
-int SupervisorLink::on_config_reply(sd_bus_message* reply, void* userdata, sd_bus_error*)
+int SupervisorLink::on_config_reply(sd_bus_message* reply, void* userdata, sd_bus_error*) noexcept
 {
     auto* self = static_cast<SupervisorLink*>(userdata);
-    try {
+    return guard_callback("Re-sync (GetConfig)", [self, reply] {
         self->pending_call_.reset();
         const char* config = nullptr;
         if (sd_bus_message_is_method_error(reply, nullptr) || sd_bus_message_read(reply, "s", &config) < 0) {
@@ -272,15 +270,14 @@ int SupervisorLink::on_config_reply(sd_bus_message* reply, void* userdata, sd_bu
         else
             self->resync_ = false;
         self->resync_sockets_.clear();
-    } catch (...) {
-    }
-    return 0;
+        return 0;
+    });
 }
 
-int SupervisorLink::method_set_config(sd_bus_message* message, void* userdata, sd_bus_error* error)
+int SupervisorLink::method_set_config(sd_bus_message* message, void* userdata, sd_bus_error* error) noexcept
 {
     auto* self = static_cast<SupervisorLink*>(userdata);
-    try {
+    return run_guarded(error, [&]() -> int {
         const char* config = nullptr;
         if (int rc = sd_bus_message_read(message, "s", &config); rc < 0)
             return rc;
@@ -290,20 +287,16 @@ int SupervisorLink::method_set_config(sd_bus_message* message, void* userdata, s
         if (Status s = self->handlers_.apply_config(config, std::move(*fds), SocketMerge::replace); !s)
             return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, s.error().message().c_str());
         return sd_bus_reply_method_return(message, "");
-    } catch (...) {
-        return sd_bus_error_set(error, SD_BUS_ERROR_FAILED, "internal error in SetConfig");
-    }
+    });
 }
 
-int SupervisorLink::method_get_stats(sd_bus_message* message, void* userdata, sd_bus_error* error)
+int SupervisorLink::method_get_stats(sd_bus_message* message, void* userdata, sd_bus_error* error) noexcept
 {
     auto* self = static_cast<SupervisorLink*>(userdata);
-    try {
+    return run_guarded(error, [self, message] {
         const std::string stats = self->handlers_.stats_json();
         return sd_bus_reply_method_return(message, "s", stats.c_str());
-    } catch (...) {
-        return sd_bus_error_set(error, SD_BUS_ERROR_FAILED, "internal error in GetStats");
-    }
+    });
 }
 
 // The supervisor is the only peer on this private connection, so no polkit

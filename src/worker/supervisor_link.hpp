@@ -55,12 +55,12 @@ private:
     void request_resync();
     void drop_connection();
 
-    static int on_disconnected(sd_bus_message* message, void* userdata, sd_bus_error* error);
-    static int on_reconnect_timer(sd_event_source* source, std::uint64_t usec, void* userdata);
-    static int on_sockets_reply(sd_bus_message* reply, void* userdata, sd_bus_error* error);
-    static int on_config_reply(sd_bus_message* reply, void* userdata, sd_bus_error* error);
-    static int method_set_config(sd_bus_message* message, void* userdata, sd_bus_error* error);
-    static int method_get_stats(sd_bus_message* message, void* userdata, sd_bus_error* error);
+    static int on_disconnected(sd_bus_message* message, void* userdata, sd_bus_error* error) noexcept;
+    static int on_reconnect_timer(sd_event_source* source, std::uint64_t usec, void* userdata) noexcept;
+    static int on_sockets_reply(sd_bus_message* reply, void* userdata, sd_bus_error* error) noexcept;
+    static int on_config_reply(sd_bus_message* reply, void* userdata, sd_bus_error* error) noexcept;
+    static int method_set_config(sd_bus_message* message, void* userdata, sd_bus_error* error) noexcept;
+    static int method_get_stats(sd_bus_message* message, void* userdata, sd_bus_error* error) noexcept;
     static const sd_bus_vtable* agent_vtable();
 
     sd_event* event_;

@@ -5,6 +5,7 @@
 #include "core/atomic_file.hpp"
 #include "core/c_callback.hpp"
 #include "core/log.hpp"
+#include "core/signals.hpp"
 #include "core/worker_protocol.hpp"
 #include "dataplane/bpf_filter.hpp"
 #include "fd_store.hpp"
@@ -45,11 +46,8 @@ Status Worker::start()
 {
     // sd-event reads these through a signalfd; they must not be delivered.
     sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGINT);
-    if (sigprocmask(SIG_BLOCK, &mask, nullptr) < 0)
-        return Error{"signals", std::strerror(errno)};
+    if (const int r = block_signals({SIGTERM, SIGINT}, mask); r < 0)
+        return Error{"signals", std::strerror(-r)};
 
     sd_event* event = nullptr;
     if (int rc = sd_event_new(&event); rc < 0)

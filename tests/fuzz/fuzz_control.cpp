@@ -60,9 +60,9 @@ public:
             stats.push_back(RuleStats{r.name, r.input, 1, 2, 0.5, 4.0});
         done(std::move(stats));
     }
-    void list_workers(Completion<std::vector<WorkerState>> done) override
+    void list_workers(Completion<std::vector<WorkerStatus>> done) override
     {
-        done(std::vector<WorkerState>{WorkerState{"eth0", "mcrd-worker@eth0.service", "active", "running", 1}});
+        done(std::vector<WorkerStatus>{WorkerStatus{"eth0", "mcrd-worker@eth0.service", "active", "running", 1}});
     }
     [[nodiscard]] LogLevel log_level() const override { return level_; }
 

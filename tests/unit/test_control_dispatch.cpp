@@ -63,10 +63,10 @@ public:
         last_call = "get_stats";
         done(std::vector<RuleStats>{});
     }
-    void list_workers(Completion<std::vector<WorkerState>> done) override
+    void list_workers(Completion<std::vector<WorkerStatus>> done) override
     {
         last_call = "list_workers";
-        done(std::vector<WorkerState>{});
+        done(std::vector<WorkerStatus>{});
     }
     [[nodiscard]] LogLevel log_level() const override { return LogLevel::notice; }
 

@@ -88,9 +88,9 @@ TEST_CASE("AddRule errors name the field and quote the value")
     // Each malformed field is reported with its path, so users can fix it.
     const std::string base = R"({"AddRule":{"input_interface":"eth0","input_group":"239.1.1.1","input_port":5000,"outputs":[]}})";
     CHECK(parse_error(R"({"AddRule":{"input_group":"239.1.1.1","input_port":5000,"outputs":[]}})") ==
-          "AddRule.input_interface: missing");
+          "AddRule.input_interface: missing required key");
     CHECK(parse_error(R"({"AddRule":{"input_interface":"eth0","input_group":"239.1.1","input_port":5000,"outputs":[]}})") ==
-          "AddRule.input_group: not an IP address: \"239.1.1\"");
+          "AddRule.input_group: must be an IP address, got \"239.1.1\"");
     CHECK(parse_error(R"({"AddRule":{"input_interface":"eth0","input_group":"239.1.1.1","input_port":"5000","outputs":[]}})") ==
           "AddRule.input_port: must be an integer 1..65535, got \"5000\"");
     CHECK(parse_error(R"({"AddRule":{"input_interface":"eth0","input_group":"239.1.1.1","input_port":0,"outputs":[]}})") ==
@@ -104,11 +104,11 @@ TEST_CASE("AddRule errors name the field and quote the value")
     CHECK(parse_error(R"({"AddRule":{"input_interface":"eth0","input_group":"239.1.1.1","input_port":5000,"input_protocol":50,"outputs":[]}})") ==
           "AddRule.input_protocol: only UDP (17) is supported, got 50");
     CHECK(parse_error(R"({"AddRule":{"input_interface":"eth0","input_group":"239.1.1.1","input_port":5000,"bogus":1,"outputs":[]}})") ==
-          "AddRule.bogus: unknown field");
+          "AddRule.bogus: unknown key");
     CHECK(parse_error(R"({"AddRule":{"input_interface":"eth0","input_group":"239.1.1.1","input_port":5000,"outputs":[{"group":"239.2.2.2","port":6000,"interface":"eth1","ttl":0}]}})") ==
           "AddRule.outputs[0].ttl: must be an integer 1..255, got 0");
     CHECK(parse_error(R"({"AddRule":{"input_interface":"eth0","input_group":"239.1.1.1","input_port":5000,"outputs":[{"group":"239.2.2.2","port":6000}]}})") ==
-          "AddRule.outputs[0].interface: missing");
+          "AddRule.outputs[0].interface: missing required key");
     CHECK(parse_error(R"({"AddRule":{"input_interface":"eth0","input_group":"239.1.1.1","input_port":5000,"outputs":[{"group":"239.2.2.2","port":6000,"interface":"eth1","source_ip":"192.0.2.1"}]}})") ==
           "AddRule.outputs[0].source_ip: not supported by mcrd (the kernel picks the source of unicast copies)");
     CHECK(parse_error(R"({"AddRule":[]})") == "AddRule: must be an object, got []");
@@ -120,7 +120,7 @@ TEST_CASE("RemoveRule and RemoveRuleByName both name the rule")
     // mcrd rules have one identity, so rule_id and name address the same thing.
     CHECK(std::get<RemoveRuleCommand>(parsed(R"({"RemoveRule":{"rule_id":"video1"}})")).name == "video1");
     CHECK(std::get<RemoveRuleCommand>(parsed(R"({"RemoveRuleByName":{"name":"video2"}})")).name == "video2");
-    CHECK(parse_error(R"({"RemoveRule":{}})") == "RemoveRule.rule_id: missing");
+    CHECK(parse_error(R"({"RemoveRule":{}})") == "RemoveRule.rule_id: missing required key");
     CHECK(parse_error(R"({"RemoveRuleByName":{"name":3}})") == "RemoveRuleByName.name: must be a string, got 3");
     CHECK(parse_error(R"("RemoveRule")") == "'RemoveRule' needs fields: {\"RemoveRule\":{...}}");
 }
@@ -147,7 +147,7 @@ TEST_CASE("LoadConfig imports an MCR config object; CheckConfig reports validity
     REQUIRE(load.rules.rules.size() == 1);
     CHECK(load.rules.rules[0].name == "a");
     CHECK(load.rules.rules[0].outputs[0].port == 6000);
-    CHECK(parse_error(R"({"LoadConfig":{"config":{"rules":[]}}})") == "LoadConfig.replace: missing");
+    CHECK(parse_error(R"({"LoadConfig":{"config":{"rules":[]}}})") == "LoadConfig.replace: missing required key");
     CHECK(parse_error(R"({"LoadConfig":{"replace":"yes","config":{}}})") == "LoadConfig.replace: must be true or false, got \"yes\"");
 
     auto good = std::get<CheckConfigCommand>(parsed(R"({"CheckConfig":{"config":{"rules":[{"name":"a",
@@ -227,7 +227,7 @@ TEST_CASE("Stats and Workers responses use MCR's FlowStats and WorkerInfo")
     RuleStats stats{"video1", RuleInput{"eth0", *IpAddress::parse("239.1.1.1"), 5000, std::nullopt}, 10, 13370, 2.5, 800};
     CHECK(json::parse(format_stats({stats})) == json::parse(R"({"Stats":[{"input_group":"239.1.1.1","input_port":5000,
         "input_protocol":17,"packets_relayed":10,"bytes_relayed":13370,"packets_per_second":2.5,"bits_per_second":800.0}]})"));
-    std::vector<WorkerState> workers = {{"eth0", "mcrd-worker@eth0.service", "active", "running", 42},
+    std::vector<WorkerStatus> workers = {{"eth0", "mcrd-worker@eth0.service", "active", "running", 42},
                                         {"eth1", "mcrd-worker@eth1.service", "activating", "auto-restart", 0}};
     CHECK(json::parse(format_workers(workers)) == json::parse(R"({"Workers":[
         {"pid":42,"worker_type":"DataPlane","core_id":null,"interface":"eth0","status":"Running"},

@@ -40,7 +40,7 @@ public:
         done(RuleSet{});
     }
     void get_stats(Completion<std::vector<RuleStats>> done) override { done(std::vector<RuleStats>{}); }
-    void list_workers(Completion<std::vector<WorkerState>> done) override { done(std::vector<WorkerState>{}); }
+    void list_workers(Completion<std::vector<WorkerStatus>> done) override { done(std::vector<WorkerStatus>{}); }
     [[nodiscard]] LogLevel log_level() const override { return LogLevel::info; }
 
 private:

@@ -54,6 +54,21 @@ TEST_CASE("rule names at the limits are accepted")
     CHECK(rule_name_problem("x").empty());
 }
 
+TEST_CASE("a derived or sanitized rule name is always one validation accepts")
+{
+    // The one derivation AddRule and the config.json5 import share.
+    CHECK(derived_rule_name("eth0", "239.1.1.1", 5000) == "eth0-239.1.1.1-5000");
+    CHECK(derived_rule_name("veth:in", "239.1.1.1", 1) == "veth_in-239.1.1.1-1");
+    CHECK(sanitized_rule_name("-feed one") == "_feed_one");
+    CHECK(sanitized_rule_name(".x") == "_x");
+    CHECK(sanitized_rule_name("") == "rule");
+    const std::string long_name = derived_rule_name(std::string(80, 'i'), "239.1.1.1", 5000);
+    CHECK(long_name == std::string(64, 'i'));
+    for (const std::string& name : {derived_rule_name("a b/c", "ff02::1", 65535), sanitized_rule_name("\x01\xff"),
+                                    long_name, sanitized_rule_name(std::string(100, '-'))})
+        CHECK_MESSAGE(rule_name_problem(name).empty(), name);
+}
+
 TEST_CASE("interface names follow the kernel's rules")
 {
     // Empty, 16 bytes, '/', ':', '@', whitespace, "." and ".." are all refused.
