@@ -39,6 +39,8 @@ void command_list(const GlobalOptions& options);
 void command_show(const GlobalOptions& options, const std::string& name);
 void command_config_import(const GlobalOptions& options, const std::string& file, bool replace);
 void command_config_export(const GlobalOptions& options);
+// FILE's text ("-" = stdin), refused over kMaxConfigBytes; for both imports.
+[[nodiscard]] std::string read_config_file(const std::string& file);
 
 // One row of ListRules' a(sssqsa(ssqy)s); shared by `list`, `show` and `status`.
 struct ListedRule {

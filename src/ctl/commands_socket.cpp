@@ -11,9 +11,7 @@
 #include "output_table.hpp"
 #include "rule_json.hpp"
 
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 namespace mcr::ctl {
 namespace {
@@ -87,20 +85,6 @@ json output_body(const RuleOutput& output, const std::string& text)
                                                   "socket's protocol cannot express 'TTL unset'");
     return {{"interface", output.interface}, {"group", output.address.to_string()}, {"port", output.port},
             {"ttl", *output.ttl}};
-}
-
-std::string read_file_text(const std::string& file)
-{
-    std::ostringstream content;
-    if (file == "-") {
-        content << std::cin.rdbuf();
-    } else {
-        std::ifstream stream(file, std::ios::binary);
-        if (!stream)
-            throw CommandFailure(ExitCode::failure, "Failed to open '" + file + "'");
-        content << stream.rdbuf();
-    }
-    return content.str();
 }
 
 } // namespace
@@ -223,7 +207,7 @@ void socket_config_import(const GlobalOptions& options, const std::string& file,
 {
     // LoadConfig carries MCR's configuration as a JSON object; json5 is
     // turned into that here, the daemon reads and reports the rest.
-    Result<std::string> text = json5_to_json(read_file_text(file));
+    Result<std::string> text = json5_to_json(read_config_file(file));
     if (!text)
         throw CommandFailure(ExitCode::invalid, "'" + file + "': " + text.error().message());
     json config = json::parse(*text, nullptr, /*allow_exceptions=*/false);

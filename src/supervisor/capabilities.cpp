@@ -65,6 +65,13 @@ Status restrict_capabilities(bool allow_root, bool for_worker_user)
         (!has(current.get(), CAP_SETUID, CAP_PERMITTED) || !has(current.get(), CAP_SETGID, CAP_PERMITTED)))
         return Error{"capabilities", "CAP_SETUID and CAP_SETGID are needed to start workers as --worker-user; "
                                      "grant them, or pass --worker-user - to keep workers on mcrd's own user"};
+    // A worker under another uid takes signals only from a holder of
+    // CAP_KILL: mcrd's SIGTERM when a worker is no longer needed, and the
+    // parent-death signal when mcrd dies (sent with the dying mcrd's
+    // credentials, so without CAP_KILL it is silently not delivered).
+    if (for_worker_user && !has(current.get(), CAP_KILL, CAP_PERMITTED))
+        return Error{"capabilities", "CAP_KILL is needed to stop workers running as --worker-user; grant it, "
+                                     "or pass --worker-user - to keep workers on mcrd's own user"};
     if (for_worker_user && !has(current.get(), CAP_SETPCAP, CAP_EFFECTIVE) && !bounding_set_empty())
         return Error{"capabilities", "CAP_SETPCAP is needed at start to empty the bounding set workers inherit "
                                      "(--worker-user); grant it, or start with an empty bounding set"};
@@ -84,10 +91,11 @@ Status restrict_capabilities(bool allow_root, bool for_worker_user)
         return errno_error("cannot clear the ambient set");
 
     CapPtr wanted(cap_init());
-    const cap_value_t keep[] = {CAP_NET_RAW};
+    const cap_value_t keep[] = {CAP_NET_RAW, CAP_KILL};
+    const int keep_count = for_worker_user ? 2 : 1;
     const cap_value_t keep_permitted[] = {CAP_SETUID, CAP_SETGID};
-    if (!wanted || cap_set_flag(wanted.get(), CAP_PERMITTED, 1, keep, CAP_SET) < 0 ||
-        cap_set_flag(wanted.get(), CAP_EFFECTIVE, 1, keep, CAP_SET) < 0 ||
+    if (!wanted || cap_set_flag(wanted.get(), CAP_PERMITTED, keep_count, keep, CAP_SET) < 0 ||
+        cap_set_flag(wanted.get(), CAP_EFFECTIVE, keep_count, keep, CAP_SET) < 0 ||
         (for_worker_user && cap_set_flag(wanted.get(), CAP_PERMITTED, 2, keep_permitted, CAP_SET) < 0))
         return errno_error("cannot build the capability set");
     if (cap_set_proc(wanted.get()) < 0)
@@ -97,7 +105,7 @@ Status restrict_capabilities(bool allow_root, bool for_worker_user)
     if (!after)
         return errno_error("cannot read the capability sets back");
     for (cap_value_t cap = 0; cap <= CAP_LAST_CAP; ++cap) {
-        const bool expected = cap == CAP_NET_RAW;
+        const bool expected = cap == CAP_NET_RAW || (for_worker_user && cap == CAP_KILL);
         const bool permitted = expected || (for_worker_user && (cap == CAP_SETUID || cap == CAP_SETGID));
         if (has(after.get(), cap, CAP_PERMITTED) != permitted || has(after.get(), cap, CAP_EFFECTIVE) != expected ||
             has(after.get(), cap, CAP_INHERITABLE))

@@ -1,7 +1,7 @@
 #!/bin/bash
 # mcrd without any bus (mcrd --bus none, as in a container): started the way
-# `podman run --cap-drop ALL --cap-add NET_RAW,SETUID,SETGID,SETPCAP` starts
-# it (uid 0, only those four capabilities), in a private mount namespace
+# `podman run --cap-drop ALL --cap-add NET_RAW,KILL,SETUID,SETGID,SETPCAP` starts
+# it (uid 0, only those five capabilities), in a private mount namespace
 # where no D-Bus socket and no journal socket can be reached. A rule added
 # with `mcrctl --socket` relays 1000 packets exactly; the spawned worker runs
 # as nobody with every capability set empty; an unauthorized peer is refused
@@ -71,10 +71,31 @@ if nobus relay busctl --system status >/dev/null 2>&1; then fail "busctl reached
 if nobus relay busctl --user status >/dev/null 2>&1; then fail "busctl reached a session bus"; fi
 check_eq "group mcr inside" "mcr:x:$MCR_GID:" "$(nobus relay getent group mcr)"
 
-log "--- mcrd --bus none with only NET_RAW, SETUID, SETGID, SETPCAP (a container's --cap-add set)"
+log "--- start-up refusals are clear"
+# mcrd_refused EXIT_CODE MESSAGE_PART [setpriv args --] mcrd-args...
+mcrd_refused() {
+    local code=$1 part=$2 out status=0 caps=(--inh-caps=-all); shift 2
+    if [ "$1" = "--caps" ]; then caps=(--inh-caps=-all --ambient-caps=-all "--bounding-set=-all,$2"); shift 2; fi
+    out=$(timeout 20 "$NOBUS" "$(ns_name relay)" "$GROUP_FILE" setpriv "${caps[@]}" "$MCRD" --bus none \
+        --state-dir "$(scratch refused-state)" --config-dir "$(scratch etc)" --runtime-dir "$(scratch refused-run)" \
+        --worker-binary "$MCRD_WORKER" "$@" 2>&1) || status=$?
+    check_eq "exit status of mcrd $*" "$code" "$status"
+    [[ "$out" == *"$part"* ]] || fail "expected '$part' from mcrd $*, got: $out"
+    log "ok: mcrd $* refused: $out"
+}
+mkdir -p "$(scratch etc)"
+mcrd_refused 2 "workers cannot be systemd units without a bus" --worker-mode systemd
+mcrd_refused 2 "workers never run as root" --worker-user root
+mcrd_refused 1 "no such user 'mcrt-no-such-user'" --caps +net_raw,+kill,+setuid,+setgid,+setpcap --worker-user mcrt-no-such-user
+mcrd_refused 1 "needs the control socket" --caps +net_raw,+kill,+setuid,+setgid,+setpcap --control-socket -
+mcrd_refused 1 "CAP_SETUID and CAP_SETGID are needed to start workers as --worker-user" --caps +net_raw
+mcrd_refused 1 "CAP_KILL is needed to stop workers running as --worker-user" --caps +net_raw,+setuid,+setgid,+setpcap
+mcrd_refused 1 "CAP_SETPCAP is needed at start" --caps +net_raw,+kill,+setuid,+setgid
+
+log "--- mcrd --bus none with only NET_RAW, KILL, SETUID, SETGID, SETPCAP (a container's --cap-add set)"
 MCRD_LOG=$(scratch mcrd.log)
 mkdir -p "$(scratch etc)"
-"$NOBUS" "$(ns_name relay)" "$GROUP_FILE" setpriv --inh-caps=-all --ambient-caps=-all --bounding-set=-all,+net_raw,+setuid,+setgid,+setpcap \
+"$NOBUS" "$(ns_name relay)" "$GROUP_FILE" setpriv --inh-caps=-all --ambient-caps=-all --bounding-set=-all,+net_raw,+kill,+setuid,+setgid,+setpcap \
     "$MCRD" --bus none --state-dir "$STATE_DIR" --config-dir "$(scratch etc)" --runtime-dir "$RUN_DIR" \
     --worker-binary "$MCRD_WORKER" --log-level debug >"$MCRD_LOG" 2>&1 &
 MCRD_PID=$!
@@ -82,11 +103,11 @@ MCRT_PIDS+=("$MCRD_PID")
 wait_until 15 "mcrd to create $SOCKET" test -S "$SOCKET"
 check_eq "the started pid is mcrd" "$(readlink -f "$MCRD")" "$(readlink "/proc/$MCRD_PID/exe")"
 grep -q "No bus (--bus none)" "$MCRD_LOG" || fail "mcrd did not say it runs without a bus: $(cat "$MCRD_LOG")"
-# The supervisor: NET_RAW (bit 13) effective; SETGID (6) and SETUID (7)
-# permitted only, for the workers' switch; an empty bounding set.
+# The supervisor: NET_RAW (bit 13) and KILL (5) effective; SETGID (6) and
+# SETUID (7) permitted only, for the workers' switch; an empty bounding set.
 MCRD_CAPS=$(awk '/^Cap(Eff|Prm|Bnd|Amb)/ {printf "%s=%s ", $1, $2}' "/proc/$MCRD_PID/status")
 check_eq "mcrd capabilities" \
-    "CapPrm:=00000000000020c0 CapEff:=0000000000002000 CapBnd:=0000000000000000 CapAmb:=0000000000000000 " \
+    "CapPrm:=00000000000020e0 CapEff:=0000000000002020 CapBnd:=0000000000000000 CapAmb:=0000000000000000 " \
     "$MCRD_CAPS"
 # Root-only (as MCR's): mcrd has no CAP_CHOWN to hand the file to group mcr.
 check_eq "socket mode and group" "660 0" "$(stat -c '%a %g' "$SOCKET")"
@@ -115,6 +136,7 @@ worker_running() { ctl workers --json | grep -q '"Running"'; }
 wait_until 20 "the worker to run" worker_running
 WORKER_PID=$(ctl workers | awk '$1 == "in0" {print $3}')
 [ -n "$WORKER_PID" ] && [ "$WORKER_PID" -gt 0 ] || fail "no worker pid: $(ctl workers)"
+MCRT_PIDS+=("$WORKER_PID")   # cleaned up by pid should it outlive mcrd
 
 gen_recv_start sink0 rx --group 239.2.2.2 --port 6000 --interface eth0 --duration 60 --expect "$PACKETS"
 gen_send src tx --group 239.1.1.1 --port 5000 --interface eth0 --rate "$RATE" --size "$SIZE" --count "$PACKETS"
@@ -165,6 +187,24 @@ ctl_as "$NOBODY_UID" "$MCR_GID" remove r2 || fail "a member of group mcr could n
 grep -qE "MCR_ACTION=add-rule MCR_RULE=r2 MCR_RESULT=allowed MCR_VIA=socket MCR_CALLER_UID=$NOBODY_UID " "$MCRD_LOG" \
     || fail "no audit line for the group member's add: $(cat "$MCRD_LOG")"
 
+log "--- the other commands the protocol expresses"
+[[ "$(ctl version)" == *"control socket protocol 1"* ]] || fail "version: $(ctl version)"
+check_eq "log level" "Debug" "$(ctl log-level)"
+ctl log-level info || fail "log-level info failed"
+check_eq "log level after setting it" "Info" "$(ctl log-level)"
+check_eq "show r1" "Outputs: out0:239.2.2.2:6000:8" "$(ctl show r1 | grep Outputs)"
+ctl_fails 3 "No rule named 'nope'" ctl show nope
+ctl_fails 3 "No rule named 'nope'" ctl remove nope
+cat >"$(scratch import.json5)" <<'JSON5'
+// MCR's configuration format, as LoadConfig carries it
+{ rules: [ { name: "r4", input: { interface: "in0", group: "239.1.1.4", port: 5000 },
+             outputs: [ { group: "239.2.2.4", port: 6000, interface: "out0", ttl: 3 } ] } ] }
+JSON5
+ctl config import "$(scratch import.json5)" || fail "config import over the socket failed"
+check_eq "export after import" "r1 r4" "$(ctl config export | "$MCRT_PYTHON" -c \
+    'import json, sys; print(" ".join(r["name"] for r in json.load(sys.stdin)["rules"]))')"
+ctl remove r4 || fail "remove r4 failed"
+
 log "--- what the protocol cannot express: an error naming the command"
 ctl_fails 2 "'reload' is not available with --socket" ctl reload
 ctl_fails 2 "'status' is not available with --socket" ctl status
@@ -175,5 +215,11 @@ ctl_fails 6 "Failed to connect to the control socket $RUN_DIR/nothing.sock: No s
 check_eq "rules at the end" "r1" "$(ctl list --json | "$MCRT_PYTHON" -c \
     'import json, sys; print(" ".join(r["name"] for r in json.load(sys.stdin)["rules"]))')"
 
+log "--- the worker ends with mcrd (its parent-death signal survives the switch to nobody)"
+WORKER_PID=$(ctl workers | awk '$1 == "in0" {print $3}')
+kill -KILL "$MCRD_PID"
+worker_gone() { [ ! -e "/proc/$WORKER_PID" ] || grep -q '^State:[[:space:]]*Z' "/proc/$WORKER_PID/status"; }
+wait_until 10 "worker $WORKER_PID to end after mcrd was killed" worker_gone
+log "ok: worker $WORKER_PID ended with mcrd"
 stop_pid "$MCRD_PID" || true
 pass "bus-less mcrd: $PACKETS/$PACKETS relayed, worker unprivileged, refusals audited on stderr"
