@@ -36,11 +36,10 @@ int run(int argc, char** argv)
     app.fallthrough();   // global options may follow the command
     app.footer(std::string(kExitCodeHelp));
     app.add_option("-n,--namespace", line.global.connect.ns, "Talk to mcrd@NS (the relay inside network namespace NS)");
-    auto* bus_address = app.add_option("--bus-address", line.global.connect.bus_address,
-                                       "D-Bus address to use instead of the system bus (also $MCRCTL_BUS_ADDRESS)");
+    app.add_option("--bus-address", line.global.connect.bus_address,
+                   "D-Bus address to use instead of the system bus (also $MCRCTL_BUS_ADDRESS)");
     app.add_option("--socket", line.global.socket,
-                   "Talk to mcrd's JSON control socket PATH instead of D-Bus (for mcrd --bus none)")
-        ->excludes(bus_address);
+                   "Talk to mcrd's JSON control socket PATH instead of D-Bus (for mcrd --bus none)");
     app.add_flag("--json", line.global.json, "Print JSON instead of tables");
     app.add_flag("--no-ask-password", line.no_ask_password, "Do not ask for a password when polkit wants one");
 
@@ -103,6 +102,8 @@ int run(int argc, char** argv)
         if (!global.connect.ns.empty())
             throw CommandFailure(ExitCode::usage, "--namespace and --socket exclude each other: the socket path "
                                                   "names the instance (/run/mcr/NS/control.sock)");
+        if (!global.connect.bus_address.empty())
+            throw CommandFailure(ExitCode::usage, "--bus-address and --socket exclude each other");
         if (add->parsed())
             socket_add(global, line.rule_name, line.input, line.outputs);
         else if (remove->parsed())

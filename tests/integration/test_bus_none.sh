@@ -212,6 +212,8 @@ ctl_fails 2 "'stats --watch' is not available with --socket" ctl stats --watch -
 ctl_fails 2 "output 'out0:239.2.2.4:6000' needs an explicit TTL" ctl add r3 --in in0:239.1.1.3:5000 --out out0:239.2.2.4:6000
 ctl_fails 6 "Failed to connect to the control socket $RUN_DIR/nothing.sock: No such file" \
     nobus relay "$MCRCTL" --socket "$RUN_DIR/nothing.sock" list
+ctl_fails 2 "--namespace and --socket exclude each other" ctl --namespace red list
+ctl_fails 2 "--bus-address and --socket exclude each other" ctl --bus-address unix:path=/nonexistent list
 check_eq "rules at the end" "r1" "$(ctl list --json | "$MCRT_PYTHON" -c \
     'import json, sys; print(" ".join(r["name"] for r in json.load(sys.stdin)["rules"]))')"
 
