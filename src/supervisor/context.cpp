@@ -68,8 +68,9 @@ int Context::run()
     }
     notify_status();
     (void)sd_notify(0, "READY=1");
-    log_info("Serving " + (without_bus(options_) ? options_.control_socket : bus::relay_bus_name(options_.namespace_name)) +
-             " with " + std::to_string(store_.rules().size()) + " rules");
+    const std::string api =
+        without_bus(options_) ? options_.control_socket : bus::relay_bus_name(options_.namespace_name);
+    log_info("Serving " + api + " with " + std::to_string(store_.rules().size()) + " rules");
     const int r = sd_event_loop(event_.get());
     (void)sd_notify(0, "STOPPING=1");
     relay_bus_.detach();
@@ -151,8 +152,6 @@ Status Context::connect_bus()
     if (without_bus(options_)) {
         // No D-Bus at all (a container, say): the control socket is the API
         // and its peer credentials stand in for polkit (ControlBridge).
-        if (options_.control_socket == "-")
-            return Error{"--bus none", "needs the control socket: it is the only API left (not --control-socket -)"};
         log_info("No bus (--bus none): serving the control socket " + options_.control_socket + " only");
         return Ok{};
     }

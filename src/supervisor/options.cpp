@@ -11,8 +11,9 @@
 
 #include <CLI/CLI.hpp>
 
-#include <cstdlib>
 #include <unistd.h>
+
+#include <cstdlib>
 #include <map>
 
 namespace mcr::supervisor {
@@ -101,6 +102,8 @@ Result<Options> parse_options(int argc, char** argv, int& exit_code)
     if (without_bus(options) && options.worker_mode == WorkerMode::systemd)
         return Error{"--bus none", "workers cannot be systemd units without a bus (systemd is asked over D-Bus); "
                                    "use --worker-mode spawn"};
+    if (without_bus(options) && options.control_socket == "-")
+        return Error{"--bus none", "needs the control socket: it is the only API left (not --control-socket -)"};
     if (options.worker_user.empty())
         options.worker_user = geteuid() == 0 ? "nobody" : "-";
     if (options.worker_user == "root" || options.worker_user == "0")

@@ -87,7 +87,7 @@ mkdir -p "$(scratch etc)"
 mcrd_refused 2 "workers cannot be systemd units without a bus" --worker-mode systemd
 mcrd_refused 2 "workers never run as root" --worker-user root
 mcrd_refused 1 "no such user 'mcrt-no-such-user'" --caps +net_raw,+kill,+setuid,+setgid,+setpcap --worker-user mcrt-no-such-user
-mcrd_refused 1 "needs the control socket" --caps +net_raw,+kill,+setuid,+setgid,+setpcap --control-socket -
+mcrd_refused 2 "needs the control socket" --control-socket -
 mcrd_refused 1 "CAP_SETUID and CAP_SETGID are needed to start workers as --worker-user" --caps +net_raw
 mcrd_refused 1 "CAP_KILL is needed to stop workers running as --worker-user" --caps +net_raw,+setuid,+setgid,+setpcap
 mcrd_refused 1 "CAP_SETPCAP is needed at start" --caps +net_raw,+kill,+setuid,+setgid
