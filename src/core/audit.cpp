@@ -167,7 +167,7 @@ void emit(const Record& record)
     for (auto it = fields.begin() + 1; it != fields.end(); ++it)
         views.emplace_back(it->first, it->second);
     const LogLevel level = record.outcome == Outcome::allowed ? LogLevel::notice : LogLevel::warning;
-    log_event_unfiltered(level, fields.front().second, message_of(record), views);
+    log_record(level, fields.front().second, message_of(record), views);
 }
 
 } // namespace mcr::audit

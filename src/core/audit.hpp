@@ -56,8 +56,8 @@ using Field = std::pair<std::string, std::string>;
 // and the reverse, for two rule-set JSON documents ({"rules": [...]}).
 [[nodiscard]] std::string rule_set_change(std::string_view before, std::string_view after);
 
-// Sends the record to the journal (to stderr as one line when the journal
-// is not ours or refuses it). Never filtered by the log level. Blocks while
+// Sends the record to the journal whenever one is reachable (to stderr as
+// one line of KEY=value fields, MESSAGE_ID= first, when none is). Never filtered by the log level. Blocks while
 // journald's socket queue is full: a write waits for its audit entry
 // rather than going unrecorded.
 void emit(const Record& record);

@@ -26,6 +26,9 @@ namespace {
 // Atomic so that a worker's helper thread may log while the level changes.
 std::atomic<LogLevel> current_level{LogLevel::info};
 
+// Where sd_journal_send*() sends (systemd's fixed path).
+constexpr const char* kJournalSocket = "/run/systemd/journal/socket";
+
 std::string field_assignment(std::string_view name, std::string_view value)
 {
     std::string text;
@@ -180,6 +183,23 @@ void log_event_unfiltered(LogLevel level, std::string_view message_id, std::stri
     if (stderr_is_journal() && send_to_journal(level, message_id, message, fields))
         return;
     write_to_stderr(level, message, fields);
+}
+
+void log_record(LogLevel level, std::string_view message_id, std::string_view message,
+                std::span<const LogField> fields)
+{
+    // sd_journal_sendv() reports success when the journal's socket does not
+    // exist ("fail silently if the journal is not available"), so look first.
+    struct stat socket_stat {};
+    if (::stat(kJournalSocket, &socket_stat) == 0 && S_ISSOCK(socket_stat.st_mode) &&
+        send_to_journal(level, message_id, message, fields))
+        return;
+    std::vector<LogField> with_id;
+    with_id.reserve(fields.size() + 1);
+    if (!message_id.empty())
+        with_id.emplace_back("MESSAGE_ID", message_id);
+    with_id.insert(with_id.end(), fields.begin(), fields.end());
+    write_to_stderr(level, message, with_id);
 }
 
 } // namespace mcr

@@ -36,6 +36,13 @@ void log_event(LogLevel level, std::string_view message_id, std::string_view mes
 void log_event_unfiltered(LogLevel level, std::string_view message_id, std::string_view message,
                           std::span<const LogField> fields);
 
+// An audit record (src/core/audit.hpp), never dropped: to the journal
+// whenever one is reachable, even when stderr is not its stream (a container
+// with the host's /run/systemd/journal mounted), else one line on stderr
+// that carries every field as KEY=value, MESSAGE_ID= included.
+void log_record(LogLevel level, std::string_view message_id, std::string_view message,
+                std::span<const LogField> fields);
+
 inline void log_error(std::string_view message, std::initializer_list<LogField> fields = {})
 {
     log_event(LogLevel::err, {}, message, fields);

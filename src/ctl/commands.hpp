@@ -17,6 +17,7 @@ namespace mcr::ctl {
 struct GlobalOptions {
     ConnectOptions connect;
     bool json = false;
+    std::string socket;   // --socket PATH: the JSON control socket instead of D-Bus
 };
 
 struct StatsOptions {
@@ -38,6 +39,8 @@ void command_list(const GlobalOptions& options);
 void command_show(const GlobalOptions& options, const std::string& name);
 void command_config_import(const GlobalOptions& options, const std::string& file, bool replace);
 void command_config_export(const GlobalOptions& options);
+// FILE's text ("-" = stdin), refused over kMaxConfigBytes; for both imports.
+[[nodiscard]] std::string read_config_file(const std::string& file);
 
 // One row of ListRules' a(sssqsa(ssqy)s); shared by `list`, `show` and `status`.
 struct ListedRule {
@@ -67,5 +70,21 @@ void command_version(const GlobalOptions& options);
 
 // status_command.cpp
 void command_status(const GlobalOptions& options, const StatusOptions& status);
+
+// commands_socket.cpp: the same commands over the control socket (--socket),
+// for an mcrd without a bus.
+void socket_add(const GlobalOptions& options, const std::string& name, const std::string& input,
+                const std::vector<std::string>& outputs);
+void socket_remove(const GlobalOptions& options, const std::string& name);
+void socket_list(const GlobalOptions& options);
+void socket_show(const GlobalOptions& options, const std::string& name);
+void socket_stats(const GlobalOptions& options);
+void socket_workers(const GlobalOptions& options);
+void socket_log_level(const GlobalOptions& options, const std::optional<std::string>& level);
+void socket_config_import(const GlobalOptions& options, const std::string& file, bool replace);
+void socket_config_export(const GlobalOptions& options);
+void socket_version(const GlobalOptions& options);
+// A command the protocol cannot express: throws a usage error naming it.
+[[noreturn]] void refuse_over_socket(const std::string& command, const std::string& why);
 
 } // namespace mcr::ctl

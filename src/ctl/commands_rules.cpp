@@ -44,6 +44,8 @@ void print_json_text(const std::string& text)
     std::cout << (document.is_discarded() ? text : document.dump(2)) << "\n";
 }
 
+} // namespace
+
 std::string read_config_file(const std::string& file)
 {
     std::ostringstream content;
@@ -61,8 +63,6 @@ std::string read_config_file(const std::string& file)
                                                     " bytes");
     return text;
 }
-
-} // namespace
 
 std::vector<ListedRule> read_rules(RelayClient& client)
 {

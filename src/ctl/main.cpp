@@ -1,4 +1,5 @@
-// mcrctl: the command-line client of mcrd over D-Bus (org.mcr.Relay).
+// mcrctl: the command-line client of mcrd over D-Bus (org.mcr.Relay), or
+// with --socket over its JSON control socket (mcrd --bus none).
 // Exit status: 0 ok, 1 failure, 2 usage error, 3 no such rule, 4 access
 // denied, 5 invalid rule or argument, 6 daemon not reachable (exit_status.hpp).
 #include "commands.hpp"
@@ -39,6 +40,8 @@ int run(int argc, char** argv)
     app.add_option("-n,--namespace", line.global.connect.ns, "Talk to mcrd@NS (the relay inside network namespace NS)");
     app.add_option("--bus-address", line.global.connect.bus_address,
                    "D-Bus address to use instead of the system bus (also $MCRCTL_BUS_ADDRESS)");
+    app.add_option("--socket", line.global.socket,
+                   "Talk to mcrd's JSON control socket PATH instead of D-Bus (for mcrd --bus none)");
     app.add_flag("--json", line.global.json, "Print JSON instead of tables");
     app.add_flag("--no-ask-password", line.no_ask_password, "Do not ask for a password when polkit wants one");
 
@@ -91,6 +94,40 @@ int run(int argc, char** argv)
         line.stats.count = line.stats_count;
 
     const GlobalOptions& global = line.global;
+    if (!global.socket.empty()) {
+        if (!global.connect.ns.empty())
+            throw CommandFailure(ExitCode::usage, "--namespace and --socket exclude each other: the socket path "
+                                                  "names the instance (/run/mcr/NS/control.sock)");
+        if (!global.connect.bus_address.empty())
+            throw CommandFailure(ExitCode::usage, "--bus-address and --socket exclude each other");
+        if (add->parsed())
+            socket_add(global, line.rule_name, line.input, line.outputs);
+        else if (remove->parsed())
+            socket_remove(global, line.rule_name);
+        else if (list->parsed())
+            socket_list(global);
+        else if (show->parsed())
+            socket_show(global, line.rule_name);
+        else if (stats->parsed() && line.stats.watch)
+            refuse_over_socket("stats --watch", "the protocol's counters carry no rule names to compute rates by");
+        else if (stats->parsed())
+            socket_stats(global);
+        else if (workers->parsed())
+            socket_workers(global);
+        else if (status->parsed())
+            refuse_over_socket("status", "it reads systemd units and the journal, which the protocol does not carry");
+        else if (reload->parsed())
+            refuse_over_socket("reload", "the protocol has no reload command (send mcrd SIGHUP)");
+        else if (log_level->parsed())
+            socket_log_level(global, log_level->count("LEVEL") > 0 ? std::optional(line.log_level) : std::nullopt);
+        else if (import->parsed())
+            socket_config_import(global, line.file, line.replace);
+        else if (export_->parsed())
+            socket_config_export(global);
+        else if (version->parsed())
+            socket_version(global);
+        return static_cast<int>(ExitCode::ok);
+    }
     if (add->parsed())
         command_add(global, line.rule_name, line.input, line.outputs);
     else if (remove->parsed())

@@ -27,11 +27,21 @@ bool has(cap_t caps, cap_value_t cap, cap_flag_t set)
 }
 
 // "Full" = the ones that make root root: if any of these is effective, the
-// process can undo any sandbox.
-bool has_full_root_powers(cap_t caps)
+// process can undo any sandbox. CAP_SETUID counts unless the caller keeps it
+// on purpose, to switch workers to --worker-user.
+bool has_full_root_powers(cap_t caps, bool for_worker_user)
 {
     return has(caps, CAP_SYS_ADMIN, CAP_EFFECTIVE) || has(caps, CAP_DAC_OVERRIDE, CAP_EFFECTIVE) ||
-           has(caps, CAP_SETUID, CAP_EFFECTIVE);
+           (!for_worker_user && has(caps, CAP_SETUID, CAP_EFFECTIVE));
+}
+
+bool bounding_set_empty()
+{
+    for (cap_value_t cap = 0; cap <= CAP_LAST_CAP; ++cap) {
+        if (cap_get_bound(cap) > 0)
+            return false;
+    }
+    return true;
 }
 
 Error errno_error(const char* what)
@@ -41,22 +51,36 @@ Error errno_error(const char* what)
 
 } // namespace
 
-Status restrict_capabilities(bool allow_root)
+Status restrict_capabilities(bool allow_root, bool for_worker_user)
 {
     CapPtr current(cap_get_proc());
     if (!current)
         return errno_error("cannot read the capability sets");
-    if (geteuid() == 0 && has_full_root_powers(current.get()) && !allow_root)
+    if (geteuid() == 0 && has_full_root_powers(current.get(), for_worker_user) && !allow_root)
         return Error{"capabilities", "refusing to run as root with full capabilities; run as user mcrd with "
                                      "AmbientCapabilities=CAP_NET_RAW, or pass --allow-root"};
     if (!has(current.get(), CAP_NET_RAW, CAP_PERMITTED))
         return Error{"capabilities", "CAP_NET_RAW is not available: workers' AF_PACKET sockets cannot be made"};
+    if (for_worker_user &&
+        (!has(current.get(), CAP_SETUID, CAP_PERMITTED) || !has(current.get(), CAP_SETGID, CAP_PERMITTED)))
+        return Error{"capabilities", "CAP_SETUID and CAP_SETGID are needed to start workers as --worker-user; "
+                                     "grant them, or pass --worker-user - to keep workers on mcrd's own user"};
+    // A worker under another uid takes signals only from a holder of
+    // CAP_KILL: mcrd's SIGTERM when a worker is no longer needed, and the
+    // parent-death signal when mcrd dies (sent with the dying mcrd's
+    // credentials, so without CAP_KILL it is silently not delivered).
+    if (for_worker_user && !has(current.get(), CAP_KILL, CAP_PERMITTED))
+        return Error{"capabilities", "CAP_KILL is needed to stop workers running as --worker-user; grant it, "
+                                     "or pass --worker-user - to keep workers on mcrd's own user"};
+    if (for_worker_user && !has(current.get(), CAP_SETPCAP, CAP_EFFECTIVE) && !bounding_set_empty())
+        return Error{"capabilities", "CAP_SETPCAP is needed at start to empty the bounding set workers inherit "
+                                     "(--worker-user); grant it, or start with an empty bounding set"};
 
     // Bounding set and securebits first: both need CAP_SETPCAP, which the
     // final set no longer has.
     if (has(current.get(), CAP_SETPCAP, CAP_EFFECTIVE)) {
         for (cap_value_t cap = 0; cap <= CAP_LAST_CAP; ++cap) {
-            if (cap != CAP_NET_RAW && cap_drop_bound(cap) < 0 && errno != EINVAL)
+            if ((for_worker_user || cap != CAP_NET_RAW) && cap_drop_bound(cap) < 0 && errno != EINVAL)
                 return errno_error("cannot drop from the bounding set");
         }
         if (geteuid() == 0 &&
@@ -67,9 +91,12 @@ Status restrict_capabilities(bool allow_root)
         return errno_error("cannot clear the ambient set");
 
     CapPtr wanted(cap_init());
-    const cap_value_t keep[] = {CAP_NET_RAW};
-    if (!wanted || cap_set_flag(wanted.get(), CAP_PERMITTED, 1, keep, CAP_SET) < 0 ||
-        cap_set_flag(wanted.get(), CAP_EFFECTIVE, 1, keep, CAP_SET) < 0)
+    const cap_value_t keep[] = {CAP_NET_RAW, CAP_KILL};
+    const int keep_count = for_worker_user ? 2 : 1;
+    const cap_value_t keep_permitted[] = {CAP_SETUID, CAP_SETGID};
+    if (!wanted || cap_set_flag(wanted.get(), CAP_PERMITTED, keep_count, keep, CAP_SET) < 0 ||
+        cap_set_flag(wanted.get(), CAP_EFFECTIVE, keep_count, keep, CAP_SET) < 0 ||
+        (for_worker_user && cap_set_flag(wanted.get(), CAP_PERMITTED, 2, keep_permitted, CAP_SET) < 0))
         return errno_error("cannot build the capability set");
     if (cap_set_proc(wanted.get()) < 0)
         return errno_error("cannot apply the capability set");
@@ -78,8 +105,9 @@ Status restrict_capabilities(bool allow_root)
     if (!after)
         return errno_error("cannot read the capability sets back");
     for (cap_value_t cap = 0; cap <= CAP_LAST_CAP; ++cap) {
-        const bool expected = cap == CAP_NET_RAW;
-        if (has(after.get(), cap, CAP_PERMITTED) != expected || has(after.get(), cap, CAP_EFFECTIVE) != expected ||
+        const bool expected = cap == CAP_NET_RAW || (for_worker_user && cap == CAP_KILL);
+        const bool permitted = expected || (for_worker_user && (cap == CAP_SETUID || cap == CAP_SETGID));
+        if (has(after.get(), cap, CAP_PERMITTED) != permitted || has(after.get(), cap, CAP_EFFECTIVE) != expected ||
             has(after.get(), cap, CAP_INHERITABLE))
             return Error{"capabilities", "verification failed for capability " + std::to_string(cap)};
     }

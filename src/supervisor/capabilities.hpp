@@ -16,6 +16,16 @@ namespace mcr::supervisor {
 // CAP_NET_ADMIN is not kept: the socket factory falls back from
 // SO_RCVBUFFORCE to SO_RCVBUF, and our sysctl.d raises net.core.rmem_max;
 // joins and SO_BINDTODEVICE need no capability on Linux >= 5.7.
-[[nodiscard]] Status restrict_capabilities(bool allow_root);
+//
+// With `for_worker_user` (spawn mode, --worker-user), CAP_SETUID and
+// CAP_SETGID stay in the permitted set (not the effective one): a spawned
+// worker's child raises them only to switch to its user, as workers are
+// spawned again after a crash or a hot-plug. CAP_KILL stays effective: a
+// worker under another uid takes mcrd's SIGTERM and its parent-death signal
+// only from a holder of it. The bounding set is then
+// emptied entirely, CAP_NET_RAW included (the permitted set keeps it), so
+// that workers start with an empty bounding set; that needs CAP_SETPCAP
+// at start, or a bounding set that is already empty.
+[[nodiscard]] Status restrict_capabilities(bool allow_root, bool for_worker_user);
 
 } // namespace mcr::supervisor

@@ -69,8 +69,9 @@ int Context::run()
     }
     notify_status();
     (void)sd_notify(0, "READY=1");
-    log_info("Serving " + bus::relay_bus_name(options_.namespace_name) + " with " +
-             std::to_string(store_.rules().size()) + " rules");
+    const std::string api =
+        without_bus(options_) ? options_.control_socket : bus::relay_bus_name(options_.namespace_name);
+    log_info("Serving " + api + " with " + std::to_string(store_.rules().size()) + " rules");
     const int r = sd_event_loop(event_.get());
     (void)sd_notify(0, "STOPPING=1");
     relay_bus_.detach();
@@ -146,6 +147,12 @@ Status Context::load_rules()
 
 Status Context::connect_bus()
 {
+    if (without_bus(options_)) {
+        // No D-Bus at all (a container, say): the control socket is the API
+        // and its peer credentials stand in for polkit (ControlBridge).
+        log_info("No bus (--bus none): serving the control socket " + options_.control_socket + " only");
+        return Ok{};
+    }
     sd_bus* bus = nullptr;
     int r = 0;
     if (options_.bus == "system") {
@@ -184,7 +191,13 @@ Status Context::connect_bus()
 Status Context::start_workers()
 {
     WorkerSettings settings{options_.worker_mode, options_.worker_binary, options_.namespace_name,
-                            options_.worker_socket};
+                            options_.worker_socket, std::nullopt};
+    if (drops_worker_user(options_)) {
+        Result<WorkerIdentity> identity = resolve_worker_user(options_.worker_user);
+        if (!identity)
+            return identity.error();
+        settings.identity = std::move(*identity);
+    }
     sd_bus* systemd_bus = system_bus_ ? system_bus_.get() : bus_.get();
     if (options_.worker_mode == WorkerMode::systemd) {
         std::error_code ec;

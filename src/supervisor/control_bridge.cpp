@@ -3,8 +3,12 @@
 // answer, its message passed through unchanged.
 #include "control_bridge.hpp"
 
+#include "control_auth.hpp"
+#include "control_server.hpp"
 #include "core/audit_caller.hpp"
 #include "core/rule_json.hpp"
+
+#include <unistd.h>
 
 #include <cstring>
 #include <memory>
@@ -47,15 +51,60 @@ private:
     audit::Caller caller_;   // looked up at once: the peer may be gone when polkit answers
 };
 
+// A control-socket peer when there is no bus and so no polkit (mcrd --bus
+// none, e.g. in a container): the socket file's mode (0660 root:mcr) keeps
+// strangers from connecting, and this decides on what the kernel says about
+// the peer, as MCR's root-only socket does, widened to group "mcr": the same
+// rule as for reads (control::may_read), so that a file mode loosened by
+// hand still lets no one else write.
+class PeerRuleGate final : public CallerGate {
+public:
+    PeerRuleGate(const control::PeerCredentials& peer, uid_t daemon_uid, std::optional<gid_t> writer_gid)
+        : allowed_(control::may_read(peer, daemon_uid, writer_gid)), uid_(peer.uid),
+          caller_(audit::caller_of_process(peer.pid, peer.uid))
+    {
+    }
+
+    [[nodiscard]] audit::Via via() const override { return audit::Via::socket; }
+    [[nodiscard]] audit::Caller caller() const override { return caller_; }
+
+    void authorize(const char* /*action*/, Decided decided) override
+    {
+        if (allowed_)
+            decided(AccessDecision{true, {}});
+        else
+            decided(AccessDecision{false, "without a bus, writes need root or membership in group '" +
+                                              std::string(control::kReadGroup) + "' (peer uid " +
+                                              std::to_string(uid_) + ")"});
+    }
+
+private:
+    bool allowed_;
+    uid_t uid_;
+    audit::Caller caller_;
+};
+
 Ok nothing(const WriteResult& /*result*/) { return Ok{}; }
 
 } // namespace
+
+ControlBridge::ControlBridge(const RelayApi& api, WritePath& writes, bus::PolkitAuthorizer& polkit,
+                             sd_bus* polkit_bus)
+    : api_(api), writes_(writes), polkit_(polkit), polkit_bus_(polkit_bus), daemon_uid_(geteuid()),
+      writer_gid_(polkit_bus ? std::nullopt : control::lookup_group(control::kReadGroup))
+{
+}
 
 template <typename T, typename ValueOf>
 void ControlBridge::submit(const control::PeerCredentials& peer, WriteRequest&& request, control::Completion<T> done,
                            ValueOf value_of)
 {
-    writes_.submit(std::move(request), std::make_shared<PeerGate>(polkit_, polkit_bus_, peer),
+    std::shared_ptr<CallerGate> gate;
+    if (polkit_bus_)
+        gate = std::make_shared<PeerGate>(polkit_, polkit_bus_, peer);
+    else
+        gate = std::make_shared<PeerRuleGate>(peer, daemon_uid_, writer_gid_);
+    writes_.submit(std::move(request), std::move(gate),
                    [done = std::move(done), value_of = std::move(value_of)](const WriteResult& result) {
                        if (result.denied)
                            done(Error{"", "access denied: " + *result.denied});

@@ -25,7 +25,8 @@ int main(int argc, char** argv)
     // StateDirectory= does this for the unit; plain runs need it here).
     std::error_code ec;
     std::filesystem::create_directories(options->state_dir, ec);
-    if (Status restricted = supervisor::restrict_capabilities(options->allow_root); !restricted) {
+    if (Status restricted = supervisor::restrict_capabilities(options->allow_root,
+                                                                      supervisor::drops_worker_user(*options)); !restricted) {
         log_error("Failed to start: " + restricted.error().message());
         return 1;
     }

@@ -11,6 +11,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <map>
 
@@ -56,7 +58,8 @@ Result<Options> parse_options(int argc, char** argv, int& exit_code)
     app.add_option("--control-socket", options.control_socket, "Path of the JSON control socket ('-' = none)");
     app.add_option("--worker-mode", worker_mode, "systemd|spawn")->check(CLI::IsMember({"systemd", "spawn"}));
     app.add_option("--worker-binary", options.worker_binary, "Worker executable (spawn mode)");
-    app.add_option("--bus", options.bus, "system, session, or a D-Bus address");
+    app.add_option("--bus", options.bus, "system, session, none, or a D-Bus address");
+    app.add_option("--worker-user", options.worker_user, "User spawned workers run as ('-' = mcrd's own)");
     app.add_flag("--allow-root", options.allow_root, "Allow running as root with full capabilities");
     app.add_flag("--reset-state", options.reset_state, "Start empty if the state file is corrupt");
     app.add_option("--idle-exit-sec", idle_exit, "Exit after N idle seconds without rules (0 = never)");
@@ -96,6 +99,15 @@ Result<Options> parse_options(int argc, char** argv, int& exit_code)
         options.worker_mode = std::getenv("NOTIFY_SOCKET") ? WorkerMode::systemd : WorkerMode::spawn;
     else
         options.worker_mode = worker_mode == "systemd" ? WorkerMode::systemd : WorkerMode::spawn;
+    if (without_bus(options) && options.worker_mode == WorkerMode::systemd)
+        return Error{"--bus none", "workers cannot be systemd units without a bus (systemd is asked over D-Bus); "
+                                   "use --worker-mode spawn"};
+    if (without_bus(options) && options.control_socket == "-")
+        return Error{"--bus none", "needs the control socket: it is the only API left (not --control-socket -)"};
+    if (options.worker_user.empty())
+        options.worker_user = geteuid() == 0 ? "nobody" : "-";
+    if (options.worker_user == "root" || options.worker_user == "0")
+        return Error{"--worker-user", "workers never run as root; name an unprivileged user, or '-'"};
     if (idle_exit.empty()) {
         options.idle_exit_sec = activated_on_demand() ? kActivatedIdleExitSec : 0;
     } else {

@@ -22,13 +22,25 @@ struct Options {
     std::string control_socket;     // --control-socket, else RUNTIME_DIR/control.sock ("-" = none)
     WorkerMode worker_mode = WorkerMode::spawn;
     std::string worker_binary;      // --worker-binary, else MCR_LIBEXECDIR/mcrd-worker
-    std::string bus;                // "system", "session" or a D-Bus address
+    std::string bus;                // "system", "session", "none" (no D-Bus at all) or a D-Bus address
+    // Spawn mode: the user workers run as ("-" = the supervisor's own). By
+    // default "nobody" when the supervisor runs as uid 0, else "-".
+    std::string worker_user;
     bool allow_root = false;
     bool reset_state = false;
     std::uint64_t idle_exit_sec = 0;  // 0 = never
     std::size_t max_rules = 0;
     std::string log_level = "info";
 };
+
+// --bus none: no D-Bus connection at all; the control socket is the API.
+[[nodiscard]] inline bool without_bus(const Options& options) { return options.bus == "none"; }
+// Spawn mode with a --worker-user other than "-": the supervisor keeps
+// CAP_SETUID/CAP_SETGID to switch each worker to that user before exec.
+[[nodiscard]] inline bool drops_worker_user(const Options& options)
+{
+    return options.worker_mode == WorkerMode::spawn && options.worker_user != "-";
+}
 
 // Parses argv. On an Error, `exit_code` says how to exit: 0 for --help
 // (the reason is the help text), 2 for a usage error.

@@ -54,7 +54,7 @@ void WorkerManager::start(Worker& worker)
     unique_fd ours(pair[0]);
     unique_fd theirs(pair[1]);
     Result<pid_t> pid = spawn_worker(settings_.binary, {"--instance", worker.interface}, worker.sockets.all(),
-                                     theirs.get());
+                                     theirs.get(), settings_.identity);
     if (!pid) {
         schedule_restart(worker, pid.error().message());
         return;

@@ -10,6 +10,7 @@
 #include "core/sd_ptr.hpp"
 #include "netlink/link_monitor.hpp"
 #include "supervisor/options.hpp"
+#include "supervisor/worker_identity.hpp"
 #include "supervisor/worker_link.hpp"
 #include "supervisor/worker_sockets.hpp"
 #include "supervisor/worker_units.hpp"
@@ -43,6 +44,7 @@ struct WorkerSettings {
     std::string binary;            // spawn mode
     std::string namespace_name;
     std::string worker_socket;     // systemd mode: where workers connect
+    std::optional<WorkerIdentity> identity;   // spawn mode: the user workers switch to (--worker-user)
 };
 
 class WorkerManager final : public WorkerLinkOwner {

@@ -39,7 +39,7 @@ void format_pid(pid_t value, char* out)
 } // namespace
 
 Result<pid_t> spawn_worker(const std::string& binary, const std::vector<std::string>& arguments,
-                           const NamedFds& sockets, int bus_fd)
+                           const NamedFds& sockets, int bus_fd, const std::optional<WorkerIdentity>& identity)
 {
     const int count = static_cast<int>(sockets.size());
     const int bus_target = kFirstListenFd + count;
@@ -107,6 +107,9 @@ Result<pid_t> spawn_worker(const std::string& binary, const std::vector<std::str
         if (dup2(copies[i], kFirstListenFd + i) < 0)   // dup2 clears FD_CLOEXEC on the target
             child_fail(126);
     format_pid(getpid(), listen_pid_digits);
+    // A uid/gid change clears the parent-death signal (prctl(2)): set it again.
+    if (identity && (!become_worker_user(*identity) || prctl(PR_SET_PDEATHSIG, SIGTERM) < 0))
+        child_fail(125);
     execve(argv[0], argv.data(), envp.data());
     child_fail(127);
 }

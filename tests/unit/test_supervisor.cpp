@@ -6,6 +6,7 @@
 #include "supervisor/options.hpp"
 #include "supervisor/rule_store.hpp"
 #include "supervisor/stats_baseline.hpp"
+#include "supervisor/worker_identity.hpp"
 #include "supervisor/worker_units.hpp"
 
 #include <doctest/doctest.h>
@@ -265,4 +266,61 @@ TEST_CASE("parse_options")
     Result<Options> idle = parse_options(3, const_cast<char**>(bad_idle), exit_code);
     REQUIRE_FALSE(idle.ok());
     CHECK(idle.error().message() == "--idle-exit-sec: must be a number of seconds, got '-3'");
+}
+
+// --bus none: spawn mode only, the control socket required; --worker-user
+// defaults by the running uid and never names root.
+TEST_CASE("parse_options: --bus none and --worker-user")
+{
+    ::unsetenv("NOTIFY_SOCKET");
+    int exit_code = -1;
+    const char* none_args[] = {"mcrd", "--bus", "none"};
+    Result<Options> none = parse_options(3, const_cast<char**>(none_args), exit_code);
+    REQUIRE(none.ok());
+    CHECK(without_bus(*none));
+    CHECK(none->worker_mode == WorkerMode::spawn);
+    CHECK(none->worker_user == (::geteuid() == 0 ? "nobody" : "-"));
+    CHECK(drops_worker_user(*none) == (::geteuid() == 0));
+
+    const char* systemd_args[] = {"mcrd", "--bus", "none", "--worker-mode", "systemd"};
+    Result<Options> systemd = parse_options(5, const_cast<char**>(systemd_args), exit_code);
+    REQUIRE_FALSE(systemd.ok());
+    CHECK(exit_code == 2);
+    CHECK(systemd.error().message() == "--bus none: workers cannot be systemd units without a bus (systemd is "
+                                       "asked over D-Bus); use --worker-mode spawn");
+
+    const char* no_socket_args[] = {"mcrd", "--bus", "none", "--control-socket", "-"};
+    Result<Options> no_socket = parse_options(5, const_cast<char**>(no_socket_args), exit_code);
+    REQUIRE_FALSE(no_socket.ok());
+    CHECK(no_socket.error().message() ==
+          "--bus none: needs the control socket: it is the only API left (not --control-socket -)");
+
+    const char* keep_args[] = {"mcrd", "--worker-user", "-"};
+    Result<Options> keep = parse_options(3, const_cast<char**>(keep_args), exit_code);
+    REQUIRE(keep.ok());
+    CHECK_FALSE(drops_worker_user(*keep));
+
+    const char* root_args[] = {"mcrd", "--worker-user", "root"};
+    Result<Options> root = parse_options(3, const_cast<char**>(root_args), exit_code);
+    REQUIRE_FALSE(root.ok());
+    CHECK(root.error().message() == "--worker-user: workers never run as root; name an unprivileged user, or '-'");
+}
+
+// A user name or uid resolves to its uid and primary group; root and
+// unknown users are refused by name.
+TEST_CASE("resolve_worker_user")
+{
+    Result<WorkerIdentity> nobody = resolve_worker_user("nobody");
+    REQUIRE(nobody.ok());
+    CHECK(nobody->uid != 0);
+    Result<WorkerIdentity> by_uid = resolve_worker_user(std::to_string(nobody->uid));
+    REQUIRE(by_uid.ok());
+    CHECK(by_uid->gid == nobody->gid);
+    Result<WorkerIdentity> root = resolve_worker_user("0");
+    REQUIRE_FALSE(root.ok());
+    CHECK(root.error().message() ==
+          "--worker-user: workers never run as root ('0'); name an unprivileged user, or '-' for mcrd's own");
+    Result<WorkerIdentity> unknown = resolve_worker_user("mcrt-no-such-user");
+    REQUIRE_FALSE(unknown.ok());
+    CHECK(unknown.error().message() == "--worker-user: no such user 'mcrt-no-such-user'");
 }
