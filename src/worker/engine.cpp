@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string>
 
 namespace mcr::worker {
 
@@ -174,6 +175,32 @@ void Engine::rearm_receive_if_stopped()
         arm_receive();
         (void)io_uring_submit(uring_.get());
     }
+    check_packet_ring_order();
+}
+
+// The ring is read one expected block after another (next_retired_block),
+// which relies on the kernel retiring blocks in ring order. Should a retired
+// block ever sit elsewhere while the expected one is not, the worker would
+// wait for the expected one forever: checked here on the stats timer (one
+// full search per tick, only while the ring looks empty), and the ring is
+// then read by sequence number again.
+void Engine::check_packet_ring_order()
+{
+    if (!packet_ring_ || packet_block_ || !packet_next_block_ || receive_stopped_)
+        return;
+    const RingLayout& layout = packet_ring_->layout();
+    if (block_retired(layout, *packet_next_block_))
+        return;
+    const auto oldest = oldest_retired_block(layout);
+    if (oldest && oldest != packet_next_block_ && !block_retired(layout, *packet_next_block_)) {
+        log_warning("Receive ring: block " + std::to_string(*oldest) + " retired out of order (expected " +
+                    std::to_string(*packet_next_block_) + "), reading by sequence number again");
+        packet_next_block_.reset();
+        if (walk_packet_ring()) {
+            forward_pending_frames();
+            (void)io_uring_submit(uring_.get());
+        }
+    }
 }
 
 void Engine::drain(std::chrono::milliseconds limit)
@@ -298,6 +325,7 @@ void Engine::attach_packet_ring()
 {
     packet_block_.reset();
     packet_block_done_ = 0;
+    packet_next_block_.reset();
     packet_ring_.reset();
     auto ring = IngressRing::attach(ingress_fd_, packet_ring_geometry_);
     if (!ring) {
@@ -315,7 +343,7 @@ bool Engine::packet_ring_has_frames() const noexcept
         return false;
     if (packet_block_)
         return true;
-    return oldest_retired_block(packet_ring_->layout()).has_value();
+    return next_retired_block(packet_ring_->layout(), packet_next_block_).has_value();
 }
 
 // Forwards frames out of retired blocks in sequence order, handing each
@@ -329,7 +357,7 @@ bool Engine::walk_packet_ring()
     const RingLayout& layout = packet_ring_->layout();
     while (!receive_stopped_ || packet_block_) {
         if (!packet_block_) {
-            packet_block_ = oldest_retired_block(layout);
+            packet_block_ = next_retired_block(layout, packet_next_block_);
             if (!packet_block_)
                 break;
             packet_block_done_ = frames_done(layout, *packet_block_); // non-zero after a crash mid-block
@@ -356,6 +384,7 @@ bool Engine::walk_packet_ring()
                 (void)io_uring_submit(uring_.get());
         }
         release_block(layout, *packet_block_);
+        packet_next_block_ = following_block(layout, *packet_block_);
         packet_block_.reset();
         packet_block_done_ = 0;
     }

@@ -105,6 +105,7 @@ private:
     void attach_packet_ring();
     [[nodiscard]] bool packet_ring_has_frames() const noexcept;
     bool walk_packet_ring();
+    void check_packet_ring_order();
 
     ProvidedBuffers provided_buffers_;
 
@@ -133,6 +134,9 @@ private:
     std::optional<IngressRing> packet_ring_;
     std::optional<unsigned> packet_block_;
     unsigned packet_block_done_ = 0;
+    // The block after the last one handed back (next_retired_block); unset
+    // until the first block of a new or adopted ring is found.
+    std::optional<unsigned> packet_next_block_;
 
     EgressPool egress_;
     ForwardingPlan plan_;

@@ -37,6 +37,20 @@ std::optional<unsigned> oldest_retired_block(const RingLayout& ring) noexcept
     return oldest;
 }
 
+std::optional<unsigned> next_retired_block(const RingLayout& ring, std::optional<unsigned> expected) noexcept
+{
+    if (!expected || *expected >= ring.block_count)
+        return oldest_retired_block(ring);
+    if (block_retired(ring, *expected))
+        return expected;
+    return std::nullopt;
+}
+
+unsigned following_block(const RingLayout& ring, unsigned index) noexcept
+{
+    return index + 1 < ring.block_count ? index + 1 : 0;
+}
+
 BlockFrames::BlockFrames(const RingLayout& ring, unsigned index) noexcept
     : block_(ring.base + std::size_t{index} * ring.block_bytes), block_bytes_(ring.block_bytes)
 {

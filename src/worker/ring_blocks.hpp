@@ -31,7 +31,21 @@ struct RingFrame {
 };
 
 // The retired block (TP_STATUS_USER) with the lowest sequence number, if any.
+// Reads every block header: one page each, so with thousands of blocks this
+// costs hundreds of microseconds (see next_retired_block).
 [[nodiscard]] std::optional<unsigned> oldest_retired_block(const RingLayout& ring) noexcept;
+
+// The block to read next. The kernel fills and retires blocks strictly in
+// ring order and stops at the first one user space still holds, so once a
+// block has been handed back the next one to read can only be the one after
+// it (`expected`): when that is not retired, none is. Only without
+// `expected` (a ring just set up or adopted) is the ring searched by
+// sequence number. One header read instead of block_count of them per block.
+[[nodiscard]] std::optional<unsigned> next_retired_block(const RingLayout& ring,
+                                                         std::optional<unsigned> expected) noexcept;
+
+// The index after `index`, wrapping at the end of the ring.
+[[nodiscard]] unsigned following_block(const RingLayout& ring, unsigned index) noexcept;
 
 // Whether block `index` is retired (owned by user space).
 [[nodiscard]] bool block_retired(const RingLayout& ring, unsigned index) noexcept;

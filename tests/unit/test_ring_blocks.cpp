@@ -89,6 +89,30 @@ TEST_CASE("the next block is found by sequence number, wherever the previous wor
     CHECK(ring.desc(0)->hdr.bh1.block_status == TP_STATUS_KERNEL);
 }
 
+TEST_CASE("after a block is handed back only the following one is looked at")
+{
+    FakeRing ring;
+    const auto& layout = ring.layout;
+    // Nothing known yet: searched by sequence number (an adopted ring).
+    ring.fill(3, 20, {60});
+    ring.fill(0, 21, {60});
+    CHECK(mcr::worker::next_retired_block(layout, std::nullopt) == 3u);
+    mcr::worker::release_block(layout, 3);
+    // Wraps from the last block to the first.
+    const unsigned after = mcr::worker::following_block(layout, 3);
+    CHECK(after == 0u);
+    CHECK(mcr::worker::next_retired_block(layout, after) == 0u);
+    mcr::worker::release_block(layout, 0);
+    CHECK(mcr::worker::following_block(layout, 0) == 1u);
+    // The expected block is not retired: none is read, even if another is
+    // (which the kernel never does; the engine's stats-timer check catches it).
+    ring.fill(2, 22, {60});
+    CHECK_FALSE(mcr::worker::next_retired_block(layout, 1u).has_value());
+    CHECK(mcr::worker::next_retired_block(layout, 2u) == 2u);
+    // An index outside the ring (a ring of another size) falls back to the search.
+    CHECK(mcr::worker::next_retired_block(layout, kBlocks) == 2u);
+}
+
 TEST_CASE("frames of a block come in order with their bytes and flags")
 {
     FakeRing ring;
