@@ -121,7 +121,7 @@ relay_error() {
     local method=$1 out status=0; shift
     out=$("${prefix[@]}" gdbus call --address "$BUS_ADDRESS" --dest org.mcr.Relay --object-path /org/mcr/Relay \
         --method "org.mcr.Relay.Manager.$method" "$@" 2>&1) || status=$?
-    [ "$status" -ne 0 ] || fail "call $method was expected to fail, got: $out"
+    [ "$status" -ne 0 ] || die "call $method was expected to fail, got: $out"
     printf '%s\n' "$out" | sed -n 's/^Error: GDBus\.Error:\([^:]*\): \(.*\)$/\1|\2/p' | head -n 1
 }
 
@@ -169,8 +169,8 @@ wait_rule_property() {
     local deadline=$((SECONDS + ${4:-15})) got=""
     while :; do
         got=$(rule_property "$1" "$2" 2>/dev/null) || got="(unreadable)"
-        [ "$got" = "$3" ] && { log "ok: rule $1 $2 = $got"; return 0; }
-        [ "$SECONDS" -lt "$deadline" ] || fail "rule $1 $2: expected $3, still $got after ${4:-15}s"
+        [ "$got" = "$3" ] && { ok "rule $1 $2 = $got"; return 0; }
+        [ "$SECONDS" -lt "$deadline" ] || { fail "rule $1 $2: expected $3, still $got after ${4:-15}s"; return 0; }
         sleep 0.2
     done
 }

@@ -160,6 +160,7 @@ boot_start() {
 # then unmount the overlay and the scratch tmpfs. Safe to call twice.
 boot_cleanup() {
     local rc=$? deadline
+    rc=$(check_exit_status "$rc")   # a recorded failed check fails the test
     trap - EXIT
     if [[ -n "$BOOT_PID1" ]] && kill -0 "$BOOT_PID1" 2>/dev/null; then
         # SIGRTMIN+4 asks systemd to power off, even when systemctl cannot run.
