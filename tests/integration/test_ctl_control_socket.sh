@@ -13,10 +13,7 @@
 . "$(dirname "$0")/lib/bus.sh"
 
 find_binary MCRCTL src/ctl/mcrctl
-[ -n "${MCRD_WORKER:-}" ] || MCRD_WORKER="$MCRT_BUILD_DIR/src/worker/mcrd-worker"
-bus_setup
-
-relay_topology 1
+bus_relay_setup 1
 
 SOCKET=$(scratch control.sock)
 mcrd_start relay --control-socket "$SOCKET"

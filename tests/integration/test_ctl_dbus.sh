@@ -11,10 +11,7 @@
 . "$(dirname "$0")/lib/bus.sh"
 
 find_binary MCRCTL src/ctl/mcrctl
-[ -n "${MCRD_WORKER:-}" ] || MCRD_WORKER="$MCRT_BUILD_DIR/src/worker/mcrd-worker"
-bus_setup
-
-relay_topology 1
+bus_relay_setup 1
 mcrd_start relay
 
 export MCRCTL_BUS_ADDRESS=$BUS_ADDRESS

@@ -24,9 +24,7 @@
 . "$(dirname "$0")/lib/bus.sh"
 "$MCRT_PYTHON" -c 'import dbus, dbus.service, gi' 2>/dev/null || skip "python3-dbus / python3-gi not installed"
 require_tools gdbus sha256sum
-[ -n "${MCRD_WORKER:-}" ] || MCRD_WORKER="$MCRT_BUILD_DIR/src/worker/mcrd-worker"
-bus_setup
-relay_topology 1
+bus_relay_setup 1
 readonly MAX_RULES=1000 FLOOD=10000 CALLERS="$MCRT_LIB_DIR/hostile_callers.py"
 POLKIT_LOG=$(scratch polkit.log)
 bg_start_host "$(scratch fake_polkit.out)" "$MCRT_PYTHON" "$MCRT_LIB_DIR/fake_polkit.py" "$BUS_ADDRESS" \

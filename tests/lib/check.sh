@@ -16,6 +16,10 @@
 #   check_eq WHAT EXPECTED ACTUAL
 #   check_match WHAT REGEX ACTUAL
 #   check_le WHAT LIMIT VALUE          (decimal numbers)
+#   check_eventually WHAT EXPECTED TIMEOUT_S CMD...
+#                            check_eq on CMD's output, polled (0.2 s) until it
+#                            is EXPECTED or TIMEOUT_S passed (values that are
+#                            published periodically: stats files, properties)
 #   finish [MSG]             ends the test: 1 if a check failed or none was
 #                            made (a test that checked nothing proves nothing)
 #   wait_until TIMEOUT_S WHAT CMD...   polls CMD every 0.1 s until it succeeds;
@@ -60,6 +64,16 @@ check_le() {
     else
         fail "$1: '$3' is not <= $2"
     fi
+}
+
+check_eventually() {
+    local what=$1 want=$2 deadline=$((SECONDS + $3)) got; shift 3
+    while :; do
+        got=$("$@" 2>/dev/null) || got="(unreadable)"
+        [[ "$got" != "$want" && "$SECONDS" -lt "$deadline" ]] || break
+        sleep 0.2
+    done
+    check_eq "$what" "$want" "$got"
 }
 
 finish() {

@@ -14,11 +14,6 @@ admin_rule() {
         sys_exec tee /etc/mcrd/10-test.json >/dev/null
 }
 rule_names() { relay_call_as root ListRules | grep -o '"[a-z0-9]*"' | tr -d '"' | grep -xE 'admin[0-9]|dbus1' | sort | tr '\n' ' '; }
-# wait_rules EXPECTED: until the rule names match (10 s).
-wait_rules() {
-    local deadline=$((SECONDS + 10))
-    while [[ "$(rule_names)" != "$1" ]] && ((SECONDS < deadline)); do sleep 0.3; done
-}
 
 admin_rule admin1 5005
 sys_exec systemctl start mcrd.socket mcrd.service
@@ -31,8 +26,7 @@ pid=$(sys_main_pid mcrd.service)
 admin_rule admin2 5007
 sys_exec systemctl reload mcrd.service
 check_eq "systemctl reload mcrd succeeds" 0 "$?"
-wait_rules "admin2 dbus1 "
-check_eq "reload replaced admin1 by admin2, kept dbus1" "admin2 dbus1 " "$(rule_names)"
+check_eventually "reload replaced admin1 by admin2, kept dbus1" "admin2 dbus1 " 10 rule_names
 check_eq "reload did not restart mcrd" "$pid" "$(sys_main_pid mcrd.service)"
 check_eq "mcrd active after reload" active "$(sys_prop mcrd.service ActiveState)"
 
@@ -47,8 +41,7 @@ result=$(relay_stream_with_event 0.3 sys_exec systemctl reload mcrd.service \
 received=$(json_of "$result" received)
 echo "# systemctl reload with a changed config during a 10 kpps stream: lost $((10000 - ${received:-0})) of 10000 on the unchanged rule"
 check_eq "packets of the unchanged rule dbus1 across the reload" 10000 "$received"
-wait_rules "admin3 dbus1 "
-check_eq "the reload under traffic replaced admin2 by admin3" "admin3 dbus1 " "$(rule_names)"
+check_eventually "the reload under traffic replaced admin2 by admin3" "admin3 dbus1 " 10 rule_names
 journal=$(sys_exec journalctl -u mcrd.service --after-cursor "$cursor" --no-pager -o cat 2>/dev/null | tr '\n' '|')
 check_match "systemd took the unit through Reloading -> Reloaded" 'Reloading mcrd\.service.*\|.*Reloaded mcrd\.service' "$journal"
 check_eq "mcrd reloaded once, with the change" "1 1" \
@@ -72,8 +65,7 @@ check_match "the journal names the broken file" '10-test\.json' \
 admin_rule admin1 5005
 out=$(relay_call_as root Reload); rc=$?
 check_eq "D-Bus Reload as root ($out)" 0 "$rc"
-wait_rules "admin1 dbus1 "
-check_eq "D-Bus Reload re-read the admin file" "admin1 dbus1 " "$(rule_names)"
+check_eventually "D-Bus Reload re-read the admin file" "admin1 dbus1 " 10 rule_names
 out=$(relay_call_as alice Reload); rc=$?
 check_eq "alice may not Reload" 1 "$((rc != 0))"
 

@@ -177,11 +177,11 @@ check_eq "sink2 (steady1 out0) received all" "$count1" "${got[sink2]}"
 for s in sink0 sink1 sink2; do check_eq "$s: no duplicates" 0 "${dup[$s]}"; done
 
 # GetStats agrees with the sinks after a second of reconfiguration.
-check_eq "GetStats steady0 packets == sent" "$sent0" "$(relay_wait_stat 15 "$sent0" rules.name=steady0.packets)"
-check_eq "GetStats steady0 out0 packets == sink0" "${got[sink0]}" "$(relay_wait_stat 15 "${got[sink0]}" rules.name=steady0.outputs.0.packets)"
-check_eq "GetStats steady0 out1 packets == sink1" "${got[sink1]}" "$(relay_wait_stat 15 "${got[sink1]}" rules.name=steady0.outputs.1.packets)"
-check_eq "GetStats steady1 packets == sent" "$sent1" "$(relay_wait_stat 15 "$sent1" rules.name=steady1.packets)"
-check_eq "GetStats steady1 out0 packets == sink2" "${got[sink2]}" "$(relay_wait_stat 15 "${got[sink2]}" rules.name=steady1.outputs.0.packets)"
+check_eventually "GetStats steady0 packets == sent" "$sent0" 15 relay_stat rules.name=steady0.packets
+check_eventually "GetStats steady0 out0 packets == sink0" "${got[sink0]}" 15 relay_stat rules.name=steady0.outputs.0.packets
+check_eventually "GetStats steady0 out1 packets == sink1" "${got[sink1]}" 15 relay_stat rules.name=steady0.outputs.1.packets
+check_eventually "GetStats steady1 packets == sent" "$sent1" 15 relay_stat rules.name=steady1.packets
+check_eventually "GetStats steady1 out0 packets == sink2" "${got[sink2]}" 15 relay_stat rules.name=steady1.outputs.0.packets
 
 # Where a loss happened: each ingress socket saw every frame its sender sent
 # (fewer: lost on the way to the relay), the kernel dropped none of them
@@ -189,7 +189,7 @@ check_eq "GetStats steady1 out0 packets == sink2" "${got[sink2]}" "$(relay_wait_
 # matched every one to its rule.
 for w in "in0 $sent0" "in1 $sent1"; do
     set -- $w
-    check_eq "worker $1: frames reaching its socket == sent" "$2" "$(relay_wait_stat 15 "$2" workers.interface=$1.kernel.packets)"
+    check_eventually "worker $1: frames reaching its socket == sent" "$2" 15 relay_stat workers.interface=$1.kernel.packets
     check_eq "worker $1: kernel drops" 0 "$(relay_stat workers.interface=$1.kernel.drops)"
     check_eq "worker $1: frames the worker read == sent" "$2" "$(relay_stat workers.interface=$1.ingress.frames)"
     check_eq "worker $1: unmatched frames" 0 "$(relay_stat workers.interface=$1.ingress.not_matched)"

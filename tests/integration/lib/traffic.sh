@@ -168,12 +168,4 @@ capture_count() {
 
 # wait_stat NAME PATH VALUE [TIMEOUT_S]: waits until the worker's periodic
 # stats show VALUE at PATH (a half-written file just reads as "not yet").
-wait_stat() {
-    local name=$1 path=$2 want=$3 deadline=$((SECONDS + ${4:-15})) got=""
-    while :; do
-        got=$(worker_stat "$name" "$path" 2>/dev/null) || got="(unreadable)"
-        [ "$got" = "$want" ] && { ok "$path = $got"; return 0; }
-        [ "$SECONDS" -lt "$deadline" ] || { fail "$path: expected $want, still $got after ${4:-15}s"; return 0; }
-        sleep 0.1
-    done
-}
+wait_stat() { check_eventually "$2" "$3" "${4:-15}" worker_stat "$1" "$2"; }
