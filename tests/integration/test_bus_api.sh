@@ -79,7 +79,7 @@ expect_denied() {
     got=$(relay_error --as-nobody "$@")
     case "$got" in
         "org.freedesktop.DBus.Error.AccessDenied|polkit is not available to authorize 'org.mcr.relay."*)
-            log "ok: nobody: $1 -> ${got%%|*}" ;;
+            ok "nobody: $1 -> ${got%%|*}" ;;
         *) die "nobody: $1 -> $got" ;;
     esac
 }
@@ -96,7 +96,7 @@ if setpriv --reuid=nobody --regid=nogroup --clear-groups busctl --address="$BUS_
         org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus RequestName su org.mcr.Relay.ns.evil 0 2>/dev/null; then
     die "nobody could own org.mcr.Relay.ns.evil"
 fi
-log "ok: the bus policy keeps nobody from owning org.mcr.Relay.ns.*"
+ok "the bus policy keeps nobody from owning org.mcr.Relay.ns.*"
 
 log "--- log level, export, import"
 relay_call SetLogLevel s info

@@ -72,7 +72,7 @@ check_eq "rules after Reload() without 10-admin.json" "u 2" "$(rule_count)"
 check_eq "admin-1 gone" "org.mcr.Relay.Error.NoSuchRule|No rule named 'admin-1'" "$(relay_error GetRule admin-1)"
 echo '{"rules": [ {"name": "broken"} ] }' >"$MCRD_CONFIG_DIR/30-broken.json"
 got=$(relay_error Reload)
-case "$got" in "org.mcr.Relay.Error.InvalidRule|$MCRD_CONFIG_DIR/30-broken.json: rules[0]"*) log "ok: broken admin file refused: $got" ;;
+case "$got" in "org.mcr.Relay.Error.InvalidRule|$MCRD_CONFIG_DIR/30-broken.json: rules[0]"*) ok "broken admin file refused: $got" ;;
                *) die "broken admin file: $got" ;; esac
 check_eq "rules kept after a failed reload" "u 2" "$(rule_count)"
 kill -0 "$MCRD_PID" || die "mcrd died on a failed reload"
@@ -107,5 +107,5 @@ mcrd_stop || true
 mcrd_start relay --idle-exit-sec 1
 check_eq "rules when idle" "u 0" "$(rule_count)"
 wait_pid "$MCRD_PID" 10 || die "idle exit with status $?"
-log "ok: mcrd exited by itself when idle"
+ok "mcrd exited by itself when idle"
 finish "state persisted across restarts, corrupt state refused, admin config merged and reloaded, sd_notify, idle exit"

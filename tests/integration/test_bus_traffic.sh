@@ -59,7 +59,7 @@ check_eq "GetStats kernel drops" 0 "$(relay_stat workers.0.kernel.drops)"
 stop_pid "$MONITOR_PID" || true
 grep -A8 'member=PropertiesChanged' "$(scratch props.monitor)" | grep -q '"Packets"' \
     || die "no PropertiesChanged for Packets: $(cat "$(scratch props.monitor)")"
-log "ok: PropertiesChanged carried Packets"
+ok "PropertiesChanged carried Packets"
 
 relay_call ResetStats
 wait_rule_property r1 Packets "t 0"

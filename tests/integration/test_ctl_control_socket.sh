@@ -76,7 +76,7 @@ expect_reply() {
     local reply
     reply=$(send "$2")
     case "$reply" in
-        "$3"*) log "ok: $1 -> ${reply:0:100}" ;;
+        "$3"*) ok "$1 -> ${reply:0:100}" ;;
         *) die "$1: expected a reply starting with $3, got: $reply" ;;
     esac
 }
@@ -127,7 +127,7 @@ check_eq "ping beside a silent client" '{"Success":"pong"}' "$other"
 check_eq "silent client's answer" '{"Error":"request not received in time"}' "$silent"
 "$MCRT_PYTHON" -c "import sys; sys.exit(0 if 4.0 <= float('$silent_s') <= 15.0 else 1)" \
     || die "silent client was closed after ${silent_s}s, expected about 5s"
-log "ok: silent client closed after ${silent_s}s; the other was answered in ${other_s}s"
+ok "silent client closed after ${silent_s}s; the other was answered in ${other_s}s"
 
 # --- a burst of connections ------------------------------------------------------------
 check_eq "answers to 200 rapid connections" "200" "$("$MCRT_PYTHON" "$CLIENT" rapid "$SOCKET" 200)"
@@ -137,7 +137,7 @@ check_eq "socket mode" "660" "$(stat -c %a "$SOCKET")"
 if setpriv --reuid=nobody --regid=nogroup --clear-groups "$MCRT_PYTHON" "$CLIENT" send "$SOCKET" '"Ping"' 2>/dev/null; then
     die "user nobody could use the control socket"
 fi
-log "ok: user nobody cannot connect"
+ok "user nobody cannot connect"
 
 kill -0 "$MCRD_PID" || die "mcrd exited during the test: $(mcrd_log | tail -n 5)"
 finish "the control socket speaks MCR's protocol and survives abusive clients"

@@ -23,7 +23,7 @@ expect_status() {
     local expected=$1 what=$2 status=0; shift 2
     OUT=$("$@" 2>&1) || status=$?
     [ "$status" -eq "$expected" ] || die "$what: exit status $status, expected $expected; output: $OUT"
-    log "ok: $what exits $status"
+    ok "$what exits $status"
 }
 expect_output_has() {
     printf '%s\n' "$OUT" | grep -qF -- "$2" || die "$1: output lacks '$2'; output: $OUT"
@@ -61,7 +61,7 @@ check_eq "import message" "Imported 1 rule." "$OUT"
 ctl --json list >"$(scratch reimported.json)" || die "list --json failed"
 cmp -s "$(scratch exported.json)" "$(scratch reimported.json)" \
     || die "round trip changed the rule set: $(diff "$(scratch exported.json)" "$(scratch reimported.json)")"
-log "ok: list --json -> config import round trip is identical"
+ok "list --json -> config import round trip is identical"
 expect_status 0 "config export" ctl config export
 check_eq "config export equals list --json" "$(cat "$(scratch exported.json)")" "$OUT"
 
