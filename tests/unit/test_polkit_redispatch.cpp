@@ -73,7 +73,7 @@ struct Peer {
 // Both ends of a socketpair in this thread.
 class Fixture {
 public:
-    Fixture() : writes(api), relay(api, writes, polkit)
+    Fixture() : writes(api, [this](const audit::Record& record) { records.push_back(record); }), relay(api, writes, polkit)
     {
         int fds[2];
         REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, fds) == 0);
@@ -129,6 +129,7 @@ public:
     }
 
     testing::FakeRelayApi api;
+    std::vector<audit::Record> records;   // what would go to the journal
     WritePath writes;
     PolkitAuthorizer polkit;
     RelayBus relay;
@@ -176,6 +177,8 @@ TEST_CASE("RemoveRule of a rule removed while polkit decided: no such rule, and 
 
     CHECK(f.peer.answers == std::vector<std::string>{kErrorNoSuchRule});
     CHECK(f.api.applied == 0);
+    REQUIRE(f.records.size() == 1);   // audited once, when it was answered
+    CHECK(f.records[0].outcome == audit::Outcome::invalid);
     CHECK(f.polkit.bus_queries_held() == 0);
 }
 
@@ -209,5 +212,7 @@ TEST_CASE("a call polkit refuses is refused once, whatever changed meanwhile, an
     f.polkit_answers(false);
     f.run_until([&] { return f.peer.answers.size() == 2; });
     CHECK(f.peer.answers[1] == "org.freedesktop.DBus.Error.AccessDenied");
+    REQUIRE(f.records.size() == 2);
+    CHECK(f.records[1].outcome == audit::Outcome::denied);
     CHECK(f.polkit.bus_queries_held() == 0);
 }
