@@ -62,8 +62,7 @@ trial_losses() {
     if [ "$1" = mcrd ]; then
         local kernel_drops would_block
         kernel_drops=$(worker_stat bench_worker kernel.drops)
-        would_block=$("$MCRT_PYTHON" "$MCRT_LIB_DIR/mcrt.py" get "$(scratch bench_worker.stats.json)" \
-            rules.name=bench.outputs.0.drops.would_block)
+        would_block=$(worker_stat bench_worker rules.name=bench.outputs.0.drops.would_block)
         text+=", worker total: socket drops $kernel_drops, egress would-block $would_block"
     fi
     echo "$text"

@@ -32,7 +32,7 @@ steer_receive_work() {
 # set_rps NS IF CPU
 set_rps() {
     ns_exec "$1" sh -c "printf '%x' $((1 << $3)) > /sys/class/net/$2/queues/rx-0/rps_cpus" \
-        || fail "cannot set RPS on $1/$2"
+        || die "cannot set RPS on $1/$2"
 }
 
 # sink_endpoint KIND I: "GROUP PORT" sink I listens to.

@@ -73,6 +73,9 @@ int submit(sd_bus_message* m, void* userdata, WriteRequest&& request, sd_bus_err
     self.writes().submit(std::move(request), gate, [&result](WriteResult answer) { result = std::move(answer); });
     if (!result)
         return 1;   // polkit is deciding: no reply until the call comes back
+    // Answered now. If polkit re-dispatched this call and it was answered
+    // before authorization, polkit's answer is still held: drop it.
+    self.polkit().forget_answered(m);
     if (result->denied)
         return gate->refusal();
     if (!result->outcome.ok())

@@ -212,6 +212,12 @@ int PolkitAuthorizer::verify_bus_call(sd_bus_message* message, const char* actio
     return 0;
 }
 
+void PolkitAuthorizer::forget_answered(sd_bus_message* message)
+{
+    if (auto it = bus_queries_.find(message); it != bus_queries_.end() && it->second->answered)
+        bus_queries_.erase(it);
+}
+
 int PolkitAuthorizer::on_bus_query_reply(sd_bus_message* reply, void* userdata, sd_bus_error* /*ret_error*/) noexcept
 {
     auto* query = static_cast<BusQuery*>(userdata);

@@ -8,6 +8,7 @@
 #include <systemd/sd-bus.h>
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -42,6 +43,16 @@ public:
     // errno with `error` set (AccessDenied / InteractiveAuthorizationRequired).
     // The subject is the sender's unique bus name, never an argument.
     [[nodiscard]] int verify_bus_call(sd_bus_message* message, const char* action, sd_bus_error* error);
+
+    // The handler has answered `message` (which polkit may have
+    // re-dispatched) without asking verify_bus_call() again: the request
+    // could not succeed whatever polkit said, e.g. the rule it names was
+    // removed while polkit decided. Drops polkit's answer to it, which
+    // nothing would consume otherwise; a query still waiting is kept.
+    void forget_answered(sd_bus_message* message);
+
+    // Bus queries held: waiting for polkit, or answered and not yet consumed.
+    [[nodiscard]] std::size_t bus_queries_held() const { return bus_queries_.size(); }
 
     // For the control socket: the subject is a process (from SO_PEERCRED).
     // uid 0 is allowed at once. `done` is called exactly once, possibly

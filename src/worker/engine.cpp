@@ -3,6 +3,7 @@
 // cancelled receive or of a replaced plan are recognised and not miscounted.
 #include "engine.hpp"
 
+#include "completions.hpp"
 #include "core/log.hpp"
 #include "dataplane/frame.hpp"
 
@@ -400,24 +401,22 @@ void Engine::handle_receive(const io_uring_cqe& cqe)
             receive_armed_ = false;
         return;
     }
-    if (cqe.flags & IORING_CQE_F_BUFFER) {
-        const auto buffer_id = static_cast<std::uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
-        if (cqe.res > 0 && pending_count_ < kIngressBuffers) {
-            received_ = true;
-            // Each buffer is pending at most once, so the queue never overflows.
-            pending_[(pending_head_ + pending_count_) % kIngressBuffers] =
-                PendingFrame{buffer_id, static_cast<std::uint32_t>(cqe.res)};
-            ++pending_count_;
-        } else {
-            provided_buffers_.give_back(buffer_id);
-        }
+    const ReceiveCompletion c = classify_receive(cqe.res, cqe.flags, current, pending_count_ >= kIngressBuffers);
+    if (c.take_frame) {
+        received_ = true;
+        // Each buffer is pending at most once, so the queue never overflows.
+        pending_[(pending_head_ + pending_count_) % kIngressBuffers] =
+            PendingFrame{c.buffer_id, static_cast<std::uint32_t>(cqe.res)};
+        ++pending_count_;
     }
-    if (cqe.res == -ENOBUFS)
+    if (c.give_back)
+        provided_buffers_.give_back(c.buffer_id);
+    if (c.no_buffer)
         ++counters_.ingress.no_buffer;
-    else if (cqe.res < 0 && cqe.res != -ECANCELED && current)
+    if (c.report_error)
         log_warning(std::string("Receive on the ingress socket failed: ") + std::strerror(-cqe.res) +
                     ", re-arming");
-    if (current && !(cqe.flags & IORING_CQE_F_MORE))
+    if (c.ended)
         receive_armed_ = false; // multishot ended (ENOBUFS, error): re-armed after this batch
 }
 
@@ -520,19 +519,9 @@ void Engine::handle_send(const io_uring_cqe& cqe)
 {
     const auto index = static_cast<std::uint32_t>(cqe.user_data & kValueMask);
     const EgressSlot& slot = egress_.slot(index);
-    if (slot.generation == plan_generation_) {
-        OutputCounters& counters = counters_.rules[slot.rule_index].outputs[slot.output_index];
-        if (cqe.res >= 0) {
-            ++counters.packets;
-            counters.bytes += slot.payload_bytes;
-        } else if (cqe.res == -EAGAIN || cqe.res == -ENOBUFS) {
-            ++counters.would_block;
-        } else if (cqe.res == -EMSGSIZE) {
-            ++counters.too_big;
-        } else {
-            ++counters.send_error;
-        }
-    }
+    if (slot.generation == plan_generation_)
+        count_send_completion(counters_.rules[slot.rule_index].outputs[slot.output_index], cqe.res,
+                              slot.payload_bytes);
     egress_.release(index);
 }
 

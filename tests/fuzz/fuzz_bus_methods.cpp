@@ -14,6 +14,7 @@
 #include "core/rule_json.hpp"
 #include "core/rule_validation.hpp"
 #include "core/sd_ptr.hpp"
+#include "fake_relay_api.hpp"
 #include "fuzz_fail.hpp"
 
 #include <fuzzer/FuzzedDataProvider.h>
@@ -33,72 +34,6 @@ using namespace mcr;
 using namespace mcr::bus;
 
 namespace {
-
-// A small in-memory daemon: validates like the real one, refuses a
-// ninth rule, and round-trips its set through the JSON writer.
-class FakeApi final : public RelayApi {
-public:
-    ApiOutcome add_rule(Rule rule) override
-    {
-        if (Status s = validate_rule(rule); !s)
-            return ApiOutcome::fail(ApiError::invalid_rule, s.error().message());
-        if (rules_.count(rule.name) != 0)
-            return ApiOutcome::fail(ApiError::rule_exists, "rule exists");
-        if (rules_.size() >= 8)
-            return ApiOutcome::fail(ApiError::too_many_rules, "too many rules");
-        rules_.emplace(rule.name, std::move(rule));
-        return ApiOutcome::success();
-    }
-    ApiOutcome remove_rule(const std::string& name) override
-    {
-        return rules_.erase(name) != 0 ? ApiOutcome::success()
-                                       : ApiOutcome::fail(ApiError::no_such_rule, "no rule " + name);
-    }
-    ApiOutcome import_rules(const RuleSet& rules, bool replace) override
-    {
-        if (replace)
-            rules_.clear();
-        for (const Rule& r : rules.rules)
-            if (rules_.size() < 8)
-                rules_.emplace(r.name, r);
-        return ApiOutcome::success();
-    }
-    [[nodiscard]] std::vector<RuleStatus> rules() const override
-    {
-        std::vector<RuleStatus> out;
-        for (const auto& [name, rule] : rules_)
-            out.push_back(RuleStatus{rule, false, "active", 1, 2, 3});
-        return out;
-    }
-    [[nodiscard]] std::optional<RuleStatus> find_rule(const std::string& name) const override
-    {
-        const auto it = rules_.find(name);
-        if (it == rules_.end())
-            return std::nullopt;
-        return RuleStatus{it->second, false, "active", 1, 2, 3};
-    }
-    [[nodiscard]] std::string export_rules() const override
-    {
-        RuleSet set;
-        for (const auto& [name, rule] : rules_)
-            set.rules.push_back(rule);
-        return rule_set_to_json(set).dump();
-    }
-    [[nodiscard]] std::string stats_json() const override { return "{}"; }
-    void reset_stats() override {}
-    [[nodiscard]] std::vector<WorkerStatus> workers() const override
-    {
-        return {WorkerStatus{"eth0", "spawned", "active", "", 1}};
-    }
-    ApiOutcome reload() override { return ApiOutcome::success(); }
-    void set_log_level(LogLevel level) override { level_ = std::string(mcr::log_level_name(level)); }
-    [[nodiscard]] std::string log_level_name() const override { return level_; }
-    [[nodiscard]] std::string namespace_name() const override { return ""; }
-
-private:
-    std::map<std::string, Rule> rules_;
-    std::string level_ = "info";
-};
 
 std::vector<const sd_bus_vtable*> manager_methods()
 {
@@ -185,7 +120,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, fds) < 0)
         fuzz_fail("sd-bus refused to set up the call");
     UnflushedBusPtr bus = private_bus(fds[0]);
-    FakeApi api;
+    testing::FakeRelayApi api;
     WritePath writes(api);
     PolkitAuthorizer polkit;
     RelayBus relay(api, writes, polkit);

@@ -35,13 +35,13 @@ check_eq "rule Packets" 't 0' "$(rule_property video1 Packets)"
 check_eq "AddRuleJSON path (SSM source, expired TTL forwarding)" 'o "/org/mcr/Relay/rule/ssm_2da"' \
     "$(relay_call AddRuleJSON s '{"name":"ssm-a","input":{"interface":"in0","address":"232.1.1.1","port":5000,"source":"192.0.2.10"},"outputs":[{"interface":"out0","address":"239.3.3.3","port":7000}],"forward_expired_ttl":true}')"
 check_eq "rule InSource" 's "192.0.2.10"' "$(rule_property ssm_2da InSource)"
-relay_string GetRule s ssm-a | grep -q '"forward_expired_ttl":true' || fail "forward_expired_ttl lost"
+relay_string GetRule s ssm-a | grep -q '"forward_expired_ttl":true' || die "forward_expired_ttl lost"
 check_eq "RuleCount" "u 2" "$(relay_get /org/mcr/Relay org.mcr.Relay.Manager RuleCount)"
 check_eq "WorkerCount (one ingress interface)" "u 1" "$(relay_get /org/mcr/Relay org.mcr.Relay.Manager WorkerCount)"
 check_eq "ListWorkers" 'a(ssssu) 1 "in0" "spawned" "waiting for interface" "interface in0 does not exist" 0' \
     "$(relay_call ListWorkers)"
 check_eq "Namespace" 's ""' "$(relay_get /org/mcr/Relay org.mcr.Relay.Manager Namespace)"
-relay_get /org/mcr/Relay org.mcr.Relay.Manager Version | grep -Eq '^s "[0-9]+\.[0-9]+\.[0-9]+"$' || fail "Version"
+relay_get /org/mcr/Relay org.mcr.Relay.Manager Version | grep -Eq '^s "[0-9]+\.[0-9]+\.[0-9]+"$' || die "Version"
 
 log "--- every error name with its message"
 check_eq "InvalidRule" 'org.mcr.Relay.Error.InvalidRule|outputs[0].port: must be an integer 1..65535, got 0' \
@@ -72,15 +72,15 @@ check_eq "RuleCount after RemoveRule" "u 2" "$(relay_get /org/mcr/Relay org.mcr.
 log "--- unprivileged caller: reads allowed, writes denied by polkit, state untouched"
 BEFORE=$(state_digest)
 check_eq "nobody may read" 'a(sssqsa(ssqy)s) 2' "$(relay_call_as_nobody ListRules | cut -d' ' -f1-2)"
-relay_call_as_nobody GetStats >/dev/null || fail "nobody cannot call GetStats"
+relay_call_as_nobody GetStats >/dev/null || die "nobody cannot call GetStats"
 # expect_denied METHOD ARGS...: nobody's call fails with AccessDenied from the polkit check.
 expect_denied() {
     local got
     got=$(relay_error --as-nobody "$@")
     case "$got" in
         "org.freedesktop.DBus.Error.AccessDenied|polkit is not available to authorize 'org.mcr.relay."*)
-            log "ok: nobody: $1 -> ${got%%|*}" ;;
-        *) fail "nobody: $1 -> $got" ;;
+            ok "nobody: $1 -> ${got%%|*}" ;;
+        *) die "nobody: $1 -> $got" ;;
     esac
 }
 expect_denied AddRule n2 in0 239.1.1.5 5000 "" "[('out0','239.2.2.5',6000,0)]"
@@ -94,9 +94,9 @@ check_eq "state file byte-identical after denied writes" "$BEFORE" "$(state_dige
 check_eq "rules after denied writes" "u 2" "$(relay_get /org/mcr/Relay org.mcr.Relay.Manager RuleCount)"
 if setpriv --reuid=nobody --regid=nogroup --clear-groups busctl --address="$BUS_ADDRESS" call \
         org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus RequestName su org.mcr.Relay.ns.evil 0 2>/dev/null; then
-    fail "nobody could own org.mcr.Relay.ns.evil"
+    die "nobody could own org.mcr.Relay.ns.evil"
 fi
-log "ok: the bus policy keeps nobody from owning org.mcr.Relay.ns.*"
+ok "the bus policy keeps nobody from owning org.mcr.Relay.ns.*"
 
 log "--- log level, export, import"
 relay_call SetLogLevel s info
@@ -113,6 +113,6 @@ check_eq "imported rule" 's "239.5.5.5"' "$(rule_property mcr1 InAddress)"
 check_eq "RuleCount after import" "u 3" "$(relay_get /org/mcr/Relay org.mcr.Relay.Manager RuleCount)"
 
 busctl --address="$BUS_ADDRESS" introspect org.mcr.Relay /org/mcr/Relay >"$(scratch introspect.txt)"
-grep -q '^\.AddRule  *method  *sssqsa(ssqy)  *o ' "$(scratch introspect.txt)" || fail "introspection lacks AddRule"
-mcrd_stop || fail "mcrd did not exit cleanly on SIGTERM"
-pass "D-Bus API: rules, errors, properties, polkit denial, import/export"
+grep -q '^\.AddRule  *method  *sssqsa(ssqy)  *o ' "$(scratch introspect.txt)" || die "introspection lacks AddRule"
+mcrd_stop || die "mcrd did not exit cleanly on SIGTERM"
+finish "D-Bus API: rules, errors, properties, polkit denial, import/export"

@@ -22,11 +22,11 @@ relay_call AddRule 'sssqsa(ssqy)' keep-1 in0 239.1.1.1 5000 "" 1 out0 239.2.2.2 
 relay_call AddRule 'sssqsa(ssqy)' keep-2 in1 239.1.1.2 5000 192.0.2.9 1 out0 203.0.113.7 6000 32 >/dev/null
 BEFORE_LIST=$(relay_call ListRules)
 BEFORE_FILE=$(state_digest)
-mcrd_stop || fail "mcrd did not exit cleanly"
+mcrd_stop || die "mcrd did not exit cleanly"
 mcrd_start relay
 check_eq "rules after restart" "$BEFORE_LIST" "$(relay_call ListRules)"
 check_eq "state file untouched by the restart" "$BEFORE_FILE" "$(state_digest)"
-mcrd_stop || fail "mcrd did not exit cleanly"
+mcrd_stop || die "mcrd did not exit cleanly"
 
 log "--- corrupt state: refused, moved aside, then --reset-state"
 printf '{"rules": [ {"name": "half' >"$MCRD_STATE_DIR/rules.json"
@@ -36,13 +36,13 @@ ip netns exec "$(ns_name relay)" "$MCRD" --bus "$BUS_ADDRESS" --allow-root --sta
     --config-dir "$MCRD_CONFIG_DIR" --worker-mode spawn >"$(scratch "mcrd.$MCRD_STARTS.log")" 2>&1 || status=$?
 check_eq "exit status with a corrupt state file" 1 "$status"
 grep -q "Failed to start: $MCRD_STATE_DIR/rules.json: unusable state (.*); moved to $MCRD_STATE_DIR/rules.json.corrupt-[0-9]*; fix it or start once with --reset-state" \
-    "$(scratch "mcrd.$MCRD_STARTS.log")" || fail "no clear message: $(mcrd_log)"
+    "$(scratch "mcrd.$MCRD_STARTS.log")" || die "no clear message: $(mcrd_log)"
 check_eq "corrupt copies kept" 1 "$(ls "$MCRD_STATE_DIR" | grep -c '^rules.json.corrupt-')"
-[ ! -e "$MCRD_STATE_DIR/rules.json" ] || fail "the corrupt file is still in place"
+[ ! -e "$MCRD_STATE_DIR/rules.json" ] || die "the corrupt file is still in place"
 printf 'garbage' >"$MCRD_STATE_DIR/rules.json"
 mcrd_start relay --reset-state
 check_eq "rules after --reset-state" "u 0" "$(rule_count)"
-mcrd_stop || fail "mcrd did not exit cleanly"
+mcrd_stop || die "mcrd did not exit cleanly"
 
 log "--- admin configuration: merged, read-only, reloaded on SIGHUP and Reload()"
 cat >"$MCRD_CONFIG_DIR/10-admin.json" <<'JSON'
@@ -57,7 +57,7 @@ relay_call AddRule 'sssqsa(ssqy)' runtime-1 in0 239.1.1.1 5000 "" 1 out0 239.2.2
 check_eq "admin + run-time rules" "u 2" "$(rule_count)"
 check_eq "AdminRule" "org.mcr.Relay.Error.AdminRule|Rule 'admin-1' comes from the admin configuration and cannot be removed at run time; edit the configuration instead" \
     "$(relay_error RemoveRule admin-1)"
-grep -q '"admin-1"' "$MCRD_STATE_DIR/rules.json" && fail "admin rule written to the state file"
+grep -q '"admin-1"' "$MCRD_STATE_DIR/rules.json" && die "admin rule written to the state file"
 cat >"$MCRD_CONFIG_DIR/20-more.json" <<'JSON'
 { "rules": [ { "name": "admin-2",
                "input": { "interface": "in0", "address": "239.7.7.2", "port": 5000 },
@@ -72,11 +72,11 @@ check_eq "rules after Reload() without 10-admin.json" "u 2" "$(rule_count)"
 check_eq "admin-1 gone" "org.mcr.Relay.Error.NoSuchRule|No rule named 'admin-1'" "$(relay_error GetRule admin-1)"
 echo '{"rules": [ {"name": "broken"} ] }' >"$MCRD_CONFIG_DIR/30-broken.json"
 got=$(relay_error Reload)
-case "$got" in "org.mcr.Relay.Error.InvalidRule|$MCRD_CONFIG_DIR/30-broken.json: rules[0]"*) log "ok: broken admin file refused: $got" ;;
-               *) fail "broken admin file: $got" ;; esac
+case "$got" in "org.mcr.Relay.Error.InvalidRule|$MCRD_CONFIG_DIR/30-broken.json: rules[0]"*) ok "broken admin file refused: $got" ;;
+               *) die "broken admin file: $got" ;; esac
 check_eq "rules kept after a failed reload" "u 2" "$(rule_count)"
-kill -0 "$MCRD_PID" || fail "mcrd died on a failed reload"
-mcrd_stop || fail "mcrd did not exit cleanly"
+kill -0 "$MCRD_PID" || die "mcrd died on a failed reload"
+mcrd_stop || die "mcrd did not exit cleanly"
 
 log "--- sd_notify protocol: READY, STATUS, RELOADING on SIGHUP, STOPPING"
 rm "$MCRD_CONFIG_DIR/30-broken.json"
@@ -92,11 +92,11 @@ with open(sys.argv[2], "a", buffering=1) as out:
 wait_until 10 "the notify listener" test -S "$(scratch notify.sock)"
 NOTIFY_SOCKET=$(scratch notify.sock) mcrd_start relay
 wait_until 10 "READY=1" grep -q '^READY=1' "$NOTIFY_LOG"
-grep -q '^STATUS=2 rules, 0/1 workers active, 0 pkt/s' "$NOTIFY_LOG" || fail "no STATUS line: $(cat "$NOTIFY_LOG")"
+grep -q '^STATUS=2 rules, 0/1 workers active, 0 pkt/s' "$NOTIFY_LOG" || die "no STATUS line: $(cat "$NOTIFY_LOG")"
 kill -HUP "$MCRD_PID"
 wait_until 10 "RELOADING=1" grep -q '^RELOADING=1 MONOTONIC_USEC=[0-9]* ' "$NOTIFY_LOG"
 wait_until 10 "READY=1 after the reload" sh -c "[ \$(grep -c '^READY=1' '$NOTIFY_LOG') -eq 2 ]"
-mcrd_stop || fail "mcrd did not exit cleanly"
+mcrd_stop || die "mcrd did not exit cleanly"
 wait_until 10 "STOPPING=1" grep -q '^STOPPING=1' "$NOTIFY_LOG"
 
 log "--- idle exit: no rules, --idle-exit-sec 1"
@@ -106,6 +106,6 @@ relay_call ImportRules sb '{"rules":[]}' true >/dev/null
 mcrd_stop || true
 mcrd_start relay --idle-exit-sec 1
 check_eq "rules when idle" "u 0" "$(rule_count)"
-wait_pid "$MCRD_PID" 10 || fail "idle exit with status $?"
-log "ok: mcrd exited by itself when idle"
-pass "state persisted across restarts, corrupt state refused, admin config merged and reloaded, sd_notify, idle exit"
+wait_pid "$MCRD_PID" 10 || die "idle exit with status $?"
+ok "mcrd exited by itself when idle"
+finish "state persisted across restarts, corrupt state refused, admin config merged and reloaded, sd_notify, idle exit"

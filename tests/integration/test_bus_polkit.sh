@@ -38,7 +38,7 @@ check_eq "polkit queries" 1 "$(queries)"
 check_eq "subject kind" "system-bus-name" "$(json_get "$POLKIT_LOG" subject)"
 check_eq "action" "org.mcr.relay.manage-rules" "$(json_get "$POLKIT_LOG" action)"
 check_eq "flags without allow-interactive-authorization" 0 "$(json_get "$POLKIT_LOG" flags)"
-json_get "$POLKIT_LOG" fields.name | grep -Eq '^:1\.[0-9]+$' || fail "subject is not a unique bus name"
+json_get "$POLKIT_LOG" fields.name | grep -Eq '^:1\.[0-9]+$' || die "subject is not a unique bus name"
 check_eq "rules" "u 2" "$(relay_get /org/mcr/Relay org.mcr.Relay.Manager RuleCount)"
 
 log "--- nobody, challenge and deny: errors, nothing changes"
@@ -46,7 +46,7 @@ BEFORE=$(state_digest)
 : >"$POLKIT_LOG"
 setpriv --reuid=nobody --regid=nogroup --clear-groups busctl --address="$BUS_ADDRESS" \
     --allow-interactive-authorization=yes call "${MANAGER_ARGS[@]}" SetLogLevel s err 2>"$(scratch challenge.err)" \
-    && fail "SetLogLevel was allowed on a challenge"
+    && die "SetLogLevel was allowed on a challenge"
 check_eq "interactive flag passed to polkit" 1 "$(json_get "$POLKIT_LOG" flags)"
 check_eq "InteractiveAuthorizationRequired" \
     "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired|Interactive authentication is required for 'org.mcr.relay.set-log-level'" \
@@ -55,5 +55,5 @@ check_eq "AccessDenied" "org.freedesktop.DBus.Error.AccessDenied|Not authorized 
     "$(relay_error --as-nobody Reload)"
 check_eq "LogLevel unchanged" 's "debug"' "$(relay_get /org/mcr/Relay org.mcr.Relay.Manager LogLevel)"
 check_eq "state file unchanged" "$BEFORE" "$(state_digest)"
-mcrd_stop || fail "mcrd did not exit cleanly"
-pass "polkit: allow re-dispatches the held call, challenge/deny map to their errors, root bypasses"
+mcrd_stop || die "mcrd did not exit cleanly"
+finish "polkit: allow re-dispatches the held call, challenge/deny map to their errors, root bypasses"

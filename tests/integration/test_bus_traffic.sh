@@ -33,7 +33,7 @@ worker_active() { relay_call ListWorkers | grep -q '"in0" "spawned" "active"'; }
 send_and_count() {
     gen_recv_start sink0 "$1" --group 239.2.2.2 --port 6000 --interface eth0 --duration 60 --expect "$2"
     gen_send src "$1-tx" --group 239.1.1.1 --port 5000 --interface eth0 --rate "$RATE" --size "$SIZE" --count "$2"
-    gen_recv_wait "$1" || fail "sink0 did not get $2 packets ($1)"
+    gen_recv_wait "$1" || die "sink0 did not get $2 packets ($1)"
     check_eq "unique packets at sink0 ($1)" "$2" "$(json_get "$(scratch "$1.json")" unique)"
     check_eq "duplicates at sink0 ($1)" 0 "$(json_get "$(scratch "$1.json")" duplicated)"
 }
@@ -58,8 +58,8 @@ check_eq "GetStats out0 packets" "$PACKETS" "$(relay_stat rules.name=r1.outputs.
 check_eq "GetStats kernel drops" 0 "$(relay_stat workers.0.kernel.drops)"
 stop_pid "$MONITOR_PID" || true
 grep -A8 'member=PropertiesChanged' "$(scratch props.monitor)" | grep -q '"Packets"' \
-    || fail "no PropertiesChanged for Packets: $(cat "$(scratch props.monitor)")"
-log "ok: PropertiesChanged carried Packets"
+    || die "no PropertiesChanged for Packets: $(cat "$(scratch props.monitor)")"
+ok "PropertiesChanged carried Packets"
 
 relay_call ResetStats
 wait_rule_property r1 Packets "t 0"
@@ -71,10 +71,10 @@ log "--- worker killed while traffic flows: restarted on the same sockets, nothi
 kill -KILL "$FIRST_PID"
 send_and_count during-crash 500
 wait_until 20 "the new worker to be active" worker_active
-[ "$(worker_pid)" != "$FIRST_PID" ] || fail "worker pid unchanged"
+[ "$(worker_pid)" != "$FIRST_PID" ] || die "worker pid unchanged"
 wait_rule_property r1 Packets "t 500"
 grep -q "Worker for in0 failed: killed by signal KILL; restart 1 in 500 ms" "$(scratch mcrd.1.log)" \
-    || fail "no journal line for the crash: $(mcrd_log)"
+    || die "no journal line for the crash: $(mcrd_log)"
 
 log "--- ingress interface removed and re-created"
 ip -n "$(ns_name relay)" link del in0
@@ -95,7 +95,7 @@ relay_call AddRule 'sssqsa(ssqy)' r2 in0 239.1.1.5 5000 "" 1 out0 239.2.2.5 6000
 wait_rule_property r2 State 's "active"'
 gen_recv_start sink0 second --group 239.2.2.5 --port 6000 --interface eth0 --duration 60 --expect 300
 gen_send src second-tx --group 239.1.1.5 --port 5000 --interface eth0 --rate "$RATE" --size "$SIZE" --count 300
-gen_recv_wait second || fail "sink0 did not get 300 packets for r2"
+gen_recv_wait second || die "sink0 did not get 300 packets for r2"
 check_eq "unique packets for r2" 300 "$(json_get "$(scratch second.json)" unique)"
 check_eq "same worker after the config change" "$RUNNING_PID" "$(worker_pid)"
 relay_call RemoveRule s r1
@@ -103,5 +103,5 @@ relay_call RemoveRule s r2
 check_eq "WorkerCount after the last rule went" "u 0" "$(relay_get /org/mcr/Relay org.mcr.Relay.Manager WorkerCount)"
 wait_until 10 "the worker to exit" sh -c "! kill -0 $RUNNING_PID 2>/dev/null"
 
-mcrd_stop || fail "mcrd did not exit cleanly"
-pass "AddRule over D-Bus forwarded $PACKETS + 500 + 500 packets exactly; counters, lossless crash restart, hot-plug"
+mcrd_stop || die "mcrd did not exit cleanly"
+finish "AddRule over D-Bus forwarded $PACKETS + 500 + 500 packets exactly; counters, lossless crash restart, hot-plug"

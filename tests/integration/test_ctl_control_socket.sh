@@ -13,10 +13,7 @@
 . "$(dirname "$0")/lib/bus.sh"
 
 find_binary MCRCTL src/ctl/mcrctl
-[ -n "${MCRD_WORKER:-}" ] || MCRD_WORKER="$MCRT_BUILD_DIR/src/worker/mcrd-worker"
-bus_setup
-
-relay_topology 1
+bus_relay_setup 1
 
 SOCKET=$(scratch control.sock)
 mcrd_start relay --control-socket "$SOCKET"
@@ -79,8 +76,8 @@ expect_reply() {
     local reply
     reply=$(send "$2")
     case "$reply" in
-        "$3"*) log "ok: $1 -> ${reply:0:100}" ;;
-        *) fail "$1: expected a reply starting with $3, got: $reply" ;;
+        "$3"*) ok "$1 -> ${reply:0:100}" ;;
+        *) die "$1: expected a reply starting with $3, got: $reply" ;;
     esac
 }
 
@@ -126,11 +123,11 @@ expect_reply "Ping after the 1 MiB request" '"Ping"' '{"Success":"pong"}'
 IFS='|' read -r other other_s silent silent_s <<<"$("$MCRT_PYTHON" "$CLIENT" silent "$SOCKET")"
 check_eq "ping beside a silent client" '{"Success":"pong"}' "$other"
 "$MCRT_PYTHON" -c "import sys; sys.exit(0 if float('$other_s') < 2.0 else 1)" \
-    || fail "a silent client delayed another by ${other_s}s"
+    || die "a silent client delayed another by ${other_s}s"
 check_eq "silent client's answer" '{"Error":"request not received in time"}' "$silent"
 "$MCRT_PYTHON" -c "import sys; sys.exit(0 if 4.0 <= float('$silent_s') <= 15.0 else 1)" \
-    || fail "silent client was closed after ${silent_s}s, expected about 5s"
-log "ok: silent client closed after ${silent_s}s; the other was answered in ${other_s}s"
+    || die "silent client was closed after ${silent_s}s, expected about 5s"
+ok "silent client closed after ${silent_s}s; the other was answered in ${other_s}s"
 
 # --- a burst of connections ------------------------------------------------------------
 check_eq "answers to 200 rapid connections" "200" "$("$MCRT_PYTHON" "$CLIENT" rapid "$SOCKET" 200)"
@@ -138,9 +135,9 @@ check_eq "answers to 200 rapid connections" "200" "$("$MCRT_PYTHON" "$CLIENT" ra
 # --- the socket is 0660: a user outside root/mcr cannot even connect -------------------
 check_eq "socket mode" "660" "$(stat -c %a "$SOCKET")"
 if setpriv --reuid=nobody --regid=nogroup --clear-groups "$MCRT_PYTHON" "$CLIENT" send "$SOCKET" '"Ping"' 2>/dev/null; then
-    fail "user nobody could use the control socket"
+    die "user nobody could use the control socket"
 fi
-log "ok: user nobody cannot connect"
+ok "user nobody cannot connect"
 
-kill -0 "$MCRD_PID" || fail "mcrd exited during the test: $(mcrd_log | tail -n 5)"
-pass "the control socket speaks MCR's protocol and survives abusive clients"
+kill -0 "$MCRD_PID" || die "mcrd exited during the test: $(mcrd_log | tail -n 5)"
+finish "the control socket speaks MCR's protocol and survives abusive clients"

@@ -11,10 +11,7 @@
 . "$(dirname "$0")/lib/bus.sh"
 
 find_binary MCRCTL src/ctl/mcrctl
-[ -n "${MCRD_WORKER:-}" ] || MCRD_WORKER="$MCRT_BUILD_DIR/src/worker/mcrd-worker"
-bus_setup
-
-relay_topology 1
+bus_relay_setup 1
 mcrd_start relay
 
 export MCRCTL_BUS_ADDRESS=$BUS_ADDRESS
@@ -25,11 +22,11 @@ ctl() { "$MCRCTL" --no-ask-password "$@"; }
 expect_status() {
     local expected=$1 what=$2 status=0; shift 2
     OUT=$("$@" 2>&1) || status=$?
-    [ "$status" -eq "$expected" ] || fail "$what: exit status $status, expected $expected; output: $OUT"
-    log "ok: $what exits $status"
+    [ "$status" -eq "$expected" ] || die "$what: exit status $status, expected $expected; output: $OUT"
+    ok "$what exits $status"
 }
 expect_output_has() {
-    printf '%s\n' "$OUT" | grep -qF -- "$2" || fail "$1: output lacks '$2'; output: $OUT"
+    printf '%s\n' "$OUT" | grep -qF -- "$2" || die "$1: output lacks '$2'; output: $OUT"
 }
 json_field() { "$MCRT_PYTHON" -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
 
@@ -54,17 +51,17 @@ expect_status 0 "show --json" ctl --json show video1
 check_eq "show --json output port" "16" "$(printf '%s' "$OUT" | json_field 'd["outputs"][1]["ttl"]')"
 
 # --- the round trip: list --json -> remove -> config import --------------------
-ctl --json list >"$(scratch exported.json)" || fail "list --json failed"
+ctl --json list >"$(scratch exported.json)" || die "list --json failed"
 check_eq "exported rule count" "1" "$(json_field 'len(d["rules"])' <"$(scratch exported.json)")"
 expect_status 0 "remove video1" ctl remove video1
 expect_status 0 "list after remove" ctl list
 expect_output_has "list after remove" "0 rules listed."
 expect_status 0 "config import" ctl config import "$(scratch exported.json)"
 check_eq "import message" "Imported 1 rule." "$OUT"
-ctl --json list >"$(scratch reimported.json)" || fail "list --json failed"
+ctl --json list >"$(scratch reimported.json)" || die "list --json failed"
 cmp -s "$(scratch exported.json)" "$(scratch reimported.json)" \
-    || fail "round trip changed the rule set: $(diff "$(scratch exported.json)" "$(scratch reimported.json)")"
-log "ok: list --json -> config import round trip is identical"
+    || die "round trip changed the rule set: $(diff "$(scratch exported.json)" "$(scratch reimported.json)")"
+ok "list --json -> config import round trip is identical"
 expect_status 0 "config export" ctl config export
 check_eq "config export equals list --json" "$(cat "$(scratch exported.json)")" "$OUT"
 
@@ -87,7 +84,7 @@ expect_status 0 "re-import for later steps" ctl config import "$(scratch exporte
 expect_status 0 "stats" ctl stats
 expect_output_has "stats" "RULE"
 expect_status 0 "stats --json" ctl --json stats
-printf '%s' "$OUT" | json_field 'type(d).__name__' | grep -qx dict || fail "stats --json is not an object: $OUT"
+printf '%s' "$OUT" | json_field 'type(d).__name__' | grep -qx dict || die "stats --json is not an object: $OUT"
 expect_status 0 "stats --watch --count 3" ctl stats --watch --count 3 --interval 0.2
 check_eq "stats --watch samples" "3" "$(printf '%s\n' "$OUT" | grep -c '^RULE .*PKT/S')"
 expect_status 0 "stats --json --watch --count 2" ctl --json stats --watch --count 2 --interval 0.2
@@ -97,7 +94,7 @@ expect_status 2 "stats --count without --watch" ctl stats --count 2
 expect_status 0 "workers" ctl workers
 expect_output_has "workers" "INTERFACE"
 expect_status 0 "workers --json" ctl --json workers
-printf '%s' "$OUT" | json_field 'type(d).__name__' | grep -qx list || fail "workers --json is not a list: $OUT"
+printf '%s' "$OUT" | json_field 'type(d).__name__' | grep -qx list || die "workers --json is not a list: $OUT"
 
 expect_status 0 "log-level debug" ctl log-level debug
 expect_status 0 "log-level" ctl log-level
@@ -122,7 +119,7 @@ expect_status 4 "add as nobody" setpriv --reuid=nobody --regid=nogroup --clear-g
     env MCRCTL_BUS_ADDRESS="$BUS_ADDRESS" "$MCRCTL" --no-ask-password add n1 --in in0:239.1.1.6:5006 --out out0:239.2.2.6:6006
 
 check_eq "rules at the end" "from-mcr,video1" "$(ctl --json list | json_field '",".join(r["name"] for r in d["rules"])')"
-kill -0 "$MCRD_PID" || fail "mcrd exited during the test: $(mcrd_log | tail -n 5)"
+kill -0 "$MCRD_PID" || die "mcrd exited during the test: $(mcrd_log | tail -n 5)"
 
 # --- bash completion offers the daemon's rule names ----------------------------------
 completion=$(PATH="$(dirname "$MCRCTL"):$PATH" bash -c '
@@ -141,4 +138,4 @@ expect_status 0 "list -n red-1" ctl -n red-1 list
 expect_output_has "list -n red-1" "2 rules listed."
 expect_status 6 "list without -n while only red-1 runs" ctl list
 expect_status 2 "invalid namespace name" ctl -n 'a/b' list
-pass "mcrctl drives mcrd over D-Bus with the documented output and exit codes"
+finish "mcrctl drives mcrd over D-Bus with the documented output and exit codes"

@@ -23,7 +23,7 @@ for i in 0 1 2; do
         --duration 30 --expect "$PACKETS"
 done
 gen_send src s --group 239.1.1.1 --port 5000 --interface eth0 --rate 10000 --size 300 --count "$PACKETS"
-for i in 0 1 2; do gen_recv_wait "r$i" || fail "sink$i did not get $PACKETS packets"; done
+for i in 0 1 2; do gen_recv_wait "r$i" || die "sink$i did not get $PACKETS packets"; done
 worker_stop w
 
 for i in 0 1 2; do
@@ -33,4 +33,4 @@ for i in 0 1 2; do
     check_eq "out$i bytes" "$((PACKETS * 300))" "$(worker_stat w "rules.name=r1.outputs.interface=out$i.bytes")"
 done
 check_eq "rule r1 packets" "$PACKETS" "$(worker_stat w rules.name=r1.packets)"
-pass "fan-out delivered $PACKETS packets to each of 3 sinks"
+finish "fan-out delivered $PACKETS packets to each of 3 sinks"

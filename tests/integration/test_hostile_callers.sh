@@ -24,9 +24,7 @@
 . "$(dirname "$0")/lib/bus.sh"
 "$MCRT_PYTHON" -c 'import dbus, dbus.service, gi' 2>/dev/null || skip "python3-dbus / python3-gi not installed"
 require_tools gdbus sha256sum
-[ -n "${MCRD_WORKER:-}" ] || MCRD_WORKER="$MCRT_BUILD_DIR/src/worker/mcrd-worker"
-bus_setup
-relay_topology 1
+bus_relay_setup 1
 readonly MAX_RULES=1000 FLOOD=10000 CALLERS="$MCRT_LIB_DIR/hostile_callers.py"
 POLKIT_LOG=$(scratch polkit.log)
 bg_start_host "$(scratch fake_polkit.out)" "$MCRT_PYTHON" "$MCRT_LIB_DIR/fake_polkit.py" "$BUS_ADDRESS" \
@@ -38,7 +36,7 @@ mcrd_start relay --control-socket "$SOCKET" --max-rules "$MAX_RULES"
 wait_until 5 "the control socket" test -S "$SOCKET"
 for i in 1 2 3; do
     relay_call AddRule 'sssqsa(ssqy)' "keep$i" in0 "239.1.1.$i" 5000 "" 1 out0 "239.2.2.$i" 6000 0 >/dev/null ||
-        fail "root could not add keep$i"
+        die "root could not add keep$i"
 done
 export_rules() { relay_string ExportRules; }
 before_export=$(export_rules)
@@ -94,8 +92,10 @@ rapid=$("$MCRT_PYTHON" "$CALLERS" rapid "$SOCKET" 1000)
 log "1000 connect/close: $rapid"
 check_eq "Ping after 1000 connect/close" '{"Success":"pong"}' "$(json_get <(echo "$rapid") ping)"
 "$MCRT_PYTHON" -c "import sys; sys.exit(0 if float('$(json_get <(echo "$rapid") ping_seconds)') < 1.0 else 1)" ||
-    fail "Ping took $(json_get <(echo "$rapid") ping_seconds) s after the connects"
-sleep 1
+    die "Ping took $(json_get <(echo "$rapid") ping_seconds) s after the connects"
+# mcrd closes the last connections once it has read their EOF: wait for that.
+fds_are() { [ "$(fds)" = "$1" ]; }
+poll_until 10 fds_are "$fds_before" || true
 check_eq "mcrd fds after 1000 connects" "$fds_before" "$(fds)"
 
 # --- 4. slow-loris ----------------------------------------------------------------------
@@ -105,7 +105,7 @@ loris_get() { "$MCRT_PYTHON" -c 'import json,sys; print(eval("d" + sys.argv[2], 
 check_eq "slow-loris clients connected (64 held, the rest in the listen backlog)" 80 "$(loris_get '["clients"]')"
 check_eq "every hog that got in was cut off" "$(loris_get '["clients"] - d["refused_at_connect"]')" "$(loris_get '["hogs_closed"]')"
 "$MCRT_PYTHON" -c "import sys; sys.exit(0 if $(loris_get '["last_hog_closed_after_s"]') <= 12 else 1)" ||
-    fail "a slow-loris client was kept for $(loris_get '["last_hog_closed_after_s"]') s (request timeout 5 s)"
+    die "a slow-loris client was kept for $(loris_get '["last_hog_closed_after_s"]') s (request timeout 5 s)"
 # Pings during the attack: only the first may fail (it waits behind the hogs
 # for their 5 s timeout); "late" counts failures after it.
 late=$("$MCRT_PYTHON" -c 'import json,sys
@@ -127,7 +127,7 @@ check_eq "every other call refused with the limit error" $((FLOOD - MAX_RULES + 
     "$(flood_get '.get("errors") and sum(n for k, n in d["errors"].items() if k.startswith("org.mcr.Relay.Error.TooManyRules|") and "at most '$MAX_RULES'" in k)')"
 check_eq "no other error in the flood" 1 "$(flood_get '.get("errors") and len(d["errors"])')"
 check_eq "RuleCount at the limit" "u $MAX_RULES" "$(relay_get /org/mcr/Relay org.mcr.Relay.Manager RuleCount)"
-relay_call ImportRules sb '{"rules": []}' true >/dev/null || fail "ImportRules replace with nothing"
+relay_call ImportRules sb '{"rules": []}' true >/dev/null || die "ImportRules replace with nothing"
 rss_after=$(rss_kb)
 log "mcrd VmRSS: ${rss_before} kB before the flood, ${rss_full} kB with $MAX_RULES rules, ${rss_after} kB after removing them"
 # Under AddressSanitizer (CI's sanitizer pass) RSS holds the allocator's
@@ -135,12 +135,12 @@ log "mcrd VmRSS: ${rss_before} kB before the flood, ${rss_full} kB with $MAX_RUL
 if grep -q libasan "/proc/$MCRD_PID/maps"; then
     log "mcrd is built with AddressSanitizer: RSS bounds not checked"
 else
-    [ "$rss_full" -le $((64 * 1024)) ] || fail "mcrd VmRSS ${rss_full} kB with $MAX_RULES rules (bound 64 MiB)"
+    [ "$rss_full" -le $((64 * 1024)) ] || die "mcrd VmRSS ${rss_full} kB with $MAX_RULES rules (bound 64 MiB)"
     [ "$rss_after" -le $((rss_before + 16 * 1024)) ] ||
-        fail "mcrd VmRSS ${rss_after} kB after removing the rules (before: $rss_before)"
+        die "mcrd VmRSS ${rss_after} kB after removing the rules (before: $rss_before)"
 fi
 check_eq "RuleCount after removing them all" "u 0" "$(relay_get /org/mcr/Relay org.mcr.Relay.Manager RuleCount)"
 check_eq "Ping after the flood" '{"Success":"pong"}' "$("$MCRT_PYTHON" "$CALLERS" rapid "$SOCKET" 1 | json_get /dev/stdin ping)"
 check_eq "mcrd is still the same process" 0 "$(kill -0 "$MCRD_PID" 2>/dev/null; echo $?)"
-mcrd_stop || fail "mcrd did not exit cleanly: $(mcrd_log | tail -n 5)"
-pass "hostile callers: 26 unauthorized writes refused with nothing changed, 1000 connects, 80 slow-loris clients, $FLOOD AddRule at --max-rules $MAX_RULES"
+mcrd_stop || die "mcrd did not exit cleanly: $(mcrd_log | tail -n 5)"
+finish "hostile callers: 26 unauthorized writes refused with nothing changed, 1000 connects, 80 slow-loris clients, $FLOOD AddRule at --max-rules $MAX_RULES"

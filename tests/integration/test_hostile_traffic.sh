@@ -44,11 +44,11 @@ bg_start src "$(scratch hostile.log)" timeout 90 "$MCRT_PYTHON" "$MCRT_LIB_DIR/h
     "$ROUNDS" "$HOSTILE_RATE" "$(scratch hostile.json)"
 hostile_pid=$BG_PID
 gen_send src stream --group 239.1.1.1 --port 5000 --interface eth0 --rate "$STREAM_RATE" --count "$STREAM" --size 128
-wait_pid "$hostile_pid" 80 || fail "hostile sender failed: $(cat "$(scratch hostile.log)")"
+wait_pid "$hostile_pid" 80 || die "hostile sender failed: $(cat "$(scratch hostile.log)")"
 log "hostile frames sent: $(cat "$(scratch hostile.json)")"
 check_eq "hostile rounds completed (frames per kind)" "$ROUNDS" "$(json_get "$(scratch hostile.json)" truncated)"
 check_eq "valid stream sent" "$STREAM" "$(json_get "$(scratch stream.json)" sent)"
-gen_recv_wait valid 30 || fail "valid stream incomplete: $(cat "$(scratch valid.json)")"
+gen_recv_wait valid 30 || die "valid stream incomplete: $(cat "$(scratch valid.json)")"
 
 # Barrier: the worker handles its one ingress socket in order, so once the
 # zero-checksum count (sent last in every round but the filtered kinds) is
@@ -91,4 +91,4 @@ check_eq "not_matched" 0 "$(worker_stat w ingress.not_matched)"
 # is reported, not asserted: a slow (sanitized) worker meets it at 24 k/s.
 log "ingress no_buffer (receive re-armed): $(worker_stat w ingress.no_buffer)"
 check_eq "kernel drops" 0 "$(worker_stat w kernel.drops)"
-pass "$STREAM valid packets relayed exactly among $((KINDS * ROUNDS)) hostile frames ($KINDS kinds), each counted by reason"
+finish "$STREAM valid packets relayed exactly among $((KINDS * ROUNDS)) hostile frames ($KINDS kinds), each counted by reason"

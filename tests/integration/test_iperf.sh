@@ -23,9 +23,9 @@ bg_start sink0 "$(scratch server.log)" stdbuf -oL iperf -s -u -B 239.4.4.5%eth0 
 server=$BG_PID
 wait_until 15 "iperf server to join" grep -q "Joining multicast" "$(scratch server.log)"
 timeout --kill-after=5 60 ip netns exec "$(ns_name src)" iperf -c 239.4.4.4 -u -T 4 -b 1M -t 3 \
-    >"$(scratch client.log)" 2>&1 || fail "iperf client failed: $(cat "$(scratch client.log)")"
+    >"$(scratch client.log)" 2>&1 || die "iperf client failed: $(cat "$(scratch client.log)")"
 sent=$(sed -n 's/.*Sent \([0-9]*\) datagrams.*/\1/p' "$(scratch client.log)")
-[ -n "$sent" ] || fail "no 'Sent N datagrams' in the client output"
+[ -n "$sent" ] || die "no 'Sent N datagrams' in the client output"
 # The server prints its whole-run summary when the client's final datagram arrives.
 wait_until 15 "iperf server summary" grep -Eq '0\.0000-[2-9][0-9.]* sec.*[0-9]+/ *[0-9]+ ' "$(scratch server.log)"
 stop_pid "$server" || true
@@ -40,4 +40,4 @@ check_eq "datagrams lost (iperf server)" 0 "$lost"
 # end-of-test marker); the relay and the server both see N - 1.
 check_eq "datagrams received (iperf server)" "$((sent - 1))" "$total"
 check_eq "datagrams forwarded (worker)" "$total" "$(worker_stat w rules.name=iperf.packets)"
-pass "iperf multicast through the relay: $total datagrams, 0 lost"
+finish "iperf multicast through the relay: $total datagrams, 0 lost"

@@ -22,7 +22,7 @@ worker_start relay w in0 'name=big in=in0:239.1.1.1:5000 out=out0:239.2.2.2:6000
 gen_recv_start sink0 jumbo --group 239.2.2.2 --port 6000 --interface eth0 --duration 30 --expect "$PACKETS"
 gen_recv_start sink1 small --group 239.2.2.3 --port 6000 --interface eth0 --duration 60
 gen_send src s --group 239.1.1.1 --port 5000 --interface eth0 --rate 2000 --size "$SIZE" --count "$PACKETS"
-gen_recv_wait jumbo || fail "sink0 did not get $PACKETS jumbo packets"
+gen_recv_wait jumbo || die "sink0 did not get $PACKETS jumbo packets"
 worker_stop w
 gen_recv_stop small
 
@@ -34,4 +34,4 @@ check_eq "rule packets" "$PACKETS" "$(worker_stat w rules.name=big.packets)"
 check_eq "out0 packets" "$PACKETS" "$(worker_stat w rules.name=big.outputs.0.packets)"
 check_eq "out1 packets" 0 "$(worker_stat w rules.name=big.outputs.1.packets)"
 check_eq "out1 too_big" "$PACKETS" "$(worker_stat w rules.name=big.outputs.1.drops.too_big)"
-pass "$PACKETS x $SIZE-byte payloads relayed intact on MTU 9000; MTU 1500 output counted too_big"
+finish "$PACKETS x $SIZE-byte payloads relayed intact on MTU 9000; MTU 1500 output counted too_big"

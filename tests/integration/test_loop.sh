@@ -33,8 +33,8 @@ worker_start relay wb b0 'name=b_to_a in=b0:239.1.1.1:5000 out=a0:239.1.1.1:5000
 gen_recv_start sideb b1 --group 239.1.1.1 --port 5000 --interface eth0 --duration 30 --expect "$PACKETS"
 gen_recv_start sidea a1 --group 239.1.1.1 --port 5000 --interface eth0 --duration 60
 gen_send sidea s1 --group 239.1.1.1 --port 5000 --interface eth0 --rate 5000 --size 100 --count "$PACKETS"
-gen_recv_wait b1 || fail "side B did not get $PACKETS packets"
-sleep 1   # an echo, if there were one, would arrive within this
+gen_recv_wait b1 || die "side B did not get $PACKETS packets"
+sleep 1   # not a wait for an event: the grace period in which an echo, if there were one, would arrive
 gen_recv_stop a1
 check_eq "phase 1: unique at side B" "$PACKETS" "$(json_get "$(scratch b1.json)" unique)"
 check_eq "phase 1: duplicates at side B" 0 "$(json_get "$(scratch b1.json)" duplicated)"
@@ -44,8 +44,8 @@ check_eq "phase 1: packets echoed back to side A" 0 "$(json_get "$(scratch a1.js
 gen_recv_start sidea a2 --group 239.1.1.1 --port 5000 --interface eth0 --duration 30 --expect "$PACKETS"
 gen_recv_start sideb b2 --group 239.1.1.1 --port 5000 --interface eth0 --duration 60
 gen_send sideb s2 --group 239.1.1.1 --port 5000 --interface eth0 --rate 5000 --size 100 --count "$PACKETS"
-gen_recv_wait a2 || fail "side A did not get $PACKETS packets"
-sleep 1
+gen_recv_wait a2 || die "side A did not get $PACKETS packets"
+sleep 1   # the grace period for an echo, as in phase 1
 gen_recv_stop b2
 worker_stop wa
 worker_stop wb
@@ -57,4 +57,4 @@ check_eq "worker A forwarded (phase 1 only)" "$PACKETS" "$(worker_stat wa rules.
 check_eq "worker A output packets" "$PACKETS" "$(worker_stat wa rules.name=a_to_b.outputs.0.packets)"
 check_eq "worker B forwarded (phase 2 only)" "$PACKETS" "$(worker_stat wb rules.name=b_to_a.packets)"
 check_eq "worker B output packets" "$PACKETS" "$(worker_stat wb rules.name=b_to_a.outputs.0.packets)"
-pass "looped rules forwarded each of $PACKETS packets exactly once per direction, no storm"
+finish "looped rules forwarded each of $PACKETS packets exactly once per direction, no storm"

@@ -5,23 +5,26 @@
 # (exit 0 when --expect is met, 1 when it is not).
 set -eu -o pipefail
 MCRGEN=${MCRGEN:-${MCRT_BUILD_DIR:-$(dirname "$0")/../../build}/src/gen/mcrgen}
-[ -x "$MCRGEN" ] || { echo "SKIP: mcrgen not built ($MCRGEN)"; exit 77; }
+. "$(dirname "$0")/../lib/check.sh"
+[ -x "$MCRGEN" ] || skip "mcrgen not built ($MCRGEN)"
 scratch=$(mktemp -d /tmp/mcrt-$$-cli-XXXXXX)
 receiver=""
 cleanup() {
+    local status=$?
+    status=$(check_exit_status "$status")
     [ -z "$receiver" ] || kill "$receiver" 2>/dev/null || true
     rm -rf "$scratch"
+    exit "$status"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # refused EXPECTED_TEXT mcrgen-args...: exit status 2 and the text on stderr.
 refused() {
     local text=$1 status=0; shift
     "$MCRGEN" "$@" >/dev/null 2>"$scratch/err" || status=$?
-    [ "$status" -eq 2 ] || fail "mcrgen $*: exit $status, expected 2"
-    grep -qF -- "$text" "$scratch/err" || fail "mcrgen $*: stderr lacks '$text': $(cat "$scratch/err")"
-    echo "ok: refused ($text): mcrgen $*"
+    check_eq "exit status of mcrgen $*" 2 "$status"
+    if grep -qF -- "$text" "$scratch/err"; then ok "refused ($text): mcrgen $*"
+    else fail "mcrgen $*: stderr lacks '$text': $(cat "$scratch/err")"; fi
 }
 
 send=(send --port 5000 --rate 10 --size 64 --count 1)
@@ -45,22 +48,18 @@ port=$((20000 + $$ % 20000))
 "$MCRGEN" recv --group 127.0.0.1 --port "$port" --duration 20 --expect 500 --json \
     --ready-file "$scratch/ready" >"$scratch/recv.json" &
 receiver=$!
-for _ in $(seq 100); do [ -e "$scratch/ready" ] && break; sleep 0.1; done
-[ -e "$scratch/ready" ] || fail "receiver not ready after 10s"
+wait_until 10 "the receiver to join" test -e "$scratch/ready"
 "$MCRGEN" send --group 127.0.0.1 --port "$port" --rate 5000 --size 100 --count 500 --force --json >"$scratch/send.json"
 status=0; wait "$receiver" || status=$?; receiver=""
-[ "$status" -eq 0 ] || fail "recv exit $status with --expect met: $(cat "$scratch/recv.json")"
-field() { /usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
-[ "$(field "$scratch/send.json" sent)" = 500 ] || fail "sent $(field "$scratch/send.json" sent), expected 500"
+check_eq "recv exit status with --expect met ($(cat "$scratch/recv.json"))" 0 "$status"
+check_eq "sent" 500 "$(json_get "$scratch/send.json" sent)"
 for key in unique:500 lost:0 duplicated:0 reordered:0 corrupt:0 bytes:50000; do
-    got=$(field "$scratch/recv.json" "${key%%:*}")
-    [ "$got" = "${key#*:}" ] || fail "recv ${key%%:*} = $got, expected ${key#*:}"
+    check_eq "recv ${key%%:*}" "${key#*:}" "$(json_get "$scratch/recv.json" "${key%%:*}")"
 done
-echo "ok: loopback 500 sent, 500 unique received"
 
 # --expect not met: exit 1, and the missing packets are reported lost.
 status=0
 "$MCRGEN" recv --group 127.0.0.1 --port "$port" --duration 0.3 --expect 7 --json >"$scratch/none.json" || status=$?
-[ "$status" -eq 1 ] || fail "recv with unmet --expect exited $status, expected 1"
-[ "$(field "$scratch/none.json" lost)" = 7 ] || fail "lost = $(field "$scratch/none.json" lost), expected 7"
-echo "PASS: mcrgen refuses bad input and counts a loopback stream exactly"
+check_eq "recv exit status with unmet --expect" 1 "$status"
+check_eq "lost with unmet --expect" 7 "$(json_get "$scratch/none.json" lost)"
+finish "mcrgen refuses bad input and counts a loopback stream exactly"

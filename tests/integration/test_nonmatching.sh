@@ -27,15 +27,17 @@ send_noise other_group --group 239.1.1.2 --port 5000 --interface eth0
 send_noise wrong_source --group 239.1.1.5 --port 5000 --source 192.0.2.3
 send_noise unicast --group 192.0.2.1 --port 5000 --interface eth0
 
-# Let the noise drain through the worker before the real streams start.
+# Let the noise drain through the worker before the real streams start. Not
+# a wait for an event: nothing must happen, and this is the grace period in
+# which a wrongly matched frame would be counted.
 sleep 1
 check_eq "rule r1 packets after noise" 0 "$(worker_stat w rules.name=r1.packets)"
 check_eq "rule ssm packets after noise" 0 "$(worker_stat w rules.name=ssm.packets)"
 
 gen_send src real --group 239.1.1.1 --port 5000 --interface eth0 --rate 5000 --size 100 --count "$PACKETS"
 gen_send src real_ssm --group 239.1.1.5 --port 5000 --source 192.0.2.2 --rate 5000 --size 100 --count "$PACKETS"
-gen_recv_wait r1 || fail "sink0 did not get the $PACKETS matching packets"
-gen_recv_wait ssm || fail "sink0 did not get the $PACKETS SSM packets"
+gen_recv_wait r1 || die "sink0 did not get the $PACKETS matching packets"
+gen_recv_wait ssm || die "sink0 did not get the $PACKETS SSM packets"
 worker_stop w
 
 check_eq "r1 unique at sink (noise excluded)" "$PACKETS" "$(json_get "$(scratch r1.json)" unique)"
@@ -47,4 +49,4 @@ check_eq "rule ssm packets" "$PACKETS" "$(worker_stat w rules.name=ssm.packets)"
 check_eq "r1 out0 packets" "$PACKETS" "$(worker_stat w rules.name=r1.outputs.0.packets)"
 check_eq "ssm out0 packets" "$PACKETS" "$(worker_stat w rules.name=ssm.outputs.0.packets)"
 check_eq "wrong-source frames counted not_matched" "$NOISE" "$(worker_stat w ingress.not_matched)"
-pass "non-matching traffic never forwarded; $PACKETS matching packets per rule forwarded"
+finish "non-matching traffic never forwarded; $PACKETS matching packets per rule forwarded"

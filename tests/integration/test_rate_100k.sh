@@ -24,16 +24,16 @@ for i in 0 1 2; do
 done
 gen_send src s --group 239.1.1.1 --port 5000 --interface eth0 --rate "$RATE" --size 256 --count "$PACKETS"
 check_eq "packets sent" "$PACKETS" "$(json_get "$(scratch s.json)" sent)"
-for i in 0 1 2; do gen_recv_wait "r$i" 30 || fail "sink$i: $(cat "$(scratch "r$i.json")")"; done
+for i in 0 1 2; do gen_recv_wait "r$i" 30 || die "sink$i: $(cat "$(scratch "r$i.json")")"; done
 # Busy polling (default 50 us) only spins while frames flow: once the stream
 # has ended, the worker sleeps. Its CPU time over 2 idle seconds (stats file
 # every 200 ms included) stays under 5 %; a spin that did not end would burn
 # the whole 2 s.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/${MCRT_JOBS[w]}/stat"; }
-idle_before=$(cpu_ticks); sleep 2; idle_after=$(cpu_ticks)
+idle_before=$(cpu_ticks); sleep 2; idle_after=$(cpu_ticks)   # the measurement window
 idle_ms=$(((idle_after - idle_before) * 1000 / $(getconf CLK_TCK)))
 log "worker CPU time over 2 s after the stream: $idle_ms ms"
-[ "$idle_ms" -le 100 ] || fail "the worker kept spinning after the stream ended: $idle_ms ms of CPU in 2 s"
+[ "$idle_ms" -le 100 ] || die "the worker kept spinning after the stream ended: $idle_ms ms of CPU in 2 s"
 worker_stop w
 
 for i in 0 1 2; do
@@ -45,4 +45,4 @@ done
 check_eq "rule packets" "$PACKETS" "$(worker_stat w rules.name=fast.packets)"
 check_eq "kernel drops" 0 "$(worker_stat w kernel.drops)"
 log "sink0 latency: $(json_get "$(scratch r0.json)" latency_ns)"
-pass "$PACKETS packets at $RATE pps reached each of 3 sinks exactly once"
+finish "$PACKETS packets at $RATE pps reached each of 3 sinks exactly once"

@@ -21,7 +21,7 @@ worker_start relay w in0 'name=r1 in=in0:239.1.1.1:5000 out=out0:239.2.2.2:6000'
 gen_recv_start sink0 rewritten --group 239.2.2.2 --port 6000 --interface eth0 --duration 30 --expect "$PACKETS"
 gen_recv_start sink0 original --group 239.1.1.1 --port 5000 --interface eth0 --duration 60
 gen_send src s --group 239.1.1.1 --port 5000 --interface eth0 --rate 10000 --size 200 --count "$PACKETS"
-gen_recv_wait rewritten || fail "sink0 did not get $PACKETS packets"
+gen_recv_wait rewritten || die "sink0 did not get $PACKETS packets"
 worker_stop w
 gen_recv_stop original
 
@@ -35,4 +35,4 @@ check_eq "rule r1 bytes" "$((PACKETS * 200))" "$(worker_stat w rules.name=r1.byt
 check_eq "out0 packets" "$PACKETS" "$(worker_stat w rules.name=r1.outputs.0.packets)"
 check_eq "out0 send errors" 0 "$(worker_stat w rules.name=r1.outputs.0.drops.send_error)"
 check_eq "kernel drops" 0 "$(worker_stat w kernel.drops)"
-pass "1 -> 1 relay rewrote $PACKETS packets to 239.2.2.2:6000"
+finish "1 -> 1 relay rewrote $PACKETS packets to 239.2.2.2:6000"

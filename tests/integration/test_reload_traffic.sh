@@ -41,7 +41,8 @@ PID=$(worker_pid)
 log "--- $PACKETS packets at $RATE pps through 'steady' while mcrd reloads 4 times"
 gen_recv_start sink0 steady --group 239.2.2.1 --port 6000 --interface eth0 --duration 60 --expect "$PACKETS"
 (
-    # Spread over the 2 s stream; each reload changes the worker's config.
+    # Spread over the 2 s stream (pacing, the point of the test); each reload
+    # changes the worker's config.
     for n in 2 3 4; do
         sleep 0.4; admin_rule "$n"; kill -HUP "$MCRD_PID"
     done
@@ -49,11 +50,13 @@ gen_recv_start sink0 steady --group 239.2.2.1 --port 6000 --interface eth0 --dur
 ) >"$(scratch reloads.log)" 2>&1 &
 RELOADER=$!
 gen_send src steady-tx --group 239.1.1.1 --port 5000 --interface eth0 --rate "$RATE" --size "$SIZE" --count "$PACKETS"
-wait "$RELOADER" || fail "a reload failed: $(cat "$(scratch reloads.log)")"
+wait "$RELOADER" || die "a reload failed: $(cat "$(scratch reloads.log)")"
 gen_recv_wait steady 10 || true
 LOST=$((PACKETS - $(json_get "$(scratch steady.json)" unique)))
 log "RELOAD x4 under traffic: lost $LOST of $PACKETS on the unchanged rule"
-sleep 1.5   # counters reach GetStats once a second
+# Counters reach GetStats once a second: wait until they hold what arrived.
+steady_counted() { [ "$(relay_stat rules.name=steady.outputs.0.packets)" -ge "$((PACKETS - LOST))" ]; }
+poll_until 5 steady_counted || true   # only for the log line below; the checks read mcrgen's counts
 log "worker counters: ingress $(relay_stat workers.0.ingress | tr -d '\n'), kernel $(relay_stat workers.0.kernel | tr -d '\n')," \
     "steady out0 packets $(relay_stat rules.name=steady.outputs.0.packets) drops $(relay_stat rules.name=steady.outputs.0.drops | tr -d '\n')"
 check_eq "packets lost on the unchanged rule across 4 reloads" 0 "$LOST"
@@ -65,12 +68,12 @@ check_eq "at least 4 reloads replaced the admin rule" yes "$([ "$RELOADS" -ge 4 
 
 log "--- the rule from the last reload forwards"
 wait_until 10 "admin5 to exist" has_rule admin5
-has_rule admin4 >/dev/null 2>&1 && fail "admin4 survived the reload that replaced it"
+has_rule admin4 >/dev/null 2>&1 && die "admin4 survived the reload that replaced it"
 wait_rule_property admin5 State 's "active"'
 gen_recv_start sink0 admin5 --group 239.8.8.5 --port 6000 --interface eth0 --duration 60 --expect 1000
 gen_send src admin5-tx --group 239.7.7.5 --port 5000 --interface eth0 --rate "$RATE" --size "$SIZE" --count 1000
-gen_recv_wait admin5 || fail "admin5 did not forward 1000 packets"
+gen_recv_wait admin5 || die "admin5 did not forward 1000 packets"
 check_eq "admin5 packets" 1000 "$(json_get "$(scratch admin5.json)" unique)"
 
-mcrd_stop || fail "mcrd did not exit cleanly"
-pass "4 reloads under a $RATE pps stream: 0 of $PACKETS lost on the unchanged rule; the reloaded rule forwards"
+mcrd_stop || die "mcrd did not exit cleanly"
+finish "4 reloads under a $RATE pps stream: 0 of $PACKETS lost on the unchanged rule; the reloaded rule forwards"

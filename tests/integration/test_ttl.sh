@@ -33,9 +33,9 @@ gen_send src forced --group 239.1.1.2 --port 5000 --interface eth0 --rate 5000 -
     --count "$FORWARDED_EXPIRED" --ttl 1
 # TTL 0 cannot come from a socket: scapy sends those frames.
 craft_send src eth0 ttl0 "$TTL_ZERO" 239.1.1.1 5000
-gen_recv_wait fixed0 || fail "sink0 missed packets of rule fixed"
-gen_recv_wait fixed1 || fail "sink1 missed packets of rule fixed"
-gen_recv_wait expired0 || fail "sink0 missed packets of rule expired"
+gen_recv_wait fixed0 || die "sink0 missed packets of rule fixed"
+gen_recv_wait fixed1 || die "sink1 missed packets of rule fixed"
+gen_recv_wait expired0 || die "sink0 missed packets of rule expired"
 worker_stop w
 capture_stop c0
 capture_stop c1
@@ -53,4 +53,4 @@ check_eq "rule fixed out0 packets" "$NORMAL" "$(worker_stat w rules.name=fixed.o
 check_eq "rule fixed out1 packets" "$NORMAL" "$(worker_stat w rules.name=fixed.outputs.1.packets)"
 check_eq "rule expired packets" "$FORWARDED_EXPIRED" "$(worker_stat w rules.name=expired.packets)"
 check_eq "rule expired ttl_expired" 0 "$(worker_stat w rules.name=expired.ttl_expired)"
-pass "TTL set per output, TTL-1 by default, TTL 1 and 0 dropped ($((EXPIRED + TTL_ZERO))) unless forward_expired_ttl"
+finish "TTL set per output, TTL-1 by default, TTL 1 and 0 dropped ($((EXPIRED + TTL_ZERO))) unless forward_expired_ttl"

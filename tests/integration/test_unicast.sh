@@ -43,9 +43,9 @@ gen_recv_start sink0 routed --group 239.3.3.4 --port 6002 --interface eth0 --dur
 gen_send src m --group 239.1.1.1 --port 5000 --interface eth0 --rate 10000 --size 100 --count "$PACKETS"
 gen_send src l --group 192.0.2.1 --port 5001 --interface eth0 --rate 10000 --size 100 --count "$PACKETS"
 gen_send src r --group 198.51.100.200 --port 5002 --interface eth0 --rate 10000 --size 100 --count "$PACKETS"
-gen_recv_wait unicast || fail "203.0.113.2:7000 did not get $PACKETS packets"
-gen_recv_wait local || fail "239.3.3.3:6001 did not get $PACKETS packets"
-gen_recv_wait routed || fail "239.3.3.4:6002 did not get $PACKETS packets"
+gen_recv_wait unicast || die "203.0.113.2:7000 did not get $PACKETS packets"
+gen_recv_wait local || die "239.3.3.3:6001 did not get $PACKETS packets"
+gen_recv_wait routed || die "239.3.3.4:6002 did not get $PACKETS packets"
 worker_stop w
 
 for r in unicast local routed; do
@@ -56,4 +56,4 @@ for rule in m2u u2m_local u2m_routed; do
     check_eq "rule $rule packets" "$PACKETS" "$(worker_stat w "rules.name=$rule.packets")"
     check_eq "rule $rule output packets" "$PACKETS" "$(worker_stat w "rules.name=$rule.outputs.0.packets")"
 done
-pass "multicast->unicast and unicast->multicast (local and routed) each relayed $PACKETS packets"
+finish "multicast->unicast and unicast->multicast (local and routed) each relayed $PACKETS packets"

@@ -23,9 +23,9 @@ MCRD_FAKE_SUPERVISOR=${MCRD_FAKE_SUPERVISOR:-$MCRT_BUILD_DIR/tests/tools/mcrd-fa
 
 # An unknown receive mode is refused before anything starts, naming the choices.
 if mode_error=$("$MCRD_WORKER" --receive-mode bogus 2>&1); then
-    fail "mcrd-worker accepted --receive-mode bogus"
+    die "mcrd-worker accepted --receive-mode bogus"
 fi
-case $mode_error in *"--receive-mode"*"ring"*"socket"*) ;; *) fail "unclear --receive-mode error: $mode_error" ;; esac
+case $mode_error in *"--receive-mode"*"ring"*"socket"*) ;; *) die "unclear --receive-mode error: $mode_error" ;; esac
 
 ns_create src; ns_create relay; ns_create dst
 veth_add src eth0 relay in0
@@ -51,7 +51,7 @@ bg_start relay "$(scratch worker.log)" \
     "$MCRD_TEST_LAUNCH" --config "$CONFIG" -- "$MCRD_WORKER" --stats-file "$STATS" --stats-interval-ms 200
 WORKER_PID=$BG_PID
 wait_until 15 "the worker's first stats file" test -s "$STATS"
-kill -0 "$WORKER_PID" || fail "worker exited: $(cat "$(scratch worker.log)")"
+kill -0 "$WORKER_PID" || die "worker exited: $(cat "$(scratch worker.log)")"
 
 # Receiver: counts distinct sequence numbers; stops at the expected count or
 # after 5 s without traffic (60 s at most), then writes the count.
@@ -98,8 +98,8 @@ relay_stream() {
     bg_start dst "$(scratch "$name.log")" "$MCRT_PYTHON" "$(scratch recv.py)" "$ready" "$result" "$count"
     pid=$BG_PID
     wait_until 15 "receiver $name to join" test -e "$ready"
-    ns_exec src "$MCRT_PYTHON" "$(scratch send.py)" "$count" || fail "sender $name failed"
-    wait_pid "$pid" 90 || fail "receiver $name failed: $(cat "$(scratch "$name.log")")"
+    ns_exec src "$MCRT_PYTHON" "$(scratch send.py)" "$count" || die "sender $name failed"
+    wait_pid "$pid" 90 || die "receiver $name failed: $(cat "$(scratch "$name.log")")"
     check_eq "packets received in dst ($name)" "$count" "$(cat "$result")"
 }
 
@@ -111,7 +111,7 @@ stats_equal() { [ "$(stats_value "$1" "$2" 2>/dev/null)" = "$3" ]; }
 
 # --- 1. sockets through LISTEN_FDS (mcrd-test-launch), stats file --------
 relay_stream launched "$PACKETS"
-stop_pid "$WORKER_PID" || fail "worker did not exit 0 on SIGTERM: $(tail -n 20 "$(scratch worker.log)")"
+stop_pid "$WORKER_PID" || die "worker did not exit 0 on SIGTERM: $(tail -n 20 "$(scratch worker.log)")"
 check_eq "rule packets" "$PACKETS" "$(stats_value "$STATS" 'd["rules"][0]["packets"]')"
 check_eq "output packets" "$PACKETS" "$(stats_value "$STATS" 'd["rules"][0]["outputs"][0]["packets"]')"
 check_eq "output drops" "0 0 0 0" "$(stats_value "$STATS" '" ".join(str(v) for v in d["rules"][0]["outputs"][0]["drops"].values())')"
@@ -142,5 +142,5 @@ relay_stream supervisor-down "$PACKETS"
 start_supervisor 2
 wait_until 20 "the worker to reconnect" test -s "$LINK_STATS"
 check_eq "rule packets after reconnect" "$((2 * PACKETS))" "$(stats_value "$LINK_STATS" 'd["rules"][0]["packets"]')"
-stop_pid "$WORKER_PID" || fail "linked worker did not exit 0: $(tail -n 20 "$(scratch worker2.log)")"
-pass "$PACKETS packets relayed via LISTEN_FDS; $((2 * PACKETS)) via the supervisor link, across a supervisor restart"
+stop_pid "$WORKER_PID" || die "linked worker did not exit 0: $(tail -n 20 "$(scratch worker2.log)")"
+finish "$PACKETS packets relayed via LISTEN_FDS; $((2 * PACKETS)) via the supervisor link, across a supervisor restart"

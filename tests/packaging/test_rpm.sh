@@ -25,10 +25,11 @@ set -euo pipefail
 
 SOURCE_ROOT=$(cd "${1:?usage: test_rpm.sh SOURCE_ROOT}" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../lib/check.sh"   # die, skip, log: the vocabulary of every shell tier
 START=$SECONDS
 
 for tool in rpmbuild rpm git meson xz; do
-    command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed (apt-get install -y rpm)"; exit 77; }
+    command -v "$tool" >/dev/null || skip "$tool is not installed (apt-get install -y rpm)"
 done
 
 SCRATCH=$(mktemp -d /tmp/mcrd-rpm.XXXXXX)
@@ -36,7 +37,6 @@ SCRATCH=$(mktemp -d /tmp/mcrd-rpm.XXXXXX)
 cleanup() { rm -rf "$SCRATCH"; }
 trap cleanup EXIT
 
-fail() { echo "FAIL: $*"; exit 1; }
 step() { echo "[$((SECONDS - START))s] $*"; }
 
 step "snapshot of the tree into a scratch git repository"
@@ -51,14 +51,14 @@ git -C "$SNAPSHOT" -c user.name=mcrd-test -c user.email=mcrd-test@invalid commit
 
 step "meson dist"
 meson setup "$SCRATCH/dist-build" "$SNAPSHOT" >"$SCRATCH/dist-setup.log" 2>&1 ||
-    { cat "$SCRATCH/dist-setup.log"; fail "meson setup of the snapshot"; }
+    { cat "$SCRATCH/dist-setup.log"; die "meson setup of the snapshot"; }
 VERSION=$(meson introspect --projectinfo "$SCRATCH/dist-build" | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')
 SPEC_VERSION=$(sed -n 's/^Version:[[:space:]]*//p' "$SNAPSHOT/rpm/mcrd.spec")
-[ "$VERSION" = "$SPEC_VERSION" ] || fail "rpm/mcrd.spec has Version $SPEC_VERSION, meson.build says $VERSION"
+[ "$VERSION" = "$SPEC_VERSION" ] || die "rpm/mcrd.spec has Version $SPEC_VERSION, meson.build says $VERSION"
 meson dist -C "$SCRATCH/dist-build" --no-tests --formats xztar >"$SCRATCH/dist.log" 2>&1 ||
-    { cat "$SCRATCH/dist.log"; fail "meson dist"; }
+    { cat "$SCRATCH/dist.log"; die "meson dist"; }
 TARBALL=$SCRATCH/dist-build/meson-dist/mcrd-$VERSION.tar.xz
-[ -f "$TARBALL" ] || fail "meson dist made no $TARBALL"
+[ -f "$TARBALL" ] || die "meson dist made no $TARBALL"
 
 rpm_check=(--without check)
 [[ "${MCRD_RPM_CHECK:-0}" == 1 ]] && rpm_check=(--with check)
@@ -78,18 +78,18 @@ if ! rpmbuild -bb --nodeps --noclean "${rpm_check[@]}" \
         --define "optflags ${MCRD_RPM_OPTFLAGS:--O0}" \
         "$SNAPSHOT/rpm/mcrd.spec" >"$SCRATCH/rpmbuild.log" 2>&1; then
     tail -n 80 "$SCRATCH/rpmbuild.log"
-    fail "rpmbuild -bb rpm/mcrd.spec"
+    die "rpmbuild -bb rpm/mcrd.spec"
 fi
 if [[ "${rpm_check[0]}" == --with ]]; then
     grep -E '^(Ok|Fail|Skipped|Expected Fail|Unexpected Pass|Timeout):' "$SCRATCH/rpmbuild.log" | sed 's/^/  %check unit tests: /'
-    grep -q '^Ok:[[:space:]]*[1-9]' "$SCRATCH/rpmbuild.log" || fail "%check ran no unit test"
+    grep -q '^Ok:[[:space:]]*[1-9]' "$SCRATCH/rpmbuild.log" || die "%check ran no unit test"
 fi
 mapfile -t PACKAGES < <(find "$TOP/RPMS" -name '*.rpm' | sort)
-[ "${#PACKAGES[@]}" -eq 2 ] || fail "expected mcrd and mcrd-cockpit, got: ${PACKAGES[*]}"
+[ "${#PACKAGES[@]}" -eq 2 ] || die "expected mcrd and mcrd-cockpit, got: ${PACKAGES[*]}"
 
 step "meson install --destdir of the same build"
 BUILD=$(find "$TOP/BUILD" -maxdepth 2 -type d -name redhat-linux-build | head -n 1)
-[ -n "$BUILD" ] || { find "$TOP/BUILD" -maxdepth 3 | head -n 20; tail -n 30 "$SCRATCH/rpmbuild.log"; fail "no redhat-linux-build directory under $TOP/BUILD"; }
+[ -n "$BUILD" ] || { find "$TOP/BUILD" -maxdepth 3 | head -n 20; tail -n 30 "$SCRATCH/rpmbuild.log"; die "no redhat-linux-build directory under $TOP/BUILD"; }
 DESTDIR=$SCRATCH/destdir meson install -C "$BUILD" --no-rebuild --quiet
 
 step "compare the file lists"

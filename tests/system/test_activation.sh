@@ -2,13 +2,8 @@
 # Socket and bus activation of mcrd, and polkit deciding who may change rules:
 # alice (nobody special) is refused, bob (group mcr + the operators example
 # rule) and root are allowed, reads are open to all.
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/check.sh"
-. "$here/lib/boot.sh"
-. "$here/lib/relay_helpers.sh"
-boot_start "${MESON_BUILD_ROOT:?run through meson test}"
-sys_make_veth_topology mcrt$$ || die "veth topology"
+. "$(dirname "$0")/lib/preamble.sh"
+system_boot
 
 entered() { sys_prop mcrd.service ActiveEnterTimestampMonotonic; }
 
@@ -24,7 +19,7 @@ check_eq "mcrd runs as user mcrd" mcrd "$(sys_exec ps -o user= -p "$(sys_prop mc
 
 # --- (c) socket activation: a client on control.sock starts mcrd ---
 sys_exec systemctl stop mcrd.service
-sys_wait_state mcrd.service inactive 20 || fail "mcrd.service did not stop"
+sys_wait_state mcrd.service inactive 20 || die "mcrd.service did not stop"
 check_eq "mcrd.socket still listening after mcrd stops" active "$(sys_prop mcrd.socket ActiveState)"
 before=$(entered)
 sys_as bob python3 -c 'import socket; s = socket.socket(socket.AF_UNIX); s.connect("/run/mcr/control.sock")'
@@ -63,4 +58,4 @@ out=$(sys_as alice mcrctl add alice2 --in in0:239.1.1.4:5004 --out out0:239.2.2.
 check_eq "mcrctl add as alice fails" 1 "$((rc != 0))"
 check_eq "rule set unchanged after alice's mcrctl add" 2 "$(relay_rule_count)"
 
-check_done
+finish

@@ -6,14 +6,8 @@
 # a remove records the rule before; an entry sent while journald is stopped
 # (SIGSTOP) appears once it runs again; `journalctl -x` shows the catalog
 # text; `mcrctl status` (text and --json) shows the known state.
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/check.sh"
-. "$here/lib/boot.sh"
-. "$here/lib/relay_helpers.sh"
-boot_start "${MESON_BUILD_ROOT:?run through meson test}"
-p=mcrt$$
-sys_make_veth_topology "$p" || die "veth topology"
+. "$(dirname "$0")/lib/preamble.sh"
+system_boot --topology
 
 # The ids, from the one place they are defined.
 ids=$MESON_SOURCE_ROOT/src/core/message_ids.hpp
@@ -55,7 +49,7 @@ call_with_pid() {
 sys_exec journalctl --update-catalog
 check_eq "journalctl --update-catalog accepts catalog/mcrd.catalog" 0 "$?"
 sys_exec systemctl start mcrd.socket mcrd.service
-sys_wait_active mcrd.service 30 || fail "mcrd.service did not start"
+sys_wait_active mcrd.service 30 || die "mcrd.service did not start"
 alice_uid=$(sys_exec id -u alice)
 
 ok=aud-ok-$$ denied=aud-denied-$$ bad=aud-bad-$$
@@ -135,7 +129,7 @@ check_eq "the entry sent while journald was stopped appears, once" 1 "$(count "$
 # mcrctl status: units, the rule, the last audit events.
 # The worker picks the new rule up asynchronously: wait (20 s) until active.
 deadline=$((SECONDS + 20))
-until [[ "$(sys_json_field "$(sys_exec mcrctl status --json --sample 0 2>/dev/null)" rules 0 state)" == active ]] ||
+until [[ "$(json_of "$(sys_exec mcrctl status --json --sample 0 2>/dev/null)" rules.0.state)" == active ]] ||
     ((SECONDS >= deadline)); do sleep 0.5; done
 status=$(sys_exec mcrctl status --sample 0.5 --events 10 2>&1); rc=$?
 check_eq "mcrctl status exits 0" 0 "$rc"
@@ -150,7 +144,7 @@ check_match "status: last audit event is the slow add" "allowed +add-rule +$slow
 check_match "status: the denied add is among the events" "denied +add-rule +$denied +dbus +$alice_uid +$alice_pid" "$status"
 json=$(sys_exec mcrctl status --json --sample 0 2>&1)
 check_eq "status --json: unit, restarts, rules, last audit rule" "mcrd.service 0 $slow $slow" \
-    "$(sys_json_field "$json" supervisor unit) $(sys_json_field "$json" supervisor restarts) $(sys_json_field "$json" rules 0 name) $(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["audit"][-1]["rule"])' "$json" 2>/dev/null)"
+    "$(json_of "$json" supervisor.unit) $(json_of "$json" supervisor.restarts) $(json_of "$json" rules.0.name) $(json_of "$json" audit.-1.rule)"
 alice_status=$(sys_as alice mcrctl status --sample 0 2>&1); rc=$?
 check_eq "mcrctl status as alice exits 0" 0 "$rc"
 check_match "status as alice says the audit events are not readable" 'audit events not shown: the system journal' \
@@ -159,4 +153,4 @@ check_match "status as alice says the audit events are not readable" 'audit even
 sample=$(sys_exec journalctl --no-pager -o json-pretty MESSAGE_ID="$DENIED" MCR_RULE="$denied" 2>/dev/null |
     grep -E '"(MESSAGE|MESSAGE_ID|PRIORITY|MCR_[A-Z_]+|_SYSTEMD_UNIT|SYSLOG_IDENTIFIER)"')
 echo "$sample" | sed 's/^/# denied entry: /'
-check_done
+finish

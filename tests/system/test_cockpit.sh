@@ -6,11 +6,7 @@
 # sees its counter rise with traffic and equal `mcrctl stats` within one
 # refresh, sees mcrd@NS in the picker, removes the rule; alice is denied.
 # Screenshots: $MESON_BUILD_ROOT/cockpit-screenshots/ (path printed).
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/check.sh"
-. "$here/lib/boot.sh"
-. "$here/lib/relay_helpers.sh"
+. "$(dirname "$0")/lib/preamble.sh"
 build=${MESON_BUILD_ROOT:?run through meson test}
 
 [[ $(id -u) -eq 0 ]] || skip "the Cockpit browser test needs root (it boots a container)"
@@ -21,15 +17,13 @@ done
 meson introspect --installed "$build" 2>/dev/null | grep -q '/cockpit/mcrd/index.html' ||
     skip "$build does not install the Cockpit page (-Dcockpit=disabled, or no cockpit-bridge at configure time)"
 
-boot_start "$build"
-p=mcrt$$
+system_boot --topology
 ns=ck$$
 port=9191
 password="mcrt-$$-$RANDOM"
 shots=$build/cockpit-screenshots
 inner_shots=/var/tmp/mcrt-cockpit-shots
 
-sys_make_veth_topology "$p" || die "veth topology"
 sys_exec ip netns add "$ns"
 sys_exec systemctl start "mcrd@$ns.service" || die "start mcrd@$ns"
 
@@ -54,7 +48,7 @@ check_eq "mcrd.socket stopped before the page starts it" inactive "$(sys_prop mc
 sys_exec systemd-run --quiet --unit=mcrt-cockpit-ws --property=Type=exec \
     /usr/lib/cockpit/cockpit-ws --no-tls --address 127.0.0.1 --port "$port"
 sys_wait_for 30 python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 5)" ||
-    fail "cockpit-ws does not answer on 127.0.0.1:$port"
+    die "cockpit-ws does not answer on 127.0.0.1:$port"
 
 # The script is copied into the container's root: the host checkout may lie
 # under /tmp, which systemd-tmpfiles empties in the container at boot.
@@ -67,7 +61,7 @@ rc=$?
 echo "# browser session: $((SECONDS - started)) s, exit $rc"
 while IFS= read -r line; do
     case "$line" in
-        "ok   - "*) pass "${line#ok   - }" ;;
+        "ok   - "*) ok "${line#ok   - }" ;;
         "FAIL - "*) fail "${line#FAIL - }" ;;
         *) echo "# $line" ;;
     esac
@@ -84,4 +78,4 @@ for shot in "$shots"/*.png; do
 done
 sys_exec journalctl -u mcrt-cockpit-ws --no-pager -q 2>/dev/null | tail -n 5 | sed 's/^/# cockpit-ws: /'
 
-check_done
+finish

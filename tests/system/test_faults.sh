@@ -10,11 +10,7 @@
 #   mcrt-src [src0] --- [in0]  mcrd + worker  [out0] --- [dst0] mcrt-dst
 #   video1 (admin file /etc/mcrd): 239.1.1.1:5000 -> 239.2.2.2:6000
 #   dbus1  (D-Bus, state file):    239.1.1.7:5007 -> 239.2.2.7:6007
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/check.sh"
-. "$here/lib/boot.sh"
-. "$here/lib/relay_helpers.sh"
+. "$(dirname "$0")/lib/preamble.sh"
 # The restart faults need a receive buffer that holds a restart: apply the
 # project's sysctl.d file where the host caps buffers lower (global setting).
 if (($(sysctl -n net.core.rmem_max) < 16777216)); then
@@ -22,19 +18,19 @@ if (($(sysctl -n net.core.rmem_max) < 16777216)); then
     sysctl -q -p "${MESON_SOURCE_ROOT:?run through meson test}/sysctl.d/50-mcrd.conf" ||
         skip "net.core.rmem_max is below 16 MiB and cannot be raised: worker restarts would lose frames"
 fi
-boot_start "${MESON_BUILD_ROOT:?run through meson test}"
-p=mcrt$$
-sys_make_veth_topology "$p" || die "veth topology"
+system_boot --topology
 worker=mcrd-worker@in0.service
 dropin=/run/systemd/system/$worker.d
 readonly RATE=10000 COUNT=${FAULT_PACKETS:-10000}
 
-received_of() { local n; n=$(sys_json_field "$1" received); echo "${n:-0}"; }
+received_of() { local n; n=$(json_of "$1" received); echo "${n:-0}"; }
 now_ms() { date +%s%3N; }
 
 # kernel_drops: PACKET_STATISTICS drops of the ingress socket so far (the
 # supervisor sums them over worker restarts), once the counters settled.
-kernel_drops() { sleep 1.5; relay_stat workers 0 kernel drops; }
+# (GetStats carries no report sequence to wait on; a worker reports once a
+# second, so 1.5 s is one report after everything so far was read.)
+kernel_drops() { sleep 1.5; relay_stat workers.0.kernel.drops; }
 
 # fault NAME LIMIT CMD...: COUNT packets through video1 with CMD run 0.3 s
 # in; prints the FAULT line and checks the loss is at most LIMIT. LIMIT
@@ -75,7 +71,7 @@ fault() {
     check_le "FAULT $name: forwarding resumed before the stream ended (ms)" $((tail_ms - 50)) "$resume"
     check_le "FAULT $name: packets lost" "$limit" "$lost"
     check_le "FAULT $name: forwarding resumed within 1 s" 1000 "$resume"
-    check_eq "FAULT $name: no duplicates" 0 "$(sys_json_field "$result" duplicated)"
+    check_eq "FAULT $name: no duplicates" 0 "$(json_of "$result" duplicated)"
 }
 
 worker_pid() { sys_main_pid "$worker"; }
@@ -151,13 +147,13 @@ check_eq "AddRule dbus1 ($out)" 0 "$rc"
 # --- counters keep their totals across a worker kill -9 (no traffic at the kill)
 result=$(relay_stream "$p-src" "$p-dst" 239.1.1.1 5000 239.2.2.2 6000 2000 "$RATE")
 check_eq "2000 packets before the kill" 2000 "$(received_of "$result")"
-before=$(relay_wait_stat 10 2000 rules name=video1 packets)
+before=$(relay_wait_stat 10 2000 rules.name=video1.packets)
 old=$(worker_pid); kill_worker; wait_new_worker "$old"
 result=$(relay_stream "$p-src" "$p-dst" 239.1.1.1 5000 239.2.2.2 6000 1000 "$RATE")
 check_eq "1000 packets after the kill" 1000 "$(received_of "$result")"
 check_eq "GetStats video1 packets before the kill" 2000 "$before"
-check_eq "GetStats video1 packets after it: 2000 + 1000, not from zero" 3000 "$(relay_wait_stat 10 3000 rules name=video1 packets)"
-check_eq "GetStats out0 packets, idem" 3000 "$(relay_wait_stat 10 3000 rules name=video1 outputs 0 packets)"
+check_eventually "GetStats video1 packets after it: 2000 + 1000, not from zero" 3000 10 relay_stat rules.name=video1.packets
+check_eventually "GetStats out0 packets, idem" 3000 10 relay_stat rules.name=video1.outputs.0.packets
 
 # --- faults that leave the interfaces alone: target 0
 # A kill -9 loses what the worker had already taken off the socket into its
@@ -235,4 +231,4 @@ check_eq "the refused rule is not there" 1 "$(relay_rule_count)"
 sys_exec systemctl stop mcrd.service
 sys_exec umount /var/lib/mcrd
 
-check_done
+finish

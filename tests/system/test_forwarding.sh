@@ -6,19 +6,13 @@
 #
 #   mcrt-src [src0] --- [in0]  mcrd + worker  [out0] --- [dst0] mcrt-dst
 #   239.1.1.1:5000 ------------------------------> 239.2.2.2:6000
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/check.sh"
-. "$here/lib/boot.sh"
-. "$here/lib/relay_helpers.sh"
-boot_start "${MESON_BUILD_ROOT:?run through meson test}"
-p=mcrt$$
-sys_make_veth_topology "$p" || die "veth topology"
+. "$(dirname "$0")/lib/preamble.sh"
+system_boot --topology
 worker=mcrd-worker@in0.service
 
 # stream COUNT RATE: receiver JSON of one stream through the relay.
 stream() { relay_stream "$p-src" "$p-dst" 239.1.1.1 5000 239.2.2.2 6000 "$1" "$2"; }
-received_of() { local n; n=$(sys_json_field "$1" received); echo "${n:-0}"; }
+received_of() { local n; n=$(json_of "$1" received); echo "${n:-0}"; }
 # lost_of COUNT JSON: packets sent but not received (all of them if no JSON).
 lost_of() { echo $(( $1 - $(received_of "$2") )); }
 
@@ -49,7 +43,7 @@ check_eq "worker has its own network namespace" different \
 result=$(stream 2000 1000)
 echo "# steady stream: $result"
 check_eq "2000 packets at 1 kpps cross the relay" 2000 "$(received_of "$result")"
-check_eq "no duplicates" 0 "$(sys_json_field "$result" duplicated)"
+check_eq "no duplicates" 0 "$(json_of "$result" duplicated)"
 echo "# mcrctl stats:"; sys_exec mcrctl stats 2>&1 | sed 's/^/#   /'
 
 # --- (g) kill -9 during a 10 kpps stream: Restart= brings it back with the FD store ---
@@ -96,8 +90,8 @@ sys_wait_active mcrd.service 30
 # covers the time no worker ran (receive buffer overflow); the rest were
 # frames the killed worker had already taken off the socket.
 deadline=$((SECONDS + 15))
-until [[ -n "$(relay_stat workers 0 kernel drops)" ]] || ((SECONDS >= deadline)); do sleep 0.3; done
-kernel_drops=$(relay_stat workers 0 kernel drops)
+until [[ -n "$(relay_stat workers.0.kernel.drops)" ]] || ((SECONDS >= deadline)); do sleep 0.3; done
+kernel_drops=$(relay_stat workers.0.kernel.drops)
 echo "# kill -9 with mcrd stopped: kernel drops (socket buffer) ${kernel_drops:-?}," \
      "in flight in the killed worker $((lost_stopped - ${kernel_drops:-0}))"
 ((restart_limit == 300)) && check_eq "no frame dropped by the ingress socket while no worker ran" 0 "$kernel_drops"
@@ -109,4 +103,4 @@ check_eq "mcrd active after restart" active "$(sys_prop mcrd.service ActiveState
 check_le "loss across a supervisor restart (packets)" 0 $(lost_of 30000 "$result")
 check_eq "rule survived the restart" 1 "$(relay_rule_count)"
 
-check_done
+finish

@@ -2,11 +2,8 @@
 # What `meson install` + the first boot set up, in a booted systemd: sysusers
 # accounts, tmpfiles directories, the units load, and polkit lets user mcrd
 # manage exactly mcrd-worker@ units (ARCHITECTURE.md 3.1).
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/check.sh"
-. "$here/lib/boot.sh"
-boot_start "${MESON_BUILD_ROOT:?run through meson test}"
+. "$(dirname "$0")/lib/preamble.sh"
+system_boot
 
 # --- sysusers.d: mcrd user and group, mcr operators group ---
 check_eq "user mcrd exists with group mcrd" "mcrd mcrd" "$(sys_exec id -un mcrd) $(sys_exec id -gn mcrd)"
@@ -65,4 +62,4 @@ check_match "mcrd may not reload-or-restart workers (verb not granted)" "$denied
 out=$(sys_as alice systemctl --no-ask-password start --no-block mcrd-worker@in0.service 2>&1)
 check_match "alice may not start worker units" "$denied" "$out"
 
-check_done
+finish

@@ -2,16 +2,11 @@
 # An independent suite per network namespace: `systemctl start mcrd@red`
 # serves /run/netns/red with its own bus name, rules, state and workers
 # (mcrd-worker@red:in0.service), and traffic crosses red with exact counts.
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/check.sh"
-. "$here/lib/boot.sh"
-. "$here/lib/relay_helpers.sh"
-boot_start "${MESON_BUILD_ROOT:?run through meson test}"
-p=mcrt$$
+. "$(dirname "$0")/lib/preamble.sh"
+system_boot
 ns=red
 sys_exec ip netns add "$ns"
-RELAY_NS=$ns sys_make_veth_topology "$p" || die "veth topology"
+RELAY_NS=$ns sys_make_veth_topology "$p"
 
 sys_exec systemctl start "mcrd@$ns"
 sys_wait_active "mcrd@$ns.service" 30
@@ -37,7 +32,7 @@ sys_wait_active "$worker" 30
 check_eq "$worker active" active "$(sys_prop "$worker" ActiveState)"
 result=$(relay_stream "$p-src" "$p-dst" 239.1.1.1 5000 239.2.2.2 6000 2000 1000)
 echo "# stream through $ns: $result"
-check_eq "2000 packets cross the $ns suite" 2000 "$(sys_json_field "$result" received)"
+check_eq "2000 packets cross the $ns suite" 2000 "$(json_of "$result" received)"
 
 # The host suite is independent: it has no rules of its own.
 sys_exec systemctl start mcrd.socket
@@ -47,4 +42,4 @@ check_eq "no host worker for in0" inactive "$(sys_prop mcrd-worker@in0.service A
 sys_exec systemctl stop "mcrd@$ns.service" "mcrd@$ns.socket"
 check_eq "stopping the suite leaves its worker forwarding" active "$(sys_prop "$worker" ActiveState)"
 
-check_done
+finish

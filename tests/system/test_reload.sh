@@ -4,14 +4,8 @@
 # D-Bus stay; a reload with a changed config during a 10 kpps stream loses
 # nothing on the unchanged rule, and systemd logs the unit reloading; a
 # broken admin file is refused and the last good set kept.
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/check.sh"
-. "$here/lib/boot.sh"
-. "$here/lib/relay_helpers.sh"
-boot_start "${MESON_BUILD_ROOT:?run through meson test}"
-p=mcrt$$
-sys_make_veth_topology "$p" || die "veth topology"
+. "$(dirname "$0")/lib/preamble.sh"
+system_boot --topology
 
 # admin_rule NAME PORT: an /etc/mcrd rule-set file with one rule.
 admin_rule() {
@@ -20,11 +14,6 @@ admin_rule() {
         sys_exec tee /etc/mcrd/10-test.json >/dev/null
 }
 rule_names() { relay_call_as root ListRules | grep -o '"[a-z0-9]*"' | tr -d '"' | grep -xE 'admin[0-9]|dbus1' | sort | tr '\n' ' '; }
-# wait_rules EXPECTED: until the rule names match (10 s).
-wait_rules() {
-    local deadline=$((SECONDS + 10))
-    while [[ "$(rule_names)" != "$1" ]] && ((SECONDS < deadline)); do sleep 0.3; done
-}
 
 admin_rule admin1 5005
 sys_exec systemctl start mcrd.socket mcrd.service
@@ -37,8 +26,7 @@ pid=$(sys_main_pid mcrd.service)
 admin_rule admin2 5007
 sys_exec systemctl reload mcrd.service
 check_eq "systemctl reload mcrd succeeds" 0 "$?"
-wait_rules "admin2 dbus1 "
-check_eq "reload replaced admin1 by admin2, kept dbus1" "admin2 dbus1 " "$(rule_names)"
+check_eventually "reload replaced admin1 by admin2, kept dbus1" "admin2 dbus1 " 10 rule_names
 check_eq "reload did not restart mcrd" "$pid" "$(sys_main_pid mcrd.service)"
 check_eq "mcrd active after reload" active "$(sys_prop mcrd.service ActiveState)"
 
@@ -50,11 +38,10 @@ cursor=$(sys_exec journalctl -n 1 -q -o cat --show-cursor --no-pager 2>/dev/null
 [[ -n "$cursor" ]] || die "no journal cursor"
 result=$(relay_stream_with_event 0.3 sys_exec systemctl reload mcrd.service \
     -- "$p-src" "$p-dst" 239.1.1.6 5006 239.2.2.6 6006 10000 10000)
-received=$(sys_json_field "$result" received)
+received=$(json_of "$result" received)
 echo "# systemctl reload with a changed config during a 10 kpps stream: lost $((10000 - ${received:-0})) of 10000 on the unchanged rule"
 check_eq "packets of the unchanged rule dbus1 across the reload" 10000 "$received"
-wait_rules "admin3 dbus1 "
-check_eq "the reload under traffic replaced admin2 by admin3" "admin3 dbus1 " "$(rule_names)"
+check_eventually "the reload under traffic replaced admin2 by admin3" "admin3 dbus1 " 10 rule_names
 journal=$(sys_exec journalctl -u mcrd.service --after-cursor "$cursor" --no-pager -o cat 2>/dev/null | tr '\n' '|')
 check_match "systemd took the unit through Reloading -> Reloaded" 'Reloading mcrd\.service.*\|.*Reloaded mcrd\.service' "$journal"
 check_eq "mcrd reloaded once, with the change" "1 1" \
@@ -62,8 +49,14 @@ check_eq "mcrd reloaded once, with the change" "1 1" \
 check_eq "the reload under traffic did not restart mcrd" "$pid" "$(sys_main_pid mcrd.service)"
 
 echo '{ "rules": [ { "name": "admin4", "input": { "interface": "in0" ' | sys_exec tee /etc/mcrd/10-test.json >/dev/null
+cursor=$(sys_exec journalctl -n 1 -q -o cat --show-cursor --no-pager 2>/dev/null | sed -n 's/^-- cursor: //p')
+[[ -n "$cursor" ]] || die "no journal cursor"
 sys_exec systemctl reload mcrd.service
-sleep 2
+# The reload is over once mcrd has logged its refusal of the file.
+broken_file_reported() {
+    sys_exec journalctl -u mcrd.service --after-cursor "$cursor" --no-pager -o cat 2>/dev/null | grep -q '10-test\.json'
+}
+poll_until 10 broken_file_reported || true   # the check_match below says what is missing
 check_eq "a broken admin file keeps the last good rules" "admin3 dbus1 " "$(rule_names)"
 check_eq "a broken admin file does not kill mcrd" "active $pid" "$(sys_prop mcrd.service ActiveState) $(sys_main_pid mcrd.service)"
 check_match "the journal names the broken file" '10-test\.json' \
@@ -72,9 +65,8 @@ check_match "the journal names the broken file" '10-test\.json' \
 admin_rule admin1 5005
 out=$(relay_call_as root Reload); rc=$?
 check_eq "D-Bus Reload as root ($out)" 0 "$rc"
-wait_rules "admin1 dbus1 "
-check_eq "D-Bus Reload re-read the admin file" "admin1 dbus1 " "$(rule_names)"
+check_eventually "D-Bus Reload re-read the admin file" "admin1 dbus1 " 10 rule_names
 out=$(relay_call_as alice Reload); rc=$?
 check_eq "alice may not Reload" 1 "$((rc != 0))"
 
-check_done
+finish

@@ -1,9 +1,7 @@
 #!/bin/bash
 # systemd-analyze security exposure of the shipped units, offline on the
 # configured unit files: supervisor <= 2.0, worker <= 1.0 (ARCHITECTURE.md 7).
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/check.sh"
+. "$(dirname "$0")/lib/preamble.sh"
 
 build=${MESON_BUILD_ROOT:?run through meson test}
 command -v systemd-analyze >/dev/null || skip "systemd-analyze not installed"
@@ -33,4 +31,4 @@ worker=$(exposure "$scratch/mcrd-worker@eth0.service")
 echo "# mcrd-worker@eth0.service exposure: ${worker:-none}"
 check_le "mcrd-worker@eth0.service exposure" 1.0 "$worker"
 
-check_done
+finish

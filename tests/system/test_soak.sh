@@ -24,20 +24,14 @@
 # plus a tenth of it on in1): the fan-out doubles in0's egress work, so that
 # is 105 000 egress frames a second, half of mcrd's 64-byte lossless rate on
 # this 2-vCPU machine type (bench/README.md: ~206 000 frames/s, 1 sink).
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/check.sh"
-. "$here/lib/boot.sh"
-. "$here/lib/relay_helpers.sh"
+. "$(dirname "$0")/lib/preamble.sh"
 readonly DURATION=${MCRD_SOAK_SECONDS:-120} RATE=${MCRD_SOAK_RATE:-50000}
 [[ "$DURATION" =~ ^[0-9]+$ ]] && ((DURATION >= 30 && DURATION <= 3600)) ||
     { echo "FAIL: MCRD_SOAK_SECONDS must be 30..3600, got '$DURATION'"; exit 1; }
 [[ "$RATE" =~ ^[0-9]+$ ]] && ((RATE >= 100 && RATE <= 100000)) ||
     { echo "FAIL: MCRD_SOAK_RATE must be 100..100000, got '$RATE'"; exit 1; }
 readonly RATE1=$((RATE / 10)) WARMUP=10 SAMPLE_EVERY=5 DRAIN_SECONDS=15
-boot_start "${MESON_BUILD_ROOT:?run through meson test}"
-p=mcrt$$
-sys_make_veth_topology "$p" || die "veth topology"
+system_boot --topology
 
 # The second ingress and egress, each with its own stub namespace.
 add_veth() {   # add_veth RELAY_IF RELAY_ADDR PEER_IF PEER_ADDR PEER_NS
@@ -154,17 +148,17 @@ for pid in "${recv_pids[@]}"; do
     fi
     wait "$pid"
 done
-sent0=$(sys_json_field "$(cat "$BOOT_DIR/send0.json")" sent)
-sent1=$(sys_json_field "$(cat "$BOOT_DIR/send1.json")" sent)
+sent0=$(json_get "$BOOT_DIR/send0.json" sent)
+sent1=$(json_get "$BOOT_DIR/send1.json" sent)
 declare -A got dup
 for s in sink0 sink1 sink2; do
-    got[$s]=$(sys_json_field "$(cat "$BOOT_DIR/$s.json")" received)
-    dup[$s]=$(sys_json_field "$(cat "$BOOT_DIR/$s.json")" duplicated)
+    got[$s]=$(json_get "$BOOT_DIR/$s.json" received)
+    dup[$s]=$(json_get "$BOOT_DIR/$s.json" duplicated)
     echo "# $s: $(cat "$BOOT_DIR/$s.json")"
 done
 echo "# senders: $(cat "$BOOT_DIR/send0.json") $(cat "$BOOT_DIR/send1.json")"
 for w in in0 in1; do
-    echo "# worker $w: kernel $(relay_stat workers interface=$w kernel) ingress $(relay_stat workers interface=$w ingress)"
+    echo "# worker $w: kernel $(relay_stat workers.interface=$w.kernel) ingress $(relay_stat workers.interface=$w.ingress)"
 done
 for l in "$p-src:src0" "$p-src2:src1"; do
     echo "# sender link ${l#*:}: $(sys_exec ip -n "${l%%:*}" -s -s link show "${l#*:}" | tr -s ' \n' ' ')"
@@ -183,11 +177,11 @@ check_eq "sink2 (steady1 out0) received all" "$count1" "${got[sink2]}"
 for s in sink0 sink1 sink2; do check_eq "$s: no duplicates" 0 "${dup[$s]}"; done
 
 # GetStats agrees with the sinks after a second of reconfiguration.
-check_eq "GetStats steady0 packets == sent" "$sent0" "$(relay_wait_stat 15 "$sent0" rules name=steady0 packets)"
-check_eq "GetStats steady0 out0 packets == sink0" "${got[sink0]}" "$(relay_wait_stat 15 "${got[sink0]}" rules name=steady0 outputs 0 packets)"
-check_eq "GetStats steady0 out1 packets == sink1" "${got[sink1]}" "$(relay_wait_stat 15 "${got[sink1]}" rules name=steady0 outputs 1 packets)"
-check_eq "GetStats steady1 packets == sent" "$sent1" "$(relay_wait_stat 15 "$sent1" rules name=steady1 packets)"
-check_eq "GetStats steady1 out0 packets == sink2" "${got[sink2]}" "$(relay_wait_stat 15 "${got[sink2]}" rules name=steady1 outputs 0 packets)"
+check_eventually "GetStats steady0 packets == sent" "$sent0" 15 relay_stat rules.name=steady0.packets
+check_eventually "GetStats steady0 out0 packets == sink0" "${got[sink0]}" 15 relay_stat rules.name=steady0.outputs.0.packets
+check_eventually "GetStats steady0 out1 packets == sink1" "${got[sink1]}" 15 relay_stat rules.name=steady0.outputs.1.packets
+check_eventually "GetStats steady1 packets == sent" "$sent1" 15 relay_stat rules.name=steady1.packets
+check_eventually "GetStats steady1 out0 packets == sink2" "${got[sink2]}" 15 relay_stat rules.name=steady1.outputs.0.packets
 
 # Where a loss happened: each ingress socket saw every frame its sender sent
 # (fewer: lost on the way to the relay), the kernel dropped none of them
@@ -195,10 +189,10 @@ check_eq "GetStats steady1 out0 packets == sink2" "${got[sink2]}" "$(relay_wait_
 # matched every one to its rule.
 for w in "in0 $sent0" "in1 $sent1"; do
     set -- $w
-    check_eq "worker $1: frames reaching its socket == sent" "$2" "$(relay_wait_stat 15 "$2" workers interface=$1 kernel packets)"
-    check_eq "worker $1: kernel drops" 0 "$(relay_stat workers interface=$1 kernel drops)"
-    check_eq "worker $1: frames the worker read == sent" "$2" "$(relay_stat workers interface=$1 ingress frames)"
-    check_eq "worker $1: unmatched frames" 0 "$(relay_stat workers interface=$1 ingress not_matched)"
+    check_eventually "worker $1: frames reaching its socket == sent" "$2" 15 relay_stat workers.interface=$1.kernel.packets
+    check_eq "worker $1: kernel drops" 0 "$(relay_stat workers.interface=$1.kernel.drops)"
+    check_eq "worker $1: frames the worker read == sent" "$2" "$(relay_stat workers.interface=$1.ingress.frames)"
+    check_eq "worker $1: unmatched frames" 0 "$(relay_stat workers.interface=$1.ingress.not_matched)"
 done
 
 # Every churn step's add and remove went through.
@@ -227,4 +221,4 @@ echo "SOAK ${DURATION}s at $RATE pps: sent $((sent0 + sent1)), delivered" \
     "worker RSS in0 ${rss_first[$w0]}->${rss_last[$w0]} kB in1 ${rss_first[$w1]}->${rss_last[$w1]} kB," \
     "fds mcrd ${fds_first[mcrd.service]}->${fds_last[mcrd.service]} in0 ${fds_first[$w0]}->${fds_last[$w0]}" \
     "in1 ${fds_first[$w1]}->${fds_last[$w1]} (first sample t=${first_taken}s)"
-check_done
+finish

@@ -8,6 +8,7 @@
 #include "supervisor/stats_baseline.hpp"
 #include "supervisor/worker_identity.hpp"
 #include "supervisor/worker_units.hpp"
+#include "temp_dir.hpp"
 
 #include <doctest/doctest.h>
 
@@ -26,22 +27,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-class TempDir {
-public:
-    TempDir()
-    {
-        std::string pattern = (fs::temp_directory_path() / "mcrd-sup-test-XXXXXX").string();
-        REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-        path_ = pattern;
-    }
-    ~TempDir() { fs::remove_all(path_); }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    [[nodiscard]] const std::string& path() const { return path_; }
-
-private:
-    std::string path_;
-};
+using mcr::testing::TempDir;
 
 Rule make_rule(const std::string& name, const std::string& group, std::uint16_t port = 5000)
 {

@@ -5,6 +5,7 @@
 // applies to the state as it is then; import text is parsed only once the
 // caller is authorized.
 #include "api/write_path.hpp"
+#include "fake_relay_api.hpp"
 #include "core/rule_json.hpp"
 
 #include <doctest/doctest.h>
@@ -28,77 +29,6 @@ Rule make_rule(const std::string& name, const std::string& group)
     REQUIRE(rule.ok());
     return *rule;
 }
-
-// An in-memory daemon that counts what was applied.
-class FakeApi final : public RelayApi {
-public:
-    ApiOutcome add_rule(Rule rule) override
-    {
-        ++applied;
-        if (rules_.count(rule.name) != 0)
-            return ApiOutcome::fail(ApiError::rule_exists, "rule exists");
-        rules_.emplace(rule.name, std::move(rule));
-        return ApiOutcome::success();
-    }
-    ApiOutcome remove_rule(const std::string& name) override
-    {
-        ++applied;
-        return rules_.erase(name) != 0 ? ApiOutcome::success()
-                                       : ApiOutcome::fail(ApiError::no_such_rule, "No rule named '" + name + "'");
-    }
-    ApiOutcome import_rules(const RuleSet& rules, bool replace) override
-    {
-        ++applied;
-        if (replace)
-            rules_.clear();
-        for (const Rule& rule : rules.rules)
-            rules_.insert_or_assign(rule.name, rule);
-        return ApiOutcome::success();
-    }
-    void reset_stats() override { ++applied; }
-    ApiOutcome reload() override
-    {
-        ++applied;
-        return ApiOutcome::success();
-    }
-    void set_log_level(LogLevel level) override
-    {
-        ++applied;
-        level_ = level;
-    }
-
-    [[nodiscard]] std::vector<RuleStatus> rules() const override
-    {
-        std::vector<RuleStatus> out;
-        for (const auto& [name, rule] : rules_)
-            out.push_back(RuleStatus{rule, false, "active", 0, 0, 0});
-        return out;
-    }
-    [[nodiscard]] std::optional<RuleStatus> find_rule(const std::string& name) const override
-    {
-        const auto it = rules_.find(name);
-        if (it == rules_.end())
-            return std::nullopt;
-        return RuleStatus{it->second, false, "active", 0, 0, 0};
-    }
-    [[nodiscard]] std::string export_rules() const override
-    {
-        RuleSet set;
-        for (const auto& [name, rule] : rules_)
-            set.rules.push_back(rule);
-        return rule_set_to_json(set).dump();
-    }
-    [[nodiscard]] std::string stats_json() const override { return "{}"; }
-    [[nodiscard]] std::vector<WorkerStatus> workers() const override { return {}; }
-    [[nodiscard]] std::string log_level_name() const override { return std::string(mcr::log_level_name(level_)); }
-    [[nodiscard]] std::string namespace_name() const override { return ""; }
-
-    int applied = 0;
-
-private:
-    std::map<std::string, Rule> rules_;
-    LogLevel level_ = LogLevel::info;
-};
 
 // A caller that allows, denies, or holds the decision until decide().
 class FakeGate final : public CallerGate {
@@ -128,9 +58,9 @@ private:
     Answer answer_;
 };
 
-// A WritePath over its own FakeApi, keeping every audit record and result.
+// A WritePath over its own FakeRelayApi, keeping every audit record and result.
 struct Harness {
-    FakeApi api;
+    testing::FakeRelayApi api;
     std::vector<audit::Record> records;
     std::vector<WriteResult> results;
     WritePath writes{api, [this](const audit::Record& record) { records.push_back(record); }};

@@ -78,6 +78,14 @@ XML
     MCRD_CONFIG_DIR=$(scratch etc); mkdir -p "$MCRD_CONFIG_DIR"
 }
 
+# bus_relay_setup SINKS: the private bus, and relay_topology SINKS for an
+# mcrd that spawns the built worker (the tests that drive mcrd with traffic).
+bus_relay_setup() {
+    MCRD_WORKER=${MCRD_WORKER:-$MCRT_BUILD_DIR/src/worker/mcrd-worker}
+    bus_setup
+    relay_topology "$1"
+}
+
 name_owned() { busctl --address="$BUS_ADDRESS" status "${1:-org.mcr.Relay}" >/dev/null 2>&1; }
 
 # mcrd_start NS [args]: as root with --allow-root (no 'mcrd' user here); the
@@ -121,7 +129,7 @@ relay_error() {
     local method=$1 out status=0; shift
     out=$("${prefix[@]}" gdbus call --address "$BUS_ADDRESS" --dest org.mcr.Relay --object-path /org/mcr/Relay \
         --method "org.mcr.Relay.Manager.$method" "$@" 2>&1) || status=$?
-    [ "$status" -ne 0 ] || fail "call $method was expected to fail, got: $out"
+    [ "$status" -ne 0 ] || die "call $method was expected to fail, got: $out"
     printf '%s\n' "$out" | sed -n 's/^Error: GDBus\.Error:\([^:]*\): \(.*\)$/\1|\2/p' | head -n 1
 }
 
@@ -165,12 +173,4 @@ rule_property() {
 }
 
 # wait_rule_property NAME PROPERTY VALUE [TIMEOUT_S]
-wait_rule_property() {
-    local deadline=$((SECONDS + ${4:-15})) got=""
-    while :; do
-        got=$(rule_property "$1" "$2" 2>/dev/null) || got="(unreadable)"
-        [ "$got" = "$3" ] && { log "ok: rule $1 $2 = $got"; return 0; }
-        [ "$SECONDS" -lt "$deadline" ] || fail "rule $1 $2: expected $3, still $got after ${4:-15}s"
-        sleep 0.2
-    done
-}
+wait_rule_property() { check_eventually "rule $1 $2" "$3" "${4:-15}" rule_property "$1" "$2"; }

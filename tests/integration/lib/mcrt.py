@@ -1,9 +1,8 @@
 #!/usr/bin/python3
 # JSON glue for the integration tests: builds worker config JSON from compact
-# rule specs, and reads one value out of stats / mcrgen JSON by a dotted path.
+# rule specs (reading values back is tests/lib/json_get.py, shared by the tiers).
 #
 #   mcrt.py config IFACE 'name=r1 in=in0:239.1.1.1:5000 out=out0:239.2.2.2:6000:ttl=5 mtu=out0:9000' ...
-#   mcrt.py get FILE rules.name=r1.outputs.0.packets [PATH...]   (one value per line)
 import json
 import sys
 
@@ -56,38 +55,11 @@ def config(interface, specs):
             "receive_buffer_bytes": RECEIVE_BUFFER_BYTES}
 
 
-def get(document, path):
-    value = document
-    for segment in path.split("."):
-        if isinstance(value, list):
-            if "=" in segment:
-                key, _, wanted = segment.partition("=")
-                matches = [item for item in value if str(item.get(key)) == wanted]
-                if len(matches) != 1:
-                    raise SystemExit(f"{path}: {len(matches)} entries with {segment}")
-                value = matches[0]
-            else:
-                value = value[int(segment)]
-        elif isinstance(value, dict):
-            if segment not in value:
-                raise SystemExit(f"{path}: no key '{segment}'")
-            value = value[segment]
-        else:
-            raise SystemExit(f"{path}: '{segment}' below a scalar")
-    return value
-
-
 def main(argv):
     if len(argv) >= 3 and argv[1] == "config":
         print(json.dumps(config(argv[2], argv[3:]), indent=1))
-    elif len(argv) >= 4 and argv[1] == "get":
-        with open(argv[2]) as f:
-            document = json.load(f)
-        for path in argv[3:]:
-            value = get(document, path)
-            print(json.dumps(value) if isinstance(value, (dict, list)) or value is None else value)
     else:
-        raise SystemExit(__doc__ if __doc__ else "usage: mcrt.py config|get ...")
+        raise SystemExit(__doc__ if __doc__ else "usage: mcrt.py config IFACE SPEC...")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@
 #   addr_add relay in0 192.0.2.1/24
 #   ns_exec relay ip -br addr
 #   bg_start relay LOG cmd...       -> $BG_PID, killed at exit
-# Exit status: 0 pass, 1 fail (fail "..."), 77 skip (skip "...").
+# Exit status: 0 pass, 1 fail, 77 skip (the vocabulary: tests/lib/check.sh).
 # A failed test prints the tail of every log/JSON file it made; with
 # MCRT_KEEP_LOGS=1 the scratch directory is kept instead.
 
@@ -22,16 +22,9 @@ MCRT_PYTHON=${MCRT_PYTHON:-/usr/bin/python3}   # the interpreter that has scapy
 MCRT_KILL_GRACE_S=3
 BG_PID=""
 
-log()  { printf '%s [%s] %s\n' "$(date +%T.%3N)" "${MCRT_TEST:-$(basename "$0")}" "$*" >&2; }
-skip() { log "SKIP: $*"; exit 77; }
-fail() { log "FAIL: $*"; exit 1; }
-pass() { log "PASS: $*"; exit 0; }
-
-# Checks that fail with the values in the message: check_eq WHAT EXPECTED ACTUAL
-check_eq() {
-    if [ "$2" != "$3" ]; then fail "$1: expected $2, got $3"; fi
-    log "ok: $1 = $3"
-}
+# log, skip, die, fail, ok, check_*, finish, wait_until, poll_until, json_get:
+# the shared vocabulary of every shell tier.
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")/../../lib" && pwd)/check.sh"
 
 require_root() {
     [ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces, veth, AF_PACKET)"
@@ -61,7 +54,7 @@ ns_exec() {
 ns_create() {
     local ns
     ns=$(ns_name "$1")
-    ip netns add "$ns" || fail "cannot create namespace $ns"
+    ip netns add "$ns" || die "cannot create namespace $ns"
     MCRT_NAMESPACES+=("$ns")
     ip -n "$ns" link set lo up
     ip netns exec "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
@@ -73,7 +66,7 @@ veth_add() {
     local ns_a ns_b mtu=${5:-1500}
     ns_a=$(ns_name "$1"); ns_b=$(ns_name "$3")
     ip link add "$2" netns "$ns_a" mtu "$mtu" type veth peer name "$4" netns "$ns_b" mtu "$mtu" \
-        || fail "cannot create veth $1/$2 <-> $3/$4"
+        || die "cannot create veth $1/$2 <-> $3/$4"
     ip -n "$ns_a" link set "$2" up
     ip -n "$ns_b" link set "$4" up
 }
@@ -82,7 +75,7 @@ veth_add() {
 addr_add() {
     case "$3" in
         192.0.2.*|198.51.100.*|203.0.113.*|2001:db8:*) ;;
-        *) fail "addr_add: $3 is not a documentation address" ;;
+        *) die "addr_add: $3 is not a documentation address" ;;
     esac
     ip -n "$(ns_name "$1")" addr add "$3" dev "$2" nodad 2>/dev/null || ip -n "$(ns_name "$1")" addr add "$3" dev "$2"
 }
@@ -92,7 +85,7 @@ addr_add() {
 # sum (checksum offload, CHECKSUM_PARTIAL); frames from a physical network
 # always carry the full sum, and that is what the relay tests model.
 full_checksums() {
-    ns_exec "$1" ethtool -K "$2" tx off >/dev/null || fail "cannot turn off tx checksum offload on $1/$2"
+    ns_exec "$1" ethtool -K "$2" tx off >/dev/null || die "cannot turn off tx checksum offload on $1/$2"
 }
 
 mac_of() { ip -n "$(ns_name "$1")" -br link show dev "$2" | awk '{print $3}'; }
@@ -102,7 +95,7 @@ mac_of() { ip -n "$(ns_name "$1")" -br link show dev "$2" | awk '{print $3}'; }
 # packets queued behind) neighbour resolution.
 neigh_pin() {
     ip -n "$(ns_name "$1")" neigh replace "$3" lladdr "$(mac_of "$4" "$5")" dev "$2" nud permanent \
-        || fail "cannot pin neighbour $3 on $1/$2"
+        || die "cannot pin neighbour $3 on $1/$2"
 }
 
 # bg_start NS LOG cmd...: runs cmd in NS in the background, output to LOG;
@@ -114,22 +107,12 @@ bg_start() {
     MCRT_PIDS+=("$BG_PID")
 }
 
-# wait_until TIMEOUT_S WHAT cmd...: polls cmd every 0.1 s; fails after TIMEOUT_S.
-wait_until() {
-    local timeout=$1 what=$2; shift 2
-    local deadline=$((SECONDS + timeout))
-    until "$@" >/dev/null 2>&1; do
-        [ "$SECONDS" -lt "$deadline" ] || fail "timed out after ${timeout}s waiting for $what"
-        sleep 0.1
-    done
-}
-
 # wait_pid PID TIMEOUT_S: waits for a background process of ours; returns its
 # exit status; fails the test if it is still running after TIMEOUT_S.
 wait_pid() {
     local pid=$1 timeout=$2 deadline=$((SECONDS + $2))
     while kill -0 "$pid" 2>/dev/null; do
-        [ "$SECONDS" -lt "$deadline" ] || fail "process $pid still running after ${timeout}s"
+        [ "$SECONDS" -lt "$deadline" ] || die "process $pid still running after ${timeout}s"
         sleep 0.1
     done
     local status=0
@@ -150,6 +133,7 @@ stop_pid() {
 
 mcrt_cleanup() {
     local status=$? pid ns
+    status=$(check_exit_status "$status")
     trap - EXIT INT TERM
     set +e
     for pid in "${MCRT_PIDS[@]}"; do

@@ -34,17 +34,13 @@ require_worker() {
     find_binary MCRD_TEST_LAUNCH tests/tools/mcrd-test-launch
 }
 
-# json_get FILE PATH...: values at dotted PATHs (list entries by index or
-# key=value, e.g. rules.name=r1.outputs.0.packets), one per line.
-json_get() { "$MCRT_PYTHON" "$MCRT_LIB_DIR/mcrt.py" get "$@"; }
-
 # wait_started NAME FILE: job NAME is up once it has written FILE; fails if
 # it exits first or takes over 15 s.
 wait_started() {
     local pid=${MCRT_JOBS[$1]} deadline=$((SECONDS + 15))
     until [ -s "$2" ]; do
-        kill -0 "$pid" 2>/dev/null || fail "$1 exited early: $(cat "$(scratch "$1.log")")"
-        [ "$SECONDS" -lt "$deadline" ] || fail "$1 did not write $(basename "$2") within 15s"
+        kill -0 "$pid" 2>/dev/null || die "$1 exited early: $(cat "$(scratch "$1.log")")"
+        [ "$SECONDS" -lt "$deadline" ] || die "$1 did not write $(basename "$2") within 15s"
         sleep 0.05
     done
 }
@@ -75,7 +71,7 @@ gen_recv_wait() {
     else
         wait "$pid" || status=$?
     fi
-    [ -s "$(scratch "$1.json")" ] || fail "receiver $1 wrote no result: $(cat "$(scratch "$1.log")")"
+    [ -s "$(scratch "$1.json")" ] || die "receiver $1 wrote no result: $(cat "$(scratch "$1.log")")"
     return "$status"
 }
 
@@ -83,7 +79,7 @@ gen_recv_wait() {
 # report of everything that had arrived.
 gen_recv_stop() {
     stop_pid "${MCRT_JOBS[$1]}" || true
-    [ -s "$(scratch "$1.json")" ] || fail "receiver $1 wrote no result: $(cat "$(scratch "$1.log")")"
+    [ -s "$(scratch "$1.json")" ] || die "receiver $1 wrote no result: $(cat "$(scratch "$1.log")")"
 }
 
 # gen_send NS NAME mcrgen-send-args...: sends in the foreground (bounded by
@@ -92,14 +88,14 @@ gen_send() {
     local ns=$1 name=$2; shift 2
     timeout --kill-after=5 300 ip netns exec "$(ns_name "$ns")" "${MCRT_TRAFFIC_PIN[@]}" "$MCRGEN" send --json "$@" \
         >"$(scratch "$name.json")" 2>"$(scratch "$name.log")" \
-        || fail "mcrgen send $name failed: $(cat "$(scratch "$name.log")")"
+        || die "mcrgen send $name failed: $(cat "$(scratch "$name.log")")"
     log "sent $name: $(cat "$(scratch "$name.json")")"
 }
 
 # craft_send NS IFACE KIND COUNT GROUP PORT: hand-made frames from scapy
 # (lib/craft_frames.py lists the kinds: broken headers, TTL 0, fragments).
 craft_send() {
-    ns_exec "$1" "$MCRT_PYTHON" "$MCRT_LIB_DIR/craft_frames.py" "${@:2}" || fail "scapy could not send $3 frames"
+    ns_exec "$1" "$MCRT_PYTHON" "$MCRT_LIB_DIR/craft_frames.py" "${@:2}" || die "scapy could not send $3 frames"
 }
 
 # worker_start NS NAME IFACE RULE_SPEC...: writes the worker config (see
@@ -122,7 +118,7 @@ worker_start() {
 worker_stop() {
     local status=0
     stop_pid "${MCRT_JOBS[$1]}" || status=$?
-    [ "$status" -eq 0 ] || fail "worker $1 exited with status $status: $(tail -n 20 "$(scratch "$1.log")")"
+    [ "$status" -eq 0 ] || die "worker $1 exited with status $status: $(tail -n 20 "$(scratch "$1.log")")"
 }
 
 # worker_stat NAME PATH: one value from the worker's latest stats file.
@@ -151,7 +147,7 @@ capture_decode() {
     for field in $MCRT_CAPTURE_FIELDS; do fields+=(-e "$field"); done
     tshark -n -r "$(scratch "$1.pcap")" -o ip.check_checksum:TRUE -o udp.check_checksum:TRUE \
         -Y udp -T fields -E separator=' ' "${fields[@]}" >"$(scratch "$1.fields")" 2>/dev/null \
-        || fail "tshark cannot read capture $1"
+        || die "tshark cannot read capture $1"
 }
 
 # capture_count NAME FIELD=VALUE...: UDP frames in capture NAME whose fields
@@ -172,12 +168,4 @@ capture_count() {
 
 # wait_stat NAME PATH VALUE [TIMEOUT_S]: waits until the worker's periodic
 # stats show VALUE at PATH (a half-written file just reads as "not yet").
-wait_stat() {
-    local name=$1 path=$2 want=$3 deadline=$((SECONDS + ${4:-15})) got=""
-    while :; do
-        got=$(worker_stat "$name" "$path" 2>/dev/null) || got="(unreadable)"
-        [ "$got" = "$want" ] && { log "ok: $path = $got"; return 0; }
-        [ "$SECONDS" -lt "$deadline" ] || fail "$path: expected $want, still $got after ${4:-15}s"
-        sleep 0.1
-    done
-}
+wait_stat() { check_eventually "$2" "$3" "${4:-15}" worker_stat "$1" "$2"; }

@@ -26,14 +26,14 @@ boot_log() { echo "# boot: $*"; }
 
 # Exit 77 unless this machine can boot the container at all.
 boot_require() {
-    [[ $(id -u) -eq 0 ]] || { echo "SKIP: system tests need root (namespaces, mounts)"; exit 77; }
+    [[ $(id -u) -eq 0 ]] || skip "system tests need root (namespaces, mounts)"
     local tool
     for tool in unshare nsenter pivot_root setpriv meson systemd-sysusers useradd mountpoint; do
-        command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
+        command -v "$tool" >/dev/null || skip "$tool not installed"
     done
-    [[ -x /lib/systemd/systemd ]] || { echo "SKIP: systemd not installed"; exit 77; }
-    [[ -x /usr/bin/dbus-daemon || -x /usr/bin/dbus-broker ]] || { echo "SKIP: dbus not installed"; exit 77; }
-    [[ -x /usr/lib/polkit-1/polkitd ]] || { echo "SKIP: polkitd not installed"; exit 77; }
+    [[ -x /lib/systemd/systemd ]] || skip "systemd not installed"
+    [[ -x /usr/bin/dbus-daemon || -x /usr/bin/dbus-broker ]] || skip "dbus not installed"
+    [[ -x /usr/lib/polkit-1/polkitd ]] || skip "polkitd not installed"
 }
 
 # D-Bus and polkit only read their files under /usr/share and /etc: a build
@@ -44,11 +44,8 @@ boot_require_prefix() {
     local build=$1 prefix
     prefix=$(meson introspect --buildoptions "$build" 2>/dev/null |
         python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "prefix"))')
-    if [[ "$prefix" != /usr ]]; then
-        echo "SKIP: $build is configured with prefix '$prefix'; the system tests need --prefix=/usr" \
-             "(dbus-daemon and polkitd read only /usr/share and /etc)"
-        exit 77
-    fi
+    [[ "$prefix" == /usr ]] || skip "$build is configured with prefix '$prefix'; the system tests need" \
+        "--prefix=/usr (dbus-daemon and polkitd read only /usr/share and /etc)"
 }
 
 # Units of the host image that would change state shared with the host (the
@@ -69,8 +66,7 @@ boot_prepare_image() {
     local build=$1 unit
     DESTDIR="$BOOT_ROOT" meson install -C "$build" --no-rebuild --quiet >"$BOOT_DIR/install.log" 2>&1 || {
         cat "$BOOT_DIR/install.log" >&2
-        echo "FAIL: meson install into the overlay failed" >&2
-        return 1
+        die "meson install into the overlay failed"
     }
     for unit in "${boot_masked_units[@]}"; do
         ln -sf /dev/null "$BOOT_ROOT/etc/systemd/system/$unit"
@@ -106,12 +102,12 @@ boot_wait_running() {
         [[ "$state" == running || "$state" == degraded ]] && { boot_log "system is $state"; return 0; }
         sleep 1
     done
-    echo "FAIL: container did not finish booting within ${BOOT_DEADLINE_SEC}s (state '$state')" >&2
     $E systemctl list-jobs --no-pager 2>&1 | head -20 >&2
-    return 1
+    die "container did not finish booting within ${BOOT_DEADLINE_SEC}s (state '$state')"
 }
 
-# boot_start BUILD_DIR: everything up to a running system; exits on failure.
+# boot_start BUILD_DIR: everything up to a running system; dies on failure
+# (log, skip, die: tests/lib/check.sh, sourced first).
 # One container at a time on a machine (they share the host's cgroup tree,
 # SYSTEMD-IN-TESTS.md): a second test run, e.g. a developer's beside CI's,
 # waits for the first instead of disturbing it. The lock is this shell's open
@@ -122,7 +118,7 @@ boot_lock() {
     if ! flock -n "$boot_lock_fd"; then
         boot_log "another system test holds /run/mcrd-system-tests.lock; waiting (at most ${BOOT_LOCK_WAIT_SEC:-1800} s)"
         flock -w "${BOOT_LOCK_WAIT_SEC:-1800}" "$boot_lock_fd" ||
-            { echo "FAIL: another system test kept the container lock for ${BOOT_LOCK_WAIT_SEC:-1800} s" >&2; exit 1; }
+            die "another system test kept the container lock for ${BOOT_LOCK_WAIT_SEC:-1800} s"
     fi
 }
 
@@ -139,7 +135,7 @@ boot_start() {
     BOOT_ROOT=$BOOT_DIR/root
     mount -t overlay overlay -o lowerdir=/,upperdir="$BOOT_DIR/up",workdir="$BOOT_DIR/work" "$BOOT_ROOT"
     boot_log "installing $build into $BOOT_ROOT"
-    boot_prepare_image "$build" || exit 1
+    boot_prepare_image "$build"
 
     boot_log "booting systemd"
     local R=$BOOT_ROOT
@@ -149,17 +145,18 @@ boot_start() {
       exec env container=other /lib/systemd/systemd --unit=multi-user.target" \
       </dev/null >"$BOOT_DIR/boot.log" 2>&1 {boot_lock_fd}>&- &
     BOOT_UNSHARE_PID=$!
-    boot_find_pid1 || { echo "FAIL: systemd did not start" >&2; cat "$BOOT_DIR/boot.log" >&2; exit 1; }
+    boot_find_pid1 || { cat "$BOOT_DIR/boot.log" >&2; die "systemd did not start"; }
     # A clean environment: the caller's PATH may point at tools (pyenv shims
     # under /root) that the test users cannot run.
     E="nsenter -t $BOOT_PID1 -m -p -u -i -n -r -w env -i PATH=$boot_path LC_ALL=C.UTF-8"
-    boot_wait_running || exit 1
+    boot_wait_running
 }
 
 # Power off, wait (bounded) for PID 1 to go, kill it by pid if it does not,
 # then unmount the overlay and the scratch tmpfs. Safe to call twice.
 boot_cleanup() {
     local rc=$? deadline
+    rc=$(check_exit_status "$rc")   # a recorded failed check fails the test
     trap - EXIT
     if [[ -n "$BOOT_PID1" ]] && kill -0 "$BOOT_PID1" 2>/dev/null; then
         # SIGRTMIN+4 asks systemd to power off, even when systemctl cannot run.

@@ -65,29 +65,21 @@ relay_stream_with_event() {
     relay_event_pid=
 }
 
-# relay_stat PATH...: one value of GetStats' JSON; each PATH element is a
-# key, a list index or KEY=VALUE (the list element whose KEY is VALUE).
+# relay_stat PATH: one value of GetStats' JSON at a dotted json_get PATH
+# (e.g. rules.name=video1.outputs.0.packets); empty if it cannot be read.
 relay_stat() {
     sys_exec busctl --timeout=30 --json=short call "$relay_dest" "$relay_path" "$relay_iface" GetStats 2>/dev/null |
-        python3 -c 'import json,sys
-v = json.loads(json.load(sys.stdin)["data"][0])
-for k in sys.argv[1:]:
-    if isinstance(v, list) and "=" in k:
-        key, want = k.split("=", 1)
-        v = next(e for e in v if str(e.get(key)) == want)
-    else:
-        v = v[int(k)] if isinstance(v, list) else v[k]
-print(v)' "$@" 2>/dev/null
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0])' 2>/dev/null | json_get - "$1" 2>/dev/null
 }
 
-# relay_wait_stat SECONDS VALUE PATH...: until GetStats shows VALUE at PATH
+# relay_wait_stat SECONDS VALUE PATH: until GetStats shows VALUE at PATH
 # (workers report their counters once a second), at most SECONDS; prints
 # the last value read, for the caller's check.
 relay_wait_stat() {
-    local deadline=$((SECONDS + $1)) want=$2
-    shift 2
-    until [[ "$(relay_stat "$@")" == "$want" ]] || ((SECONDS >= deadline)); do sleep 0.3; done
-    relay_stat "$@"
+    local want=$2 path=$3
+    relay_stat_is() { [[ "$(relay_stat "$path")" == "$want" ]]; }
+    poll_until "$1" relay_stat_is || true
+    relay_stat "$path"
 }
 
 # relay_restart_buffer_ok: 0 if net.core.rmem_max lets mcrd's 16 MiB ingress

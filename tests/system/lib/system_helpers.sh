@@ -52,7 +52,11 @@ sys_main_pid() { sys_prop "$1" MainPID; }
 # Sender: `sys_exec ip netns exec PREFIX-src mcrgen send --interface src0 ...`;
 # receiver: `... ip netns exec PREFIX-dst mcrgen recv --interface dst0 ...`.
 # With RELAY_NS set, in0/out0 go into that namespace instead (for mcrd@NS).
+# A topology that cannot be made stops the test (die).
 sys_make_veth_topology() {
+    sys_veth_topology "$@" || die "cannot make the veth topology $1 (RELAY_NS '${RELAY_NS:-}')"
+}
+sys_veth_topology() {
     local p=$1 relay=${RELAY_NS:-}
     local in_ns=() ns
     [[ -n "$relay" ]] && in_ns=(ip netns exec "$relay")
@@ -62,28 +66,18 @@ sys_make_veth_topology() {
     if [[ -n "$relay" ]]; then
         $E ip link set in0 netns "$relay" && $E ip link set out0 netns "$relay" || return 1
     fi
-    $E "${in_ns[@]}" ip addr add 192.0.2.2/24 dev in0
-    $E "${in_ns[@]}" ip addr add 198.51.100.1/24 dev out0
-    $E "${in_ns[@]}" ip link set in0 up
-    $E "${in_ns[@]}" ip link set out0 up
-    $E "${in_ns[@]}" ip link set lo up
-    $E ip -n "$p-src" addr add 192.0.2.1/24 dev src0
-    $E ip -n "$p-dst" addr add 198.51.100.2/24 dev dst0
+    $E "${in_ns[@]}" ip addr add 192.0.2.2/24 dev in0 &&
+    $E "${in_ns[@]}" ip addr add 198.51.100.1/24 dev out0 &&
+    $E "${in_ns[@]}" ip link set in0 up &&
+    $E "${in_ns[@]}" ip link set out0 up &&
+    $E "${in_ns[@]}" ip link set lo up &&
+    $E ip -n "$p-src" addr add 192.0.2.1/24 dev src0 &&
+    $E ip -n "$p-dst" addr add 198.51.100.2/24 dev dst0 || return 1
     for ns in "$p-src" "$p-dst"; do
-        $E ip -n "$ns" link set lo up
+        $E ip -n "$ns" link set lo up || return 1
     done
-    $E ip -n "$p-src" link set src0 up
-    $E ip -n "$p-dst" link set dst0 up
+    $E ip -n "$p-src" link set src0 up && $E ip -n "$p-dst" link set dst0 up &&
     # Multicast leaves through the veth without a default route.
-    $E ip -n "$p-src" route add 239.0.0.0/8 dev src0
+    $E ip -n "$p-src" route add 239.0.0.0/8 dev src0 &&
     $E ip -n "$p-dst" route add 239.0.0.0/8 dev dst0
-}
-
-# sys_json_field JSON KEY...: a value from a JSON document (nested keys).
-sys_json_field() {
-    python3 -c 'import json,sys
-v = json.loads(sys.argv[1])
-for k in sys.argv[2:]:
-    v = v[int(k)] if isinstance(v, list) else v[k]
-print(v)' "$@" 2>/dev/null
 }
