@@ -66,9 +66,9 @@ nobus() { local ns=$1; shift; "$NOBUS" "$(ns_name "$ns")" "$GROUP_FILE" "$@"; }
 
 log "--- the environment really has no bus and no journal"
 nobus relay sh -c '! test -e /run/dbus/system_bus_socket && ! test -e /run/systemd/journal/socket' \
-    || fail "a bus or journal socket is reachable in the test's mount namespace"
-if nobus relay busctl --system status >/dev/null 2>&1; then fail "busctl reached a system bus"; fi
-if nobus relay busctl --user status >/dev/null 2>&1; then fail "busctl reached a session bus"; fi
+    || die "a bus or journal socket is reachable in the test's mount namespace"
+if nobus relay busctl --system status >/dev/null 2>&1; then die "busctl reached a system bus"; fi
+if nobus relay busctl --user status >/dev/null 2>&1; then die "busctl reached a session bus"; fi
 check_eq "group mcr inside" "mcr:x:$MCR_GID:" "$(nobus relay getent group mcr)"
 
 log "--- start-up refusals are clear"
@@ -80,8 +80,8 @@ mcrd_refused() {
         --state-dir "$(scratch refused-state)" --config-dir "$(scratch etc)" --runtime-dir "$(scratch refused-run)" \
         --worker-binary "$MCRD_WORKER" "$@" 2>&1) || status=$?
     check_eq "exit status of mcrd $*" "$code" "$status"
-    [[ "$out" == *"$part"* ]] || fail "expected '$part' from mcrd $*, got: $out"
-    log "ok: mcrd $* refused: $out"
+    [[ "$out" == *"$part"* ]] || die "expected '$part' from mcrd $*, got: $out"
+    ok "mcrd $* refused: $out"
 }
 mkdir -p "$(scratch etc)"
 mcrd_refused 2 "workers cannot be systemd units without a bus" --worker-mode systemd
@@ -102,7 +102,7 @@ MCRD_PID=$!
 MCRT_PIDS+=("$MCRD_PID")
 wait_until 15 "mcrd to create $SOCKET" test -S "$SOCKET"
 check_eq "the started pid is mcrd" "$(readlink -f "$MCRD")" "$(readlink "/proc/$MCRD_PID/exe")"
-grep -q "No bus (--bus none)" "$MCRD_LOG" || fail "mcrd did not say it runs without a bus: $(cat "$MCRD_LOG")"
+grep -q "No bus (--bus none)" "$MCRD_LOG" || die "mcrd did not say it runs without a bus: $(cat "$MCRD_LOG")"
 # The supervisor: NET_RAW (bit 13) and KILL (5) effective; SETGID (6) and
 # SETUID (7) permitted only, for the workers' switch; an empty bounding set.
 MCRD_CAPS=$(awk '/^Cap(Eff|Prm|Bnd|Amb)/ {printf "%s=%s ", $1, $2}' "/proc/$MCRD_PID/status")
@@ -125,22 +125,22 @@ ctl_fails() {
     local code=$1 part=$2 out status=0; shift 2
     out=$("$@" 2>&1) || status=$?
     check_eq "exit status of '${*: -3}'" "$code" "$status"
-    [[ "$out" == *"$part"* ]] || fail "expected '$part' in: $out"
-    log "ok: refused with: $out"
+    [[ "$out" == *"$part"* ]] || die "expected '$part' in: $out"
+    ok "refused with: $out"
 }
 
 log "--- a rule added with mcrctl --socket; 1000 packets relayed exactly"
-ctl add r1 --in in0:239.1.1.1:5000 --out out0:239.2.2.2:6000:8 || fail "mcrctl --socket add failed"
+ctl add r1 --in in0:239.1.1.1:5000 --out out0:239.2.2.2:6000:8 || die "mcrctl --socket add failed"
 check_eq "list" "r1 in0:239.1.1.1:5000 out0:239.2.2.2:6000:8" "$(ctl list | awk '$1 == "r1" {print $1, $2, $3}')"
 worker_running() { ctl workers --json | grep -q '"Running"'; }
 wait_until 20 "the worker to run" worker_running
 WORKER_PID=$(ctl workers | awk '$1 == "in0" {print $3}')
-[ -n "$WORKER_PID" ] && [ "$WORKER_PID" -gt 0 ] || fail "no worker pid: $(ctl workers)"
+[ -n "$WORKER_PID" ] && [ "$WORKER_PID" -gt 0 ] || die "no worker pid: $(ctl workers)"
 MCRT_PIDS+=("$WORKER_PID")   # cleaned up by pid should it outlive mcrd
 
 gen_recv_start sink0 rx --group 239.2.2.2 --port 6000 --interface eth0 --duration 60 --expect "$PACKETS"
 gen_send src tx --group 239.1.1.1 --port 5000 --interface eth0 --rate "$RATE" --size "$SIZE" --count "$PACKETS"
-gen_recv_wait rx || fail "sink0 did not get $PACKETS packets"
+gen_recv_wait rx || die "sink0 did not get $PACKETS packets"
 check_eq "unique packets at sink0" "$PACKETS" "$(json_get "$(scratch rx.json)" unique)"
 check_eq "duplicates at sink0" 0 "$(json_get "$(scratch rx.json)" duplicated)"
 stats_packets() { ctl stats --json | "$MCRT_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)[0]["packets_relayed"])'; }
@@ -160,7 +160,7 @@ check_eq "worker NoNewPrivs" 1 "$(awk '/^NoNewPrivs:/ {print $2}' "/proc/$WORKER
 
 log "--- audit entries on stderr, with their fields, as there is no journal"
 grep -E "MESSAGE_ID=[0-9a-f]{32} MCR_ACTION=add-rule MCR_RULE=r1 MCR_RESULT=allowed MCR_VIA=socket MCR_CALLER_UID=0 " \
-    "$MCRD_LOG" >/dev/null || fail "no audit line for the add: $(cat "$MCRD_LOG")"
+    "$MCRD_LOG" >/dev/null || die "no audit line for the add: $(cat "$MCRD_LOG")"
 
 log "--- an unauthorized peer (uid 65534, not in group mcr) is refused and changes nothing"
 STATE_BEFORE=$(sha256sum <"$STATE_DIR/rules.json")
@@ -177,20 +177,20 @@ check_eq "state file after the refusals" "$STATE_BEFORE" "$(sha256sum <"$STATE_D
 check_eq "rules after the refusals" "r1" "$(ctl list --json | "$MCRT_PYTHON" -c \
     'import json, sys; print(" ".join(r["name"] for r in json.load(sys.stdin)["rules"]))')"
 grep -E "MESSAGE_ID=[0-9a-f]{32} MCR_ACTION=remove-rule MCR_RULE=r1 MCR_RESULT=denied MCR_VIA=socket MCR_CALLER_UID=$NOBODY_UID " \
-    "$MCRD_LOG" >/dev/null || fail "no audit line for the refused remove: $(cat "$MCRD_LOG")"
+    "$MCRD_LOG" >/dev/null || die "no audit line for the refused remove: $(cat "$MCRD_LOG")"
 
 log "--- a member of group mcr may write (once the admin gave the socket to the group)"
 chgrp "$MCR_GID" "$SOCKET"
 ctl_as "$NOBODY_UID" "$MCR_GID" add r2 --in in0:239.1.1.2:5000 --out out0:239.2.2.3:6000:8 \
-    || fail "a member of group mcr was refused"
-ctl_as "$NOBODY_UID" "$MCR_GID" remove r2 || fail "a member of group mcr could not remove r2"
+    || die "a member of group mcr was refused"
+ctl_as "$NOBODY_UID" "$MCR_GID" remove r2 || die "a member of group mcr could not remove r2"
 grep -qE "MCR_ACTION=add-rule MCR_RULE=r2 MCR_RESULT=allowed MCR_VIA=socket MCR_CALLER_UID=$NOBODY_UID " "$MCRD_LOG" \
-    || fail "no audit line for the group member's add: $(cat "$MCRD_LOG")"
+    || die "no audit line for the group member's add: $(cat "$MCRD_LOG")"
 
 log "--- the other commands the protocol expresses"
-[[ "$(ctl version)" == *"control socket protocol 1"* ]] || fail "version: $(ctl version)"
+[[ "$(ctl version)" == *"control socket protocol 1"* ]] || die "version: $(ctl version)"
 check_eq "log level" "Debug" "$(ctl log-level)"
-ctl log-level info || fail "log-level info failed"
+ctl log-level info || die "log-level info failed"
 check_eq "log level after setting it" "Info" "$(ctl log-level)"
 check_eq "show r1" "Outputs: out0:239.2.2.2:6000:8" "$(ctl show r1 | grep Outputs)"
 ctl_fails 3 "No rule named 'nope'" ctl show nope
@@ -200,10 +200,10 @@ cat >"$(scratch import.json5)" <<'JSON5'
 { rules: [ { name: "r4", input: { interface: "in0", group: "239.1.1.4", port: 5000 },
              outputs: [ { group: "239.2.2.4", port: 6000, interface: "out0", ttl: 3 } ] } ] }
 JSON5
-ctl config import "$(scratch import.json5)" || fail "config import over the socket failed"
+ctl config import "$(scratch import.json5)" || die "config import over the socket failed"
 check_eq "export after import" "r1 r4" "$(ctl config export | "$MCRT_PYTHON" -c \
     'import json, sys; print(" ".join(r["name"] for r in json.load(sys.stdin)["rules"]))')"
-ctl remove r4 || fail "remove r4 failed"
+ctl remove r4 || die "remove r4 failed"
 
 log "--- what the protocol cannot express: an error naming the command"
 ctl_fails 2 "'reload' is not available with --socket" ctl reload
@@ -222,6 +222,6 @@ WORKER_PID=$(ctl workers | awk '$1 == "in0" {print $3}')
 kill -KILL "$MCRD_PID"
 worker_gone() { [ ! -e "/proc/$WORKER_PID" ] || grep -q '^State:[[:space:]]*Z' "/proc/$WORKER_PID/status"; }
 wait_until 10 "worker $WORKER_PID to end after mcrd was killed" worker_gone
-log "ok: worker $WORKER_PID ended with mcrd"
+ok "worker $WORKER_PID ended with mcrd"
 stop_pid "$MCRD_PID" || true
-pass "bus-less mcrd: $PACKETS/$PACKETS relayed, worker unprivileged, refusals audited on stderr"
+finish "bus-less mcrd: $PACKETS/$PACKETS relayed, worker unprivileged, refusals audited on stderr"
