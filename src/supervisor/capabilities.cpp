@@ -1,6 +1,9 @@
 // libcap-based capability reduction at start-up.
 #include "capabilities.hpp"
 
+#include <algorithm>
+#include <vector>
+
 #include <sys/capability.h>
 #include <sys/prctl.h>
 #include <linux/securebits.h>
@@ -41,7 +44,7 @@ Error errno_error(const char* what)
 
 } // namespace
 
-Status restrict_capabilities(bool allow_root)
+Status restrict_capabilities(bool allow_root, bool keep_fast_path)
 {
     CapPtr current(cap_get_proc());
     if (!current)
@@ -52,11 +55,18 @@ Status restrict_capabilities(bool allow_root)
     if (!has(current.get(), CAP_NET_RAW, CAP_PERMITTED))
         return Error{"capabilities", "CAP_NET_RAW is not available: workers' AF_PACKET sockets cannot be made"};
 
+    std::vector<cap_value_t> keep = {CAP_NET_RAW};
+    if (keep_fast_path)
+        for (const cap_value_t cap : {CAP_BPF, CAP_NET_ADMIN})
+            if (has(current.get(), cap, CAP_PERMITTED))
+                keep.push_back(cap);
+    const auto kept = [&keep](cap_value_t cap) { return std::find(keep.begin(), keep.end(), cap) != keep.end(); };
+
     // Bounding set and securebits first: both need CAP_SETPCAP, which the
     // final set no longer has.
     if (has(current.get(), CAP_SETPCAP, CAP_EFFECTIVE)) {
         for (cap_value_t cap = 0; cap <= CAP_LAST_CAP; ++cap) {
-            if (cap != CAP_NET_RAW && cap_drop_bound(cap) < 0 && errno != EINVAL)
+            if (!kept(cap) && cap_drop_bound(cap) < 0 && errno != EINVAL)
                 return errno_error("cannot drop from the bounding set");
         }
         if (geteuid() == 0 &&
@@ -67,9 +77,9 @@ Status restrict_capabilities(bool allow_root)
         return errno_error("cannot clear the ambient set");
 
     CapPtr wanted(cap_init());
-    const cap_value_t keep[] = {CAP_NET_RAW};
-    if (!wanted || cap_set_flag(wanted.get(), CAP_PERMITTED, 1, keep, CAP_SET) < 0 ||
-        cap_set_flag(wanted.get(), CAP_EFFECTIVE, 1, keep, CAP_SET) < 0)
+    const int count = static_cast<int>(keep.size());
+    if (!wanted || cap_set_flag(wanted.get(), CAP_PERMITTED, count, keep.data(), CAP_SET) < 0 ||
+        cap_set_flag(wanted.get(), CAP_EFFECTIVE, count, keep.data(), CAP_SET) < 0)
         return errno_error("cannot build the capability set");
     if (cap_set_proc(wanted.get()) < 0)
         return errno_error("cannot apply the capability set");
@@ -78,7 +88,7 @@ Status restrict_capabilities(bool allow_root)
     if (!after)
         return errno_error("cannot read the capability sets back");
     for (cap_value_t cap = 0; cap <= CAP_LAST_CAP; ++cap) {
-        const bool expected = cap == CAP_NET_RAW;
+        const bool expected = kept(cap);
         if (has(after.get(), cap, CAP_PERMITTED) != expected || has(after.get(), cap, CAP_EFFECTIVE) != expected ||
             has(after.get(), cap, CAP_INHERITABLE))
             return Error{"capabilities", "verification failed for capability " + std::to_string(cap)};

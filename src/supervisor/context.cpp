@@ -186,7 +186,7 @@ Status Context::connect_bus()
 Status Context::start_workers()
 {
     WorkerSettings settings{options_.worker_mode, options_.worker_binary, options_.namespace_name,
-                            options_.worker_socket};
+                            options_.worker_socket, options_.fast_path};
     sd_bus* systemd_bus = system_bus_ ? system_bus_.get() : bus_.get();
     if (options_.worker_mode == WorkerMode::systemd) {
         std::error_code ec;

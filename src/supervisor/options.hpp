@@ -28,6 +28,7 @@ struct Options {
     std::uint64_t idle_exit_sec = 0;  // 0 = never
     std::size_t max_rules = 0;
     std::string log_level = "info";
+    bool fast_path = true;          // --fast-path auto|off: load the in-kernel fast path where it works
 };
 
 // Parses argv. On an Error, `exit_code` says how to exit: 0 for --help
