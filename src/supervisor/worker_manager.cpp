@@ -153,8 +153,13 @@ void WorkerManager::link_changed(const LinkEvent& event)
     case LinkEventKind::up:
     case LinkEventKind::down:
         // AF_PACKET sockets unhook on down and hook again on up by
-        // themselves; only the rules' state changes.
+        // themselves; the rules' state changes, and the workers' configs
+        // say which outputs are down (the fast path leaves those rules to
+        // the worker, which counts the failed sends).
         note_link(event.ifname, event.kind == LinkEventKind::up);
+        for (auto& [interface, worker] : workers_)
+            if (is_output_interface(worker->rules, event.ifname))
+                ensure(*worker);
         break;
     case LinkEventKind::address_changed:
     case LinkEventKind::mtu_changed:
@@ -200,7 +205,6 @@ void WorkerManager::drop_egress_sockets(Worker& worker, const std::string& ifnam
 
 void WorkerManager::ensure(Worker& worker)
 {
-    worker.config = worker_config_json(worker.interface, worker.rules);
     std::set<std::string> missing;
     for (const std::string& needed : interfaces_of(worker.rules, worker.interface)) {
         const std::optional<LinkInfo> link = query_link(needed);
@@ -208,6 +212,7 @@ void WorkerManager::ensure(Worker& worker)
         if (!link)
             missing.insert(needed);
     }
+    worker.config = worker_config_json(worker.interface, worker.rules, unusable_);
     if (missing.count(worker.interface)) {
         stop(worker);
         worker.sockets = WorkerSockets{};

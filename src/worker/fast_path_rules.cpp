@@ -67,6 +67,8 @@ Result<fastpath::FastRule, std::string> translate(const Rule& rule, const std::v
         if (ifindex <= 0)
             return std::string("output-interface-unknown");
         const auto egress = config.egress.find(output.interface);
+        if (egress != config.egress.end() && !egress->second.usable)
+            return std::string("output-interface-down");
         fastpath::Output out;
         out.ifindex = ifindex;
         out.mtu = egress == config.egress.end() ? kDefaultEgressMtu : std::min(egress->second.mtu, 65535U);
