@@ -19,6 +19,7 @@
 . "$(dirname "$0")/lib/traffic.sh"
 . "$(dirname "$0")/lib/bus.sh"
 require_worker
+find_binary MCRCTL src/ctl/mcrctl
 BPFTOOL=$(command -v bpftool || echo /usr/sbin/bpftool)
 [ -x "$BPFTOOL" ] || skip "bpftool not installed"
 [ "${MCRD_TEST_FAST_PATH:-auto}" = auto ] || skip "the fast path is forced off (MCRD_TEST_FAST_PATH)"
@@ -33,6 +34,11 @@ fast_path_mode() { relay_stat workers.0.fast_path.mode; }
 tc_mode() { [ "$(fast_path_mode)" = tc ]; }
 reason_is() { [ "$(relay_stat workers.0.fast_path.reason 2>/dev/null)" = "$1" ]; }
 no_relay_programs() { [ "$(relay_programs)" = 0 ]; }
+# The FAST PATH column of `mcrctl workers` for in0.
+ctl_fast_path() {
+    MCRCTL_BUS_ADDRESS=$BUS_ADDRESS "$MCRCTL" --no-ask-password --json workers |
+        "$MCRT_PYTHON" -c 'import json,sys; w=json.load(sys.stdin)[0]["fast_path"]; print(w["mode"], w["reason"])'
+}
 [ "$(relay_programs)" = 0 ] || skip "another mcr_relay program is loaded on this machine (another test?)"
 
 # send_and_count NAME COUNT: COUNT packets src -> relay -> both sinks, exactly.
@@ -57,6 +63,7 @@ mcrd_start relay
 add_rule
 wait_until 20 "the fast path to be in use" tc_mode
 check_eq "one mcr_relay program" 1 "$(relay_programs)"
+check_eq "mcrctl workers: fast path" "tc " "$(ctl_fast_path)"
 send_and_count fast "$PACKETS"
 wait_rule_property r1 Packets "t $PACKETS"
 check_eq "GetStats r1 path" tc "$(relay_stat rules.name=r1.path)"
@@ -121,6 +128,7 @@ mcrd_start relay
 wait_rule_property r1 State 's "active"' 20
 wait_until 20 "the refusal to show" reason_is foreign-program
 check_eq "fast path mode beside a foreign program" userspace "$(fast_path_mode)"
+check_eq "mcrctl workers: fast path beside a foreign program" "userspace foreign-program" "$(ctl_fast_path)"
 check_eq "no mcr_relay program beside it" 0 "$(relay_programs)"
 relay_call ResetStats
 send_and_count foreign 1000
