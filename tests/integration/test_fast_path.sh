@@ -41,11 +41,12 @@ ctl_fast_path() {
 }
 [ "$(relay_programs)" = 0 ] || skip "another mcr_relay program is loaded on this machine (another test?)"
 
-# send_and_count NAME COUNT: COUNT packets src -> relay -> both sinks, exactly.
+# send_and_count NAME COUNT: COUNT packets (TTL 9) src -> relay -> both sinks, exactly.
 send_and_count() {
     gen_recv_start sink0 "$1-0" --group 239.2.2.2 --port 6000 --interface eth0 --duration 60 --expect "$2"
     gen_recv_start sink1 "$1-1" --group 239.2.2.3 --port 6001 --interface eth0 --duration 60 --expect "$2"
-    gen_send src "$1-tx" --group 239.1.1.1 --port 5000 --interface eth0 --rate "$RATE" --size "$SIZE" --count "$2"
+    gen_send src "$1-tx" --group 239.1.1.1 --port 5000 --interface eth0 --rate "$RATE" --size "$SIZE" --count "$2" \
+        --ttl 9
     gen_recv_wait "$1-0" || fail "sink0 did not get $2 packets ($1)"
     gen_recv_wait "$1-1" || fail "sink1 did not get $2 packets ($1)"
     for i in 0 1; do
@@ -64,7 +65,14 @@ add_rule
 wait_until 20 "the fast path to be in use" tc_mode
 check_eq "one mcr_relay program" 1 "$(relay_programs)"
 check_eq "mcrctl workers: fast path" "tc " "$(ctl_fast_path)"
+capture_start sink1 eth0 fast-cap "udp port 6001"
 send_and_count fast "$PACKETS"
+capture_stop fast-cap
+# Every copy as the worker would have built it: out1's MAC, the group's MAC,
+# the new address and port, TTL 9 - 1, both checksums verified by tshark.
+check_eq "frames on sink1 rewritten exactly (tshark)" "$PACKETS" "$(capture_count fast-cap \
+    eth.src="$(mac_of relay out1)" eth.dst=01:00:5e:02:02:03 ip.src=192.0.2.2 ip.dst=239.2.2.3 ip.ttl=8 \
+    ip.checksum.status=1 udp.dstport=6001 udp.length=$((SIZE + 8)) udp.checksum.status=1)"
 wait_rule_property r1 Packets "t $PACKETS"
 check_eq "GetStats r1 path" tc "$(relay_stat rules.name=r1.path)"
 check_eq "GetStats r1 fast-path packets" "$PACKETS" "$(relay_stat rules.name=r1.fast_path.packets)"
