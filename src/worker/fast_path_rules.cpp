@@ -49,6 +49,8 @@ fastpath::RuleMatch match_of(const Rule& rule)
 Result<fastpath::FastRule, std::string> translate(const Rule& rule, const std::vector<EgressTarget>& targets,
                                                   const WorkerConfig& config)
 {
+    if (!rule.fast_path)
+        return std::string("off");   // the rule's "fast_path": "off"
     if (!rule.input.address.is_ipv4() || !rule.input.address.is_multicast())
         return std::string("unicast-input");
     if (rule.outputs.size() > fastpath::kMaxOutputs || rule.outputs.size() != targets.size())
