@@ -73,7 +73,7 @@ export class Relay {
     }
 
     // {rules: [{name, inInterface, ..., outputs, state}], stats: {name: {...}},
-    //  workers: [{interface, unit, state, detail, pid}], properties}
+    //  workers: [{interface, unit, state, detail, pid, fastPath: {mode, reason}}], properties}
     async snapshot() {
         const [[objects], [statsText], [workers], [properties]] = await Promise.all([
             this.client.call(PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", []),
@@ -96,12 +96,18 @@ export class Relay {
         }
         rules.sort((a, b) => a.name.localeCompare(b.name));
         const stats = {};
-        for (const entry of parseStats(statsText).rules || [])
+        const parsed = parseStats(statsText);
+        for (const entry of parsed.rules || [])
             stats[entry.name] = entry;
+        // ListWorkers keeps its signature: the fast path's mode comes from GetStats.
+        const fastPaths = {};
+        for (const worker of parsed.workers || [])
+            fastPaths[worker.interface] = worker.fast_path || {};
         return {
             rules,
             stats,
-            workers: (workers || []).map(([iface, unit, state, detail, pid]) => ({ interface: iface, unit, state, detail, pid })),
+            workers: (workers || []).map(([iface, unit, state, detail, pid]) =>
+                ({ interface: iface, unit, state, detail, pid, fastPath: fastPaths[iface] || {} })),
             properties: plain(properties),
         };
     }

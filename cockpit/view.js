@@ -165,6 +165,9 @@ export function renderWorkers(tbody, workers, unitStates) {
                      w.detail ? el("span", { class: "muted" }, ` ${w.detail}`) : ""),
                   el("td", { class: "unit-state" },
                      el("span", { class: stateClass(unit ? unit.active : "") }, unitText)),
-                  el("td", { class: "num" }, String(w.pid || (unit && unit.pid) || "–")));
+                  el("td", { class: "num" }, String(w.pid || (unit && unit.pid) || "–")),
+                  // "tc", or "userspace" and why (not-permitted, foreign-program, off, ...).
+                  el("td", { class: "fast-path" }, w.fastPath && w.fastPath.mode ? w.fastPath.mode : "–",
+                     w.fastPath && w.fastPath.reason ? el("span", { class: "muted" }, ` ${w.fastPath.reason}`) : ""));
     }));
 }

@@ -50,6 +50,10 @@ struct Rule {
     // Packets arriving with TTL <= 1 are dropped (counted as "ttl expired")
     // unless this is set; then they are forwarded with the output's TTL.
     bool forward_expired_ttl = false;
+    // "fast_path": "auto" (true): relayed in the kernel when the fast path is
+    // attached and can do the rule exactly; "off" (false): always by the
+    // worker (e.g. to capture every frame on the relay with ETH_P_IP tools).
+    bool fast_path = true;
 
     friend bool operator==(const Rule&, const Rule&) = default;
 };

@@ -120,10 +120,15 @@ json rule_to_json(const Rule& rule)
             o["ttl"] = *output.ttl;
         outputs.push_back(std::move(o));
     }
-    return {{"name", rule.name},
-            {"input", std::move(input)},
-            {"outputs", std::move(outputs)},
-            {"forward_expired_ttl", rule.forward_expired_ttl}};
+    json out = {{"name", rule.name},
+                {"input", std::move(input)},
+                {"outputs", std::move(outputs)},
+                {"forward_expired_ttl", rule.forward_expired_ttl}};
+    // Only the non-default is written: documents of rules that never set it
+    // stay as they were.
+    if (!rule.fast_path)
+        out["fast_path"] = "off";
+    return out;
 }
 
 json rule_set_to_json(const RuleSet& set)
@@ -136,7 +141,7 @@ json rule_set_to_json(const RuleSet& set)
 
 Result<Rule> rule_from_json(const json& j, const std::string& path)
 {
-    if (Status s = check_object(j, path, {"name", "input", "outputs", "forward_expired_ttl"},
+    if (Status s = check_object(j, path, {"name", "input", "outputs", "forward_expired_ttl", "fast_path"},
                                 {"name", "input", "outputs"});
         !s)
         return s.error();
@@ -164,6 +169,12 @@ Result<Rule> rule_from_json(const json& j, const std::string& path)
         if (!flag)
             return flag.error();
         rule.forward_expired_ttl = *flag;
+    }
+    if (j.contains("fast_path")) {
+        const json& setting = j.at("fast_path");
+        if (!setting.is_string() || (setting != "auto" && setting != "off"))
+            return type_error(key_path(path, "fast_path"), "\"auto\" or \"off\"", setting);
+        rule.fast_path = setting == "auto";
     }
     return rule;
 }

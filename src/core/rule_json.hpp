@@ -8,7 +8,8 @@
 //                    "source": "192.0.2.10" },               // source optional (SSM)
 //       "outputs": [ { "interface": "eth1", "address": "239.2.2.2", "port": 6000,
 //                      "ttl": 16 } ],                          // ttl optional
-//       "forward_expired_ttl": false } ] }                     // optional
+//       "forward_expired_ttl": false,                          // optional
+//       "fast_path": "auto" } ] }                              // optional: "auto" | "off"
 #pragma once
 
 #include "json_fields.hpp"

@@ -22,6 +22,19 @@ inline constexpr std::string_view kConfigFd = "config";          // memfd holdin
 inline constexpr std::string_view kPacketEgressPrefix = "pkt.";  // "pkt.eth1": AF_PACKET SOCK_RAW, proto 0, bound to eth1, PACKET_QDISC_BYPASS
 inline constexpr std::string_view kUdpEgressPrefix = "udp.";     // "udp.wg0":  AF_INET UDP, SO_BINDTODEVICE wg0, for unicast outputs
 
+// The in-kernel fast path (src/fastpath), loaded and attached by the
+// supervisor: a tcx link fd and the program's map fds, never the program fd
+// (its holder could attach it anywhere). Kept in the worker's FD store, the
+// link keeps the program attached across worker and supervisor restarts;
+// emptying the store (systemctl stop) detaches it.
+inline constexpr std::string_view kFastPathPrefix = "fastpath-";
+inline constexpr std::string_view kFastPathLinkFd = "fastpath-link";
+inline constexpr std::string_view kFastPathMapFds[] = {
+    "fastpath-rules",          "fastpath-rule-versions", "fastpath-version-outputs", "fastpath-pass-counts",
+    "fastpath-rule-traffic",   "fastpath-output-traffic", "fastpath-quiesce",         "fastpath-quiesce-inner",
+};
+inline bool is_fast_path_fd_name(std::string_view name) { return name.substr(0, kFastPathPrefix.size()) == kFastPathPrefix; }
+
 inline std::string packet_egress_fd_name(std::string_view ifname) { return std::string(kPacketEgressPrefix) + std::string(ifname); }
 inline std::string udp_egress_fd_name(std::string_view ifname) { return std::string(kUdpEgressPrefix) + std::string(ifname); }
 
@@ -61,5 +74,17 @@ inline constexpr const char* kDefaultWorkerSocket = "/run/mcr/worker.sock";
 //                                 "packets": N, "bytes": N,
 //                                 "drops": { "no_buffer": N, "would_block": N,
 //                                            "too_big": N, "send_error": N } } ] } ] }
+// With the fast path (mcrd-worker built with it), rule and output "packets"
+// and "bytes" are the sum of both paths, and the fast path's share is added:
+//   rules[i]: "path": "tc" | "userspace", "path_reason": "…" (userspace only),
+//             "fast_path": { "packets": N, "bytes": N }
+//   rules[i].outputs[j]: "fast_path": { "packets": N, "bytes": N, "errors": N }
+//             (errors are also in drops.send_error)
+//   "fast_path": { "mode": "tc" | "userspace", "reason": "…", "program_id": N,
+//                  "maps": "<id>",   // the maps' identity: counters continue while it stays
+//                  "relayed": N, "pass": { "<pass reason>": N, ... } }
+// The fast path's counters live in its maps, which outlive a worker restart:
+// the supervisor must not add an earlier run's fast-path share again while
+// "maps" is unchanged.
 
 } // namespace mcr::worker_protocol

@@ -32,8 +32,9 @@ struct StatusOptions {
 };
 
 // commands_rules.cpp
+// `fast_path`: "auto" or "off" (the rule's "fast_path"; "off" goes by AddRuleJSON).
 void command_add(const GlobalOptions& options, const std::string& name, const std::string& input,
-                 const std::vector<std::string>& outputs);
+                 const std::vector<std::string>& outputs, const std::string& fast_path);
 void command_remove(const GlobalOptions& options, const std::string& name);
 void command_list(const GlobalOptions& options);
 void command_show(const GlobalOptions& options, const std::string& name);

@@ -107,7 +107,7 @@ std::vector<ListedRule> read_rules(RelayClient& client)
 }
 
 void command_add(const GlobalOptions& options, const std::string& name, const std::string& input_text,
-                 const std::vector<std::string>& output_texts)
+                 const std::vector<std::string>& output_texts, const std::string& fast_path)
 {
     auto input = parse_input_endpoint(input_text);
     if (!input)
@@ -120,6 +120,17 @@ void command_add(const GlobalOptions& options, const std::string& name, const st
         outputs.push_back(std::move(*output));
     }
     RelayClient client(options.connect);
+    if (fast_path == "off") {
+        // AddRule's signature has no room for it; the JSON form has.
+        Rule rule;
+        rule.name = name;
+        rule.input = *input;
+        rule.outputs = std::move(outputs);
+        rule.fast_path = false;
+        const std::string text = rule_to_json(rule).dump();
+        (void)client.call("AddRuleJSON", [&](sd_bus_message* m) { return sd_bus_message_append(m, "s", text.c_str()); });
+        return;
+    }
     const std::string source = input->source ? input->source->to_string() : std::string();
     const std::string address = input->address.to_string();
     (void)client.call("AddRule", [&](sd_bus_message* m) {
@@ -176,6 +187,8 @@ void command_show(const GlobalOptions& options, const std::string& name)
         std::cout << (i == 0 ? "Outputs: " : "         ") << format_output_endpoint(rule->outputs[i]) << "\n";
     if (rule->forward_expired_ttl)
         std::cout << "Expired: forwarded (forward_expired_ttl)\n";
+    if (!rule->fast_path)
+        std::cout << "   Path: userspace only (fast_path off)\n";
     std::cout << "  State: " << state << "\n";
 }
 

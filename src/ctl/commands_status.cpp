@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <iostream>
+#include <map>
 #include <thread>
 
 namespace mcr::ctl {
@@ -104,15 +105,49 @@ std::vector<WorkerEntry> read_workers(RelayClient& client)
     return workers;
 }
 
+namespace {
+
+// Each worker's fast path from GetStats ("workers[].fast_path"): ListWorkers'
+// a(ssssu) has no room for it and keeps its signature.
+std::map<std::string, json> fast_paths_by_interface(RelayClient& client)
+{
+    std::map<std::string, json> out;
+    const json stats = json::parse(fetch_stats(client), nullptr, false);
+    if (!stats.is_object() || !stats.contains("workers") || !stats["workers"].is_array())
+        return out;
+    for (const json& worker : stats["workers"])
+        if (worker.is_object() && worker.contains("interface") && worker["interface"].is_string() &&
+            worker.contains("fast_path") && worker["fast_path"].is_object())
+            out[worker["interface"].get<std::string>()] = worker["fast_path"];
+    return out;
+}
+
+// "tc", or "userspace (REASON)".
+std::string fast_path_text(const json& fast_path)
+{
+    const std::string mode = fast_path.value("mode", "");
+    const std::string reason = fast_path.value("reason", "");
+    if (mode.empty())
+        return "-";
+    return reason.empty() ? mode : mode + " (" + reason + ")";
+}
+
+} // namespace
+
 void command_workers(const GlobalOptions& options)
 {
     RelayClient client(options.connect);
-    OutputTable table({{"INTERFACE"}, {"UNIT"}, {"STATE"}, {"SUB-STATE"}, {"PID", true}});
+    OutputTable table({{"INTERFACE"}, {"UNIT"}, {"STATE"}, {"SUB-STATE"}, {"PID", true}, {"FAST PATH"}});
     json workers = json::array();
+    const std::map<std::string, json> fast_paths = fast_paths_by_interface(client);
     for (const WorkerEntry& w : read_workers(client)) {
-        table.add_row({w.interface, w.unit, w.state, w.sub_state, w.pid == 0 ? "-" : std::to_string(w.pid)});
+        const auto fast_path = fast_paths.find(w.interface);
+        const json mode = fast_path == fast_paths.end() ? json::object() : fast_path->second;
+        table.add_row({w.interface, w.unit, w.state, w.sub_state, w.pid == 0 ? "-" : std::to_string(w.pid),
+                       fast_path_text(mode)});
         workers.push_back({{"interface", w.interface}, {"unit", w.unit}, {"state", w.state},
-                           {"sub_state", w.sub_state}, {"pid", w.pid}});
+                           {"sub_state", w.sub_state}, {"pid", w.pid},
+                           {"fast_path", {{"mode", mode.value("mode", "")}, {"reason", mode.value("reason", "")}}}});
     }
     if (options.json)
         std::cout << workers.dump(2) << "\n";

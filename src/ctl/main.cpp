@@ -22,6 +22,7 @@ struct CommandLine {
     std::string rule_name;
     std::string input;
     std::vector<std::string> outputs;
+    std::string fast_path = "auto";
     StatsOptions stats;
     StatusOptions status;
     std::uint64_t stats_count = 0;
@@ -51,6 +52,8 @@ int run(int argc, char** argv)
     add->add_option("--out", line.outputs, "Output IF:ADDRESS:PORT[:TTL] (repeat for fan-out)")
         ->required()
         ->allow_extra_args(false);   // one value per --out: "--out A NAME" keeps NAME positional
+    add->add_option("--fast-path", line.fast_path, "auto|off: may the kernel's fast path relay this rule")
+        ->check(CLI::IsMember({"auto", "off"}));
 
     auto* remove = app.add_subcommand("remove", "Remove a rule");
     remove->add_option("NAME", line.rule_name, "Rule name")->required();
@@ -129,7 +132,7 @@ int run(int argc, char** argv)
         return static_cast<int>(ExitCode::ok);
     }
     if (add->parsed())
-        command_add(global, line.rule_name, line.input, line.outputs);
+        command_add(global, line.rule_name, line.input, line.outputs, line.fast_path);
     else if (remove->parsed())
         command_remove(global, line.rule_name);
     else if (list->parsed())

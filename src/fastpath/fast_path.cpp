@@ -164,6 +164,44 @@ Outcome<MapFds> Program::map_fds() const
     return fds;
 }
 
+Outcome<std::vector<std::uint32_t>> ingress_program_ids(int ifindex)
+{
+    // A tcx ingress holds at most 64 programs (the kernel's bpf_mprog limit).
+    constexpr std::uint32_t kMaxIds = 64;
+    std::vector<std::uint32_t> ids(kMaxIds);
+    struct bpf_prog_query_opts query {}; // "struct": a function has the same name
+    query.sz = sizeof(query);
+    query.prog_ids = ids.data();
+    query.prog_cnt = kMaxIds;
+    if (const int error = bpf_prog_query_opts(ifindex, kTcxIngress, &query); error != 0) {
+        Failure failure =
+            failure_from(-error, "cannot list the tc programs of interface index " + std::to_string(ifindex));
+        if (-error == ENODEV)
+            failure.refusal = Refusal::no_interface;
+        return failure;
+    }
+    ids.resize(query.prog_cnt);
+    return ids;
+}
+
+Outcome<std::uint32_t> linked_program_id(int link_fd)
+{
+    bpf_link_info info{};
+    std::uint32_t length = sizeof(info);
+    if (bpf_obj_get_info_by_fd(link_fd, &info, &length) != 0)
+        return failure_from(errno, "cannot read the fast path link");
+    return info.prog_id;
+}
+
+Outcome<std::uint32_t> map_id(int map_fd)
+{
+    bpf_map_info info{};
+    std::uint32_t length = sizeof(info);
+    if (bpf_obj_get_info_by_fd(map_fd, &info, &length) != 0)
+        return failure_from(errno, "cannot read a fast path map");
+    return info.id;
+}
+
 Outcome<TestRun> Program::test_run(std::span<const std::uint8_t> frame, const TestSkb& skb) const
 {
     TestRun run;

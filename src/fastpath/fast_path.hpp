@@ -69,6 +69,17 @@ struct TestSkb {
     std::uint32_t gso_size = 0; // non-zero: a GRO-aggregated skb
 };
 
+// Ids of every program on `ifindex`'s tcx ingress, ours or anyone's
+// (needs CAP_NET_ADMIN): a caller that finds one it did not attach knows
+// someone else's program is there.
+[[nodiscard]] Outcome<std::vector<std::uint32_t>> ingress_program_ids(int ifindex);
+
+// The kernel's ids (as bpftool shows them) of the program behind a link fd
+// and of a map: they identify a program instance and its maps across the
+// processes holding fds to them. No capability needed.
+[[nodiscard]] Outcome<std::uint32_t> linked_program_id(int link_fd);
+[[nodiscard]] Outcome<std::uint32_t> map_id(int map_fd);
+
 // One loaded program and its maps. Destroying it closes the program and map
 // fds it holds; an attached link and duplicated map fds keep them alive.
 class Program {

@@ -1,6 +1,9 @@
 // libcap-based capability reduction at start-up.
 #include "capabilities.hpp"
 
+#include <algorithm>
+#include <vector>
+
 #include <sys/capability.h>
 #include <sys/prctl.h>
 #include <linux/securebits.h>
@@ -51,7 +54,7 @@ Error errno_error(const char* what)
 
 } // namespace
 
-Status restrict_capabilities(bool allow_root, bool for_worker_user)
+Status restrict_capabilities(bool allow_root, bool for_worker_user, bool keep_fast_path)
 {
     CapPtr current(cap_get_proc());
     if (!current)
@@ -76,11 +79,20 @@ Status restrict_capabilities(bool allow_root, bool for_worker_user)
         return Error{"capabilities", "CAP_SETPCAP is needed at start to empty the bounding set workers inherit "
                                      "(--worker-user); grant it, or start with an empty bounding set"};
 
+    std::vector<cap_value_t> keep = {CAP_NET_RAW};
+    if (for_worker_user)
+        keep.push_back(CAP_KILL);
+    if (keep_fast_path)
+        for (const cap_value_t cap : {CAP_BPF, CAP_NET_ADMIN})
+            if (has(current.get(), cap, CAP_PERMITTED))
+                keep.push_back(cap);
+    const auto kept = [&keep](cap_value_t cap) { return std::find(keep.begin(), keep.end(), cap) != keep.end(); };
+
     // Bounding set and securebits first: both need CAP_SETPCAP, which the
     // final set no longer has.
     if (has(current.get(), CAP_SETPCAP, CAP_EFFECTIVE)) {
         for (cap_value_t cap = 0; cap <= CAP_LAST_CAP; ++cap) {
-            if ((for_worker_user || cap != CAP_NET_RAW) && cap_drop_bound(cap) < 0 && errno != EINVAL)
+            if ((for_worker_user || !kept(cap)) && cap_drop_bound(cap) < 0 && errno != EINVAL)
                 return errno_error("cannot drop from the bounding set");
         }
         if (geteuid() == 0 &&
@@ -91,11 +103,10 @@ Status restrict_capabilities(bool allow_root, bool for_worker_user)
         return errno_error("cannot clear the ambient set");
 
     CapPtr wanted(cap_init());
-    const cap_value_t keep[] = {CAP_NET_RAW, CAP_KILL};
-    const int keep_count = for_worker_user ? 2 : 1;
     const cap_value_t keep_permitted[] = {CAP_SETUID, CAP_SETGID};
-    if (!wanted || cap_set_flag(wanted.get(), CAP_PERMITTED, keep_count, keep, CAP_SET) < 0 ||
-        cap_set_flag(wanted.get(), CAP_EFFECTIVE, keep_count, keep, CAP_SET) < 0 ||
+    const int count = static_cast<int>(keep.size());
+    if (!wanted || cap_set_flag(wanted.get(), CAP_PERMITTED, count, keep.data(), CAP_SET) < 0 ||
+        cap_set_flag(wanted.get(), CAP_EFFECTIVE, count, keep.data(), CAP_SET) < 0 ||
         (for_worker_user && cap_set_flag(wanted.get(), CAP_PERMITTED, 2, keep_permitted, CAP_SET) < 0))
         return errno_error("cannot build the capability set");
     if (cap_set_proc(wanted.get()) < 0)
@@ -105,7 +116,7 @@ Status restrict_capabilities(bool allow_root, bool for_worker_user)
     if (!after)
         return errno_error("cannot read the capability sets back");
     for (cap_value_t cap = 0; cap <= CAP_LAST_CAP; ++cap) {
-        const bool expected = cap == CAP_NET_RAW || (for_worker_user && cap == CAP_KILL);
+        const bool expected = kept(cap);
         const bool permitted = expected || (for_worker_user && (cap == CAP_SETUID || cap == CAP_SETGID));
         if (has(after.get(), cap, CAP_PERMITTED) != permitted || has(after.get(), cap, CAP_EFFECTIVE) != expected ||
             has(after.get(), cap, CAP_INHERITABLE))

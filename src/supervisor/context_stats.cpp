@@ -82,6 +82,10 @@ std::string Context::stats_json() const
                 entry["drops"] = c.drops;
                 entry["ttl_expired"] = counter(rule, "ttl_expired");
                 entry["outputs"] = rule.value("outputs", nlohmann::json::array());
+                // Which path relays the rule, and the fast path's share of the totals.
+                for (const char* key : {"path", "path_reason", "fast_path"})
+                    if (rule.contains(key))
+                        entry[key] = rule[key];
             }
         }
         rules.push_back(std::move(entry));
@@ -91,7 +95,8 @@ std::string Context::stats_json() const
         workers.push_back({{"interface", interface},
                            {"uptime_ms", counter(doc, "uptime_ms")},
                            {"kernel", doc.value("kernel", nlohmann::json::object())},
-                           {"ingress", doc.value("ingress", nlohmann::json::object())}});
+                           {"ingress", doc.value("ingress", nlohmann::json::object())},
+                           {"fast_path", doc.value("fast_path", nlohmann::json::object())}});
     }
     return nlohmann::json{{"rules", std::move(rules)}, {"workers", std::move(workers)}}.dump();
 }

@@ -2,6 +2,7 @@
 // every privilege but CAP_NET_RAW, and runs the Context.
 #include "core/log.hpp"
 #include "supervisor/capabilities.hpp"
+#include "supervisor/fast_path_attach.hpp"
 #include "supervisor/context.hpp"
 #include "supervisor/options.hpp"
 
@@ -25,11 +26,13 @@ int main(int argc, char** argv)
     // StateDirectory= does this for the unit; plain runs need it here).
     std::error_code ec;
     std::filesystem::create_directories(options->state_dir, ec);
-    if (Status restricted = supervisor::restrict_capabilities(options->allow_root,
-                                                                      supervisor::drops_worker_user(*options)); !restricted) {
+    if (Status restricted = supervisor::restrict_capabilities(options->allow_root, supervisor::drops_worker_user(*options),
+                                                              options->fast_path);
+        !restricted) {
         log_error("Failed to start: " + restricted.error().message());
         return 1;
     }
+    supervisor::route_libbpf_log();   // libbpf writes to stderr otherwise
     supervisor::Context context(std::move(*options));
     return context.run();
 }

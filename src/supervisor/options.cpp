@@ -46,6 +46,7 @@ Result<Options> parse_options(int argc, char** argv, int& exit_code)
     Options options;
     CLI::App app{"mcrd: multicast relay supervisor", "mcrd"};
     std::string worker_mode;
+    std::string fast_path = "auto";
     std::string idle_exit;
     std::size_t max_rules = kDefaultMaxRules;
     options.bus = "system";
@@ -65,6 +66,8 @@ Result<Options> parse_options(int argc, char** argv, int& exit_code)
     app.add_option("--idle-exit-sec", idle_exit, "Exit after N idle seconds without rules (0 = never)");
     app.add_option("--max-rules", max_rules, "Most rules accepted")->check(CLI::Range(1, 1000000));
     app.add_option("--log-level", options.log_level, "err|warning|notice|info|debug");
+    app.add_option("--fast-path", fast_path, "auto|off: relay matched frames in the kernel where possible")
+        ->check(CLI::IsMember({"auto", "off"}));
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -95,6 +98,7 @@ Result<Options> parse_options(int argc, char** argv, int& exit_code)
         options.control_socket = options.runtime_dir + "/control.sock";
     if (options.worker_binary.empty())
         options.worker_binary = std::string(MCR_LIBEXECDIR) + "/mcrd-worker";
+    options.fast_path = fast_path == "auto";
     if (worker_mode.empty())
         options.worker_mode = std::getenv("NOTIFY_SOCKET") ? WorkerMode::systemd : WorkerMode::spawn;
     else

@@ -31,6 +31,7 @@ struct Options {
     std::uint64_t idle_exit_sec = 0;  // 0 = never
     std::size_t max_rules = 0;
     std::string log_level = "info";
+    bool fast_path = true;          // --fast-path auto|off: load the in-kernel fast path where it works
 };
 
 // --bus none: no D-Bus connection at all; the control socket is the API.

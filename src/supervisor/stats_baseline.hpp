@@ -20,4 +20,13 @@ namespace mcr::supervisor {
 // A null `earlier` returns `current`.
 [[nodiscard]] nlohmann::json add_counters(const nlohmann::json& current, const nlohmann::json& earlier);
 
+// Whether two documents count the fast path from the same maps ("fast_path"
+// "maps" equal and set): a worker restarted from its FD store continues the
+// counters of its predecessor's maps.
+[[nodiscard]] bool same_fast_path_maps(const nlohmann::json& a, const nlohmann::json& b);
+
+// `doc` without what the fast path counted (rule and output packets and bytes,
+// send errors, the "fast_path" numbers), leaving the userspace path's share.
+[[nodiscard]] nlohmann::json without_fast_path_share(const nlohmann::json& doc);
+
 } // namespace mcr::supervisor

@@ -86,7 +86,13 @@ void WorkerManager::stop(Worker& worker)
 {
     worker.restart_timer.reset();
     drop_link(worker);
+    // Fds not handed over yet go now (closing the link detaches); the
+    // worker's own go with it. A later start decides afresh. First, so
+    // that the counters retire with the fast path's share (its maps end).
+    forget_fast_path_fds(worker);
     retire_stats(worker);
+    worker.fast_path_program = 0;
+    worker.fast_path_refusal.reset();
     if (worker.pid > 0) {
         // Its child source stays in children_ until it is reaped.
         (void)::kill(worker.pid, SIGTERM);

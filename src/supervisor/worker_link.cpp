@@ -118,7 +118,10 @@ int WorkerLink::method_acquire_sockets(sd_bus_message* m, void* userdata, sd_bus
         BusMessagePtr reply(raw);
         if ((r = append_named_fds(reply.get(), sockets)) < 0)
             return r;
-        return sd_bus_send(nullptr, reply.get(), nullptr);
+        if ((r = sd_bus_send(nullptr, reply.get(), nullptr)) < 0)
+            return r;
+        link->owner_.link_sockets_handed(link->interface_);
+        return r;
     });
 }
 
@@ -172,6 +175,8 @@ void WorkerLink::send_config(const std::string& config, const NamedFds& sockets)
         on_set_config_reply, kSetConfigTimeoutUsec, set_config_slot_);
     if (r < 0)
         log_error("Failed to send the config to the worker: " + errno_text(r), {{"MCR_INTERFACE", interface_}});
+    else
+        owner_.link_sockets_handed(interface_);
 }
 
 int WorkerLink::on_set_config_reply(sd_bus_message* m, void* userdata, sd_bus_error*) noexcept

@@ -33,6 +33,9 @@ public:
     [[nodiscard]] virtual std::string link_config(const std::string& interface) = 0;
     virtual void link_stats(const std::string& interface, const std::string& stats_json) = 0;
     virtual void link_closed(const std::string& interface) = 0;
+    // The sockets were sent (AcquireSockets reply or SetConfig): fds that
+    // must have one holder only (the fast path's) can be closed now.
+    virtual void link_sockets_handed(const std::string& interface) = 0;
 };
 
 class WorkerLink {

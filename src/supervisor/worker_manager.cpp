@@ -154,8 +154,13 @@ void WorkerManager::link_changed(const LinkEvent& event)
     case LinkEventKind::up:
     case LinkEventKind::down:
         // AF_PACKET sockets unhook on down and hook again on up by
-        // themselves; only the rules' state changes.
+        // themselves; the rules' state changes, and the workers' configs
+        // say which outputs are down (the fast path leaves those rules to
+        // the worker, which counts the failed sends).
         note_link(event.ifname, event.kind == LinkEventKind::up);
+        for (auto& [interface, worker] : workers_)
+            if (is_output_interface(worker->rules, event.ifname))
+                ensure(*worker);
         break;
     case LinkEventKind::address_changed:
     case LinkEventKind::mtu_changed:
@@ -201,7 +206,6 @@ void WorkerManager::drop_egress_sockets(Worker& worker, const std::string& ifnam
 
 void WorkerManager::ensure(Worker& worker)
 {
-    worker.config = worker_config_json(worker.interface, worker.rules);
     std::set<std::string> missing;
     for (const std::string& needed : interfaces_of(worker.rules, worker.interface)) {
         const std::optional<LinkInfo> link = query_link(needed);
@@ -209,6 +213,7 @@ void WorkerManager::ensure(Worker& worker)
         if (!link)
             missing.insert(needed);
     }
+    worker.config = worker_config_json(worker.interface, worker.rules, unusable_);
     if (missing.count(worker.interface)) {
         stop(worker);
         worker.sockets = WorkerSockets{};
@@ -228,6 +233,8 @@ void WorkerManager::ensure(Worker& worker)
                   {{"MCR_INTERFACE", worker.interface}});
         return;
     }
+    for (std::string& name : plan_fast_path(worker))
+        changed->push_back(std::move(name));
     if (worker.restart_timer)
         return;   // a restart is scheduled; it will use the new config
     const bool running = settings_.mode == WorkerMode::spawn ? worker.pid > 0 : worker.unit_started;
@@ -316,10 +323,20 @@ std::map<std::string, nlohmann::json> WorkerManager::stats() const
 {
     std::map<std::string, nlohmann::json> out;
     for (const auto& [interface, worker] : workers_) {
+        nlohmann::json doc;
         if (worker->stats)
-            out.emplace(interface, worker->carried ? add_counters(*worker->stats, *worker->carried) : *worker->stats);
+            doc = worker->carried ? add_counters(*worker->stats, *worker->carried) : *worker->stats;
         else if (worker->carried)
-            out.emplace(interface, *worker->carried);
+            doc = *worker->carried;
+        else
+            continue;
+        // The worker's counters, the supervisor's word on the mode (it knows
+        // refusals the worker never hears of).
+        nlohmann::json& fast_path = doc["fast_path"];
+        if (!fast_path.is_object())
+            fast_path = nlohmann::json::object();
+        fast_path.update(fast_path_status(*worker));
+        out.emplace(interface, std::move(doc));
     }
     return out;
 }
@@ -328,7 +345,12 @@ void WorkerManager::retire_stats(Worker& worker)
 {
     if (!worker.stats)
         return;
-    worker.carried = worker.carried ? add_counters(*worker.stats, *worker.carried) : *worker.stats;
+    // While we hold the fast path's link (spawn mode), its maps and their
+    // counters go on into the next run's documents: carry only the rest.
+    nlohmann::json finished = worker.sockets.by_name.count(std::string(worker_protocol::kFastPathLinkFd))
+                                  ? without_fast_path_share(*worker.stats)
+                                  : *worker.stats;
+    worker.carried = worker.carried ? add_counters(finished, *worker.carried) : std::move(finished);
     worker.stats.reset();
 }
 
@@ -357,9 +379,15 @@ void WorkerManager::link_stats(const std::string& interface, const std::string& 
     }
     // A smaller uptime: the worker restarted (systemd brought it back from
     // its FD store) and counts from zero again.
-    if (worker.stats && uptime_of(parsed) < uptime_of(*worker.stats))
+    if (worker.stats && uptime_of(parsed) < uptime_of(*worker.stats)) {
+        // The fast path's counters live in its maps: when the new run kept
+        // them (FD store), its document already holds the old run's share.
+        if (same_fast_path_maps(*worker.stats, parsed))
+            worker.stats = without_fast_path_share(*worker.stats);
         retire_stats(worker);
+    }
     worker.stats = std::move(parsed);
+    follow_fast_path_report(worker);
     worker.restarts = 0;
     set_state(worker, WorkerState::active, settings_.mode == WorkerMode::spawn ? "running" : "running (unit)");
 }

@@ -45,6 +45,7 @@ struct WorkerSettings {
     std::string namespace_name;
     std::string worker_socket;     // systemd mode: where workers connect
     std::optional<WorkerIdentity> identity;   // spawn mode: the user workers switch to (--worker-user)
+    bool fast_path = true;         // load and attach the in-kernel fast path where it works
 };
 
 class WorkerManager final : public WorkerLinkOwner {
@@ -88,6 +89,7 @@ public:
     std::string link_config(const std::string& interface) override;
     void link_stats(const std::string& interface, const std::string& stats_json) override;
     void link_closed(const std::string& interface) override;
+    void link_sockets_handed(const std::string& interface) override;
 
 private:
     struct Worker;
@@ -102,6 +104,13 @@ private:
     void schedule_restart(Worker& worker, const std::string& why);
     void retire_stats(Worker& worker);
     void note_link(const std::string& ifname, bool is_usable);
+    // Fast path (worker_fast_path.cpp): attaches one when the worker has
+    // none and nothing refused it; returns the fd names to hand over.
+    [[nodiscard]] std::vector<std::string> plan_fast_path(Worker& worker);
+    void refuse_fast_path(Worker& worker, std::string reason, const std::string& message);
+    void follow_fast_path_report(Worker& worker);
+    [[nodiscard]] nlohmann::json fast_path_status(const Worker& worker) const;
+    static void forget_fast_path_fds(Worker& worker);
     [[nodiscard]] bool in_use(const std::string& ifname) const;
     static void drop_egress_sockets(Worker& worker, const std::string& ifname);
     [[nodiscard]] bool usable(const std::string& ifname) const { return !unusable_.count(ifname); }

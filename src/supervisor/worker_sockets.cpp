@@ -112,7 +112,8 @@ NamedFds WorkerSockets::all() const
     return out;
 }
 
-std::string worker_config_json(const std::string& interface, const std::vector<Rule>& rules)
+std::string worker_config_json(const std::string& interface, const std::vector<Rule>& rules,
+                               const std::set<std::string>& unusable)
 {
     nlohmann::json config = {{"interface", interface}, {"rules", nlohmann::json::array()},
                              {"ingress", {{"mtu", interface_mtu(interface)}}},
@@ -120,8 +121,12 @@ std::string worker_config_json(const std::string& interface, const std::vector<R
                              {"receive_buffer_bytes", sockets::kDefaultReceiveBufferBytes}};
     for (const Rule& rule : rules) {
         config["rules"].push_back(rule_to_json(rule));
-        for (const RuleOutput& output : rule.outputs)
+        for (const RuleOutput& output : rule.outputs) {
             config["egress"][output.interface] = {{"mtu", interface_mtu(output.interface)}};
+            // Written only when false: configs stay as they were otherwise.
+            if (unusable.count(output.interface))
+                config["egress"][output.interface]["usable"] = false;
+        }
     }
     return config.dump();
 }

@@ -27,8 +27,10 @@ struct WorkerSockets {
     [[nodiscard]] NamedFds all() const;
 };
 
-// The worker config JSON for the rules whose input is on `interface`.
-[[nodiscard]] std::string worker_config_json(const std::string& interface, const std::vector<Rule>& rules);
+// The worker config JSON for the rules whose input is on `interface`;
+// output interfaces in `unusable` (down or missing) are marked so.
+[[nodiscard]] std::string worker_config_json(const std::string& interface, const std::vector<Rule>& rules,
+                                             const std::set<std::string>& unusable = {});
 
 // Makes the sockets `rules` need that `sockets` lacks, drops egress sockets
 // no output uses any more, follows the joins, and replaces the config memfd

@@ -2,6 +2,7 @@
 // worker_lifecycle.cpp; not part of the manager's public interface).
 #pragma once
 
+#include "supervisor/fast_path_attach.hpp"
 #include "supervisor/worker_manager.hpp"
 
 namespace mcr::supervisor {
@@ -22,6 +23,12 @@ struct WorkerManager::Worker {
     std::unique_ptr<WorkerLink> link;
     std::optional<nlohmann::json> stats; // last document of the running worker
     std::optional<nlohmann::json> carried; // sum of the final documents of its earlier runs
+    // The fast path on `interface`. In systemd mode its fds sit in `sockets`
+    // only until they are handed over: then the worker (its FD store) holds
+    // the only link, so stopping the worker detaches the program and nothing
+    // is left behind. Spawn mode keeps them here, as the FD store would.
+    std::uint32_t fast_path_program = 0;   // attached by us or reported by the worker; 0: none known
+    std::optional<FastPathRefusal> fast_path_refusal;   // kept until the worker is stopped
 };
 
 [[nodiscard]] std::string_view worker_state_name(WorkerState state);

@@ -145,6 +145,9 @@ Status Worker::apply_config(const std::string& text, NamedFds incoming, SocketMe
     for (const Rule& rule : parsed->rules)
         plan.forward_expired_ttl.push_back(rule.forward_expired_ttl);
     plan.targets = build_egress_targets(*parsed, sockets_);
+    // Before the engine switches: a rule leaving the fast path is already
+    // in the userspace plan (both plans hold every rule), so no frame is lost.
+    fast_path_.apply(*parsed, sockets_, plan.targets);
     attach_ingress_filter(ingress_fd, parsed->rules);
     engine_->set_packet_ring_geometry(RingGeometry::for_mtu(parsed->ingress_mtu));
     auto carried = carry_over_counters(config_.rules, engine_->counters().rules, parsed->rules);
@@ -197,8 +200,10 @@ std::string Worker::stats_json()
 {
     engine_->poll_kernel_stats();
     const auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_);
-    return stats_to_json(config_.interface, static_cast<std::uint64_t>(uptime.count()), config_.rules,
-                         engine_->counters());
+    nlohmann::json document = nlohmann::json::parse(stats_to_json(
+        config_.interface, static_cast<std::uint64_t>(uptime.count()), config_.rules, engine_->counters()));
+    fast_path_.add_to_stats(document);
+    return document.dump();
 }
 
 void Worker::write_stats_file()

@@ -5,6 +5,7 @@
 #include "core/result.hpp"
 #include "core/sd_ptr.hpp"
 #include "engine.hpp"
+#include "fast_path_rules.hpp"
 #include "named_fds.hpp"
 #include "supervisor_link.hpp"
 #include "worker_config.hpp"
@@ -57,6 +58,7 @@ private:
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     EventPtr event_;                 // declared first: destroyed last
     std::unique_ptr<Engine> engine_;
+    FastPathRules fast_path_;
     NamedFds sockets_;
     WorkerConfig config_;
     std::string config_text_;

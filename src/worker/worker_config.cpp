@@ -18,12 +18,19 @@ namespace {
 
 using nlohmann::json;
 
-Result<unsigned> parse_mtu(const json& entry, const std::string& path)
+// `usable`: where an "egress" entry may say "usable" (null: not allowed).
+Result<unsigned> parse_mtu(const json& entry, const std::string& path, bool* usable = nullptr)
 {
     if (!entry.is_object())
         return Error{path, "must be an object like {\"mtu\": 1500}"};
     unsigned mtu = kDefaultEgressMtu;
     for (const auto& [key, value] : entry.items()) {
+        if (key == "usable" && usable) {
+            if (!value.is_boolean())
+                return Error{path + ".usable", "must be true or false, got " + value.dump()};
+            *usable = value.get<bool>();
+            continue;
+        }
         if (key != "mtu")
             return Error{path + "." + key, "unknown key"};
         if (!value.is_number_unsigned() || value.get<std::uint64_t>() < kMinEgressMtu ||
@@ -96,10 +103,11 @@ Result<WorkerConfig> config_from_json(const json& document)
             const std::string path = "egress." + ifname;
             if (std::string problem = interface_name_problem(ifname); !problem.empty())
                 return Error{path, problem};
-            auto mtu = parse_mtu(entry, path);
+            bool usable = true;
+            auto mtu = parse_mtu(entry, path, &usable);
             if (!mtu)
                 return mtu.error();
-            config.egress[ifname] = EgressInterface{*mtu};
+            config.egress[ifname] = EgressInterface{*mtu, usable};
         }
     }
 

@@ -21,6 +21,11 @@ inline constexpr int kMaxReceiveBufferBytes = 1024 * 1024 * 1024;
 
 struct EgressInterface {
     unsigned mtu = kDefaultEgressMtu; // IP MTU of the interface, 68..65535
+    // false ("usable": false): down or missing, as the supervisor's link
+    // monitor sees it. The worker's sends there fail and count; the fast
+    // path could not count them (its last copy leaves after the program),
+    // so rules with such an output stay on the userspace path meanwhile.
+    bool usable = true;
 };
 
 struct WorkerConfig {

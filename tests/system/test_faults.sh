@@ -155,6 +155,19 @@ check_eq "GetStats video1 packets before the kill" 2000 "$before"
 check_eventually "GetStats video1 packets after it: 2000 + 1000, not from zero" 3000 10 relay_stat rules.name=video1.packets
 check_eventually "GetStats out0 packets, idem" 3000 10 relay_stat rules.name=video1.outputs.0.packets
 
+# --- the fast path under the real systemd: loaded and attached by mcrd as
+# user mcrd with CAP_BPF + CAP_NET_ADMIN (ambient from the unit, kept in its
+# effective set: NET_ADMIN bit 12, NET_RAW 13, BPF 39), the link held by the
+# worker unit. Every fault below runs with it.
+check_eventually "fast path on in0 under systemd" tc 20 relay_stat workers.0.fast_path.mode
+check_eq "video1 relayed by the fast path" tc "$(relay_stat rules.name=video1.path)"
+mcrd_pid=$(sys_prop mcrd.service MainPID)
+check_eq "mcrd's user" mcrd "$(sys_exec ps -o user= -p "$mcrd_pid" | tr -d ' ')"
+check_eq "mcrd's effective capabilities" 0000008000003000 \
+    "$(sys_exec sed -n 's/^CapEff:[[:space:]]*//p' "/proc/$mcrd_pid/status")"
+fast_program=$(relay_stat workers.0.fast_path.program_id)
+echo "# fast path program id $fast_program"
+
 # --- faults that leave the interfaces alone: target 0
 # A kill -9 loses what the worker had already taken off the socket into its
 # io_uring receive ring and not yet sent: at most that ring (512 frames,
@@ -230,5 +243,17 @@ check_eq "traffic unaffected by the refused change" "$COUNT" "$(received_of "$re
 check_eq "the refused rule is not there" 1 "$(relay_rule_count)"
 sys_exec systemctl stop mcrd.service
 sys_exec umount /var/lib/mcrd
+
+# Stopping the worker empties its FD store: the only link goes, and with it
+# the program (nothing pinned, nothing left attached).
+fast_program=$(sys_exec bpftool prog show name mcr_relay 2>/dev/null | sed -n 's/^\([0-9]*\): sched_cls.*/\1/p' | head -n 1)
+check_match "a fast path program before the worker stops" '^[0-9]+$' "$fast_program"
+sys_exec systemctl stop "$worker"
+program_gone() { ! sys_exec bpftool prog show id "$fast_program" >/dev/null 2>&1; }
+if poll_until 5 program_gone; then
+    ok "the program is gone once the worker stopped"
+else
+    fail "program $fast_program is still loaded 5 s after the worker stopped"
+fi
 
 finish

@@ -1,6 +1,9 @@
 #!/bin/bash
 # systemd-analyze security exposure of the shipped units, offline on the
-# configured unit files: supervisor <= 2.0, worker <= 1.0 (ARCHITECTURE.md 7).
+# configured unit files: supervisor <= 2.5, worker <= 1.0 (ARCHITECTURE.md 7).
+# The supervisor's bound was 2.0 before the fast path: CAP_NET_ADMIN (+0.2)
+# and CAP_BPF (+0.1) in its bounding set, which loading and attaching the tc
+# program needs, took it from 1.9 to 2.1 (issue 17 allows up to 2.5).
 . "$(dirname "$0")/lib/preamble.sh"
 
 build=${MESON_BUILD_ROOT:?run through meson test}
@@ -21,11 +24,11 @@ cp "$build/units/mcrd@.service" "$scratch/mcrd@red.service" 2>/dev/null
 
 supervisor=$(exposure "$build/units/mcrd.service")
 echo "# mcrd.service exposure: ${supervisor:-none}"
-check_le "mcrd.service exposure" 2.0 "$supervisor"
+check_le "mcrd.service exposure" 2.5 "$supervisor"
 
 namespaced=$(exposure "$scratch/mcrd@red.service")
 echo "# mcrd@red.service exposure: ${namespaced:-none}"
-check_le "mcrd@red.service exposure" 2.0 "$namespaced"
+check_le "mcrd@red.service exposure" 2.5 "$namespaced"
 
 worker=$(exposure "$scratch/mcrd-worker@eth0.service")
 echo "# mcrd-worker@eth0.service exposure: ${worker:-none}"

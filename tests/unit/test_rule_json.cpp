@@ -49,6 +49,26 @@ TEST_CASE("rule_to_json writes the documented schema")
           R"({"rules":[{"forward_expired_ttl":false,"input":{"address":"239.1.1.1","interface":"eth0","port":5000},"name":"video1","outputs":[{"address":"239.2.2.2","interface":"eth1","port":6000}]}]})");
 }
 
+// "fast_path": "auto" is the default and is never written; "off" is, and
+// reads back; anything else is refused with the path and the value.
+TEST_CASE("the fast_path setting")
+{
+    Rule rule = valid_rule();
+    CHECK_FALSE(rule_to_json(rule).contains("fast_path"));
+    rule.fast_path = false;
+    CHECK(rule_to_json(rule)["fast_path"] == "off");
+    auto back = rule_from_json(rule_to_json(rule));
+    REQUIRE(back.ok());
+    CHECK(*back == rule);
+    auto automatic = rule_with(json::json_pointer("/fast_path"), "auto");
+    REQUIRE(automatic.ok());
+    CHECK(automatic->fast_path);
+    check_error(rule_with(json::json_pointer("/fast_path"), "on"), "fast_path",
+                "must be \"auto\" or \"off\", got \"on\"");
+    check_error(rule_with(json::json_pointer("/fast_path"), false), "fast_path",
+                "must be \"auto\" or \"off\", got false");
+}
+
 TEST_CASE("rule_from_json reads every field")
 {
     // All optional fields present.
@@ -230,6 +250,7 @@ TEST_CASE("random valid rule sets survive a JSON round trip")
                 rule.outputs.push_back(output);
             }
             rule.forward_expired_ttl = pick(0, 1) == 1;
+            rule.fast_path = pick(0, 1) == 1;
             set.rules.push_back(std::move(rule));
         }
         REQUIRE_MESSAGE(validate_rule_set(set).ok(), validate_rule_set(set).error().message());

@@ -219,6 +219,45 @@ TEST_CASE("add_counters")
     CHECK(add_counters(now, nlohmann::json()) == now);
 }
 
+// A worker restarted from its FD store keeps the fast path's maps, whose
+// counters already include the old run's share: the carry-over keeps only
+// the old run's userspace share, so the sum counts every packet once.
+TEST_CASE("fast path share across a worker restart")
+{
+    const auto old_run = nlohmann::json::parse(R"({"uptime_ms": 9000,
+        "fast_path": {"mode": "tc", "maps": "17", "program_id": 40, "relayed": 100, "pass": {"no-rule": 4}},
+        "rules": [{"name": "a", "packets": 130, "bytes": 1300, "fast_path": {"packets": 100, "bytes": 1000},
+                   "outputs": [{"interface": "out0", "address": "239.2.2.2", "port": 6000, "packets": 129,
+                                "fast_path": {"packets": 100, "bytes": 1000, "errors": 1},
+                                "drops": {"send_error": 2}}]}]})");
+    // The new run: 10 more by the program (the maps went on), 5 by the worker.
+    const auto new_run = nlohmann::json::parse(R"({"uptime_ms": 500,
+        "fast_path": {"mode": "tc", "maps": "17", "program_id": 40, "relayed": 110, "pass": {"no-rule": 4}},
+        "rules": [{"name": "a", "packets": 115, "bytes": 1150, "fast_path": {"packets": 110, "bytes": 1100},
+                   "outputs": [{"interface": "out0", "address": "239.2.2.2", "port": 6000, "packets": 115,
+                                "fast_path": {"packets": 110, "bytes": 1100, "errors": 1},
+                                "drops": {"send_error": 1}}]}]})");
+    REQUIRE(same_fast_path_maps(old_run, new_run));
+    const auto carried = without_fast_path_share(old_run);
+    CHECK(carried["rules"][0]["packets"] == 30);
+    CHECK(carried["rules"][0]["bytes"] == 300);
+    CHECK(carried["rules"][0]["fast_path"]["packets"] == 0);
+    CHECK(carried["rules"][0]["outputs"][0]["packets"] == 29);
+    CHECK(carried["rules"][0]["outputs"][0]["drops"]["send_error"] == 1);
+    CHECK(carried["fast_path"]["relayed"] == 0);
+    const auto total = add_counters(new_run, carried);
+    CHECK(total["rules"][0]["packets"] == 145);  // 110 by the program + 30 + 5 by the workers
+    CHECK(total["rules"][0]["fast_path"]["packets"] == 110);
+    CHECK(total["rules"][0]["outputs"][0]["drops"]["send_error"] == 2);
+    CHECK(total["fast_path"]["program_id"] == 40);  // an identity, never summed
+    CHECK(total["fast_path"]["relayed"] == 110);
+    // New maps (the program was attached afresh): both runs' shares count.
+    auto fresh = new_run;
+    fresh["fast_path"]["maps"] = "18";
+    CHECK_FALSE(same_fast_path_maps(old_run, fresh));
+    CHECK_FALSE(same_fast_path_maps(nlohmann::json::object(), nlohmann::json::object()));
+}
+
 // Defaults come from systemd's environment; bad values are refused by name.
 TEST_CASE("parse_options")
 {
@@ -235,7 +274,18 @@ TEST_CASE("parse_options")
     CHECK(ok->worker_mode == WorkerMode::spawn);
     CHECK(ok->idle_exit_sec == 0);
     CHECK(ok->bus == "system");
+    CHECK(ok->fast_path);
     ::unsetenv("STATE_DIRECTORY");
+
+    const char* off_args[] = {"mcrd", "--fast-path", "off"};
+    Result<Options> off = parse_options(3, const_cast<char**>(off_args), exit_code);
+    REQUIRE(off.ok());
+    CHECK_FALSE(off->fast_path);
+    const char* bad_fast_path[] = {"mcrd", "--fast-path", "on"};
+    Result<Options> fast_path = parse_options(3, const_cast<char**>(bad_fast_path), exit_code);
+    REQUIRE_FALSE(fast_path.ok());
+    CHECK(exit_code == 2);
+    CHECK(fast_path.error().message().find("--fast-path") != std::string::npos);
 
     const char* bad_ns[] = {"mcrd", "--namespace", "a/b"};
     Result<Options> ns = parse_options(3, const_cast<char**>(bad_ns), exit_code);

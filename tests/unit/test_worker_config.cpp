@@ -62,6 +62,23 @@ TEST_CASE("without an ingress MTU the ring is sized for jumbo frames; a bad one 
     CHECK(error_path(with(kValid, R"("ingress": { "mtu": 1500 })", R"("ingress": 1500)")) == "ingress");
 }
 
+// An output interface the supervisor saw go down or away is marked, so that
+// the fast path leaves its rules to the worker; only the ingress' MTU entry
+// has no such key.
+TEST_CASE("egress interfaces are usable unless the supervisor says otherwise")
+{
+    auto config = parse_worker_config(kValid);
+    REQUIRE(config.ok());
+    CHECK(config->egress.at("out0").usable);
+    auto down = parse_worker_config(with(kValid, R"("mtu": 9000 })", R"("mtu": 9000, "usable": false })"));
+    REQUIRE(down.ok());
+    CHECK_FALSE(down->egress.at("out0").usable);
+    CHECK(down->egress.at("out0").mtu == 9000);
+    CHECK(error_path(with(kValid, R"("mtu": 9000 })", R"("mtu": 9000, "usable": 0 })")) == "egress.out0.usable");
+    CHECK(error_path(with(kValid, R"("ingress": { "mtu": 1500 })", R"("ingress": { "mtu": 1500, "usable": true })")) ==
+          "ingress.usable");
+}
+
 TEST_CASE("the sockets a config needs: pkt for multicast outputs, udp for unicast ones")
 {
     auto config = parse_worker_config(kValid);

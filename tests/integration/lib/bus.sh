@@ -89,13 +89,15 @@ bus_relay_setup() {
 name_owned() { busctl --address="$BUS_ADDRESS" status "${1:-org.mcr.Relay}" >/dev/null 2>&1; }
 
 # mcrd_start NS [args]: as root with --allow-root (no 'mcrd' user here); the
-# worker is spawned (no systemd in this tier).
+# worker is spawned (no systemd in this tier). MCRD_TEST_FAST_PATH=off runs
+# the whole tier on the userspace path (mcrd --fast-path off).
 mcrd_start() {
     local ns=$1; shift
     MCRD_STARTS=$((MCRD_STARTS + 1))
     bg_start "$ns" "$(scratch "mcrd.$MCRD_STARTS.log")" "$MCRD" --bus "$BUS_ADDRESS" --allow-root \
         --state-dir "$MCRD_STATE_DIR" --config-dir "$MCRD_CONFIG_DIR" --runtime-dir "$(scratch run)" \
-        --worker-mode spawn --worker-binary "${MCRD_WORKER:-/nonexistent/mcrd-worker}" --log-level debug "$@"
+        --worker-mode spawn --worker-binary "${MCRD_WORKER:-/nonexistent/mcrd-worker}" --log-level debug \
+        ${MCRD_TEST_FAST_PATH:+--fast-path "$MCRD_TEST_FAST_PATH"} "$@"
     MCRD_PID=$BG_PID
     wait_until 15 "mcrd to own its bus name" name_owned "${MCRD_BUS_NAME:-org.mcr.Relay}"
 }

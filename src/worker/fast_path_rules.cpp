@@ -1,0 +1,266 @@
+// Rules into the fast path's maps and its counters out (fast_path_rules.hpp).
+// Without the fast path in the build, every rule runs on the userspace path.
+#include "fast_path_rules.hpp"
+
+#include "core/log.hpp"
+#include "core/worker_protocol.hpp"
+
+#ifdef MCR_HAVE_FASTPATH
+#include "fastpath/fast_path.hpp"
+#include "fastpath/rule_maps.hpp"
+
+#include <linux/if_packet.h>
+#include <sys/socket.h>
+
+#include <fcntl.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <optional>
+#endif
+
+namespace mcr::worker {
+
+namespace wp = worker_protocol;
+
+#ifdef MCR_HAVE_FASTPATH
+
+namespace {
+
+// The egress interface index of a bound AF_PACKET socket (pkt.<if>).
+int bound_ifindex(int packet_fd)
+{
+    sockaddr_ll address{};
+    socklen_t length = sizeof(address);
+    if (getsockname(packet_fd, reinterpret_cast<sockaddr*>(&address), &length) < 0)
+        return 0;
+    return address.sll_ifindex;
+}
+
+fastpath::RuleMatch match_of(const Rule& rule)
+{
+    return fastpath::RuleMatch{rule.input.address.ipv4(), rule.input.source ? rule.input.source->ipv4() : 0,
+                               rule.input.port};
+}
+
+// The rule as the tc program runs it, or why it cannot (a pass reason's
+// sibling: shown as the rule's "path_reason").
+Result<fastpath::FastRule, std::string> translate(const Rule& rule, const std::vector<EgressTarget>& targets,
+                                                  const WorkerConfig& config)
+{
+    if (!rule.fast_path)
+        return std::string("off");   // the rule's "fast_path": "off"
+    if (!rule.input.address.is_ipv4() || !rule.input.address.is_multicast())
+        return std::string("unicast-input");
+    if (rule.outputs.size() > fastpath::kMaxOutputs || rule.outputs.size() != targets.size())
+        return std::string("too-many-outputs");
+    fastpath::FastRule fast;
+    fast.match = match_of(rule);
+    fast.forward_expired_ttl = rule.forward_expired_ttl;
+    for (std::size_t i = 0; i < rule.outputs.size(); ++i) {
+        const RuleOutput& output = rule.outputs[i];
+        const EgressTarget& target = targets[i];
+        if (!output.address.is_multicast())
+            return std::string("unicast-output"); // the kernel's routing: the userspace path's UDP socket
+        if (target.fd < 0)
+            return std::string("output-interface-missing");
+        const int ifindex = bound_ifindex(target.fd);
+        if (ifindex <= 0)
+            return std::string("output-interface-unknown");
+        const auto egress = config.egress.find(output.interface);
+        if (egress != config.egress.end() && !egress->second.usable)
+            return std::string("output-interface-down");
+        fastpath::Output out;
+        out.ifindex = ifindex;
+        out.mtu = egress == config.egress.end() ? kDefaultEgressMtu : std::min(egress->second.mtu, 65535U);
+        out.rewrite = target.rewrite;
+        fast.outputs.push_back(std::move(out));
+    }
+    return fast;
+}
+
+std::optional<fastpath::MapFds> duplicate_map_fds(const NamedFds& sockets)
+{
+    fastpath::MapFds fds;
+    unique_fd* const members[] = {&fds.rules,       &fds.rule_versions, &fds.version_outputs, &fds.pass_counts,
+                                  &fds.rule_traffic, &fds.output_traffic, &fds.quiesce,        &fds.quiesce_inner};
+    static_assert(std::size(members) == std::size(wp::kFastPathMapFds));
+    for (std::size_t i = 0; i < std::size(members); ++i) {
+        const int fd = fd_named(sockets, wp::kFastPathMapFds[i]);
+        if (fd < 0)
+            return std::nullopt;
+        // RuleMaps owns its copies; the originals stay in `sockets` (and the FD store).
+        *members[i] = unique_fd(fcntl(fd, F_DUPFD_CLOEXEC, 3));
+        if (!*members[i])
+            return std::nullopt;
+    }
+    return fds;
+}
+
+} // namespace
+
+struct FastPathRules::State {
+    int link_fd = -1;                    // the held link this state was opened for
+    std::optional<fastpath::RuleMaps> maps;
+    std::uint32_t program_id = 0;
+    std::uint32_t maps_id = 0;           // the rule_traffic map's id: the counters' identity
+    std::string reason = "not-handed-over"; // why nothing is on the fast path ("" when maps are open)
+    // Per config rule: its match when installed, else why not.
+    std::vector<std::optional<fastpath::RuleMatch>> installed;
+    std::vector<std::string> path_reasons;
+};
+
+FastPathRules::FastPathRules() : state_(std::make_unique<State>()) {}
+FastPathRules::~FastPathRules() = default;
+
+void FastPathRules::apply(const WorkerConfig& config, const NamedFds& sockets,
+                          const std::vector<std::vector<EgressTarget>>& targets)
+{
+    State& state = *state_;
+    const int link = fd_named(sockets, wp::kFastPathLinkFd);
+    state.installed.assign(config.rules.size(), std::nullopt);
+    state.path_reasons.assign(config.rules.size(), "");
+    if (link < 0) {
+        state = State{};
+        state.installed.assign(config.rules.size(), std::nullopt);
+        state.path_reasons.assign(config.rules.size(), state.reason);
+        return;
+    }
+    if (link != state.link_fd || !state.maps) {
+        state.maps.reset();
+        state.link_fd = link;
+        std::optional<fastpath::MapFds> fds = duplicate_map_fds(sockets);
+        auto program = fastpath::linked_program_id(link);
+        if (!fds || !program) {
+            state.reason = "incomplete-handover";
+        } else if (auto maps_id = fastpath::map_id(fds->rule_traffic.get()); !maps_id) {
+            state.reason = "incomplete-handover";
+        } else if (auto opened = fastpath::RuleMaps::open(std::move(*fds)); !opened) {
+            state.reason = "maps-unusable";
+            log_warning("Fast path maps unusable, every rule runs on the userspace path: " + opened.error().message(),
+                        {{"MCR_INTERFACE", config.interface}});
+        } else {
+            state.maps.emplace(std::move(*opened));
+            state.program_id = *program;
+            state.maps_id = *maps_id;
+            state.reason.clear();
+            log_info("Fast path in use (tc program id " + std::to_string(*program) + ", " +
+                         std::to_string(state.maps->size()) + " rules already installed)",
+                     {{"MCR_INTERFACE", config.interface}});
+        }
+    }
+    if (!state.maps) {
+        state.path_reasons.assign(config.rules.size(), state.reason);
+        return;
+    }
+
+    std::vector<Result<fastpath::FastRule, std::string>> translated;
+    for (std::size_t r = 0; r < config.rules.size(); ++r)
+        translated.push_back(translate(config.rules[r], r < targets.size() ? targets[r] : std::vector<EgressTarget>{},
+                                       config));
+    // The program looks up the exact source, then any source: an any-source
+    // rule on the fast path would take the frames of a source-specific rule
+    // of the same group and port left on the userspace path.
+    for (std::size_t r = 0; r < config.rules.size(); ++r) {
+        const Rule& rule = config.rules[r];
+        if (translated[r] || !rule.input.source)
+            continue;
+        for (std::size_t other = 0; other < config.rules.size(); ++other) {
+            const RuleInput& input = config.rules[other].input;
+            if (!input.source && input.address == rule.input.address && input.port == rule.input.port &&
+                translated[other])
+                translated[other] = std::string("source-specific-rule-on-userspace");
+        }
+    }
+    std::vector<fastpath::FastRule> fast_rules;
+    for (std::size_t r = 0; r < config.rules.size(); ++r) {
+        if (translated[r]) {
+            fast_rules.push_back(translated[r].value());
+            state.installed[r] = translated[r]->match;
+        } else {
+            state.path_reasons[r] = translated[r].error();
+        }
+    }
+    if (Status installed = state.maps->replace_all(fast_rules); !installed) {
+        log_warning("Cannot install rules into the fast path, they run on the userspace path: " +
+                        installed.error().message(),
+                    {{"MCR_INTERFACE", config.interface}});
+        // Whatever did get in stays counted where it is; nothing is
+        // reported as relayed by the program from here on.
+        (void)state.maps->replace_all({});
+        state.installed.assign(config.rules.size(), std::nullopt);
+        state.path_reasons.assign(config.rules.size(), "install-failed");
+    }
+}
+
+void FastPathRules::add_to_stats(nlohmann::json& document) const
+{
+    const State& state = *state_;
+    std::uint64_t relayed = 0;
+    nlohmann::json& rules = document["rules"];
+    for (std::size_t r = 0; r < rules.size() && r < state.installed.size(); ++r) {
+        nlohmann::json& rule = rules[r];
+        if (!state.installed[r] || !state.maps) {
+            rule["path"] = "userspace";
+            rule["path_reason"] = state.path_reasons[r];
+            continue;
+        }
+        rule["path"] = "tc";
+        auto traffic = state.maps->traffic(*state.installed[r]);
+        if (!traffic)
+            continue;
+        relayed += traffic->packets;
+        rule["packets"] = rule.value("packets", std::uint64_t{0}) + traffic->packets;
+        rule["bytes"] = rule.value("bytes", std::uint64_t{0}) + traffic->bytes;
+        rule["fast_path"] = {{"packets", traffic->packets}, {"bytes", traffic->bytes}};
+        nlohmann::json& outputs = rule["outputs"];
+        for (std::size_t o = 0; o < outputs.size() && o < traffic->outputs.size(); ++o) {
+            nlohmann::json& output = outputs[o];
+            const fastpath::OutputTraffic& t = traffic->outputs[o];
+            output["packets"] = output.value("packets", std::uint64_t{0}) + t.packets;
+            output["bytes"] = output.value("bytes", std::uint64_t{0}) + t.bytes;
+            output["drops"]["send_error"] = output["drops"].value("send_error", std::uint64_t{0}) + t.errors;
+            output["fast_path"] = {{"packets", t.packets}, {"bytes", t.bytes}, {"errors", t.errors}};
+        }
+    }
+    nlohmann::json fast_path = {{"mode", state.maps ? "tc" : "userspace"}, {"reason", state.reason}};
+    if (state.maps) {
+        fast_path["program_id"] = state.program_id;
+        fast_path["maps"] = std::to_string(state.maps_id);
+        fast_path["relayed"] = relayed;
+        nlohmann::json pass = nlohmann::json::object();
+        if (auto counts = state.maps->pass_counts())
+            for (std::size_t i = 0; i < fastpath::kPassReasons; ++i)
+                pass[std::string(fastpath::pass_reason_name(static_cast<fastpath::PassReason>(i)))] = (*counts)[i];
+        fast_path["pass"] = std::move(pass);
+    }
+    document["fast_path"] = std::move(fast_path);
+}
+
+#else
+
+struct FastPathRules::State {
+    std::size_t rules = 0;
+};
+
+FastPathRules::FastPathRules() : state_(std::make_unique<State>()) {}
+FastPathRules::~FastPathRules() = default;
+
+void FastPathRules::apply(const WorkerConfig& config, const NamedFds&, const std::vector<std::vector<EgressTarget>>&)
+{
+    state_->rules = config.rules.size();
+}
+
+void FastPathRules::add_to_stats(nlohmann::json& document) const
+{
+    for (nlohmann::json& rule : document["rules"]) {
+        rule["path"] = "userspace";
+        rule["path_reason"] = "not-built";
+    }
+    document["fast_path"] = {{"mode", "userspace"}, {"reason", "not-built"}};
+}
+
+#endif
+
+} // namespace mcr::worker

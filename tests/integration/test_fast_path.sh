@@ -1,0 +1,166 @@
+#!/bin/bash
+# The in-kernel fast path, end to end through mcrd: a rule added over D-Bus
+# is relayed by the tc program mcrd attaches to in0 (exact counts at both
+# sinks, none of the frames reaches the worker's socket, GetStats sums both
+# paths); a worker killed mid-stream loses nothing (mcrd holds the link in
+# spawn mode, as the FD store does for units, so the program relays on) and
+# every packet is counted once; mcrd stopping detaches it (none left behind);
+# `--fast-path off` and a program someone else attached first both leave
+# the rule on the userspace path, with the reason in GetStats.
+#
+#   +-------------+          +-----------------------------+          +---------------+
+#   | src         |          | relay                       |----------| sink0 eth0    |
+#   | eth0        |----------| in0   [tc: mcr_relay]  out0 |          | 198.51.100.2  |
+#   | 192.0.2.2   |          | 192.0.2.1              out1 |----------| sink1 eth0    |
+#   +-------------+          +-----------------------------+          | 198.51.100.18 |
+#   mcrgen send               mcrd (spawn) -> mcrd-worker              +---------------+
+#   239.1.1.1:5000            r1: -> out0 239.2.2.2:6000, out1 239.2.2.3:6001
+. "$(dirname "$0")/lib/netns.sh"
+. "$(dirname "$0")/lib/traffic.sh"
+. "$(dirname "$0")/lib/bus.sh"
+require_worker
+find_binary MCRCTL src/ctl/mcrctl
+BPFTOOL=$(command -v bpftool || echo /usr/sbin/bpftool)
+[ -x "$BPFTOOL" ] || skip "bpftool not installed"
+[ "${MCRD_TEST_FAST_PATH:-auto}" = auto ] || skip "the fast path is forced off (MCRD_TEST_FAST_PATH)"
+
+readonly PACKETS=3000 RATE=3000 SIZE=200
+bus_setup
+relay_topology 2
+
+# Programs named mcr_relay in the kernel: there is one while a link holds it.
+relay_programs() { "$BPFTOOL" prog show name mcr_relay 2>/dev/null | grep -c '^[0-9]*: sched_cls'; }
+fast_path_mode() { relay_stat workers.0.fast_path.mode; }
+tc_mode() { [ "$(fast_path_mode)" = tc ]; }
+reason_is() { [ "$(relay_stat workers.0.fast_path.reason 2>/dev/null)" = "$1" ]; }
+no_relay_programs() { [ "$(relay_programs)" = 0 ]; }
+# The FAST PATH column of `mcrctl workers` for in0.
+ctl_fast_path() {
+    MCRCTL_BUS_ADDRESS=$BUS_ADDRESS "$MCRCTL" --no-ask-password --json workers |
+        "$MCRT_PYTHON" -c 'import json,sys; w=json.load(sys.stdin)[0]["fast_path"]; print(w["mode"], w["reason"])'
+}
+[ "$(relay_programs)" = 0 ] || skip "another mcr_relay program is loaded on this machine (another test?)"
+
+# send_and_count NAME COUNT: COUNT packets (TTL 9) src -> relay -> both sinks, exactly.
+send_and_count() {
+    gen_recv_start sink0 "$1-0" --group 239.2.2.2 --port 6000 --interface eth0 --duration 60 --expect "$2"
+    gen_recv_start sink1 "$1-1" --group 239.2.2.3 --port 6001 --interface eth0 --duration 60 --expect "$2"
+    gen_send src "$1-tx" --group 239.1.1.1 --port 5000 --interface eth0 --rate "$RATE" --size "$SIZE" --count "$2" \
+        --ttl 9
+    gen_recv_wait "$1-0" || die "sink0 did not get $2 packets ($1)"
+    gen_recv_wait "$1-1" || die "sink1 did not get $2 packets ($1)"
+    for i in 0 1; do
+        check_eq "unique packets at sink$i ($1)" "$2" "$(json_get "$(scratch "$1-$i.json")" unique)"
+        check_eq "duplicates at sink$i ($1)" 0 "$(json_get "$(scratch "$1-$i.json")" duplicated)"
+    done
+}
+add_rule() {
+    relay_call AddRule 'sssqsa(ssqy)' r1 in0 239.1.1.1 5000 "" 2 out0 239.2.2.2 6000 0 out1 239.2.2.3 6001 0 >/dev/null
+    wait_rule_property r1 State 's "active"' 20
+}
+
+log "--- the fast path relays a rule added over D-Bus"
+mcrd_start relay
+add_rule
+wait_until 20 "the fast path to be in use" tc_mode
+check_eq "one mcr_relay program" 1 "$(relay_programs)"
+check_eq "mcrctl workers: fast path" "tc " "$(ctl_fast_path)"
+capture_start sink1 eth0 fast-cap "udp port 6001"
+send_and_count fast "$PACKETS"
+capture_stop fast-cap
+# Every copy as the worker would have built it: out1's MAC, the group's MAC,
+# the new address and port, TTL 9 - 1, both checksums verified by tshark.
+check_eq "frames on sink1 rewritten exactly (tshark)" "$PACKETS" "$(capture_count fast-cap \
+    eth.src="$(mac_of relay out1)" eth.dst=01:00:5e:02:02:03 ip.src=192.0.2.2 ip.dst=239.2.2.3 ip.ttl=8 \
+    ip.checksum.status=1 udp.dstport=6001 udp.length=$((SIZE + 8)) udp.checksum.status=1)"
+wait_rule_property r1 Packets "t $PACKETS"
+check_eq "GetStats r1 path" tc "$(relay_stat rules.name=r1.path)"
+check_eq "GetStats r1 fast-path packets" "$PACKETS" "$(relay_stat rules.name=r1.fast_path.packets)"
+check_eq "GetStats r1 bytes" "$((PACKETS * SIZE))" "$(relay_stat rules.name=r1.bytes)"
+for i in 0 1; do
+    check_eq "GetStats out$i packets" "$PACKETS" "$(relay_stat rules.name=r1.outputs.$i.packets)"
+    check_eq "GetStats out$i fast-path packets" "$PACKETS" "$(relay_stat rules.name=r1.outputs.$i.fast_path.packets)"
+    check_eq "GetStats out$i fast-path errors" 0 "$(relay_stat rules.name=r1.outputs.$i.fast_path.errors)"
+done
+check_eq "rule Drops" "t 0" "$(rule_property r1 Drops)"
+# The program ends every frame it relays: the worker's ETH_P_IP socket sits
+# after tc and never sees them.
+check_eq "frames that reached the worker" 0 "$(relay_stat workers.0.ingress.frames)"
+check_eq "frames the program relayed" "$PACKETS" "$(relay_stat workers.0.fast_path.relayed)"
+
+log "--- a rule with \"fast_path\": \"off\" (mcrctl add --fast-path off) stays with the worker"
+MCRCTL_BUS_ADDRESS=$BUS_ADDRESS "$MCRCTL" --no-ask-password add r2 --in in0:239.1.1.2:5002 \
+    --out out0:239.2.2.4:6004 --fast-path off || die "mcrctl add --fast-path off failed"
+wait_rule_property r2 State 's "active"' 20
+gen_recv_start sink0 r2 --group 239.2.2.4 --port 6004 --interface eth0 --duration 60 --expect 500
+gen_send src r2-tx --group 239.1.1.2 --port 5002 --interface eth0 --rate "$RATE" --size "$SIZE" --count 500
+gen_recv_wait r2 || die "sink0 did not get 500 packets for r2"
+check_eq "unique packets for r2" 500 "$(json_get "$(scratch r2.json)" unique)"
+wait_rule_property r2 Packets "t 500"
+check_eq "GetStats r2 path" "userspace off" \
+    "$(relay_stat rules.name=r2.path) $(relay_stat rules.name=r2.path_reason)"
+check_eq "frames that reached the worker (r2's)" 500 "$(relay_stat workers.0.ingress.frames)"
+check_eq "r1 still on the fast path" tc "$(relay_stat rules.name=r1.path)"
+relay_call RemoveRule s r2
+
+log "--- worker killed mid-stream: the program relays on, the new worker continues its counters"
+PROGRAM=$(relay_stat workers.0.fast_path.program_id)
+FRAMES_BEFORE=$(relay_stat workers.0.ingress.frames)
+FIRST_PID=$(relay_call ListWorkers | awk '{print $NF}')
+gen_recv_start sink0 crash-0 --group 239.2.2.2 --port 6000 --interface eth0 --duration 60 --expect 2000
+gen_recv_start sink1 crash-1 --group 239.2.2.3 --port 6001 --interface eth0 --duration 60 --expect 2000
+bg_start src "$(scratch crash-tx.log)" "$MCRGEN" send --group 239.1.1.1 --port 5000 --interface eth0 \
+    --rate 2000 --size "$SIZE" --count 2000
+SENDER=$BG_PID
+sleep 0.3
+kill -KILL "$FIRST_PID"
+wait_pid "$SENDER" 20 || die "the sender did not finish"
+for i in 0 1; do
+    gen_recv_wait "crash-$i" || die "sink$i did not get 2000 packets across the crash"
+    check_eq "unique packets at sink$i (crash)" 2000 "$(json_get "$(scratch "crash-$i.json")" unique)"
+    check_eq "duplicates at sink$i (crash)" 0 "$(json_get "$(scratch "crash-$i.json")" duplicated)"
+done
+wait_until 20 "the fast path to be back" tc_mode
+wait_rule_property r1 Packets "t $((PACKETS + 2000))"
+check_eq "one mcr_relay program after the restart" 1 "$(relay_programs)"
+check_eq "the same program after the restart" "$PROGRAM" "$(relay_stat workers.0.fast_path.program_id)"
+check_eq "frames that reached a worker across the crash (none new)" "$FRAMES_BEFORE" \
+    "$(relay_stat workers.0.ingress.frames)"
+
+log "--- mcrd stops: its workers go, and so does the program"
+mcrd_stop || die "mcrd did not exit cleanly"
+wait_until 10 "the program to be detached and freed" no_relay_programs
+
+log "--- --fast-path off: the userspace path, exact, with the reason"
+mcrd_start relay --fast-path off
+wait_rule_property r1 State 's "active"' 20
+wait_until 20 "the worker's first counters" reason_is off
+check_eq "fast path mode with --fast-path off" userspace "$(fast_path_mode)"
+check_eq "fast path reason with --fast-path off" off "$(relay_stat workers.0.fast_path.reason)"
+check_eq "no mcr_relay program" 0 "$(relay_programs)"
+relay_call ResetStats
+send_and_count off 1000
+wait_rule_property r1 Packets "t 1000"
+check_eq "frames that reached the worker (off)" 1000 "$(relay_stat workers.0.ingress.frames)"
+mcrd_stop || die "mcrd did not exit cleanly"
+
+log "--- someone else's tc program on in0 first: fallback, with the reason"
+bg_start relay "$(scratch foreign.log)" "$MCRT_PYTHON" "$MCRT_LIB_DIR/foreign_tc.py" in0 --seconds 120 \
+    --ready-file "$(scratch foreign.ready)"
+FOREIGN_PID=$BG_PID
+wait_until 10 "the foreign program to be attached" test -s "$(scratch foreign.ready)"
+mcrd_start relay
+wait_rule_property r1 State 's "active"' 20
+wait_until 20 "the refusal to show" reason_is foreign-program
+check_eq "fast path mode beside a foreign program" userspace "$(fast_path_mode)"
+check_eq "mcrctl workers: fast path beside a foreign program" "userspace foreign-program" "$(ctl_fast_path)"
+check_eq "no mcr_relay program beside it" 0 "$(relay_programs)"
+relay_call ResetStats
+send_and_count foreign 1000
+wait_rule_property r1 Packets "t 1000"
+grep -q "Fast path not used on in0.*another tc program" "$(scratch "mcrd.$MCRD_STARTS.log")" \
+    || die "no journal line for the refusal: $(mcrd_log)"
+mcrd_stop || die "mcrd did not exit cleanly"
+stop_pid "$FOREIGN_PID" || true
+
+finish "fast path: $PACKETS + 2000 (worker kill -9) relayed in the kernel exactly, detached on stop; off and foreign-program fall back exactly"
