@@ -22,7 +22,7 @@
 require_mcrgen
 find_binary MCRD_WORKER src/worker/mcrd-worker
 find_binary MCRD src/supervisor/mcrd
-find_binary MCRCTL src/ctl/mcrctl
+find_binary MCRCTL src/mcrctl/mcrctl
 require_tools unshare setpriv
 
 readonly PACKETS=1000 RATE=2000 SIZE=200

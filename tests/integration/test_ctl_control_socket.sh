@@ -12,7 +12,7 @@
 . "$(dirname "$0")/lib/traffic.sh"
 . "$(dirname "$0")/lib/bus.sh"
 
-find_binary MCRCTL src/ctl/mcrctl
+find_binary MCRCTL src/mcrctl/mcrctl
 bus_relay_setup 1
 
 SOCKET=$(scratch control.sock)

@@ -19,7 +19,7 @@
 . "$(dirname "$0")/lib/traffic.sh"
 . "$(dirname "$0")/lib/bus.sh"
 require_worker
-find_binary MCRCTL src/ctl/mcrctl
+find_binary MCRCTL src/mcrctl/mcrctl
 BPFTOOL=$(command -v bpftool || echo /usr/sbin/bpftool)
 [ -x "$BPFTOOL" ] || skip "bpftool not installed"
 [ "${MCRD_TEST_FAST_PATH:-auto}" = auto ] || skip "the fast path is forced off (MCRD_TEST_FAST_PATH)"

@@ -4,7 +4,7 @@
 # unbounded runs are refused, and a loopback send/recv pair counts exactly
 # (exit 0 when --expect is met, 1 when it is not).
 set -eu -o pipefail
-MCRGEN=${MCRGEN:-${MCRT_BUILD_DIR:-$(dirname "$0")/../../build}/src/gen/mcrgen}
+MCRGEN=${MCRGEN:-${MCRT_BUILD_DIR:-$(dirname "$0")/../../build}/src/mcrgen/mcrgen}
 . "$(dirname "$0")/../lib/check.sh"
 [ -x "$MCRGEN" ] || skip "mcrgen not built ($MCRGEN)"
 scratch=$(mktemp -d /tmp/mcrt-$$-cli-XXXXXX)

@@ -1,11 +1,11 @@
 // Proves mcrgen's payload header round-trips, its receiver arithmetic (loss,
 // duplicates, reordering, latency percentiles, pacing, destination policy)
 // gives exact numbers, and its --json output keeps the keys scripts read.
-#include "gen/destination_policy.hpp"
-#include "gen/pacer.hpp"
-#include "gen/payload_header.hpp"
-#include "gen/report.hpp"
-#include "gen/stream_accounting.hpp"
+#include "mcrgen/destination_policy.hpp"
+#include "mcrgen/pacer.hpp"
+#include "mcrgen/payload_header.hpp"
+#include "mcrgen/report.hpp"
+#include "mcrgen/stream_accounting.hpp"
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>

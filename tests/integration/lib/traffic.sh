@@ -27,7 +27,7 @@ find_binary() {
     printf -v "$var" '%s' "$value"
 }
 
-require_mcrgen() { find_binary MCRGEN src/gen/mcrgen; }
+require_mcrgen() { find_binary MCRGEN src/mcrgen/mcrgen; }
 require_worker() {
     require_mcrgen
     find_binary MCRD_WORKER src/worker/mcrd-worker
