@@ -9,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <functional>
 #include <iostream>
 #include <optional>
 
@@ -103,58 +104,52 @@ int run(int argc, char** argv)
                                                   "names the instance (/run/mcr/NS/control.sock)");
         if (!global.connect.bus_address.empty())
             throw CommandFailure(ExitCode::usage, "--bus-address and --socket exclude each other");
-        if (add->parsed())
-            socket_add(global, line.rule_name, line.input, line.outputs);
-        else if (remove->parsed())
-            socket_remove(global, line.rule_name);
-        else if (list->parsed())
-            socket_list(global);
-        else if (show->parsed())
-            socket_show(global, line.rule_name);
-        else if (stats->parsed() && line.stats.watch)
-            refuse_over_socket("stats --watch", "the protocol's counters carry no rule names to compute rates by");
-        else if (stats->parsed())
-            socket_stats(global);
-        else if (workers->parsed())
-            socket_workers(global);
-        else if (status->parsed())
-            refuse_over_socket("status", "it reads systemd units and the journal, which the protocol does not carry");
-        else if (reload->parsed())
-            refuse_over_socket("reload", "the protocol has no reload command (send mcrd SIGHUP)");
-        else if (log_level->parsed())
-            socket_log_level(global, log_level->count("LEVEL") > 0 ? std::optional(line.log_level) : std::nullopt);
-        else if (import->parsed())
-            socket_config_import(global, line.file, line.replace);
-        else if (export_->parsed())
-            socket_config_export(global);
-        else if (version->parsed())
-            socket_version(global);
-        return static_cast<int>(ExitCode::ok);
     }
-    if (add->parsed())
-        command_add(global, line.rule_name, line.input, line.outputs, line.fast_path);
-    else if (remove->parsed())
-        command_remove(global, line.rule_name);
-    else if (list->parsed())
-        command_list(global);
-    else if (show->parsed())
-        command_show(global, line.rule_name);
-    else if (stats->parsed())
-        command_stats(global, line.stats);
-    else if (workers->parsed())
-        command_workers(global);
-    else if (status->parsed())
-        command_status(global, line.status);
-    else if (reload->parsed())
-        command_reload(global);
-    else if (log_level->parsed())
-        command_log_level(global, log_level->count("LEVEL") > 0 ? std::optional(line.log_level) : std::nullopt);
-    else if (import->parsed())
-        command_config_import(global, line.file, line.replace);
-    else if (export_->parsed())
-        command_config_export(global);
-    else if (version->parsed())
-        command_version(global);
+
+    // One row per subcommand: how it runs over D-Bus, and how over MCR's
+    // control socket (--socket) or why the protocol cannot express it.
+    const bool over_socket = !global.socket.empty();
+    const bool watch = line.stats.watch;
+    const std::optional<std::string> level =
+        log_level->count("LEVEL") > 0 ? std::optional(line.log_level) : std::nullopt;
+    struct Subcommand {
+        CLI::App* parsed_as;
+        std::function<void()> over_bus;
+        std::function<void()> over_control_socket;
+    };
+    const Subcommand subcommands[] = {
+        {add, [&] { command_add(global, line.rule_name, line.input, line.outputs, line.fast_path); },
+         [&] {
+             if (line.fast_path != "auto")
+                 refuse_over_socket("add --fast-path", "MCR's AddRule has no fast-path setting");
+             socket_add(global, line.rule_name, line.input, line.outputs);
+         }},
+        {remove, [&] { command_remove(global, line.rule_name); }, [&] { socket_remove(global, line.rule_name); }},
+        {list, [&] { command_list(global); }, [&] { socket_list(global); }},
+        {show, [&] { command_show(global, line.rule_name); }, [&] { socket_show(global, line.rule_name); }},
+        {stats, [&] { command_stats(global, line.stats); },
+         [&] {
+             if (watch)
+                 refuse_over_socket("stats --watch", "the protocol's counters carry no rule names to compute rates by");
+             socket_stats(global);
+         }},
+        {workers, [&] { command_workers(global); }, [&] { socket_workers(global); }},
+        {status, [&] { command_status(global, line.status); },
+         [] { refuse_over_socket("status", "it reads systemd units and the journal, which the protocol does not carry"); }},
+        {reload, [&] { command_reload(global); },
+         [] { refuse_over_socket("reload", "the protocol has no reload command (send mcrd SIGHUP)"); }},
+        {log_level, [&] { command_log_level(global, level); }, [&] { socket_log_level(global, level); }},
+        {import, [&] { command_config_import(global, line.file, line.replace); },
+         [&] { socket_config_import(global, line.file, line.replace); }},
+        {export_, [&] { command_config_export(global); }, [&] { socket_config_export(global); }},
+        {version, [&] { command_version(global); }, [&] { socket_version(global); }},
+    };
+    for (const Subcommand& subcommand : subcommands) {
+        if (subcommand.parsed_as->parsed()) {
+            (over_socket ? subcommand.over_control_socket : subcommand.over_bus)();
+            break;
+        }
+    }
     return static_cast<int>(ExitCode::ok);
 }
 

@@ -209,6 +209,9 @@ log "--- what the protocol cannot express: an error naming the command"
 ctl_fails 2 "'reload' is not available with --socket" ctl reload
 ctl_fails 2 "'status' is not available with --socket" ctl status
 ctl_fails 2 "'stats --watch' is not available with --socket" ctl stats --watch --count 1
+ctl_fails 2 "'add --fast-path' is not available with --socket" \
+    ctl add r3 --in in0:239.1.1.3:5000 --out out0:239.2.2.4:6000:8 --fast-path off
+check_eq "the refused add left no rule r3" "" "$(ctl list | grep -w r3 || true)"
 ctl_fails 2 "output 'out0:239.2.2.4:6000' needs an explicit TTL" ctl add r3 --in in0:239.1.1.3:5000 --out out0:239.2.2.4:6000
 ctl_fails 6 "Failed to connect to the control socket $RUN_DIR/nothing.sock: No such file" \
     nobus relay "$MCRCTL" --socket "$RUN_DIR/nothing.sock" list
