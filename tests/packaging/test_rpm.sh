@@ -114,27 +114,27 @@ printf '%s\n' \
     /usr/share/doc/mcrd/examples/mcr-config.json5 | sort >"$SCRATCH/spec-only.files"
 printf '%s\n' /etc/mcrd /usr/share/licenses/mcrd | sort >"$SCRATCH/spec-only.dirs"
 
-status=0
+# check_none WHAT LIST: a check that LIST (one entry a line) is empty.
+check_none() { if [ -z "$2" ]; then ok "$1: none"; else fail "$1:"$'\n'"$2"; fi; }
 missing=$(comm -23 "$SCRATCH/meson.files" "$SCRATCH/rpm.files")
 extra=$(comm -13 "$SCRATCH/meson.files" "$SCRATCH/rpm.files" | comm -23 - "$SCRATCH/spec-only.files")
 absent_doc=$(comm -23 "$SCRATCH/spec-only.files" "$SCRATCH/rpm.files")
 unowned=$(comm -23 "$SCRATCH/meson.dirs" "$SCRATCH/rpm.dirs")
 stray_dirs=$(comm -13 "$SCRATCH/meson.dirs" "$SCRATCH/rpm.dirs" | comm -23 - "$SCRATCH/spec-only.dirs")
-[ -z "$missing" ] || { echo "FAIL: installed by meson but not in the package:"; echo "$missing"; status=1; }
-[ -z "$extra" ] || { echo "FAIL: in the package but not installed by meson:"; echo "$extra"; status=1; }
-[ -z "$absent_doc" ] || { echo "FAIL: %license/%doc files missing from the package:"; echo "$absent_doc"; status=1; }
-[ -z "$unowned" ] || { echo "FAIL: directories of the package it does not own:"; echo "$unowned"; status=1; }
-[ -z "$stray_dirs" ] || { echo "FAIL: directories the package owns for no reason:"; echo "$stray_dirs"; status=1; }
+check_none "installed by meson but not in the package" "$missing"
+check_none "in the package but not installed by meson" "$extra"
+check_none "%license/%doc files missing from the package" "$absent_doc"
+check_none "directories of the package it does not own" "$unowned"
+check_none "directories the package owns for no reason" "$stray_dirs"
 
 step "scriptlets"
 rpm -qp --scripts "${PACKAGES[@]}" >"$SCRATCH/scripts"
 for wanted in "useradd -r -g 'mcrd'" "groupadd -r  'mcr'" "install-system-units mcrd.socket mcrd.service" \
               "remove-system-units mcrd.socket mcrd.service" "mark-restart-system-units mcrd.service" \
               "systemd-sysctl 50-mcrd.conf" "'mcrd-worker@*.service'"; do
-    grep -qF -- "$wanted" "$SCRATCH/scripts" || { echo "FAIL: no scriptlet runs: $wanted"; status=1; }
+    if grep -qF -- "$wanted" "$SCRATCH/scripts"; then ok "a scriptlet runs: $wanted"; else fail "no scriptlet runs: $wanted"; fi
 done
 
 echo "package files: $(wc -l <"$SCRATCH/rpm.files") (meson install: $(wc -l <"$SCRATCH/meson.files")," \
      "spec-only: $(wc -l <"$SCRATCH/spec-only.files")); directories owned: $(wc -l <"$SCRATCH/rpm.dirs")"
-step "done, status $status"
-exit "$status"
+finish "rpm: built from the meson dist tarball, files and scriptlets as meson installs them"
