@@ -5,7 +5,9 @@
 # paths); a rule moved to the userspace path (out1 down) and back keeps its
 # totals exact over both paths; a worker killed mid-stream loses nothing (mcrd holds the link in
 # spawn mode, as the FD store does for units, so the program relays on) and
-# every packet is counted once; mcrd stopping detaches it (none left behind);
+# every packet is counted once; mcrd killed -9 takes its workers and so the
+# program with it (spawn mode: the loss is logged) and a new mcrd relays
+# again; mcrd stopping detaches it (none left behind);
 # `--fast-path off` and a program someone else attached first both leave
 # the rule on the userspace path, with the reason in GetStats.
 #
@@ -45,6 +47,7 @@ fast_path_mode() { relay_stat workers.0.fast_path.mode; }
 tc_mode() { [ "$(fast_path_mode)" = tc ]; }
 reason_is() { [ "$(relay_stat workers.0.fast_path.reason 2>/dev/null)" = "$1" ]; }
 program_freed() { ! program_exists "$1"; }
+process_gone() { ! kill -0 "$1" 2>/dev/null; }
 # The FAST PATH column of `mcrctl workers` for in0.
 ctl_fast_path() {
     MCRCTL_BUS_ADDRESS=$BUS_ADDRESS "$MCRCTL" --no-ask-password --json workers |
@@ -161,6 +164,35 @@ check_eq "the same program after the restart" "$PROGRAM" "$(relay_stat workers.0
 check_eq "frames that reached a worker across the crash (none new)" "$FRAMES_BEFORE" \
     "$(relay_stat workers.0.ingress.frames)"
 
+log "--- mcrd killed -9 mid-stream (spawn mode): the fast path goes with it; a new mcrd relays again"
+# In spawn mode the workers are mcrd's children with PR_SET_PDEATHSIG
+# (worker_spawn.cpp): they end with it, the last fd of the tcx link closes,
+# and the kernel detaches the program. Nothing relays until mcrd is back:
+# the packets sent meanwhile are lost (logged, not a limit). Under systemd
+# the worker units and their FD store outlive mcrd.service (system tier).
+SECOND_PID=$(relay_call ListWorkers | awk '{print $NF}')
+gen_recv_start sink0 mcrd-kill --group 239.2.2.2 --port 6000 --interface eth0 --duration 30 --expect 2000
+bg_start src "$(scratch mcrd-kill-tx.log)" "$MCRGEN" send --group 239.1.1.1 --port 5000 --interface eth0 \
+    --rate 2000 --size "$SIZE" --count 2000
+SENDER=$BG_PID
+sleep 0.3 # a third of the stream before the kill: the fault's timing
+kill -KILL "$MCRD_PID"
+wait_until 5 "the worker to follow mcrd" process_gone "$SECOND_PID"
+wait_until 5 "the program to be freed after mcrd's kill -9" program_freed "$PROGRAM"
+check_eq "no mcr_relay program on in0 after mcrd's kill -9" 0 "$(relay_programs)"
+wait_pid "$SENDER" 20 || die "the sender did not finish"
+gen_recv_wait mcrd-kill 2 || true
+log "mcrd kill -9 at 2 kpps: $(json_get "$(scratch mcrd-kill.json)" unique) of 2000 relayed (the rest sent while no mcrd ran)"
+mcrd_start relay
+wait_rule_property r1 State 's "active"' 20
+wait_until 20 "the fast path after mcrd's restart" tc_mode
+check_eq "one mcr_relay program after mcrd's restart" 1 "$(relay_programs)"
+PROGRAM=$(relay_stat workers.0.fast_path.program_id)
+relay_call ResetStats
+send_and_count after-mcrd-kill 1000
+wait_rule_property r1 Packets "t 1000"
+check_eq "r1 on the fast path after mcrd's restart" tc "$(relay_stat rules.name=r1.path)"
+
 log "--- mcrd stops: its workers go, and so does the program"
 mcrd_stop || die "mcrd did not exit cleanly"
 check_eq "no mcr_relay program on in0 after the stop" 0 "$(relay_programs)"
@@ -198,4 +230,4 @@ grep -q "Fast path not used on in0.*another tc program" "$(scratch "mcrd.$MCRD_S
 mcrd_stop || die "mcrd did not exit cleanly"
 stop_pid "$FOREIGN_PID" || true
 
-finish "fast path: $PACKETS, out1 down and up ($MOVED over both paths), 2000 (worker kill -9) relayed in the kernel exactly, detached on stop; off and foreign-program fall back exactly"
+finish "fast path: $PACKETS, out1 down and up ($MOVED over both paths), 2000 (worker kill -9) relayed in the kernel exactly, detached after mcrd kill -9 and on stop; off and foreign-program fall back exactly"
