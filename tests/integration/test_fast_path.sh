@@ -3,9 +3,9 @@
 # is relayed by the tc program mcrd attaches to in0 (exact counts at both
 # sinks, none of the frames reaches the worker's socket, GetStats sums both
 # paths); a rule moved to the userspace path (out1 down) and back keeps its
-# totals exact over both paths; a worker killed mid-stream loses nothing (mcrd holds the link in
-# spawn mode, as the FD store does for units, so the program relays on) and
-# every packet is counted once; mcrd killed -9 takes its workers and so the
+# totals exact over both paths; a worker killed mid-stream at 10 kpps loses
+# nothing (mcrd holds the link in spawn mode, as the FD store does for units,
+# so the program relays on) and every packet is counted once; mcrd killed -9 takes its workers and so the
 # program with it (spawn mode: the loss is logged) and a new mcrd relays
 # again; mcrd stopping detaches it (none left behind);
 # `--fast-path off` and a program someone else attached first both leave
@@ -27,7 +27,7 @@ BPFTOOL=$(command -v bpftool || echo /usr/sbin/bpftool)
 [ -x "$BPFTOOL" ] || skip "bpftool not installed"
 [ "${MCRD_TEST_FAST_PATH:-auto}" = auto ] || skip "the fast path is forced off (MCRD_TEST_FAST_PATH)"
 
-readonly PACKETS=3000 RATE=3000 SIZE=200
+readonly PACKETS=3000 RATE=3000 SIZE=200 CRASH_RATE=10000 CRASH_PACKETS=10000
 bus_setup
 relay_topology 2
 
@@ -140,25 +140,25 @@ check_eq "out1 packets after the way back" "$((PACKETS + 500))" "$(relay_stat ru
 check_eq "r1 fast-path packets (this installation's)" 500 "$(relay_stat rules.name=r1.fast_path.packets)"
 MOVED=1000
 
-log "--- worker killed mid-stream: the program relays on, the new worker continues its counters"
+log "--- worker killed mid-stream at $CRASH_RATE pkt/s: the program relays on, the new worker continues its counters"
 PROGRAM=$(relay_stat workers.0.fast_path.program_id)
 FRAMES_BEFORE=$(relay_stat workers.0.ingress.frames)
 FIRST_PID=$(relay_call ListWorkers | awk '{print $NF}')
-gen_recv_start sink0 crash-0 --group 239.2.2.2 --port 6000 --interface eth0 --duration 60 --expect 2000
-gen_recv_start sink1 crash-1 --group 239.2.2.3 --port 6001 --interface eth0 --duration 60 --expect 2000
+gen_recv_start sink0 crash-0 --group 239.2.2.2 --port 6000 --interface eth0 --duration 60 --expect "$CRASH_PACKETS"
+gen_recv_start sink1 crash-1 --group 239.2.2.3 --port 6001 --interface eth0 --duration 60 --expect "$CRASH_PACKETS"
 bg_start src "$(scratch crash-tx.log)" "$MCRGEN" send --group 239.1.1.1 --port 5000 --interface eth0 \
-    --rate 2000 --size "$SIZE" --count 2000
+    --rate "$CRASH_RATE" --size "$SIZE" --count "$CRASH_PACKETS"
 SENDER=$BG_PID
 sleep 0.3
 kill -KILL "$FIRST_PID"
 wait_pid "$SENDER" 20 || die "the sender did not finish"
 for i in 0 1; do
-    gen_recv_wait "crash-$i" || die "sink$i did not get 2000 packets across the crash"
-    check_eq "unique packets at sink$i (crash)" 2000 "$(json_get "$(scratch "crash-$i.json")" unique)"
+    gen_recv_wait "crash-$i" || die "sink$i did not get $CRASH_PACKETS packets across the crash"
+    check_eq "unique packets at sink$i (crash)" "$CRASH_PACKETS" "$(json_get "$(scratch "crash-$i.json")" unique)"
     check_eq "duplicates at sink$i (crash)" 0 "$(json_get "$(scratch "crash-$i.json")" duplicated)"
 done
 wait_until 20 "the fast path to be back" tc_mode
-wait_rule_property r1 Packets "t $((PACKETS + MOVED + 2000))"
+wait_rule_property r1 Packets "t $((PACKETS + MOVED + CRASH_PACKETS))"
 check_eq "one mcr_relay program after the restart" 1 "$(relay_programs)"
 check_eq "the same program after the restart" "$PROGRAM" "$(relay_stat workers.0.fast_path.program_id)"
 check_eq "frames that reached a worker across the crash (none new)" "$FRAMES_BEFORE" \
@@ -171,18 +171,20 @@ log "--- mcrd killed -9 mid-stream (spawn mode): the fast path goes with it; a n
 # the packets sent meanwhile are lost (logged, not a limit). Under systemd
 # the worker units and their FD store outlive mcrd.service (system tier).
 SECOND_PID=$(relay_call ListWorkers | awk '{print $NF}')
-gen_recv_start sink0 mcrd-kill --group 239.2.2.2 --port 6000 --interface eth0 --duration 30 --expect 2000
+gen_recv_start sink0 mcrd-kill --group 239.2.2.2 --port 6000 --interface eth0 --duration 30 \
+    --expect "$CRASH_PACKETS"
 bg_start src "$(scratch mcrd-kill-tx.log)" "$MCRGEN" send --group 239.1.1.1 --port 5000 --interface eth0 \
-    --rate 2000 --size "$SIZE" --count 2000
+    --rate "$CRASH_RATE" --size "$SIZE" --count "$CRASH_PACKETS"
 SENDER=$BG_PID
-sleep 0.3 # a third of the stream before the kill: the fault's timing
+sleep 0.3 # 3000 packets in before the kill: the fault's timing
 kill -KILL "$MCRD_PID"
 wait_until 5 "the worker to follow mcrd" process_gone "$SECOND_PID"
 wait_until 5 "the program to be freed after mcrd's kill -9" program_freed "$PROGRAM"
 check_eq "no mcr_relay program on in0 after mcrd's kill -9" 0 "$(relay_programs)"
 wait_pid "$SENDER" 20 || die "the sender did not finish"
 gen_recv_wait mcrd-kill 2 || true
-log "mcrd kill -9 at 2 kpps: $(json_get "$(scratch mcrd-kill.json)" unique) of 2000 relayed (the rest sent while no mcrd ran)"
+log "mcrd kill -9 at $CRASH_RATE pkt/s: $(json_get "$(scratch mcrd-kill.json)" unique) of $CRASH_PACKETS relayed" \
+    "(the rest were sent while no mcrd ran)"
 mcrd_start relay
 wait_rule_property r1 State 's "active"' 20
 wait_until 20 "the fast path after mcrd's restart" tc_mode
@@ -230,4 +232,4 @@ grep -q "Fast path not used on in0.*another tc program" "$(scratch "mcrd.$MCRD_S
 mcrd_stop || die "mcrd did not exit cleanly"
 stop_pid "$FOREIGN_PID" || true
 
-finish "fast path: $PACKETS, out1 down and up ($MOVED over both paths), 2000 (worker kill -9) relayed in the kernel exactly, detached after mcrd kill -9 and on stop; off and foreign-program fall back exactly"
+finish "fast path: $PACKETS, out1 down and up ($MOVED over both paths), $CRASH_PACKETS at $CRASH_RATE pkt/s (worker kill -9) relayed in the kernel exactly, detached after mcrd kill -9 and on stop; off and foreign-program fall back exactly"
