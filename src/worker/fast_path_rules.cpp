@@ -77,7 +77,7 @@ Result<fastpath::FastRule, std::string> translate(const Rule& rule, const std::v
         out.ifindex = ifindex;
         out.mtu = egress == config.egress.end() ? kDefaultEgressMtu : std::min(egress->second.mtu, 65535U);
         out.rewrite = target.rewrite;
-        fast.outputs.push_back(std::move(out));
+        fast.outputs.push_back(out); // trivially copyable
     }
     return fast;
 }
