@@ -271,12 +271,33 @@ Status RuleMaps::replace_all(std::span<const FastRule> rules)
     return Ok{};
 }
 
-Result<RuleTraffic> RuleMaps::traffic(const RuleMatch& match) const
+Result<RuleTraffic> RuleMaps::retire(const RuleMatch& match)
 {
     const auto found = installed_.find(match);
     if (found == installed_.end())
         return Error{"", "no such rule in the fast path"};
     const std::uint32_t slot = found->second;
+    if (Status status = remove(match); !status)
+        return status.error();
+    // The removed key is no longer found, but a run that looked it up before
+    // may still be counting: wait for those runs. The id is not reused
+    // before this read (install() takes it only after the caller's next call).
+    const std::uint32_t first_slot = slot / kSlotsPerRule * kSlotsPerRule;
+    if (Status status = quiesce_before_writing({first_slot, first_slot + 1}); !status)
+        return status.error();
+    return traffic_of(slot);
+}
+
+Result<RuleTraffic> RuleMaps::traffic(const RuleMatch& match) const
+{
+    const auto found = installed_.find(match);
+    if (found == installed_.end())
+        return Error{"", "no such rule in the fast path"};
+    return traffic_of(found->second);
+}
+
+Result<RuleTraffic> RuleMaps::traffic_of(std::uint32_t slot) const
+{
     const std::uint32_t rule_id = slot / kSlotsPerRule;
     mcr_fp_rule_version version{};
     if (const int error = bpf_map_lookup_elem(fds_.rule_versions.get(), &slot, &version); error != 0)

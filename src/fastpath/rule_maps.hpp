@@ -70,6 +70,11 @@ public:
     // counters start at 0 when it is new and continue when it is replaced.
     [[nodiscard]] Status install(const FastRule& rule);
     [[nodiscard]] Status remove(const RuleMatch& match);
+    // Removes the rule and returns its final counters: read after every
+    // program run that could still count for it has finished, so nothing it
+    // relayed is missing. For a caller that keeps counting a rule leaving
+    // the fast path (its counters go with its id, zeroed for the next rule).
+    [[nodiscard]] Result<RuleTraffic> retire(const RuleMatch& match);
     // Installs every rule of `rules` and removes the installed rules it lacks.
     [[nodiscard]] Status replace_all(std::span<const FastRule> rules);
 
@@ -83,6 +88,7 @@ private:
 
     [[nodiscard]] Status write_version(std::uint32_t slot, const FastRule& rule);
     [[nodiscard]] Status zero_counters(std::uint32_t rule_id);
+    [[nodiscard]] Result<RuleTraffic> traffic_of(std::uint32_t slot) const;
     [[nodiscard]] Status quiesce_before_writing(std::initializer_list<std::uint32_t> slots);
 
     MapFds fds_;

@@ -125,11 +125,7 @@ std::map<std::string, json> fast_paths_by_interface(RelayClient& client)
 // "tc", or "userspace (REASON)".
 std::string fast_path_text(const json& fast_path)
 {
-    const std::string mode = fast_path.value("mode", "");
-    const std::string reason = fast_path.value("reason", "");
-    if (mode.empty())
-        return "-";
-    return reason.empty() ? mode : mode + " (" + reason + ")";
+    return path_text(fast_path.value("mode", ""), fast_path.value("reason", ""));
 }
 
 } // namespace

@@ -55,7 +55,8 @@ Result<StatsSnapshot> parse_stats(std::string_view json_text)
     for (const auto& rule : array_or_empty(document, "rules")) {
         if (!rule.is_object())
             continue;
-        RuleStatsRow counters{text(rule, "name"), counter(rule, "packets"), counter(rule, "bytes"), drop_total(rule), {}};
+        RuleStatsRow counters{text(rule, "name"), counter(rule, "packets"), counter(rule, "bytes"), drop_total(rule),
+                              {}, text(rule, "path"), text(rule, "path_reason")};
         for (const auto& output : array_or_empty(rule, "outputs"))
             if (output.is_object())
                 counters.outputs.push_back({text(output, "interface"), text(output, "address"), counter(output, "port"),
@@ -65,14 +66,25 @@ Result<StatsSnapshot> parse_stats(std::string_view json_text)
     for (const auto& worker : array_or_empty(document, "workers")) {
         if (!worker.is_object())
             continue;
-        WorkerStatsRow counters{text(worker, "interface"), 0, 0};
+        WorkerStatsRow counters{text(worker, "interface"), 0, 0, {}, {}};
         if (auto kernel = worker.find("kernel"); kernel != worker.end() && kernel->is_object()) {
             counters.kernel_packets = counter(*kernel, "packets");
             counters.kernel_drops = counter(*kernel, "drops");
         }
+        if (auto fast_path = worker.find("fast_path"); fast_path != worker.end() && fast_path->is_object()) {
+            counters.fast_path_mode = text(*fast_path, "mode");
+            counters.fast_path_reason = text(*fast_path, "reason");
+        }
         snapshot.workers.push_back(std::move(counters));
     }
     return snapshot;
+}
+
+std::string path_text(const std::string& path, const std::string& reason)
+{
+    if (path.empty())
+        return "-";
+    return reason.empty() ? path : path + " (" + reason + ")";
 }
 
 std::map<std::string, RuleRate> rule_rates(const StatsSnapshot& before, const StatsSnapshot& after,
@@ -102,6 +114,7 @@ std::string render_stats(const StatsSnapshot& stats, const std::map<std::string,
         rule_columns.push_back({"PKT/S", true});
         rule_columns.push_back({"BIT/S", true});
     }
+    rule_columns.push_back({"PATH", false});
     OutputTable rule_table(rule_columns);
     OutputTable output_table({{"RULE", false}, {"OUTPUT", false}, {"PACKETS", true}, {"BYTES", true}, {"DROPS", true}});
     for (const auto& rule : stats.rules) {
@@ -112,6 +125,7 @@ std::string render_stats(const StatsSnapshot& stats, const std::map<std::string,
             row.push_back(it == rates->end() ? "-" : human_count(it->second.packets_per_second));
             row.push_back(it == rates->end() ? "-" : human_count(it->second.bits_per_second));
         }
+        row.push_back(path_text(rule.path, rule.path_reason));
         rule_table.add_row(std::move(row));
         for (const auto& output : rule.outputs)
             output_table.add_row({rule.name, output.interface + ":" + output.address + ":" + std::to_string(output.port),
@@ -122,10 +136,12 @@ std::string render_stats(const StatsSnapshot& stats, const std::map<std::string,
     if (!output_table.empty())
         text += "\n" + output_table.render();
     if (!stats.workers.empty()) {
-        OutputTable worker_table({{"INTERFACE", false}, {"KERNEL-PACKETS", true}, {"KERNEL-DROPS", true}});
+        OutputTable worker_table(
+            {{"INTERFACE", false}, {"KERNEL-PACKETS", true}, {"KERNEL-DROPS", true}, {"FAST-PATH", false}});
         for (const auto& worker : stats.workers)
             worker_table.add_row({worker.interface, std::to_string(worker.kernel_packets),
-                                  std::to_string(worker.kernel_drops)});
+                                  std::to_string(worker.kernel_drops),
+                                  path_text(worker.fast_path_mode, worker.fast_path_reason)});
         text += "\n" + worker_table.render();
     }
     return text;

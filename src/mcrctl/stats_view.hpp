@@ -31,12 +31,16 @@ struct RuleStatsRow {
     std::uint64_t bytes = 0;
     std::uint64_t drops = 0;   // sum over reasons
     std::vector<OutputStatsRow> outputs;
+    std::string path;          // "tc" (the in-kernel fast path) or "userspace"; "" when not reported
+    std::string path_reason;   // why userspace ("off", "output-interface-down", ...)
 };
 
 struct WorkerStatsRow {
     std::string interface;
     std::uint64_t kernel_packets = 0;
     std::uint64_t kernel_drops = 0;
+    std::string fast_path_mode;   // "tc" (program attached to the interface) or "userspace"
+    std::string fast_path_reason; // why userspace ("off", "foreign-program", ...)
 };
 
 struct StatsSnapshot {
@@ -51,13 +55,18 @@ struct RuleRate {
 
 [[nodiscard]] Result<StatsSnapshot> parse_stats(std::string_view json_text);
 
+// A path and its reason as the tables show them: "tc", "userspace (off)",
+// "-" when not reported (a daemon without the fast path's fields).
+[[nodiscard]] std::string path_text(const std::string& path, const std::string& reason);
+
 // Per rule name present in both snapshots with counters that did not go
 // backwards (a reset or restart gives no rate rather than a negative one).
 [[nodiscard]] std::map<std::string, RuleRate> rule_rates(const StatsSnapshot& before, const StatsSnapshot& after,
                                                          double elapsed_seconds);
 
-// Rules table (with PKT/S and BIT/S columns when `rates` is given), outputs
-// table, workers' kernel counters table.
+// Rules table (with PKT/S and BIT/S columns when `rates` is given, and the
+// path that relays each rule), outputs table, workers' table (kernel
+// counters and the interface's fast path).
 [[nodiscard]] std::string render_stats(const StatsSnapshot& stats, const std::map<std::string, RuleRate>* rates);
 
 } // namespace mcr::ctl

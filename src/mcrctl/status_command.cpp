@@ -47,13 +47,16 @@ std::vector<RuleLine> list_rules(RelayClient& client)
                             std::to_string(rule.input.port);
         if (rule.input.source)
             input += "@" + rule.input.source->to_string();
-        rules.push_back(RuleLine{std::move(rule.name), std::move(input), std::move(rule.state), 0, 0, std::nullopt});
+        rules.push_back(
+            RuleLine{std::move(rule.name), std::move(input), std::move(rule.state), 0, 0, std::nullopt, {}, {}});
     }
     return rules;
 }
 
-// Counters from one GetStats sample, rates from a second one `sample_seconds` later.
-void add_counters(RelayClient& client, double sample_seconds, std::vector<RuleLine>& rules)
+// Counters and paths from one GetStats sample, rates from a second one
+// `sample_seconds` later; each worker's fast path from the last sample.
+void add_counters(RelayClient& client, double sample_seconds, std::vector<RuleLine>& rules,
+                  std::vector<UnitStatus>& workers)
 {
     auto first = parse_stats(read_stats(client));
     if (!first)
@@ -76,12 +79,20 @@ void add_counters(RelayClient& client, double sample_seconds, std::vector<RuleLi
                 continue;
             rule.packets = counters.packets;
             rule.drops = counters.drops;
+            rule.path = counters.path;
+            rule.path_reason = counters.path_reason;
         }
         if (auto it = rates.find(rule.name); it != rates.end())
             rule.packets_per_second = it->second.packets_per_second;
         else if (sample_seconds > 0)
             rule.packets_per_second = 0.0;   // sampled, counters reset in between: no traffic measured
     }
+    for (UnitStatus& worker : workers)
+        for (const WorkerStatsRow& counters : last.workers)
+            if (counters.interface == worker.interface) {
+                worker.fast_path_mode = counters.fast_path_mode;
+                worker.fast_path_reason = counters.fast_path_reason;
+            }
 }
 
 // systemd is on the system bus even when mcrd's API is on a private one.
@@ -125,7 +136,7 @@ void command_status(const GlobalOptions& options, const StatusOptions& status)
     for (UnitStatus& worker : report.workers)
         (void)fill_from_systemd(system_bus, worker);
     report.rules = list_rules(client);
-    add_counters(client, status.sample_seconds, report.rules);
+    add_counters(client, status.sample_seconds, report.rules, report.workers);
     report.audit_problem = read_audit_events(report.supervisor.unit, status.audit_events, report.audit);
 
     if (options.json)

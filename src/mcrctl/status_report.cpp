@@ -2,6 +2,7 @@
 #include "status_report.hpp"
 
 #include "output_table.hpp"
+#include "stats_view.hpp"
 
 #include <ctime>
 #include <sstream>
@@ -52,8 +53,10 @@ json unit_json(const UnitStatus& unit)
                 {"restarts", nullptr},       {"pid", unit.pid}};
     if (unit.restarts)
         out["restarts"] = *unit.restarts;
-    if (!unit.interface.empty())
+    if (!unit.interface.empty()) {
         out["interface"] = unit.interface;
+        out["fast_path"] = {{"mode", unit.fast_path_mode}, {"reason", unit.fast_path_reason}};
+    }
     return out;
 }
 
@@ -62,10 +65,11 @@ void render_units(std::ostringstream& out, const StatusReport& report)
     out << "    Workers: " << report.workers.size() << "\n";
     if (report.workers.empty())
         return;
-    OutputTable table({{"INTERFACE"}, {"UNIT"}, {"STATE"}, {"RESTARTS", true}, {"PID", true}});
+    OutputTable table({{"INTERFACE"}, {"UNIT"}, {"STATE"}, {"RESTARTS", true}, {"PID", true}, {"FAST PATH"}});
     for (const UnitStatus& worker : report.workers)
         table.add_row({worker.interface, worker.unit.empty() ? "-" : worker.unit, state_text(worker),
-                       restarts_text(worker.restarts), worker.pid == 0 ? "-" : std::to_string(worker.pid)});
+                       restarts_text(worker.restarts), worker.pid == 0 ? "-" : std::to_string(worker.pid),
+                       path_text(worker.fast_path_mode, worker.fast_path_reason)});
     indented(out, table, "      ");
 }
 
@@ -74,11 +78,13 @@ void render_rules(std::ostringstream& out, const StatusReport& report)
     out << "\nRules: " << report.rules.size() << "\n";
     if (report.rules.empty())
         return;
-    OutputTable table({{"NAME"}, {"INPUT"}, {"STATE"}, {"PKT/S", true}, {"PACKETS", true}, {"DROPS", true}});
+    OutputTable table(
+        {{"NAME"}, {"INPUT"}, {"STATE"}, {"PKT/S", true}, {"PACKETS", true}, {"DROPS", true}, {"PATH"}});
     for (const RuleLine& rule : report.rules)
         table.add_row({rule.name, rule.input, rule.state,
                        rule.packets_per_second ? human_count(*rule.packets_per_second) : "-",
-                       std::to_string(rule.packets), std::to_string(rule.drops)});
+                       std::to_string(rule.packets), std::to_string(rule.drops),
+                       path_text(rule.path, rule.path_reason)});
     indented(out, table, "  ");
 }
 
@@ -150,7 +156,9 @@ json status_to_json(const StatusReport& report)
                          {"state", rule.state},
                          {"packets", rule.packets},
                          {"drops", rule.drops},
-                         {"packets_per_second", rule.packets_per_second ? json(*rule.packets_per_second) : json()}});
+                         {"packets_per_second", rule.packets_per_second ? json(*rule.packets_per_second) : json()},
+                         {"path", rule.path},
+                         {"path_reason", rule.path_reason}});
     json audit = json::array();
     for (const AuditLine& line : report.audit)
         audit.push_back({{"realtime_usec", line.realtime_usec}, {"result", line.result}, {"action", line.action},

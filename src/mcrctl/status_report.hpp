@@ -19,6 +19,8 @@ struct UnitStatus {
     std::string sub_state;
     std::optional<std::uint32_t> restarts; // systemd NRestarts; unknown outside systemd
     std::uint32_t pid = 0;
+    std::string fast_path_mode;            // workers: "tc" (program attached) or "userspace"; "" unknown
+    std::string fast_path_reason;          // why userspace
 };
 
 struct RuleLine {
@@ -28,6 +30,8 @@ struct RuleLine {
     std::uint64_t packets = 0;
     std::uint64_t drops = 0;
     std::optional<double> packets_per_second;   // unknown without two samples
+    std::string path;                      // "tc" or "userspace"; "" unknown
+    std::string path_reason;               // why userspace
 };
 
 struct AuditLine {

@@ -2,6 +2,8 @@
 // Without the fast path in the build, every rule runs on the userspace path.
 #include "fast_path_rules.hpp"
 
+#include "retired_fast_path.hpp"
+
 #include "core/log.hpp"
 #include "core/worker_protocol.hpp"
 
@@ -75,7 +77,7 @@ Result<fastpath::FastRule, std::string> translate(const Rule& rule, const std::v
         out.ifindex = ifindex;
         out.mtu = egress == config.egress.end() ? kDefaultEgressMtu : std::min(egress->second.mtu, 65535U);
         out.rewrite = target.rewrite;
-        fast.outputs.push_back(std::move(out));
+        fast.outputs.push_back(out); // trivially copyable
     }
     return fast;
 }
@@ -98,6 +100,14 @@ std::optional<fastpath::MapFds> duplicate_map_fds(const NamedFds& sockets)
     return fds;
 }
 
+FastCounts counts_of(const fastpath::RuleTraffic& traffic)
+{
+    FastCounts counts{traffic.packets, traffic.bytes, {}};
+    for (const fastpath::OutputTraffic& output : traffic.outputs)
+        counts.outputs.push_back({output.packets, output.bytes, output.errors});
+    return counts;
+}
+
 } // namespace
 
 struct FastPathRules::State {
@@ -109,7 +119,47 @@ struct FastPathRules::State {
     // Per config rule: its match when installed, else why not.
     std::vector<std::optional<fastpath::RuleMatch>> installed;
     std::vector<std::string> path_reasons;
+    // The rules in the maps, as installed (names and outputs for `retired`).
+    std::map<fastpath::RuleMatch, Rule> in_maps;
+    // Kept over resets of the rest: counts of this worker's whole run.
+    RetiredFastPath retired;
 };
+
+namespace {
+
+// Every rule's counts into `retired` before the maps are given up (the link
+// went away or other maps came): the removed program counts no more.
+void keep_counts_of_all(const std::optional<fastpath::RuleMaps>& maps, std::map<fastpath::RuleMatch, Rule>& in_maps,
+                        RetiredFastPath& retired)
+{
+    if (maps)
+        for (const auto& [match, rule] : in_maps)
+            if (auto traffic = maps->traffic(match))
+                retired.add(rule, counts_of(*traffic));
+    in_maps.clear();
+}
+
+// Removes the rules leaving the maps one by one, keeping their final counts.
+void retire_leaving(fastpath::RuleMaps& maps, std::map<fastpath::RuleMatch, Rule>& in_maps,
+                    const std::map<fastpath::RuleMatch, Rule>& staying, RetiredFastPath& retired,
+                    const std::string& interface)
+{
+    for (auto it = in_maps.begin(); it != in_maps.end();) {
+        if (staying.count(it->first) != 0) {
+            ++it;
+            continue;
+        }
+        if (auto traffic = maps.retire(it->first))
+            retired.add(it->second, counts_of(*traffic));
+        else
+            log_warning("Cannot read the final fast path counters of rule " + it->second.name +
+                            ", its totals miss them: " + traffic.error().message(),
+                        {{"MCR_INTERFACE", interface}, {"MCR_RULE", it->second.name}});
+        it = in_maps.erase(it);
+    }
+}
+
+} // namespace
 
 FastPathRules::FastPathRules() : state_(std::make_unique<State>()) {}
 FastPathRules::~FastPathRules() = default;
@@ -122,16 +172,28 @@ void FastPathRules::apply(const WorkerConfig& config, const NamedFds& sockets,
     state.installed.assign(config.rules.size(), std::nullopt);
     state.path_reasons.assign(config.rules.size(), "");
     if (link < 0) {
+        keep_counts_of_all(state.maps, state.in_maps, state.retired);
+        RetiredFastPath retired = std::move(state.retired);
         state = State{};
+        state.retired = std::move(retired);
+        state.retired.keep_only(config.rules);
         state.installed.assign(config.rules.size(), std::nullopt);
         state.path_reasons.assign(config.rules.size(), state.reason);
         return;
     }
     if (link != state.link_fd || !state.maps) {
-        state.maps.reset();
         state.link_fd = link;
         std::optional<fastpath::MapFds> fds = duplicate_map_fds(sockets);
         auto program = fastpath::linked_program_id(link);
+        // The same maps under new fds continue their counters; other maps
+        // start from what they hold, so the old ones' counts are kept.
+        bool same_maps = false;
+        if (fds && state.maps)
+            if (auto id = fastpath::map_id(fds->rule_traffic.get()))
+                same_maps = *id == state.maps_id;
+        if (!same_maps)
+            keep_counts_of_all(state.maps, state.in_maps, state.retired);
+        state.maps.reset();
         if (!fds || !program) {
             state.reason = "incomplete-handover";
         } else if (auto maps_id = fastpath::map_id(fds->rule_traffic.get()); !maps_id) {
@@ -142,6 +204,11 @@ void FastPathRules::apply(const WorkerConfig& config, const NamedFds& sockets,
                         {{"MCR_INTERFACE", config.interface}});
         } else {
             state.maps.emplace(std::move(*opened));
+            // A predecessor's rules still in the maps, by the config's
+            // matches: one leaving the fast path keeps its counts too.
+            for (const Rule& rule : config.rules)
+                if (state.maps->traffic(match_of(rule)))
+                    state.in_maps.emplace(match_of(rule), rule);
             state.program_id = *program;
             state.maps_id = *maps_id;
             state.reason.clear();
@@ -150,6 +217,7 @@ void FastPathRules::apply(const WorkerConfig& config, const NamedFds& sockets,
                      {{"MCR_INTERFACE", config.interface}});
         }
     }
+    state.retired.keep_only(config.rules);
     if (!state.maps) {
         state.path_reasons.assign(config.rules.size(), state.reason);
         return;
@@ -174,20 +242,27 @@ void FastPathRules::apply(const WorkerConfig& config, const NamedFds& sockets,
         }
     }
     std::vector<fastpath::FastRule> fast_rules;
+    std::map<fastpath::RuleMatch, Rule> in_maps;
     for (std::size_t r = 0; r < config.rules.size(); ++r) {
         if (translated[r]) {
             fast_rules.push_back(translated[r].value());
             state.installed[r] = translated[r]->match;
+            in_maps.emplace(translated[r]->match, config.rules[r]);
         } else {
             state.path_reasons[r] = translated[r].error();
         }
     }
+    // Rules leaving the maps first, each with its final counts: replace_all()
+    // would drop them with the entries.
+    retire_leaving(*state.maps, state.in_maps, in_maps, state.retired, config.interface);
+    state.in_maps = std::move(in_maps);
     if (Status installed = state.maps->replace_all(fast_rules); !installed) {
         log_warning("Cannot install rules into the fast path, they run on the userspace path: " +
                         installed.error().message(),
                     {{"MCR_INTERFACE", config.interface}});
-        // Whatever did get in stays counted where it is; nothing is
-        // reported as relayed by the program from here on.
+        // Nothing is reported as relayed by the program from here on; what
+        // it did relay stays in the totals.
+        retire_leaving(*state.maps, state.in_maps, {}, state.retired, config.interface);
         (void)state.maps->replace_all({});
         state.installed.assign(config.rules.size(), std::nullopt);
         state.path_reasons.assign(config.rules.size(), "install-failed");
@@ -236,6 +311,7 @@ void FastPathRules::add_to_stats(nlohmann::json& document) const
         fast_path["pass"] = std::move(pass);
     }
     document["fast_path"] = std::move(fast_path);
+    state.retired.add_to_stats(document);
 }
 
 #else

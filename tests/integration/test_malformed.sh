@@ -21,8 +21,11 @@ readonly VALID=100 BAD=50 MARKERS=10
 relay_topology 1
 worker_start relay w in0 'name=r1 in=in0:239.1.1.1:5000 out=out0:239.2.2.2:6000' \
     'name=ihl in=in0:239.1.19.136:5000 out=out0:239.2.2.3:6000'
-gen_recv_start sink0 r1 --group 239.2.2.2 --port 6000 --interface eth0 --duration 60
-gen_recv_start sink0 ihl --group 239.2.2.3 --port 6000 --interface eth0 --duration 60
+# The receivers run until gen_recv_stop below; their bound is the whole
+# test's, which a loaded machine stretches (each scapy run takes seconds):
+# at 60 s the last markers once arrived after the receiver had ended.
+gen_recv_start sink0 r1 --group 239.2.2.2 --port 6000 --interface eth0 --duration 240
+gen_recv_start sink0 ihl --group 239.2.2.3 --port 6000 --interface eth0 --duration 240
 
 craft() { craft_send src eth0 "$1" "$2" "$3" 5000; }
 

@@ -10,10 +10,13 @@ using namespace mcr::ctl;
 
 namespace {
 const char* kStats = R"({"rules":[{"name":"video1","packets":100,"bytes":150000,
-    "drops":{"no_buffer":2,"send_error":3},
+    "drops":{"no_buffer":2,"send_error":3},"path":"tc","path_reason":"",
     "outputs":[{"interface":"eth1","address":"239.2.2.2","port":6000,"packets":98,"bytes":147000,"drops":{"too_big":1}}]},
-    {"name":"audio","packets":7}],
-  "workers":[{"interface":"eth0","kernel":{"packets":120,"drops":4}}]})";
+    {"name":"audio","packets":7,"path":"userspace","path_reason":"output-interface-down"},
+    {"name":"old","packets":1}],
+  "workers":[{"interface":"eth0","kernel":{"packets":120,"drops":4},"fast_path":{"mode":"tc","reason":""}},
+             {"interface":"eth1","fast_path":{"mode":"userspace","reason":"foreign-program"}},
+             {"interface":"eth2"}]})";
 }
 
 TEST_CASE("stats JSON parses with drops summed over reasons")
@@ -21,7 +24,7 @@ TEST_CASE("stats JSON parses with drops summed over reasons")
     // Per-reason drop objects collapse to one total per rule and output.
     auto stats = parse_stats(kStats);
     REQUIRE(stats.ok());
-    REQUIRE(stats->rules.size() == 2);
+    REQUIRE(stats->rules.size() == 3);
     CHECK(stats->rules[0].name == "video1");
     CHECK(stats->rules[0].packets == 100);
     CHECK(stats->rules[0].bytes == 150000);
@@ -30,9 +33,24 @@ TEST_CASE("stats JSON parses with drops summed over reasons")
     CHECK(stats->rules[0].outputs[0].drops == 1);
     CHECK(stats->rules[0].outputs[0].port == 6000);
     CHECK(stats->rules[1].bytes == 0);   // missing counters read as 0
-    REQUIRE(stats->workers.size() == 1);
+    REQUIRE(stats->workers.size() == 3);
     CHECK(stats->workers[0].kernel_packets == 120);
     CHECK(stats->workers[0].kernel_drops == 4);
+}
+
+TEST_CASE("each rule's path and each worker's fast path are read, absent ones as unknown")
+{
+    auto stats = *parse_stats(kStats);
+    CHECK(stats.rules[0].path == "tc");
+    CHECK(stats.rules[1].path == "userspace");
+    CHECK(stats.rules[1].path_reason == "output-interface-down");
+    CHECK(stats.rules[2].path.empty()); // a daemon without the fast path's fields
+    CHECK(stats.workers[1].fast_path_mode == "userspace");
+    CHECK(stats.workers[1].fast_path_reason == "foreign-program");
+    CHECK(stats.workers[2].fast_path_mode.empty());
+    CHECK(path_text("tc", "") == "tc");
+    CHECK(path_text("userspace", "off") == "userspace (off)");
+    CHECK(path_text("", "") == "-");
 }
 
 TEST_CASE("stats parsing tolerates numbers for drops and rejects non-objects")
@@ -79,19 +97,24 @@ TEST_CASE("tables align columns, right-align numbers and trim trailing spaces")
 
 TEST_CASE("stats render as rule, output and worker tables")
 {
-    // Rates show '-' for rules without a previous sample.
+    // Rates show '-' for rules without a previous sample; the path column
+    // says which path relays each rule, the workers' table each interface's
+    // fast path ('-' where the daemon does not say).
     auto stats = *parse_stats(kStats);
     std::map<std::string, RuleRate> rates = {{"video1", {25, 300000}}};
     CHECK(render_stats(stats, &rates) ==
-          "RULE    PACKETS   BYTES  DROPS  PKT/S   BIT/S\n"
-          "video1      100  150000      5     25  300.0K\n"
-          "audio         7       0      0      -       -\n"
+          "RULE    PACKETS   BYTES  DROPS  PKT/S   BIT/S  PATH\n"
+          "video1      100  150000      5     25  300.0K  tc\n"
+          "audio         7       0      0      -       -  userspace (output-interface-down)\n"
+          "old           1       0      0      -       -  -\n"
           "\n"
           "RULE    OUTPUT               PACKETS   BYTES  DROPS\n"
           "video1  eth1:239.2.2.2:6000       98  147000      1\n"
           "\n"
-          "INTERFACE  KERNEL-PACKETS  KERNEL-DROPS\n"
-          "eth0                  120             4\n");
+          "INTERFACE  KERNEL-PACKETS  KERNEL-DROPS  FAST-PATH\n"
+          "eth0                  120             4  tc\n"
+          "eth1                    0             0  userspace (foreign-program)\n"
+          "eth2                    0             0  -\n");
 }
 
 TEST_CASE("human_count abbreviates with one decimal")

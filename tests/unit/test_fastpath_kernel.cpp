@@ -149,6 +149,35 @@ TEST_CASE("a removed rule's frames go to the stack; a new rule on its id starts 
     CHECK(relay.traffic({kGroup, 0, kPort + 1}).packets == 1);
 }
 
+TEST_CASE("retire removes a rule and returns every count it made; its id then starts from zero")
+{
+    Relay relay = Relay::load();
+    const auto frame = make_udp_frame(default_spec());
+    relay.install(rule_for(kGroup, kPort, {multicast_output(0xef020202, 6000), multicast_output(0xef030303, 7000)}));
+    for (int i = 0; i < 3; ++i)
+        REQUIRE(relay.run(frame).verdict == kVerdictRelayed);
+
+    auto retired = relay.maps.retire({kGroup, 0, kPort});
+    REQUIRE_MESSAGE(retired.ok(), (retired.ok() ? "" : retired.error().message()));
+    CHECK(retired->packets == 3);
+    CHECK(retired->bytes == 3 * default_spec().payload.size());
+    REQUIRE(retired->outputs.size() == 2);
+    // Under a test run the clone to no interface fails; the last output is
+    // the redirect verdict, counted as sent.
+    CHECK(retired->outputs[0].errors == 3);
+    CHECK(retired->outputs[1].packets == 3);
+    CHECK(relay.maps.size() == 0);
+    CHECK(relay.run(frame).verdict == kVerdictToStack);
+    CHECK_FALSE(relay.maps.retire({kGroup, 0, kPort}).ok());
+
+    // Back on the fast path (the same match takes the freed id): from zero,
+    // so the caller's kept counts plus the new ones are the rule's total.
+    relay.install(rule_for(kGroup, kPort, {multicast_output(0xef020202, 6000)}));
+    CHECK(relay.traffic({kGroup, 0, kPort}).packets == 0);
+    REQUIRE(relay.run(frame).verdict == kVerdictRelayed);
+    CHECK(relay.traffic({kGroup, 0, kPort}).packets == 1);
+}
+
 TEST_CASE("replace_all installs the new set and removes the rest")
 {
     Relay relay = Relay::load();
