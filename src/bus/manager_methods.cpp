@@ -26,8 +26,6 @@ namespace mcr::bus {
 
 namespace {
 
-RelayBus& relay(void* userdata) { return *static_cast<RelayBus*>(userdata); }
-
 // The sender of one method call: polkit decides with its bus name as the
 // subject, and the bus daemon vouches for its identity.
 class BusCallGate final : public CallerGate {
@@ -67,7 +65,7 @@ private:
 template <typename Reply>
 int submit(sd_bus_message* m, void* userdata, WriteRequest&& request, sd_bus_error* error, Reply&& reply)
 {
-    RelayBus& self = relay(userdata);
+    RelayBus& self = relay_of(userdata);
     auto gate = std::make_shared<BusCallGate>(self.polkit(), m, error);
     std::optional<WriteResult> result;
     self.writes().submit(std::move(request), gate, [&result](WriteResult answer) { result = std::move(answer); });
@@ -152,7 +150,7 @@ int method_list_rules(sd_bus_message* m, void* userdata, sd_bus_error* error) no
 {
     return run_guarded(error, [&]() -> int {
         return reply_with_array(m, "(sssqsa(ssqy)s)", [&](sd_bus_message* reply) -> int {
-            for (const RuleStatus& status : relay(userdata).api().rules()) {
+            for (const RuleStatus& status : relay_of(userdata).api().rules()) {
                 const RuleInput& in = status.rule.input;
                 const std::string source = in.source ? in.source->to_string() : std::string();
                 int r = sd_bus_message_open_container(reply, 'r', "sssqsa(ssqy)s");
@@ -180,7 +178,7 @@ int method_get_rule(sd_bus_message* m, void* userdata, sd_bus_error* error) noex
         const int r = sd_bus_message_read(m, "s", &name);
         if (r < 0)
             return r;
-        const auto status = relay(userdata).api().find_rule(name);
+        const auto status = relay_of(userdata).api().find_rule(name);
         if (!status)
             return sd_bus_error_setf(error, kErrorNoSuchRule, "No rule named '%s'", name);
         return sd_bus_reply_method_return(m, "s", rule_to_json(status->rule).dump().c_str());
@@ -190,7 +188,7 @@ int method_get_rule(sd_bus_message* m, void* userdata, sd_bus_error* error) noex
 int method_export_rules(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept
 {
     return run_guarded(error, [&]() -> int {
-        return sd_bus_reply_method_return(m, "s", relay(userdata).api().export_rules().c_str());
+        return sd_bus_reply_method_return(m, "s", relay_of(userdata).api().export_rules().c_str());
     });
 }
 
@@ -210,7 +208,7 @@ int method_import_rules(sd_bus_message* m, void* userdata, sd_bus_error* error) 
 int method_get_stats(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept
 {
     return run_guarded(error, [&]() -> int {
-        return sd_bus_reply_method_return(m, "s", relay(userdata).api().stats_json().c_str());
+        return sd_bus_reply_method_return(m, "s", relay_of(userdata).api().stats_json().c_str());
     });
 }
 
@@ -223,7 +221,7 @@ int method_list_workers(sd_bus_message* m, void* userdata, sd_bus_error* error) 
 {
     return run_guarded(error, [&]() -> int {
         return reply_with_array(m, "(ssssu)", [&](sd_bus_message* reply) -> int {
-            for (const WorkerStatus& worker : relay(userdata).api().workers()) {
+            for (const WorkerStatus& worker : relay_of(userdata).api().workers()) {
                 const int r = sd_bus_message_append(reply, "(ssssu)", worker.interface.c_str(), worker.unit.c_str(),
                                                     worker.state.c_str(), worker.sub_state.c_str(), worker.pid);
                 if (r < 0)

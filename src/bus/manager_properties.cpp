@@ -10,12 +10,6 @@
 
 namespace mcr::bus {
 
-namespace {
-
-RelayBus& relay(void* userdata) { return *static_cast<RelayBus*>(userdata); }
-
-} // namespace
-
 int manager_property_get_version(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply, void*,
                          sd_bus_error*) noexcept
 {
@@ -26,7 +20,7 @@ int manager_property_get_namespace(sd_bus*, const char*, const char*, const char
                            sd_bus_error* error) noexcept
 {
     return run_guarded(error, [&]() -> int {
-        return sd_bus_message_append(reply, "s", relay(userdata).api().namespace_name().c_str());
+        return sd_bus_message_append(reply, "s", relay_of(userdata).api().namespace_name().c_str());
     });
 }
 
@@ -34,7 +28,7 @@ int manager_property_get_log_level(sd_bus*, const char*, const char*, const char
                            sd_bus_error* error) noexcept
 {
     return run_guarded(error, [&]() -> int {
-        return sd_bus_message_append(reply, "s", relay(userdata).api().log_level_name().c_str());
+        return sd_bus_message_append(reply, "s", relay_of(userdata).api().log_level_name().c_str());
     });
 }
 
@@ -42,7 +36,7 @@ int manager_property_get_rule_count(sd_bus*, const char*, const char*, const cha
                             sd_bus_error* error) noexcept
 {
     return run_guarded(error, [&]() -> int {
-        return sd_bus_message_append(reply, "u", static_cast<std::uint32_t>(relay(userdata).api().rules().size()));
+        return sd_bus_message_append(reply, "u", static_cast<std::uint32_t>(relay_of(userdata).api().rules().size()));
     });
 }
 
@@ -51,7 +45,7 @@ int manager_property_get_worker_count(sd_bus*, const char*, const char*, const c
 {
     return run_guarded(error, [&]() -> int {
         return sd_bus_message_append(reply, "u",
-                                     static_cast<std::uint32_t>(relay(userdata).api().workers().size()));
+                                     static_cast<std::uint32_t>(relay_of(userdata).api().workers().size()));
     });
 }
 

@@ -57,4 +57,8 @@ private:
     std::vector<BusSlotPtr> slots_;
 };
 
+// The RelayBus behind a vtable callback's userdata (attach() registers
+// every vtable with `this`).
+inline RelayBus& relay_of(void* userdata) { return *static_cast<RelayBus*>(userdata); }
+
 } // namespace mcr::bus

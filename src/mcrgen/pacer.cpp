@@ -8,7 +8,6 @@
 namespace mcr::gen {
 namespace {
 
-constexpr std::uint64_t kNsPerSecond = 1'000'000'000;
 // 128-bit intermediate: elapsed ns times a rate overflows 64 bits after
 // about an hour at 5 Mpps.
 __extension__ typedef unsigned __int128 Wide;

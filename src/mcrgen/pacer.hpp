@@ -11,6 +11,8 @@ namespace mcr::gen {
 // Sends per sendmmsg call at most: catching up after a late wake-up never
 // bursts more than this.
 inline constexpr std::uint64_t kMaxBatchPackets = 64;
+inline constexpr std::uint64_t kNsPerSecond = 1'000'000'000;
+inline constexpr std::uint64_t kNsPerMs = 1'000'000;
 // Below this gap we spin instead of sleeping. Kept small on purpose: timer
 // wake-ups are ~50 us late on a loaded machine, and spinning through gaps of
 // that size (20 us at 50 kpps) kept a whole CPU busy in the generator, which

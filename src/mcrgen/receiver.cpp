@@ -22,8 +22,6 @@
 namespace mcr::gen {
 namespace {
 
-constexpr std::uint64_t kNsPerSecond = 1'000'000'000;
-constexpr std::uint64_t kNsPerMs = 1'000'000;
 constexpr std::size_t kReceiveBatch = 64;
 constexpr std::size_t kDatagramBytes = 65'536;
 // Room for one SO_RXQ_OVFL control message.

@@ -1,6 +1,8 @@
 // JSON and text renderings of send and receive results.
 #include "report.hpp"
 
+#include "pacer.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <sstream>
@@ -8,12 +10,9 @@
 namespace mcr::gen {
 namespace {
 
-constexpr double kNsPerSecond = 1e9;
-constexpr std::uint64_t kNsPerMs = 1'000'000;
-
 double per_second(std::uint64_t count, std::uint64_t elapsed_ns)
 {
-    return elapsed_ns == 0 ? 0.0 : static_cast<double>(count) * kNsPerSecond / static_cast<double>(elapsed_ns);
+    return elapsed_ns == 0 ? 0.0 : static_cast<double>(count) * static_cast<double>(kNsPerSecond) / static_cast<double>(elapsed_ns);
 }
 
 } // namespace

@@ -16,7 +16,6 @@
 namespace mcr::gen {
 namespace {
 
-constexpr std::uint64_t kNsPerSecond = 1'000'000'000;
 constexpr std::uint64_t kRetryBackoffNs = 50'000;
 
 bool transient_send_error(int error_number)

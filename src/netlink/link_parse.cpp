@@ -3,7 +3,7 @@
 #include "link_monitor.hpp"
 
 #include <libmnl/libmnl.h>
-#include <linux/if.h>
+#include <net/if.h>
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>

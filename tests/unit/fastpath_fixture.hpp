@@ -2,6 +2,7 @@
 // verdicts it returns, and the userspace rewrite its output must equal.
 #pragma once
 
+#include "dataplane/checksum.hpp"
 #include "dataplane/frame.hpp"
 #include "dataplane/packet_rewrite.hpp"
 #include "fastpath/fast_path.hpp"
@@ -26,6 +27,17 @@ inline constexpr int kVerdictToStack = TC_ACT_UNSPEC;
 // No interface has this index: a clone to it fails before anything is sent,
 // and a bpf_redirect() to it is only a verdict under BPF_PROG_TEST_RUN.
 inline constexpr int kNoSuchIfindex = 0x7ffffff0;
+
+// The rule both fast-path test files match on.
+inline constexpr std::uint32_t kGroup = 0xef010101; // 239.1.1.1
+inline constexpr std::uint16_t kPort = 5000;
+
+// A crafted frame's IPv4 header checksum made valid again after an edit.
+inline void refresh_ip_checksum(std::vector<std::uint8_t>& frame)
+{
+    dataplane::store_be16(&frame[24], 0);
+    dataplane::store_be16(&frame[24], dataplane::internet_checksum({&frame[14], 20}));
+}
 
 // A program loaded for one test, so its counters start at zero.
 struct Relay {

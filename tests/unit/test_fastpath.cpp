@@ -19,17 +19,9 @@ using fastpath::PassReason;
 
 namespace {
 
-constexpr std::uint32_t kGroup = 0xef010101;       // 239.1.1.1
 constexpr std::uint32_t kOutGroup = 0xef020202;    // 239.2.2.2
 constexpr std::uint32_t kSource = 0xc6336402;      // 198.51.100.2
 constexpr std::uint32_t kOtherSource = 0xcb007107; // 203.0.113.7
-constexpr std::uint16_t kPort = 5000;
-
-void refresh_ip_checksum(std::vector<std::uint8_t>& frame)
-{
-    dataplane::store_be16(&frame[24], 0);
-    dataplane::store_be16(&frame[24], dataplane::internet_checksum({&frame[14], 20}));
-}
 
 // Runs `frame` and checks it went to the stack unchanged, counted once.
 std::optional<PassReason> pass_reason_of(const Relay& relay, const std::vector<std::uint8_t>& frame,

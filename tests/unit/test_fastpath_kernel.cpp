@@ -30,8 +30,6 @@ using fastpath::PassReason;
 
 namespace {
 
-constexpr std::uint32_t kGroup = 0xef010101; // 239.1.1.1
-constexpr std::uint16_t kPort = 5000;
 
 struct CapFree {
     void operator()(void* caps) const noexcept { (void)cap_free(caps); }
@@ -84,12 +82,6 @@ std::vector<std::uint8_t> read_file(const std::filesystem::path& path)
 {
     std::ifstream in(path, std::ios::binary);
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void refresh_ip_checksum(std::vector<std::uint8_t>& frame)
-{
-    dataplane::store_be16(&frame[24], 0);
-    dataplane::store_be16(&frame[24], dataplane::internet_checksum({&frame[14], 20}));
 }
 
 // The relay's verdict on one frame must be one of the two allowed outcomes.

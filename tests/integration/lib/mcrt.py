@@ -2,7 +2,10 @@
 # JSON glue for the integration tests: builds worker config JSON from compact
 # rule specs (reading values back is tests/lib/json_get.py, shared by the tiers).
 #
-#   mcrt.py config IFACE 'name=r1 in=in0:239.1.1.1:5000 out=out0:239.2.2.2:6000:ttl=5 mtu=out0:9000' ...
+#   mcrt.py config [--ingress-mtu N] IFACE 'name=r1 in=in0:239.1.1.1:5000 out=out0:239.2.2.2:6000:ttl=5 mtu=out0:9000' ...
+#
+# --ingress-mtu: the ingress interface's MTU, as the supervisor sends it (it
+# sizes the worker's receive ring slots; without it the worker assumes 9000).
 import json
 import sys
 
@@ -48,15 +51,20 @@ def rule(spec, egress):
     return entry
 
 
-def config(interface, specs):
+def config(interface, specs, ingress_mtu=None):
     egress = {}
     rules = [rule(spec, egress) for spec in specs]
-    return {"interface": interface, "rules": rules, "egress": egress,
-            "receive_buffer_bytes": RECEIVE_BUFFER_BYTES}
+    document = {"interface": interface, "rules": rules, "egress": egress,
+                "receive_buffer_bytes": RECEIVE_BUFFER_BYTES}
+    if ingress_mtu is not None:
+        document["ingress"] = {"mtu": ingress_mtu}
+    return document
 
 
 def main(argv):
-    if len(argv) >= 3 and argv[1] == "config":
+    if len(argv) >= 5 and argv[1] == "config" and argv[2] == "--ingress-mtu":
+        print(json.dumps(config(argv[4], argv[5:], int(argv[3])), indent=1))
+    elif len(argv) >= 3 and argv[1] == "config":
         print(json.dumps(config(argv[2], argv[3:]), indent=1))
     else:
         raise SystemExit(__doc__ if __doc__ else "usage: mcrt.py config IFACE SPEC...")

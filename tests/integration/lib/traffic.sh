@@ -104,9 +104,12 @@ craft_send() {
 # MCRD_WORKER_ARGS: extra worker options (e.g. --busy-poll-usec 0 in bench/).
 worker_start() {
     local ns=$1 name=$2 iface=$3; shift 3
-    local config stats
+    local config stats mtu mtu_option=()
     config=$(scratch "$name.config.json"); stats=$(scratch "$name.stats.json")
-    "$MCRT_PYTHON" "$MCRT_LIB_DIR/mcrt.py" config "$iface" "$@" >"$config"
+    # The ingress MTU, as the supervisor sends it (it sizes the receive
+    # ring's slots); an interface not there yet leaves the worker's default.
+    mtu=$(ns_exec "$ns" cat "/sys/class/net/$iface/mtu" 2>/dev/null) && mtu_option=(--ingress-mtu "$mtu")
+    "$MCRT_PYTHON" "$MCRT_LIB_DIR/mcrt.py" config "${mtu_option[@]}" "$iface" "$@" >"$config"
     bg_start "$ns" "$(scratch "$name.log")" \
         "${MCRT_RELAY_PIN[@]}" "$MCRD_TEST_LAUNCH" --config "$config" -- "$MCRD_WORKER" --stats-file "$stats" --stats-interval-ms 200 \
         ${MCRD_WORKER_ARGS:-}
