@@ -5,7 +5,7 @@
 #   mcrt.py config [--ingress-mtu N] IFACE 'name=r1 in=in0:239.1.1.1:5000 out=out0:239.2.2.2:6000:ttl=5 mtu=out0:9000' ...
 #
 # --ingress-mtu: the ingress interface's MTU, as the supervisor sends it (it
-# sizes the worker's receive ring slots; without it the worker assumes 9000).
+# sizes the worker's receive ring blocks; without it the worker assumes 9000).
 import json
 import sys
 

@@ -107,7 +107,7 @@ worker_start() {
     local config stats mtu mtu_option=()
     config=$(scratch "$name.config.json"); stats=$(scratch "$name.stats.json")
     # The ingress MTU, as the supervisor sends it (it sizes the receive
-    # ring's slots); an interface not there yet leaves the worker's default.
+    # ring's blocks); an interface not there yet leaves the worker's default.
     mtu=$(ns_exec "$ns" cat "/sys/class/net/$iface/mtu" 2>/dev/null) && mtu_option=(--ingress-mtu "$mtu")
     "$MCRT_PYTHON" "$MCRT_LIB_DIR/mcrt.py" config "${mtu_option[@]}" "$iface" "$@" >"$config"
     bg_start "$ns" "$(scratch "$name.log")" \
