@@ -12,7 +12,12 @@
 # (several times longer). The unit tier already runs under ASan in CI, so
 # the package is built --without check there; MCRD_RPM_CHECK=1 builds it
 # with its %check (the unit tier on the tarball's build) and checks that it
-# ran.
+# ran. MCRD_RPM_MESON_ARGS (default "--unity=on") is added to %meson's
+# `meson setup`: a unity build compiles each library as a few large
+# translation units, so the JSON and CLI11 headers are parsed and
+# instantiated a few times instead of once per file (CI's builds of the
+# sanitizer tree and the fuzzers do the same; ./build stays a file-by-file
+# build, as distributions build). MCRD_RPM_MESON_ARGS= builds file by file.
 #
 #   test_rpm.sh SOURCE_ROOT
 #
@@ -60,6 +65,8 @@ meson dist -C "$SCRATCH/dist-build" --no-tests --formats xztar >"$SCRATCH/dist.l
 TARBALL=$SCRATCH/dist-build/meson-dist/mcrd-$VERSION.tar.xz
 [ -f "$TARBALL" ] || die "meson dist made no $TARBALL"
 
+meson_args=()
+[[ -n "${MCRD_RPM_MESON_ARGS---unity=on}" ]] && meson_args=(--define "_mcrd_meson_test_args ${MCRD_RPM_MESON_ARGS---unity=on}")
 rpm_check=(--without check)
 [[ "${MCRD_RPM_CHECK:-0}" == 1 ]] && rpm_check=(--with check)
 step "rpmbuild -bb ${rpm_check[*]}"
@@ -76,6 +83,7 @@ if ! rpmbuild -bb --nodeps --noclean "${rpm_check[@]}" \
         --define "_mcrd_packaging_dir $HERE" \
         --define "_smp_build_ncpus 2" \
         --define "optflags ${MCRD_RPM_OPTFLAGS:--O0}" \
+        "${meson_args[@]}" \
         "$SNAPSHOT/rpm/mcrd.spec" >"$SCRATCH/rpmbuild.log" 2>&1; then
     tail -n 80 "$SCRATCH/rpmbuild.log"
     die "rpmbuild -bb rpm/mcrd.spec"
