@@ -20,9 +20,10 @@ trial() {
     else
         bound=(--duration "$seconds")
     fi
+    local ns ifname
     for ((i = 0; i < sinks; i++)); do
-        read -r group port < <(sink_endpoint "$kind" "$i")
-        gen_recv_start "sink$i" "${tag}_$i" --group "$group" --port "$port" --interface eth0 \
+        read -r ns ifname group port < <(sink_endpoint "$kind" "$i")
+        gen_recv_start "$ns" "${tag}_$i" --group "$group" --port "$port" --interface "$ifname" \
             --duration "$((seconds + 30))" "${expect[@]}"
     done
     local relay_before softirq_before

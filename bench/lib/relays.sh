@@ -1,10 +1,16 @@
-# The three relays bench/run compares, each started in the "relay" namespace
-# of relay_topology (tests/integration/lib/netns.sh) and pinned to
+# The relays bench/run compares, each started in the "relay" namespace of
+# relay_topology (tests/integration/lib/netns.sh) and pinned to
 # $MCRT_RELAY_CPU:
-#   mcrd    mcrd-worker via mcrd-test-launch, 239.1.1.1:5000 -> 239.2.2.<i+1>:6000
+#   mcrd    mcrd-worker via mcrd-test-launch, 239.1.1.1:5000 -> 239.2.2.<i+1>:6000:
+#           the userspace path (the launcher hands over no fast path)
+#   fastpath  the same rule through mcrd itself (--bus none, a spawned worker,
+#           the rule added with `mcrctl --socket`): the in-kernel fast path
+#           (tc), its cost in the relay CPU's softirq time
 #   kernel  the kernel's multicast forwarding, routes installed by smcrouted;
 #           no rewrite, so sinks listen to 239.1.1.1:5000
 #   socat   one socat per sink (socat has one destination), same mapping as mcrd
+#   none    no relay: the sinks listen in the relay namespace on in0 itself,
+#           one veth hop from the sender (the limit every relay is held to)
 # RELAY_PIDS holds the processes whose CPU time is the relay's cost.
 
 RELAY_PIDS=()
@@ -35,16 +41,49 @@ set_rps() {
         || die "cannot set RPS on $1/$2"
 }
 
-# sink_endpoint KIND I: "GROUP PORT" sink I listens to.
+# sink_endpoint KIND I: "NAMESPACE INTERFACE GROUP PORT" sink I listens on.
 sink_endpoint() {
-    if [ "$1" = kernel ]; then echo "$BENCH_INPUT_GROUP $BENCH_INPUT_PORT"; else echo "239.2.2.$(($2 + 1)) 6000"; fi
+    case $1 in
+        kernel) echo "sink$2 eth0 $BENCH_INPUT_GROUP $BENCH_INPUT_PORT" ;;
+        none) echo "relay in0 $BENCH_INPUT_GROUP $BENCH_INPUT_PORT" ;;
+        *) echo "sink$2 eth0 239.2.2.$(($2 + 1)) 6000" ;;
+    esac
 }
+
+# relay_unavailable KIND: why KIND cannot run on this machine (nothing if it can).
+relay_unavailable() {
+    if [ "$1" = kernel ] && ! ns_exec relay test -e /proc/net/ip_mr_vif; then
+        echo "this kernel has no multicast routing (CONFIG_IP_MROUTE): no kernel MFC rows"
+    fi
+}
+
+relay_start_none() { RELAY_PIDS=(); }
 
 relay_start_mcrd() {
     local sinks=$1 outputs="" i
     for ((i = 0; i < sinks; i++)); do outputs+=" out=out$i:239.2.2.$((i + 1)):6000"; done
     worker_start relay bench_worker in0 "name=bench in=in0:$BENCH_INPUT_GROUP:$BENCH_INPUT_PORT$outputs"
     RELAY_PIDS=("${MCRT_JOBS[bench_worker]}")
+}
+
+relay_start_fastpath() {
+    local sinks=$1 i outs=() socket ids
+    for ((i = 0; i < sinks; i++)); do outs+=(--out "out$i:239.2.2.$((i + 1)):6000:16"); done
+    socket=$(scratch fastpath-run/control.sock)
+    mkdir -p "$(scratch fastpath-run)" "$(scratch fastpath-state)" "$(scratch fastpath-etc)"
+    bg_start relay "$(scratch fastpath-mcrd.log)" "${MCRT_RELAY_PIN[@]}" "$MCRD" --bus none --allow-root \
+        --control-socket "$socket" --state-dir "$(scratch fastpath-state)" --config-dir "$(scratch fastpath-etc)" \
+        --runtime-dir "$(scratch fastpath-run)" --worker-mode spawn --worker-binary "$MCRD_WORKER" --fast-path auto
+    RELAY_PIDS=("$BG_PID")
+    wait_until 15 "mcrd's control socket" test -S "$socket"
+    ns_exec relay "$MCRCTL" --socket "$socket" add bench --in "in0:$BENCH_INPUT_GROUP:$BENCH_INPUT_PORT" "${outs[@]}" \
+        >/dev/null || die "mcrctl --socket add failed: $(tail -n 5 "$(scratch fastpath-mcrd.log)")"
+    wait_until 15 "the fast path on in0" sh -c \
+        "ip netns exec '$(ns_name relay)' '$MCRT_PYTHON' '$REPO_DIR/tests/integration/lib/tcx_programs.py' in0 | grep -q ."
+    # The worker (spawned by mcrd) fills the maps; its CPU time counts too.
+    wait_until 15 "mcrd's worker" pgrep -P "${RELAY_PIDS[0]}" -f mcrd-worker
+    RELAY_PIDS+=("$(pgrep -P "${RELAY_PIDS[0]}" -f mcrd-worker | head -n 1)")
+    sleep 0.5
 }
 
 relay_start_kernel() {

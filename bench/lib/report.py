@@ -1,6 +1,8 @@
 #!/usr/bin/python3
-# Prints bench/run's CSV as a table, then mcrd's ratios to the kernel and to
-# socat for each (sinks, payload) pair: >1 means mcrd delivers more / costs more.
+# Prints bench/run's CSV as a table, then the ratios of mcrd's two paths
+# ("fastpath", "mcrd" = userspace) to no relay ("none", the limit), the
+# kernel and socat for each (sinks, payload) pair: >1 means mcrd delivers
+# more / costs more.
 import csv
 import sys
 
@@ -31,16 +33,16 @@ def ratio(a, b):
 def ratios(rows):
     by_key = {(r["relay"], r["sinks"], r["payload_bytes"]): r for r in rows}
     lines = []
-    for (relay, sinks, size), mcrd in sorted(by_key.items(), key=lambda kv: (int(kv[0][1]), int(kv[0][2]))):
-        if relay != "mcrd":
+    for (relay, sinks, size), mcrd in sorted(by_key.items(), key=lambda kv: (int(kv[0][1]), int(kv[0][2]), kv[0][0])):
+        if relay not in ("fastpath", "mcrd"):
             continue
-        for other in ("kernel", "socat"):
+        for other in ("none", "kernel", "socat", "mcrd"):
             peer = by_key.get((other, sinks, size))
-            if peer:
+            if peer and other != relay:
                 parts = ", ".join(f"{label} {ratio(mcrd[key], peer[key])}" for key, label in RATIOS)
-                lines.append(f"mcrd/{other:6} sinks {sinks} payload {size:>4}: {parts}")
+                lines.append(f"{relay:>8}/{other:6} sinks {sinks} payload {size:>4}: {parts}")
     if lines:
-        print("\nRatios (mcrd / other):")
+        print("\nRatios (mcrd's path / other; 'mcrd' is the userspace path):")
         print("\n".join(lines))
 
 
