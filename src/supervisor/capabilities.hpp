@@ -1,5 +1,8 @@
 // The supervisor's privileges: it keeps CAP_NET_RAW (AF_PACKET sockets for
-// workers), CAP_BPF + CAP_NET_ADMIN for the fast path if given, nothing else, and refuses to run as an all-powerful root.
+// workers), CAP_BPF + CAP_NET_ADMIN for the fast path if given, and in
+// spawn mode with --worker-user what it takes to start a worker as that
+// user (see for_worker_user below); nothing else, and it refuses to run as
+// an all-powerful root.
 #pragma once
 
 #include "core/result.hpp"
