@@ -57,6 +57,14 @@ relay_unavailable() {
     fi
 }
 
+# relay_require KIND: the binaries KIND runs (found through MCRT_BUILD_DIR).
+relay_require() {
+    case $1 in
+        mcrd) require_worker ;;
+        fastpath) require_worker; find_binary MCRD src/supervisor/mcrd; find_binary MCRCTL src/mcrctl/mcrctl ;;
+    esac
+}
+
 relay_start_none() { RELAY_PIDS=(); }
 
 relay_start_mcrd() {
@@ -67,7 +75,10 @@ relay_start_mcrd() {
 }
 
 relay_start_fastpath() {
-    local sinks=$1 i outs=() socket ids
+    local sinks=$1 i outs=() socket
+    # mcrd runs as root here and spawns its worker as nobody, which must
+    # reach the scratch directory's files.
+    chmod 0711 "$MCRT_TMPDIR"
     for ((i = 0; i < sinks; i++)); do outs+=(--out "out$i:239.2.2.$((i + 1)):6000:16"); done
     socket=$(scratch fastpath-run/control.sock)
     mkdir -p "$(scratch fastpath-run)" "$(scratch fastpath-state)" "$(scratch fastpath-etc)"

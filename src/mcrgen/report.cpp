@@ -12,7 +12,9 @@ namespace {
 
 double per_second(std::uint64_t count, std::uint64_t elapsed_ns)
 {
-    return elapsed_ns == 0 ? 0.0 : static_cast<double>(count) * static_cast<double>(kNsPerSecond) / static_cast<double>(elapsed_ns);
+    if (elapsed_ns == 0)
+        return 0.0;
+    return static_cast<double>(count) * static_cast<double>(kNsPerSecond) / static_cast<double>(elapsed_ns);
 }
 
 } // namespace

@@ -65,8 +65,8 @@ meson dist -C "$SCRATCH/dist-build" --no-tests --formats xztar >"$SCRATCH/dist.l
 TARBALL=$SCRATCH/dist-build/meson-dist/mcrd-$VERSION.tar.xz
 [ -f "$TARBALL" ] || die "meson dist made no $TARBALL"
 
-meson_args=()
-[[ -n "${MCRD_RPM_MESON_ARGS---unity=on}" ]] && meson_args=(--define "_mcrd_meson_test_args ${MCRD_RPM_MESON_ARGS---unity=on}")
+rpm_meson_args=${MCRD_RPM_MESON_ARGS---unity=on} meson_args=()
+[[ -n "$rpm_meson_args" ]] && meson_args=(--define "_mcrd_meson_test_args $rpm_meson_args")
 rpm_check=(--without check)
 [[ "${MCRD_RPM_CHECK:-0}" == 1 ]] && rpm_check=(--with check)
 step "rpmbuild -bb ${rpm_check[*]}"
