@@ -115,8 +115,10 @@ craft_send() {
 worker_start() {
     local ns=$1 name=$2 iface=$3; shift 3
     local config stats mtu mtu_option=() fast_path mode
-    case ${MCRD_TEST_FAST_PATH:-on} in
-        on|auto|off) fast_path=${MCRD_TEST_FAST_PATH:-on} ;;
+    # The values mcrd's --fast-path takes too (lib/bus.sh passes them on).
+    case ${MCRD_TEST_FAST_PATH:-} in
+        "") fast_path=on ;;
+        auto|off) fast_path=$MCRD_TEST_FAST_PATH ;;
         *) die "MCRD_TEST_FAST_PATH must be unset, auto or off, not '$MCRD_TEST_FAST_PATH'" ;;
     esac
     config=$(scratch "$name.config.json"); stats=$(scratch "$name.stats.json")
