@@ -1,7 +1,9 @@
 #!/bin/bash
 # Malformed frames crafted with scapy reach the worker's ingress, are counted
 # under their drop reason and are never forwarded. Valid crafted frames go
-# first to prove the crafted path does reach the worker.
+# first to prove the crafted path does reach the worker. With the fast path
+# the program relays the valid frames and leaves each bad one to the stack
+# (so to the worker) under the same reason, counted exactly in its maps.
 #
 #   +--------------------+      +------------------------+      +----------------+
 #   | src eth0           |------| in0     relay     out0 |------| sink0 eth0     |
