@@ -68,22 +68,6 @@ MediaRange parse_media_range(std::string_view text)
     return range;
 }
 
-// The metadata name: OpenMetrics names the family, 0.0.4 the sample.
-std::string metadata_name(const MetricFamily& family, ExpositionFormat format)
-{
-    if (format == ExpositionFormat::openmetrics)
-        return family.name;
-    switch (family.type) {
-    case MetricType::counter:
-        return family.name + "_total";
-    case MetricType::info:
-        return family.name + "_info";
-    case MetricType::gauge:
-        break;
-    }
-    return family.name;
-}
-
 std::string sample_name(const MetricFamily& family)
 {
     switch (family.type) {
@@ -95,6 +79,12 @@ std::string sample_name(const MetricFamily& family)
         break;
     }
     return family.name;
+}
+
+// The metadata name: OpenMetrics names the family, 0.0.4 the sample.
+std::string metadata_name(const MetricFamily& family, ExpositionFormat format)
+{
+    return format == ExpositionFormat::openmetrics ? family.name : sample_name(family);
 }
 
 const char* type_name(MetricType type, ExpositionFormat format)

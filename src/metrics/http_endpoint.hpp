@@ -24,7 +24,7 @@ namespace mcr::metrics {
 struct HttpLimits {
     unsigned connections = 64;             // served at once
     unsigned timeout_seconds = 5;          // a connection idle this long is closed
-    std::size_t request_memory_bytes = 32 * 1024;   // per connection, request line and headers included
+    std::size_t request_memory_bytes = std::size_t{32} * 1024;   // per connection, request line and headers included
 };
 
 // The body of one scrape in `format`, on the endpoint's thread.

@@ -15,12 +15,14 @@ namespace {
 
 using nlohmann::json;
 
+std::uint64_t unsigned_value(const json& value) { return value.is_number_unsigned() ? value.get<std::uint64_t>() : 0; }
+
 std::uint64_t unsigned_at(const json& object, const char* key)
 {
     if (!object.is_object())
         return 0;
     const auto it = object.find(key);
-    return it != object.end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : 0;
+    return it != object.end() ? unsigned_value(*it) : 0;
 }
 
 std::string string_at(const json& object, const char* key)
@@ -112,7 +114,7 @@ void add_rule(RuleFamilies& f, const json& rule)
         for (const auto& [reason, count] : object_at(output, "drops").items()) {
             std::vector<Label> with_reason = labels;
             with_reason.push_back({"reason", reason});
-            f.output_drops.add(std::move(with_reason), count.is_number_unsigned() ? count.get<std::uint64_t>() : 0);
+            f.output_drops.add(std::move(with_reason), unsigned_value(count));
         }
     }
 }
@@ -142,8 +144,7 @@ void add_interface(InterfaceFamilies& f, const json& worker)
     f.bytes.add({{"interface", interface}}, unsigned_at(ingress, "bytes"));
     for (const auto& [reason, count] : ingress.items())
         if (reason != "frames" && reason != "bytes")
-            f.discarded.add({{"interface", interface}, {"reason", reason}},
-                            count.is_number_unsigned() ? count.get<std::uint64_t>() : 0);
+            f.discarded.add({{"interface", interface}, {"reason", reason}}, unsigned_value(count));
     f.discarded.add({{"interface", interface}, {"reason", "kernel"}},
                     unsigned_at(object_at(worker, "kernel"), "drops"));
     f.uptime.add({{"interface", interface}}, static_cast<double>(unsigned_at(worker, "uptime_ms")) / 1000.0);
@@ -152,8 +153,7 @@ void add_interface(InterfaceFamilies& f, const json& worker)
         f.fast_path.add({{"interface", interface}, {"mode", path_label(mode)}, {"reason", string_at(fast_path, "reason")}},
                         std::uint64_t{1});
     for (const auto& [reason, count] : object_at(fast_path, "pass").items())
-        f.passed.add({{"interface", interface}, {"reason", reason}},
-                     count.is_number_unsigned() ? count.get<std::uint64_t>() : 0);
+        f.passed.add({{"interface", interface}, {"reason", reason}}, unsigned_value(count));
 }
 
 void move_into(Exposition& out, std::initializer_list<MetricFamily*> families)

@@ -1,6 +1,7 @@
 // The D-Bus side of a scrape; see relay_reader.hpp.
 #include "metrics/relay_reader.hpp"
 
+#include "bus/bus_connect.hpp"
 #include "bus/bus_names.hpp"
 #include "core/c_owned.hpp"
 
@@ -47,19 +48,8 @@ Status RelayReader::connect()
     if (connection_ && sd_bus_is_open(connection_.get()) > 0)
         return Ok{};
     connection_.reset();
-    sd_bus* raw = nullptr;
-    int r = 0;
-    if (bus_ == "system") {
-        r = sd_bus_open_system(&raw);
-    } else if ((r = sd_bus_new(&raw)) >= 0) {
-        BusPtr owner(raw);
-        if ((r = sd_bus_set_address(raw, bus_.c_str())) >= 0 && (r = sd_bus_set_bus_client(raw, 1)) >= 0)
-            r = sd_bus_start(raw);
-        raw = r >= 0 ? owner.release() : nullptr;
-    }
-    if (r < 0)
+    if (const int r = bus::open_bus(bus_, "mcrd-metrics", connection_); r < 0)
         return Error{"connecting to " + (bus_ == "system" ? std::string("the system bus") : bus_), std::strerror(-r)};
-    connection_.reset(raw);
     return Ok{};
 }
 

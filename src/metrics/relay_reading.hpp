@@ -22,6 +22,9 @@ struct WorkerReading {
     std::optional<std::uint64_t> restarts;
 };
 
+// The implicit noexcept move runs nlohmann::json's invariant assertion,
+// which holds for any parsed document.
+// NOLINTNEXTLINE(bugprone-exception-escape)
 struct RelayReading {
     std::string version;             // Manager.Version
     std::uint32_t rule_count = 0;    // Manager.RuleCount
