@@ -2,6 +2,7 @@
 #include "metrics/http_endpoint.hpp"
 
 #include "core/c_callback.hpp"
+#include "core/log.hpp"
 
 #include <cstring>
 
@@ -79,6 +80,7 @@ MHD_Result HttpEndpoint::answer(MHD_Connection* connection, const char* url, con
                        "GET, HEAD");
     const char* accept = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
     const ExpositionFormat format = negotiate_format(accept != nullptr ? accept : "");
+    log_debug(std::string("Scrape answered as ") + content_type(format));
     return respond(connection, MHD_HTTP_OK, scrape_(format), content_type(format));
 }
 

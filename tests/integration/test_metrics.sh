@@ -4,7 +4,8 @@
 # 127.0.0.1 inside the relay's namespace and scraped with curl in both
 # formats; promtool finds nothing to lint in the Prometheus text; the rule's
 # and the output's packet counters equal what mcrgen sent; other paths get
-# 404, other methods 405; with mcrd stopped a scrape still gives a valid
+# 404, other methods 405; a real Prometheus server scrapes it (OpenMetrics)
+# and holds the same numbers; with mcrd stopped a scrape still gives a valid
 # exposition with mcrd_up 0. Hostile clients (a huge header, an idle and a
 # trickling client, 200 connections at once) stay bounded and the exporter
 # keeps answering.
@@ -103,6 +104,30 @@ check_eq "OpenMetrics counter family" "# TYPE mcrd_rule_packets counter" \
 check_eq "OpenMetrics unit" "# UNIT mcrd_rule_bytes bytes" "$(grep -x '# UNIT mcrd_rule_bytes bytes' "$(scratch openmetrics.body)")"
 check_eq "OpenMetrics rule packets" "$PACKETS" "$(sample openmetrics 'mcrd_rule_packets_total{rule="r1"}')"
 check_eq "one exporter process served every scrape" 1 "$(grep -c 'Serving /metrics' "$(scratch metrics.log)")"
+
+log "--- a real Prometheus scrapes it every second (it asks for OpenMetrics)"
+cat >"$(scratch prometheus.yml)" <<YAML
+global: {scrape_interval: 1s, scrape_timeout: 1s}
+scrape_configs:
+  - job_name: mcrd
+    static_configs: [{targets: ['127.0.0.1:$PORT']}]
+YAML
+bg_start relay "$(scratch prometheus.log)" prometheus --config.file="$(scratch prometheus.yml)" \
+    --storage.tsdb.path="$(scratch tsdb)" --web.listen-address=127.0.0.1:19090
+PROMETHEUS_PID=$BG_PID
+# query PROMQL: the value of the first series of an instant query, "" if none.
+query() {
+    ns_exec relay curl -s --max-time 5 http://127.0.0.1:19090/api/v1/query --data-urlencode "query=$1" |
+        "$MCRT_PYTHON" -c 'import json, sys; r = json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else "")'
+}
+check_eventually "Prometheus: up{job=\"mcrd\"}" 1 30 query 'up{job="mcrd"}'
+check_eventually "Prometheus: the rule's packets" "$PACKETS" 10 query 'mcrd_rule_packets_total{rule="r1"}'
+check_eventually "Prometheus: the rule's bytes" "$((PACKETS * SIZE))" 10 query 'mcrd_rule_bytes_total{rule="r1"}'
+check_eventually "Prometheus: the build info" 1 10 query 'mcrd_build_info{version="0.1.0"}'
+# Only Prometheus asked for OpenMetrics more than once (curl did once above).
+check_eq "Prometheus got OpenMetrics" yes \
+    "$([ "$(grep -c 'Scrape answered as application/openmetrics-text' "$(scratch metrics.log)")" -gt 1 ] && echo yes || echo no)"
+stop_pid "$PROMETHEUS_PID" || true
 
 log "--- other paths and methods"
 check_eq "GET / -> 404" 404 "$(status_of "http://127.0.0.1:$PORT/")"
