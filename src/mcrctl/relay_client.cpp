@@ -1,6 +1,7 @@
 // Connects mcrctl to the relay's bus and runs method calls synchronously.
 #include "relay_client.hpp"
 
+#include "bus/bus_connect.hpp"
 #include "bus/bus_names.hpp"
 #include "core/c_owned.hpp"
 
@@ -29,26 +30,12 @@ bool is_write_method(std::string_view method)
 
 BusPtr connect_bus(const std::string& address)
 {
-    sd_bus* raw = nullptr;
-    int r = 0;
-    if (address.empty()) {
-        r = sd_bus_open_system(&raw);
-    } else {
-        r = sd_bus_new(&raw);
-        if (r >= 0) {
-            BusPtr bus(raw);
-            if ((r = sd_bus_set_address(raw, address.c_str())) >= 0 && (r = sd_bus_set_bus_client(raw, 1)) >= 0)
-                r = sd_bus_start(raw);
-            if (r >= 0)
-                return bus;
-            raw = nullptr;
-        }
-    }
-    if (r < 0)
+    BusPtr bus;
+    if (const int r = bus::open_bus(address.empty() ? "system" : address, nullptr, bus); r < 0)
         throw CommandFailure(exit_code_for_errno(r),
                              std::string("Failed to connect to ") + (address.empty() ? "the system bus" : address) +
                                  ": " + std::strerror(-r));
-    return BusPtr(raw);
+    return bus;
 }
 
 [[noreturn]] void throw_call_failure(const std::string& bus_name, const char* method, int r, const BusError& error)

@@ -1,6 +1,7 @@
 // Context set-up, the event loop, signals, sd_notify and idle exit.
 #include "context.hpp"
 
+#include "bus/bus_connect.hpp"
 #include "bus/bus_names.hpp"
 #include "core/audit_caller.hpp"
 #include "core/c_callback.hpp"
@@ -153,21 +154,10 @@ Status Context::connect_bus()
         log_info("No bus (--bus none): serving the control socket " + options_.control_socket + " only");
         return Ok{};
     }
-    sd_bus* bus = nullptr;
-    int r = 0;
-    if (options_.bus == "system") {
-        r = sd_bus_open_system_with_description(&bus, "mcrd-api");
-    } else if (options_.bus == "session") {
-        r = sd_bus_open_user_with_description(&bus, "mcrd-api");
-    } else if ((r = sd_bus_new(&bus)) >= 0) {
-        BusPtr owner(bus);   // freed on any failure below
-        if ((r = sd_bus_set_address(bus, options_.bus.c_str())) >= 0 && (r = sd_bus_set_bus_client(bus, 1)) >= 0)
-            r = sd_bus_start(bus);
-        bus = r >= 0 ? owner.release() : nullptr;
-    }
+    int r = bus::open_bus(options_.bus, "mcrd-api", bus_);
     if (r < 0)
         return errno_error("cannot connect to the bus '" + options_.bus + "'", r);
-    bus_.reset(bus);
+    sd_bus* bus = bus_.get();
     if ((r = relay_bus_.attach(bus)) < 0)
         return errno_error("cannot register the D-Bus objects", r);
     if ((r = sd_bus_attach_event(bus, event_.get(), SD_EVENT_PRIORITY_NORMAL)) < 0)

@@ -3,7 +3,7 @@
 # and every method, signal and property the running mcrd shows in its
 # introspection XML, must be documented in the man sources (man/*.scd).
 #
-#   check_docs.py --man-dir DIR --mcrctl B --mcrd B --mcrd-worker B --mcrgen B
+#   check_docs.py --man-dir DIR --mcrctl B --mcrd B --mcrd-worker B --mcrgen B [--mcrd-metrics B]
 #
 # The D-Bus part runs mcrd on a private dbus-daemon inside a new network
 # namespace (unshare -n, plus -r when not root). Exit 0 ok, 1 drift found,
@@ -68,8 +68,12 @@ def subcommands(sections):
 
 def check_cli(args, problems):
     """Options of every binary, mcrctl's commands (nested ones included)."""
-    pages = {"mcrd": "mcrd.8", "mcrd-worker": "mcrd.8", "mcrgen": "mcrgen.1", "mcrctl": "mcrctl.1"}
+    pages = {"mcrd": "mcrd.8", "mcrd-worker": "mcrd.8", "mcrgen": "mcrgen.1", "mcrctl": "mcrctl.1",
+             "mcrd-metrics": "mcrd-metrics.8"}
     binaries = {"mcrd": args.mcrd, "mcrd-worker": args.mcrd_worker, "mcrgen": args.mcrgen, "mcrctl": args.mcrctl}
+    # Built only with -Dmetrics (libmicrohttpd).
+    if args.mcrd_metrics:
+        binaries["mcrd-metrics"] = args.mcrd_metrics
     checked = 0
     for name, binary in binaries.items():
         page = pages[name]
@@ -210,6 +214,7 @@ def main():
     parser = argparse.ArgumentParser()
     for option in ("--man-dir", "--mcrctl", "--mcrd", "--mcrd-worker", "--mcrgen"):
         parser.add_argument(option, required=True)
+    parser.add_argument("--mcrd-metrics")
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     problems = []

@@ -139,6 +139,7 @@ step "scriptlets"
 rpm -qp --scripts "${PACKAGES[@]}" >"$SCRATCH/scripts"
 for wanted in "useradd -r -g 'mcrd'" "groupadd -r  'mcr'" "install-system-units mcrd.socket mcrd.service" \
               "remove-system-units mcrd.socket mcrd.service" "mark-restart-system-units mcrd.service" \
+              "useradd -r -g 'mcrd-metrics'" "mcrd-metrics.socket mcrd-metrics.service" \
               "systemd-sysctl 50-mcrd.conf" "'mcrd-worker@*.service'"; do
     if grep -qF -- "$wanted" "$SCRATCH/scripts"; then ok "a scriptlet runs: $wanted"; else fail "no scriptlet runs: $wanted"; fi
 done

@@ -1,6 +1,7 @@
 #!/bin/bash
 # systemd-analyze security exposure of the shipped units, offline on the
-# configured unit files: supervisor <= 2.5, worker <= 1.0 (ARCHITECTURE.md 7).
+# configured unit files: supervisor <= 2.5, worker <= 1.0 (ARCHITECTURE.md 7),
+# metrics exporter <= 2.0.
 # The supervisor's bound was 2.0 before the fast path: CAP_NET_ADMIN (+0.2)
 # and CAP_BPF (+0.1) in its bounding set, which loading and attaching the tc
 # program needs, took it from 1.9 to 2.1 (issue 17 allows up to 2.5).
@@ -33,5 +34,13 @@ check_le "mcrd@red.service exposure" 2.5 "$namespaced"
 worker=$(exposure "$scratch/mcrd-worker@eth0.service")
 echo "# mcrd-worker@eth0.service exposure: ${worker:-none}"
 check_le "mcrd-worker@eth0.service exposure" 1.0 "$worker"
+
+# The exporter (built with -Dmetrics): no capability, no network but the
+# passed socket; issue 21 asks for <= 2.0.
+if [[ -f "$build/units/mcrd-metrics.service" ]]; then
+    metrics=$(exposure "$build/units/mcrd-metrics.service")
+    echo "# mcrd-metrics.service exposure: ${metrics:-none}"
+    check_le "mcrd-metrics.service exposure" 2.0 "$metrics"
+fi
 
 finish

@@ -1,0 +1,206 @@
+// From a RelayReading to metric families. Names follow Prometheus'
+// conventions: mcrd_ prefix, base units in the name (_bytes, _seconds),
+// counters exposed with _total, every reason or path a label value of one
+// family rather than a family of its own. GetStats fields that are absent or
+// of the wrong type count as 0 (or leave the sample out where 0 would claim
+// something, e.g. a rule's path before its worker reported).
+#include "metrics/relay_metrics.hpp"
+
+#include <algorithm>
+#include <string>
+
+namespace mcr::metrics {
+
+namespace {
+
+using nlohmann::json;
+
+std::uint64_t unsigned_value(const json& value) { return value.is_number_unsigned() ? value.get<std::uint64_t>() : 0; }
+
+std::uint64_t unsigned_at(const json& object, const char* key)
+{
+    if (!object.is_object())
+        return 0;
+    const auto it = object.find(key);
+    return it != object.end() ? unsigned_value(*it) : 0;
+}
+
+std::string string_at(const json& object, const char* key)
+{
+    if (!object.is_object())
+        return {};
+    const auto it = object.find(key);
+    return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+const json& array_at(const json& object, const char* key)
+{
+    static const json empty = json::array();
+    if (!object.is_object())
+        return empty;
+    const auto it = object.find(key);
+    return it != object.end() && it->is_array() ? *it : empty;
+}
+
+const json& object_at(const json& object, const char* key)
+{
+    static const json empty = json::object();
+    if (!object.is_object())
+        return empty;
+    const auto it = object.find(key);
+    return it != object.end() && it->is_object() ? *it : empty;
+}
+
+MetricFamily family(std::string name, MetricType type, std::string unit, std::string help)
+{
+    return MetricFamily{std::move(name), type, std::move(unit), std::move(help), {}};
+}
+
+// The fast path is "tc" in GetStats (the program's hook); metrics call the
+// two paths "fast" and "userspace", the words of mcrd(8).
+std::string path_label(const std::string& api_path) { return api_path == "tc" ? "fast" : api_path; }
+
+struct RuleFamilies {
+    MetricFamily packets = family("mcrd_rule_packets", MetricType::counter, "",
+                                  "Packets a rule matched and relayed (both paths)");
+    MetricFamily bytes = family("mcrd_rule_bytes", MetricType::counter, "bytes",
+                                "UDP payload bytes of the packets a rule relayed (both paths)");
+    MetricFamily drops = family("mcrd_rule_drops", MetricType::counter, "",
+                                "Packets a rule matched and did not relay, by reason");
+    MetricFamily path = family("mcrd_rule_path", MetricType::info, "",
+                               "The path relaying a rule now: fast (in-kernel tc program) or userspace, "
+                               "with the reason when userspace");
+    MetricFamily path_packets = family("mcrd_rule_path_packets", MetricType::counter, "",
+                                       "Packets a rule relayed, by the path that moved them");
+    MetricFamily path_bytes = family("mcrd_rule_path_bytes", MetricType::counter, "bytes",
+                                     "UDP payload bytes a rule relayed, by the path that moved them");
+    MetricFamily output_packets = family("mcrd_output_packets", MetricType::counter, "",
+                                         "Copies an output sent (accepted by the kernel)");
+    MetricFamily output_bytes = family("mcrd_output_bytes", MetricType::counter, "bytes",
+                                       "UDP payload bytes of the copies an output sent");
+    MetricFamily output_drops = family("mcrd_output_drops", MetricType::counter, "",
+                                       "Copies an output could not send, by reason");
+};
+
+void add_rule(RuleFamilies& f, const json& rule)
+{
+    const std::string name = string_at(rule, "name");
+    const std::uint64_t packets = unsigned_at(rule, "packets");
+    const std::uint64_t bytes = unsigned_at(rule, "bytes");
+    f.packets.add({{"rule", name}}, packets);
+    f.bytes.add({{"rule", name}}, bytes);
+    f.drops.add({{"rule", name}, {"reason", "ttl_expired"}}, unsigned_at(rule, "ttl_expired"));
+    // Only a rule a worker reported on has a path.
+    if (const std::string path = string_at(rule, "path"); !path.empty()) {
+        f.path.add({{"rule", name}, {"path", path_label(path)}, {"reason", string_at(rule, "path_reason")}},
+                   std::uint64_t{1});
+        // "packets" is the sum of both paths; the fast path's share is listed.
+        const json& fast = object_at(rule, "fast_path");
+        const std::uint64_t fast_packets = std::min(unsigned_at(fast, "packets"), packets);
+        const std::uint64_t fast_bytes = std::min(unsigned_at(fast, "bytes"), bytes);
+        f.path_packets.add({{"rule", name}, {"path", "fast"}}, fast_packets);
+        f.path_packets.add({{"rule", name}, {"path", "userspace"}}, packets - fast_packets);
+        f.path_bytes.add({{"rule", name}, {"path", "fast"}}, fast_bytes);
+        f.path_bytes.add({{"rule", name}, {"path", "userspace"}}, bytes - fast_bytes);
+    }
+    for (const json& output : array_at(rule, "outputs")) {
+        const std::vector<Label> labels = {{"rule", name},
+                                           {"interface", string_at(output, "interface")},
+                                           {"address", string_at(output, "address")},
+                                           {"port", std::to_string(unsigned_at(output, "port"))}};
+        f.output_packets.add(labels, unsigned_at(output, "packets"));
+        f.output_bytes.add(labels, unsigned_at(output, "bytes"));
+        // Every reason the worker lists, so that a new one needs no change here.
+        for (const auto& [reason, count] : object_at(output, "drops").items()) {
+            std::vector<Label> with_reason = labels;
+            with_reason.push_back({"reason", reason});
+            f.output_drops.add(std::move(with_reason), unsigned_value(count));
+        }
+    }
+}
+
+struct InterfaceFamilies {
+    MetricFamily frames = family("mcrd_ingress_frames", MetricType::counter, "",
+                                 "Frames a worker read from its ingress interface");
+    MetricFamily bytes = family("mcrd_ingress_bytes", MetricType::counter, "bytes",
+                                "Bytes of the frames a worker read, link header included");
+    MetricFamily discarded = family("mcrd_ingress_discarded_frames", MetricType::counter, "",
+                                    "Ingress frames not relayed, by reason (kernel: dropped by the kernel "
+                                    "before the worker read them)");
+    MetricFamily uptime = family("mcrd_worker_uptime_seconds", MetricType::gauge, "seconds",
+                                 "Time since the worker process started");
+    MetricFamily fast_path = family("mcrd_fast_path", MetricType::info, "",
+                                    "How an ingress interface is attached: fast (tc program) or userspace, "
+                                    "with the reason");
+    MetricFamily passed = family("mcrd_fast_path_passed_frames", MetricType::counter, "",
+                                 "Frames the fast path left to the userspace path, by reason");
+};
+
+void add_interface(InterfaceFamilies& f, const json& worker)
+{
+    const std::string interface = string_at(worker, "interface");
+    const json& ingress = object_at(worker, "ingress");
+    f.frames.add({{"interface", interface}}, unsigned_at(ingress, "frames"));
+    f.bytes.add({{"interface", interface}}, unsigned_at(ingress, "bytes"));
+    for (const auto& [reason, count] : ingress.items())
+        if (reason != "frames" && reason != "bytes")
+            f.discarded.add({{"interface", interface}, {"reason", reason}}, unsigned_value(count));
+    f.discarded.add({{"interface", interface}, {"reason", "kernel"}},
+                    unsigned_at(object_at(worker, "kernel"), "drops"));
+    f.uptime.add({{"interface", interface}}, static_cast<double>(unsigned_at(worker, "uptime_ms")) / 1000.0);
+    const json& fast_path = object_at(worker, "fast_path");
+    if (const std::string mode = string_at(fast_path, "mode"); !mode.empty())
+        f.fast_path.add({{"interface", interface}, {"mode", path_label(mode)}, {"reason", string_at(fast_path, "reason")}},
+                        std::uint64_t{1});
+    for (const auto& [reason, count] : object_at(fast_path, "pass").items())
+        f.passed.add({{"interface", interface}, {"reason", reason}}, unsigned_value(count));
+}
+
+void move_into(Exposition& out, std::initializer_list<MetricFamily*> families)
+{
+    for (MetricFamily* f : families)
+        out.push_back(std::move(*f));
+}
+
+} // namespace
+
+Exposition relay_metrics(const std::optional<RelayReading>& reading)
+{
+    Exposition out;
+    out.push_back(family("mcrd_up", MetricType::gauge, "", "Whether mcrd answered this scrape on D-Bus (1) or not (0)")
+                      .add({}, std::uint64_t{reading ? 1U : 0U}));
+    if (!reading)
+        return out;
+    out.push_back(family("mcrd_build", MetricType::info, "", "The version of the mcrd that answered")
+                      .add({{"version", reading->version}}, std::uint64_t{1}));
+    out.push_back(family("mcrd_rules", MetricType::gauge, "", "Rules the supervisor holds")
+                      .add({}, std::uint64_t{reading->rule_count}));
+    out.push_back(family("mcrd_workers", MetricType::gauge, "", "Workers the supervisor manages")
+                      .add({}, std::uint64_t{reading->worker_count}));
+
+    RuleFamilies rules;
+    for (const json& rule : array_at(reading->stats, "rules"))
+        add_rule(rules, rule);
+    move_into(out, {&rules.packets, &rules.bytes, &rules.drops, &rules.path, &rules.path_packets, &rules.path_bytes,
+                    &rules.output_packets, &rules.output_bytes, &rules.output_drops});
+
+    InterfaceFamilies interfaces;
+    for (const json& worker : array_at(reading->stats, "workers"))
+        add_interface(interfaces, worker);
+    move_into(out, {&interfaces.frames, &interfaces.bytes, &interfaces.discarded, &interfaces.fast_path,
+                    &interfaces.passed, &interfaces.uptime});
+
+    MetricFamily state = family("mcrd_worker", MetricType::info, "",
+                                "A worker, its unit (or spawned) and its state");
+    MetricFamily restarts = family("mcrd_worker_restarts", MetricType::counter, "",
+                                   "Automatic restarts of a worker unit (systemd's NRestarts)");
+    for (const WorkerReading& worker : reading->workers) {
+        state.add({{"interface", worker.interface}, {"unit", worker.unit}, {"state", worker.state}}, std::uint64_t{1});
+        if (worker.restarts)
+            restarts.add({{"interface", worker.interface}, {"unit", worker.unit}}, *worker.restarts);
+    }
+    move_into(out, {&state, &restarts});
+    return out;
+}
+
+} // namespace mcr::metrics
