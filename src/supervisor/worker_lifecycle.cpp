@@ -82,9 +82,13 @@ void WorkerManager::start(Worker& worker)
     set_state(worker, WorkerState::starting, "spawned, pid " + std::to_string(worker.pid));
 }
 
-void WorkerManager::stop(Worker& worker)
+void WorkerManager::stop(Worker& worker, bool detach)
 {
     worker.restart_timer.reset();
+    // A cls_bpf filter (tc-legacy) outlives every process: ours to remove
+    // (the worker has no capability). A tcx link goes with its fds below.
+    if (detach)
+        detach_fast_path(worker);
     drop_link(worker);
     // Fds not handed over yet go now (closing the link detaches); the
     // worker's own go with it. A later start decides afresh. First, so
@@ -109,7 +113,9 @@ void WorkerManager::release_all()
 {
     for (auto& [interface, worker] : workers_) {
         worker->unit_started = false;   // stop() must not send StopUnit
-        stop(*worker);
+        // Spawned workers end with us, and so must their filters; units
+        // forward on with theirs.
+        stop(*worker, settings_.mode == WorkerMode::spawn);
     }
     workers_.clear();
 }

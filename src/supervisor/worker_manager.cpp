@@ -148,6 +148,10 @@ void WorkerManager::link_changed(const LinkEvent& event)
     switch (event.kind) {
     case LinkEventKind::added:
     case LinkEventKind::removed:
+        // Every link is "added" once at start (the monitor's first dump):
+        // where no worker receives, an earlier mcrd's filter must go.
+        if (event.kind == LinkEventKind::added)
+            sweep_orphan_filter(event.ifname, event.ifindex);
         note_link(event.ifname, event.kind == LinkEventKind::added && event.up);
         interface_changed(event.ifname, event.kind == LinkEventKind::added);
         return;
@@ -345,9 +349,9 @@ void WorkerManager::retire_stats(Worker& worker)
 {
     if (!worker.stats)
         return;
-    // While we hold the fast path's link (spawn mode), its maps and their
+    // While we hold the fast path's maps (spawn mode), they and their
     // counters go on into the next run's documents: carry only the rest.
-    nlohmann::json finished = worker.sockets.by_name.count(std::string(worker_protocol::kFastPathLinkFd))
+    nlohmann::json finished = worker.sockets.by_name.count(std::string(worker_protocol::kFastPathAttachmentFd))
                                   ? without_fast_path_share(*worker.stats)
                                   : *worker.stats;
     worker.carried = worker.carried ? add_counters(finished, *worker.carried) : std::move(finished);
