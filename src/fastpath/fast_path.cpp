@@ -271,6 +271,18 @@ Outcome<std::uint32_t> Program::attach_tc_legacy(int ifindex, std::optional<std:
             return failure;
         }
         made_clsact = created == 0;
+        // Our slot holds one filter: under the other handle (the qdisc was
+        // there, so the handle differs) a second one would be ours too.
+        for (const std::uint32_t handle : {kLegacyHandleFoundClsact, kLegacyHandleMadeClsact}) {
+            bpf_tc_opts query{};
+            query.sz = sizeof(query);
+            query.handle = handle;
+            query.priority = kLegacyFilterPriority;
+            if (!made_clsact && bpf_tc_query(&hook, &query) == 0)
+                return Failure{Refusal::attach_refused, EEXIST,
+                               "the fast path's cls_bpf slot is taken" + where + " (program id " +
+                                   std::to_string(query.prog_id) + ")"};
+        }
     }
     bpf_tc_opts options{};
     options.sz = sizeof(options);

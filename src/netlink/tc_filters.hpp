@@ -21,9 +21,10 @@ struct TcFilter {
     std::string bpf_name;             // kind "bpf": the name its attacher gave ("mcr_relay:[42]" from libbpf)
 };
 
-// Every filter on `hook` of interface `ifindex` (one line per filter, not
-// tc's chain/qdisc lines). An interface without a clsact qdisc has none.
-// A negative errno when the dump fails (ENODEV: no such interface).
+// Every filter on `hook` of interface `ifindex` (one entry per filter, not
+// tc's per-priority classifier lines). An interface without a clsact
+// qdisc has none, and so, to the kernel's dump, has a missing interface.
+// A negative errno when the dump fails.
 struct TcFilterList {
     std::vector<TcFilter> filters;
     int error = 0;

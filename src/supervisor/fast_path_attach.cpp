@@ -145,9 +145,8 @@ Result<FastPathHandoff, FastPathRefusal> attach_fast_path(int ifindex, FastPathA
 
 Result<std::uint32_t, FastPathRefusal> detach_legacy_filter(int ifindex)
 {
+    // A missing interface lists nothing: it took its filters with it.
     TcFilterList ingress = list_tc_filters(ifindex, TcHook::ingress);
-    if (ingress.error == -ENODEV)
-        return 0U;   // the interface is gone, and its filters with it
     if (ingress.error < 0)
         return filter_refusal(ingress.error, ifindex);
     std::optional<OurLegacyFilter> ours;
