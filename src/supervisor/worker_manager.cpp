@@ -72,7 +72,8 @@ Result<std::unique_ptr<WorkerManager>> WorkerManager::create(sd_event* event, sd
     if (manager->settings_.mode == WorkerMode::systemd) {
         if (!system_bus)
             return Error{"--worker-mode", "systemd mode needs the system bus"};
-        manager->units_ = std::make_unique<WorkerUnits>(system_bus, &WorkerManager::on_unit_failure, manager.get());
+        manager->units_ = std::make_unique<WorkerUnits>(system_bus, &WorkerManager::on_unit_failure,
+                                                        &WorkerManager::on_unit_state, manager.get());
         if (Status watched = manager->watch_jobs(system_bus); !watched)
             return watched.error();
         WorkerManager* self = manager.get();
@@ -404,9 +405,11 @@ void WorkerManager::link_closed(const std::string& interface)
     Worker& worker = *it->second;
     drop_link(worker);
     // Spawn mode learns about the exit from SIGCHLD; a unit is restarted by
-    // systemd and reconnects.
-    if (settings_.mode == WorkerMode::systemd && worker.unit_started)
+    // systemd and reconnects, unless someone stopped it (see check_unit_later).
+    if (settings_.mode == WorkerMode::systemd && worker.unit_started) {
         set_state(worker, WorkerState::starting, "link lost, waiting for the worker to reconnect");
+        check_unit_later(worker);
+    }
 }
 
 int WorkerManager::on_stats_timer(sd_event_source* source, std::uint64_t, void* userdata) noexcept

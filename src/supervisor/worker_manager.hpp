@@ -128,6 +128,10 @@ private:
     static int on_restart_timer(sd_event_source* source, std::uint64_t usec, void* userdata) noexcept;
     static int on_stats_timer(sd_event_source* source, std::uint64_t usec, void* userdata) noexcept;
     static void on_unit_failure(void* userdata, const std::string& unit, const std::string& message);
+    static void on_unit_state(void* userdata, const std::string& unit, const std::string& active_state,
+                              std::uint32_t job_id);
+    static int on_unit_check_timer(sd_event_source* source, std::uint64_t usec, void* userdata) noexcept;
+    void check_unit_later(Worker& worker);
     static int on_job_removed(sd_bus_message* message, void* userdata, sd_bus_error* error) noexcept;
     [[nodiscard]] Status watch_jobs(sd_bus* system_bus);
 
