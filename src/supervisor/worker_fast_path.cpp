@@ -115,13 +115,14 @@ std::vector<std::string> WorkerManager::plan_fast_path(Worker& worker)
     if (occupants->ours) {
         // Our filter, but not one this worker holds the maps of: a worker
         // unit that outlived the previous supervisor says so in its first
-        // report; otherwise (a spawned worker died with the previous mcrd,
-        // a unit lost its FD store) nobody can fill or count it. It relays
-        // on with its last rules until the worker runs, so wait for that
-        // ("not-handed-over": its ingress socket is open), then take its
-        // place in one step: the worker relays what the new program leaves
-        // to the stack until its rules are in.
-        if (!reports_none_handed_over(worker.stats))
+        // report (then fast_path_program names it and we returned above);
+        // otherwise (a spawned worker died with the previous mcrd, a unit
+        // lost its FD store or holds other maps) nobody can fill or count
+        // it. It relays on with its last rules until the worker runs, so
+        // wait for a report (its ingress socket is open by then), then take
+        // its place in one step: the worker relays what the new program
+        // leaves to the stack until its rules are in.
+        if (!worker.stats)
             return {};
         if (mode == FastPathAttach::tc_legacy) {
             replace_handle = occupants->ours->handle;
@@ -190,8 +191,18 @@ void WorkerManager::follow_fast_path_report(Worker& worker)
         return;   // a worker built without the fast path
     if (const std::string mode = reported->value("mode", ""); mode == "tc" || mode == "tc-legacy") {
         const auto id = reported->find("program_id");
-        if (id != reported->end() && id->is_number_unsigned())
-            worker.fast_path_program = id->get<std::uint32_t>();
+        if (id == reported->end() || !id->is_number_unsigned() || id->get<std::uint32_t>() == worker.fast_path_program)
+            return;
+        worker.fast_path_program = id->get<std::uint32_t>();
+        // A tcx program is attached while the worker holds its link; a
+        // cls_bpf program only while the filter names it. A worker that
+        // outlived us may hold maps whose filter is gone or was replaced:
+        // plan_fast_path() adopts, attaches afresh or takes the filter over.
+        if (mode != "tc-legacy" || !worker.link)
+            return;
+        const std::vector<std::string> names = plan_fast_path(worker);
+        if (!names.empty())
+            worker.link->send_config(worker.config, worker.sockets.named(names));
         return;
     }
     // Only a worker that has none gets one: one that holds the fds but
