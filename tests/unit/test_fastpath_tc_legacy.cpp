@@ -4,43 +4,18 @@
 // slot, a replacement swaps the program under the same handle, the
 // attachment map is frozen (a worker's map fd cannot rewrite it), and
 // detaching leaves no filter and no qdisc we made, twice over.
-#include "fastpath/fast_path.hpp"
+#include "fastpath_fixture.hpp"
 #include "netlink/tc_filters.hpp"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <doctest/doctest.h>
 #include <net/if.h>
-#include <sched.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
-
-#include <cstdio>
-#include <thread>
 
 using namespace mcr;
+using mcr::test::in_throwaway_netns;
 
 namespace {
-
-// A thread in a network namespace of its own, lo up; all goes with it.
-template <typename Body>
-bool in_throwaway_netns(Body body)
-{
-    bool entered = false;
-    std::thread thread([&] {
-        if (unshare(CLONE_NEWNET) != 0)
-            return;
-        unique_fd control(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-        ifreq request{};
-        std::snprintf(request.ifr_name, sizeof(request.ifr_name), "lo");
-        request.ifr_flags = IFF_UP;
-        entered = control && ioctl(control.get(), SIOCSIFFLAGS, &request) == 0;
-        if (entered)
-            body();
-    });
-    thread.join();
-    return entered;
-}
 
 // Whether lo has a clsact qdisc: creating one (exclusively) says, and the
 // one made to find out is deleted again.
