@@ -28,6 +28,7 @@
 . "$(dirname "$0")/lib/bus.sh"
 require_worker
 require_tools tc
+find_binary MCRCTL src/mcrctl/mcrctl
 [ "${MCRD_TEST_FAST_PATH:-auto}" = auto ] || skip "the fast path is forced off (MCRD_TEST_FAST_PATH)"
 
 readonly PACKETS=1000 RATE=3000 SIZE=200 CRASH_RATE=10000 CRASH_PACKETS=10000 RESTART_PACKETS=80000
@@ -53,6 +54,13 @@ reason_is() { [ "$(relay_stat workers.0.fast_path.reason 2>/dev/null)" = "$1" ];
 program_is_not() { [ "$(relay_stat workers.0.fast_path.program_id 2>/dev/null)" != "$1" ] && mode_is tc-legacy; }
 no_filter() { [ "$(ingress_filters)" = 0 ]; }
 process_gone() { ! kill -0 "$1" 2>/dev/null; }
+# The FAST PATH of `mcrctl workers` and the PATH of `mcrctl stats` for in0 and r1.
+ctl_paths() {
+    local workers stats
+    workers=$(MCRCTL_BUS_ADDRESS=$BUS_ADDRESS "$MCRCTL" --no-ask-password --json workers) || return 1
+    stats=$(MCRCTL_BUS_ADDRESS=$BUS_ADDRESS "$MCRCTL" --no-ask-password --json stats) || return 1
+    echo "$(json_of "$workers" 0.fast_path.mode) $(json_of "$stats" rules.name=r1.path)"
+}
 
 # send_and_count NAME COUNT [RATE]: COUNT packets (TTL 9) src -> relay -> both sinks, exactly.
 send_and_count() {
@@ -95,6 +103,7 @@ check_eq "our filter: our slot, 'mcrd made the qdisc', the program GetStats name
 check_eq "filters on in0's ingress" 1 "$(ingress_filters)"
 check_eq "clsact qdiscs on in0" 1 "$(clsact_on_in0)"
 check_eq "tcx programs on in0" 0 "$(tcx_programs)"
+check_eq "mcrctl workers and stats: the attach mode" "tc-legacy tc-legacy" "$(ctl_paths)"
 send_and_count legacy "$PACKETS"
 wait_rule_property r1 Packets "t $PACKETS"
 check_eq "GetStats r1 path" tc-legacy "$(relay_stat rules.name=r1.path)"
@@ -135,6 +144,9 @@ check_eq "one filter after the takeover, same slot and handle, the new program" 
 check_eq "filters on in0's ingress after the takeover" 1 "$(ingress_filters)"
 grep -q "Fast path attached to in0 (tc-legacy, program id $NEW_PROGRAM, in place of" \
     "$(scratch "mcrd.$MCRD_STARTS.log")" || die "no journal line for the takeover: $(mcrd_log)"
+# ResetStats takes the last report as its baseline: let one report (once a
+# second) pass after the stream, so that its tail is in the baseline.
+sleep 1.5
 relay_call ResetStats
 send_and_count after-takeover "$PACKETS"
 wait_rule_property r1 Packets "t $PACKETS"
