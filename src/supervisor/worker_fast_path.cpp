@@ -87,6 +87,17 @@ std::vector<std::string> WorkerManager::plan_fast_path(Worker& worker)
     const bool ours_on_tcx = held && std::find(tcx.begin(), tcx.end(), worker.fast_path_program) != tcx.end();
     const bool ours_on_clsact = held && occupants->ours && occupants->ours->program_id == worker.fast_path_program;
     const std::size_t foreign_tcx = tcx.size() - (ours_on_tcx ? 1 : 0);
+    if (ours_on_tcx && occupants->ours) {
+        // Our cls_bpf filter from an earlier mcrd in the other mode: it
+        // would relay what our tcx program passes by its stale rules.
+        if (auto removed = detach_legacy_filter(link->ifindex); !removed) {
+            refuse_fast_path(worker, removed.error().reason, removed.error().message);
+            return {};
+        }
+        log_info("Removed an earlier mcrd's tc-legacy filter from " + worker.interface + " beside its tc program",
+                 {{"MCR_INTERFACE", worker.interface}});
+        occupants->ours.reset();
+    }
     if (foreign_tcx == 0 && occupants->other_filters.empty() && (ours_on_tcx || ours_on_clsact))
         return {};   // ours, held by the worker (or on its way there)
     if (foreign_tcx != 0 || !occupants->other_filters.empty()) {
