@@ -14,7 +14,7 @@
 # in both attach modes: the ingress interface deleted and re-created (same
 # name and addresses) while mcrd runs gets a program again, relays on the
 # fast path exactly, and the counts from before the deletion stay in the
-# totals.
+# totals; mcrd in mode tc replaces a tc-legacy filter an earlier one left.
 #
 #   +-------------+          +--------------------------------+          +---------------+
 #   | src         |          | relay                          |----------| sink0 eth0    |
@@ -210,6 +210,7 @@ recreate_case() {
     mcrd_start relay --fast-path-attach "$1"
     wait_rule_property r1 State 's "active"' 20
     wait_until 20 "the fast path to be in use" mode_is "$1"
+    check_eq "cls_bpf filters on in0 ($1)" "$([ "$1" = tc-legacy ] && echo 1 || echo 0)" "$(ingress_filters)"
     relay_call ResetStats
     send_and_count "$1-before" "$PACKETS"
     wait_rule_property r1 Packets "t $PACKETS"
@@ -248,6 +249,13 @@ recreate_case() {
     check_eq "tcx programs on in0 after mcrd's stop ($1)" 0 "$(tcx_programs)"
 }
 recreate_case tc-legacy
+log "--- a tc-legacy filter left by an mcrd killed -9, then mcrd in mode tc: the filter gives way to a tcx link"
+mcrd_start relay --fast-path-attach tc-legacy
+wait_until 20 "the fast path to be in use" mode_is tc-legacy
+WORKER=$(relay_call ListWorkers | awk '{print $NF}')
+kill -KILL "$MCRD_PID"
+wait_until 5 "the worker to follow mcrd" process_gone "$WORKER"
+check_eq "filters on in0's ingress after mcrd's kill -9" 1 "$(ingress_filters)"
 recreate_case tc
 
 finish "tc-legacy: $PACKETS relayed by the filter, $CRASH_PACKETS across a worker kill -9 and $RESTART_PACKETS across an mcrd kill -9 and restart at $CRASH_RATE pkt/s without loss, no filter or qdisc of ours left behind, a foreign filter respected; in0 re-created gets its program back in both attach modes with exact totals"
