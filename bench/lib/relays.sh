@@ -70,7 +70,9 @@ relay_start_none() { RELAY_PIDS=(); }
 relay_start_mcrd() {
     local sinks=$1 outputs="" i
     for ((i = 0; i < sinks; i++)); do outputs+=" out=out$i:239.2.2.$((i + 1)):6000"; done
-    worker_start relay bench_worker in0 "name=bench in=in0:$BENCH_INPUT_GROUP:$BENCH_INPUT_PORT$outputs"
+    # The userspace worker's row: the fast path has a row of its own (fastpath).
+    MCRD_TEST_FAST_PATH=off worker_start relay bench_worker in0 \
+        "name=bench in=in0:$BENCH_INPUT_GROUP:$BENCH_INPUT_PORT$outputs"
     RELAY_PIDS=("${MCRT_JOBS[bench_worker]}")
 }
 

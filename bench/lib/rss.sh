@@ -13,7 +13,9 @@ worker_rss_report() {
     for ((i = 0; i < BENCH_RSS_RULES; i++)); do
         specs+=("name=r$i in=in0:$BENCH_INPUT_GROUP:$((BENCH_INPUT_PORT + i)) out=out0:239.2.2.1:$((6000 + i))")
     done
-    worker_start relay bench_rss in0 "${specs[@]}"
+    # The userspace path's buffers are what is measured (the fast path would
+    # relay these frames before they reach them).
+    MCRD_TEST_FAST_PATH=off worker_start relay bench_rss in0 "${specs[@]}"
     pid=${MCRT_JOBS[bench_rss]}
     read -r rss hwm < <(awk '/^VmRSS:/ {r = $2} /^VmHWM:/ {h = $2} END {print r, h}' "/proc/$pid/status")
     log "worker $pid with $BENCH_RSS_RULES rules, 16 MiB receive buffer, idle: VmRSS ${rss} kB, VmHWM ${hwm} kB"

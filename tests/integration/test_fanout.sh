@@ -33,4 +33,6 @@ for i in 0 1 2; do
     check_eq "out$i bytes" "$((PACKETS * 300))" "$(worker_stat w "rules.name=r1.outputs.interface=out$i.bytes")"
 done
 check_eq "rule r1 packets" "$PACKETS" "$(worker_stat w rules.name=r1.packets)"
+check_path w r1 tc
+check_fast_share w r1 "$PACKETS"
 finish "fan-out delivered $PACKETS packets to each of 3 sinks"

@@ -40,4 +40,6 @@ check_eq "datagrams lost (iperf server)" 0 "$lost"
 # end-of-test marker); the relay and the server both see N - 1.
 check_eq "datagrams received (iperf server)" "$((sent - 1))" "$total"
 check_eq "datagrams forwarded (worker)" "$total" "$(worker_stat w rules.name=iperf.packets)"
+check_path w iperf tc
+check_fast_share w iperf "$total"
 finish "iperf multicast through the relay: $total datagrams, 0 lost"

@@ -34,4 +34,9 @@ check_eq "rule packets" "$PACKETS" "$(worker_stat w rules.name=big.packets)"
 check_eq "out0 packets" "$PACKETS" "$(worker_stat w rules.name=big.outputs.0.packets)"
 check_eq "out1 packets" 0 "$(worker_stat w rules.name=big.outputs.1.packets)"
 check_eq "out1 too_big" "$PACKETS" "$(worker_stat w rules.name=big.outputs.1.drops.too_big)"
+# The program sends a frame to all outputs or none: one over out1's MTU goes
+# to the worker, which sends it on out0 alone and counts out1's too_big.
+check_path w big tc
+check_fast_share w big 0
+worker_fast_path w && check_eq "left to the stack as too-big" "$PACKETS" "$(fast_pass w too-big)"
 finish "$PACKETS x $SIZE-byte payloads relayed intact on MTU 9000; MTU 1500 output counted too_big"

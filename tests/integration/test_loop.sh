@@ -57,4 +57,10 @@ check_eq "worker A forwarded (phase 1 only)" "$PACKETS" "$(worker_stat wa rules.
 check_eq "worker A output packets" "$PACKETS" "$(worker_stat wa rules.name=a_to_b.outputs.0.packets)"
 check_eq "worker B forwarded (phase 2 only)" "$PACKETS" "$(worker_stat wb rules.name=b_to_a.packets)"
 check_eq "worker B output packets" "$PACKETS" "$(worker_stat wb rules.name=b_to_a.outputs.0.packets)"
+# Each worker's program (one per ingress) relays its side's stream; what it
+# sends out of the other side's interface never reaches that side's ingress.
+check_path wa a_to_b tc
+check_path wb b_to_a tc
+check_fast_share wa a_to_b "$PACKETS"
+check_fast_share wb b_to_a "$PACKETS"
 finish "looped rules forwarded each of $PACKETS packets exactly once per direction, no storm"

@@ -1,7 +1,9 @@
 #!/bin/bash
 # Malformed frames crafted with scapy reach the worker's ingress, are counted
 # under their drop reason and are never forwarded. Valid crafted frames go
-# first to prove the crafted path does reach the worker.
+# first to prove the crafted path does reach the worker. With the fast path
+# the program relays the valid frames and leaves each bad one to the stack
+# (so to the worker) under the same reason, counted exactly in its maps.
 #
 #   +--------------------+      +------------------------+      +----------------+
 #   | src eth0           |------| in0     relay     out0 |------| sink0 eth0     |
@@ -46,8 +48,10 @@ craft ip_options "$BAD" 239.1.1.1
 wait_stat w ingress.ip_options "$BAD"
 craft fragment_first "$BAD" 239.1.1.1
 craft fragment_later "$BAD" 239.1.1.1
-# Barrier: one ingress socket handles frames in order, so once these valid
-# marker frames are counted, every frame sent before them has been handled.
+wait_stat w ingress.fragment "$((2 * BAD))"
+# Valid frames after the bad ones are still relayed. (Not a barrier for the
+# counts above: with the fast path the program relays these, never ordered
+# with the worker's socket; each count above was waited for on its own.)
 craft valid "$MARKERS" 239.1.1.1
 wait_stat w rules.name=r1.packets "$((VALID + MARKERS))"
 
@@ -63,4 +67,18 @@ check_eq "rule ihl packets" 0 "$(worker_stat w rules.name=ihl.packets)"
 check_eq "ingress malformed" "$((4 * BAD))" "$(worker_stat w ingress.malformed)"
 check_eq "ingress ip_options" "$BAD" "$(worker_stat w ingress.ip_options)"
 check_eq "ingress fragment" "$((2 * BAD))" "$(worker_stat w ingress.fragment)"
+# The program relays the valid frames and leaves every bad one to the stack
+# (so to the worker, which counted them above), each under the same reason.
+check_path w r1 tc
+check_path w ihl tc
+check_fast_share w r1 "$((VALID + MARKERS))"
+check_fast_share w ihl 0
+if worker_fast_path w; then
+    check_eq "left to the stack as malformed" "$((4 * BAD))" "$(fast_pass w malformed)"
+    check_eq "left to the stack as ip-options" "$BAD" "$(fast_pass w ip-options)"
+    check_eq "left to the stack as fragment" "$((2 * BAD))" "$(fast_pass w fragment)"
+    check_eq "frames at the worker's socket (the bad ones)" "$((7 * BAD))" "$(worker_stat w ingress.frames)"
+else
+    check_eq "frames at the worker's socket" "$((VALID + MARKERS + 7 * BAD))" "$(worker_stat w ingress.frames)"
+fi
 finish "malformed frames counted by reason (4x$BAD malformed, $BAD options, $((2 * BAD)) fragments), none forwarded"

@@ -49,4 +49,11 @@ check_eq "rule ssm packets" "$PACKETS" "$(worker_stat w rules.name=ssm.packets)"
 check_eq "r1 out0 packets" "$PACKETS" "$(worker_stat w rules.name=r1.outputs.0.packets)"
 check_eq "ssm out0 packets" "$PACKETS" "$(worker_stat w rules.name=ssm.outputs.0.packets)"
 check_eq "wrong-source frames counted not_matched" "$NOISE" "$(worker_stat w ingress.not_matched)"
+check_path w r1 tc
+check_path w ssm tc
+check_fast_share w r1 "$PACKETS"
+check_fast_share w ssm "$PACKETS"
+# The program finds no rule for any of the four kinds of noise and leaves
+# them to the stack (the worker's filter then drops all but the wrong source).
+worker_fast_path w && check_eq "noise left to the stack as no-rule" "$((4 * NOISE))" "$(fast_pass w no-rule)"
 finish "non-matching traffic never forwarded; $PACKETS matching packets per rule forwarded"

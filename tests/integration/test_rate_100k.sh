@@ -44,5 +44,7 @@ for i in 0 1 2; do
 done
 check_eq "rule packets" "$PACKETS" "$(worker_stat w rules.name=fast.packets)"
 check_eq "kernel drops" 0 "$(worker_stat w kernel.drops)"
+check_path w fast tc
+check_fast_share w fast "$PACKETS"
 log "sink0 latency: $(json_get "$(scratch r0.json)" latency_ns)"
 finish "$PACKETS packets at $RATE pps reached each of 3 sinks exactly once"

@@ -53,4 +53,11 @@ check_eq "rule fixed out0 packets" "$NORMAL" "$(worker_stat w rules.name=fixed.o
 check_eq "rule fixed out1 packets" "$NORMAL" "$(worker_stat w rules.name=fixed.outputs.1.packets)"
 check_eq "rule expired packets" "$FORWARDED_EXPIRED" "$(worker_stat w rules.name=expired.packets)"
 check_eq "rule expired ttl_expired" 0 "$(worker_stat w rules.name=expired.ttl_expired)"
+# The program relays the TTL 16 frames and the forced ones, and leaves the
+# expired ones to the worker, which counts them above.
+check_path w fixed tc
+check_path w expired tc
+check_fast_share w fixed "$NORMAL"
+check_fast_share w expired "$FORWARDED_EXPIRED"
+worker_fast_path w && check_eq "left to the stack as ttl-expired" "$((EXPIRED + TTL_ZERO))" "$(fast_pass w ttl-expired)"
 finish "TTL set per output, TTL-1 by default, TTL 1 and 0 dropped ($((EXPIRED + TTL_ZERO))) unless forward_expired_ttl"

@@ -55,5 +55,11 @@ done
 for rule in m2u u2m_local u2m_routed; do
     check_eq "rule $rule packets" "$PACKETS" "$(worker_stat w "rules.name=$rule.packets")"
     check_eq "rule $rule output packets" "$PACKETS" "$(worker_stat w "rules.name=$rule.outputs.0.packets")"
+    check_fast_share w "$rule" 0
 done
+# The program relays multicast to multicast only: these rules stay on the
+# userspace path whole, every frame of theirs reaches the worker.
+check_path w m2u userspace unicast-output
+check_path w u2m_local userspace unicast-input
+check_path w u2m_routed userspace unicast-input
 finish "multicast->unicast and unicast->multicast (local and routed) each relayed $PACKETS packets"

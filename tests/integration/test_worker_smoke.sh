@@ -26,6 +26,12 @@ if mode_error=$("$MCRD_WORKER" --receive-mode bogus 2>&1); then
     die "mcrd-worker accepted --receive-mode bogus"
 fi
 case $mode_error in *"--receive-mode"*"ring"*"socket"*) ;; *) die "unclear --receive-mode error: $mode_error" ;; esac
+# So is an unknown fast path choice of the launcher (before it reads the config).
+if launch_error=$("$MCRD_TEST_LAUNCH" --config /nonexistent --fast-path bogus -- /bin/true 2>&1); then
+    die "mcrd-test-launch accepted --fast-path bogus"
+fi
+check_match "mcrd-test-launch names the --fast-path choices" '--fast-path: expected on, auto or off, got "bogus"' \
+    "$launch_error"
 
 ns_create src; ns_create relay; ns_create dst
 veth_add src eth0 relay in0

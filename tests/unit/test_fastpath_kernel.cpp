@@ -63,14 +63,16 @@ std::vector<std::uint8_t> read_file(const std::filesystem::path& path)
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-// The relay's verdict on one frame must be one of the two allowed outcomes.
+// The relay's verdict on one frame must be one of the two allowed outcomes;
+// `output` is the one output of the frame's rule, null when it has none.
 void check_relayed_identically_or_passed(Relay& relay, const std::vector<std::uint8_t>& frame,
-                                         const fastpath::Output& output)
+                                         const fastpath::Output* output)
 {
     const auto before = relay.passes();
     const auto run = relay.run(frame);
     if (run.verdict == kVerdictRelayed) {
-        const auto expected = userspace_copy(frame, output);
+        REQUIRE(output != nullptr);
+        const auto expected = userspace_copy(frame, *output);
         CHECK_FALSE(expected.empty());
         CHECK(run.frame == expected);
         CHECK(relay.passes() == before);
@@ -215,7 +217,9 @@ TEST_CASE("install refuses what the fast path cannot do, naming the field")
 TEST_CASE("the frame fuzz corpus and its mutations: each frame relayed identically or passed with one reason")
 {
     Relay relay = Relay::load();
+    // Two kinds of rule, so the comparison covers an output's own TTL too.
     const auto output = multicast_output(0xef020202, 6000);
+    const auto output_with_ttl = multicast_output(0xef020203, 6001, std::uint8_t{7});
     std::vector<std::vector<std::uint8_t>> frames;
     for (const auto& entry : std::filesystem::directory_iterator(MCR_FRAME_CORPUS_DIR))
         frames.push_back(read_file(entry.path()));
@@ -224,7 +228,7 @@ TEST_CASE("the frame fuzz corpus and its mutations: each frame relayed identical
     std::mt19937 random(99); // fixed seed: reproducible
     const std::size_t corpus_size = frames.size();
     for (std::size_t i = 0; i < corpus_size; ++i) {
-        for (int round = 0; round < 200; ++round) {
+        for (int round = 0; round < 400; ++round) {
             auto mutated = frames[i];
             const int flips = 1 + static_cast<int>(random() % 4);
             for (int f = 0; f < flips && !mutated.empty(); ++f)
@@ -239,7 +243,10 @@ TEST_CASE("the frame fuzz corpus and its mutations: each frame relayed identical
     }
 
     std::size_t relayed = 0;
-    std::map<std::tuple<std::uint32_t, std::uint16_t>, bool> installed;
+    std::size_t without_rule = 0;
+    // A rule for every other input the accepted frames name, alternately of
+    // each kind: the rest must go to the stack untouched, as no-rule.
+    std::map<std::tuple<std::uint32_t, std::uint16_t>, std::optional<fastpath::Output>> inputs;
     for (const auto& frame : frames) {
         CAPTURE(frame.size());
         const auto parsed = dataplane::parse_frame(frame);
@@ -247,18 +254,28 @@ TEST_CASE("the frame fuzz corpus and its mutations: each frame relayed identical
             CHECK(parsed.kind == dataplane::FrameClass::malformed);
             continue;
         }
-        // A rule for every accepted frame's input, so it can be relayed.
-        if (parsed.kind == dataplane::FrameClass::accepted && relay.maps.size() < fastpath::kMaxRules) {
+        const fastpath::Output* rule_output = nullptr;
+        if (parsed.kind == dataplane::FrameClass::accepted) {
             const auto input = std::make_tuple(parsed.udp.destination_address, parsed.udp.destination_port);
-            if (installed.emplace(input, true).second)
-                relay.install(rule_for(parsed.udp.destination_address, parsed.udp.destination_port, {output}));
+            auto [entry, fresh] = inputs.try_emplace(input);
+            if (fresh && inputs.size() % 2 == 1 && relay.maps.size() < fastpath::kMaxRules) {
+                entry->second = inputs.size() % 4 == 1 ? output : output_with_ttl;
+                relay.install(rule_for(parsed.udp.destination_address, parsed.udp.destination_port, {*entry->second}));
+            }
+            if (entry->second)
+                rule_output = &*entry->second;
         }
         const auto before = relay.passes();
-        check_relayed_identically_or_passed(relay, frame, output);
-        relayed += relay.passes() == before ? 1 : 0;
+        check_relayed_identically_or_passed(relay, frame, rule_output);
+        const auto after = relay.passes();
+        relayed += after == before ? 1 : 0;
+        const auto no_rule = static_cast<std::size_t>(PassReason::no_rule);
+        without_rule += after[no_rule] - before[no_rule];
     }
-    MESSAGE(frames.size() << " frames, " << relayed << " relayed");
-    CHECK(relayed > 100); // the mutations must reach the rewrite, not only the filters
+    MESSAGE(frames.size() << " frames, " << inputs.size() << " inputs, " << relay.maps.size() << " rules, " << relayed
+                          << " relayed, " << without_rule << " passed without a rule");
+    CHECK(relayed > 100);      // the mutations must reach the rewrite, not only the filters
+    CHECK(without_rule > 100); // and the rule set must leave some of them alone
 }
 
 TEST_CASE("loading needs CAP_BPF and CAP_NET_ADMIN, and nothing more")

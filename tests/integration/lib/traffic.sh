@@ -7,10 +7,17 @@
 #   gen_recv_wait a; json_get "$(scratch a.json)" unique
 #   worker_start relay w in0 'name=r1 in=in0:239.1.1.1:5000 out=out0:239.2.2.2:6000'
 #   worker_stop w; json_get "$(scratch w.stats.json)" rules.name=r1.packets
+#
+# The worker gets the in-kernel fast path on its ingress interface by default
+# (mcrd-test-launch attaches it as the supervisor does, and the test fails if
+# it cannot); MCRD_TEST_FAST_PATH=off runs it on the userspace path alone,
+# =auto uses the fast path where it attaches. Counts a test asserts are the
+# same on both paths unless it says otherwise (worker_fast_path).
 
 MCRT_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 MCRT_BUILD_DIR=${MCRT_BUILD_DIR:-$(cd "$MCRT_LIB_DIR/../../.." && pwd)/build}
 declare -A MCRT_JOBS=()
+declare -A MCRT_WORKER_INGRESS=()   # worker name -> "NS IFACE" of its fast path
 # Optional CPU pinning (bench/ sets MCRT_TRAFFIC_CPU / MCRT_RELAY_CPU before
 # sourcing): traffic tools on one CPU, the relay under test on another.
 MCRT_TRAFFIC_PIN=()
@@ -102,27 +109,84 @@ craft_send() {
 # mcrt.py config) and runs the worker through mcrd-test-launch; returns once
 # the first stats file is written. Stats: $(scratch NAME.stats.json).
 # MCRD_WORKER_ARGS: extra worker options (e.g. --busy-poll-usec 0 in bench/).
+# MCRD_TEST_FAST_PATH (see the top): the launcher's --fast-path; a worker
+# that was given the fast path must report it in use ("tc") from its first
+# stats on, one that was not must report the userspace path.
 worker_start() {
     local ns=$1 name=$2 iface=$3; shift 3
-    local config stats mtu mtu_option=()
+    local config stats mtu mtu_option=() fast_path mode
+    # The values mcrd's --fast-path takes too (lib/bus.sh passes them on).
+    case ${MCRD_TEST_FAST_PATH:-} in
+        "") fast_path=on ;;
+        auto|off) fast_path=$MCRD_TEST_FAST_PATH ;;
+        *) die "MCRD_TEST_FAST_PATH must be unset, auto or off, not '$MCRD_TEST_FAST_PATH'" ;;
+    esac
     config=$(scratch "$name.config.json"); stats=$(scratch "$name.stats.json")
     # The ingress MTU, as the supervisor sends it (it sizes the receive
     # ring's blocks); an interface not there yet leaves the worker's default.
     mtu=$(ns_exec "$ns" cat "/sys/class/net/$iface/mtu" 2>/dev/null) && mtu_option=(--ingress-mtu "$mtu")
     "$MCRT_PYTHON" "$MCRT_LIB_DIR/mcrt.py" config "${mtu_option[@]}" "$iface" "$@" >"$config"
     bg_start "$ns" "$(scratch "$name.log")" \
-        "${MCRT_RELAY_PIN[@]}" "$MCRD_TEST_LAUNCH" --config "$config" -- "$MCRD_WORKER" --stats-file "$stats" --stats-interval-ms 200 \
-        ${MCRD_WORKER_ARGS:-}
+        "${MCRT_RELAY_PIN[@]}" "$MCRD_TEST_LAUNCH" --config "$config" --fast-path "$fast_path" -- \
+        "$MCRD_WORKER" --stats-file "$stats" --stats-interval-ms 200 ${MCRD_WORKER_ARGS:-}
     MCRT_JOBS[$name]=$BG_PID
     wait_started "$name" "$stats"
+    mode=$(worker_stat "$name" fast_path.mode) || die "worker $name reports no fast_path.mode"
+    case $fast_path/$mode in
+        on/tc|auto/tc) MCRT_WORKER_INGRESS[$name]="$ns $iface" ;;
+        on/*) die "worker $name was given the fast path but runs on the $mode path: $(worker_stat "$name" fast_path)" ;;
+        */tc) die "worker $name was not given the fast path but reports it in use" ;;
+    esac
+    log "worker $name: ${mode/tc/fast path (tc) and userspace} path"
 }
 
+# worker_fast_path NAME: whether worker NAME has the fast path (its rules
+# the program can do are relayed in the kernel and never reach its socket).
+worker_fast_path() { [ -n "${MCRT_WORKER_INGRESS[$1]:-}" ]; }
+
 # worker_stop NAME: SIGTERM; the worker writes its final stats and exits 0.
+# It held the fast path's only link: no program may be left on its ingress.
 worker_stop() {
-    local status=0
+    local status=0 ns iface
     stop_pid "${MCRT_JOBS[$1]}" || status=$?
     [ "$status" -eq 0 ] || die "worker $1 exited with status $status: $(tail -n 20 "$(scratch "$1.log")")"
+    if worker_fast_path "$1"; then
+        read -r ns iface <<<"${MCRT_WORKER_INGRESS[$1]}"
+        check_eventually "tc programs left on $iface after worker $1 exited" "" 5 \
+            ns_exec "$ns" "$MCRT_PYTHON" "$MCRT_LIB_DIR/tcx_programs.py" "$iface"
+    fi
 }
+
+# check_path NAME RULE PATH [REASON]: RULE's path in worker NAME's stats,
+# "tc" or "userspace" (and why) when the worker has the fast path; without
+# it every rule is on the userspace path.
+check_path() {
+    if worker_fast_path "$1"; then
+        check_eq "rule $2 path" "$3" "$(worker_stat "$1" "rules.name=$2.path")"
+        [ -z "${4:-}" ] || check_eq "rule $2 path_reason" "$4" "$(worker_stat "$1" "rules.name=$2.path_reason")"
+    else
+        check_eq "rule $2 path (no fast path)" userspace "$(worker_stat "$1" "rules.name=$2.path")"
+    fi
+}
+
+# check_fast_share NAME RULE COUNT: of RULE's packets, COUNT were relayed by
+# the program when worker NAME has the fast path (none without it); each
+# output's share is the rule's (every output gets every packet it relays).
+check_fast_share() {
+    local expected=0 got outputs o
+    worker_fast_path "$1" && expected=$3
+    got=$(worker_stat "$1" "rules.name=$2.fast_path.packets" 2>/dev/null) || got=0
+    check_eq "rule $2 packets relayed in the kernel" "$expected" "$got"
+    outputs=$(worker_stat "$1" "rules.name=$2.outputs" | "$MCRT_PYTHON" -c 'import json,sys; print(len(json.load(sys.stdin)))')
+    for ((o = 0; o < outputs; o++)); do
+        got=$(worker_stat "$1" "rules.name=$2.outputs.$o.fast_path.packets" 2>/dev/null) || got=0
+        check_eq "rule $2 output $o packets relayed in the kernel" "$expected" "$got"
+    done
+}
+
+# fast_pass NAME REASON: frames the program left to the stack for REASON
+# (fastpath/pass_reason.cpp names), from worker NAME's stats.
+fast_pass() { worker_stat "$1" "fast_path.pass.$2"; }
 
 # worker_stat NAME PATH: one value from the worker's latest stats file.
 worker_stat() { json_get "$(scratch "$1.stats.json")" "$2"; }
