@@ -166,7 +166,8 @@ export function renderWorkers(tbody, workers, unitStates) {
                   el("td", { class: "unit-state" },
                      el("span", { class: stateClass(unit ? unit.active : "") }, unitText)),
                   el("td", { class: "num" }, String(w.pid || (unit && unit.pid) || "–")),
-                  // "tc", or "userspace" and why (not-permitted, foreign-program, off, ...).
+                  // "tc" or "tc-legacy" (the attach mode), or "userspace" and why
+                  // (not-permitted, foreign-program, off, ...).
                   el("td", { class: "fast-path" }, w.fastPath && w.fastPath.mode ? w.fastPath.mode : "–",
                      w.fastPath && w.fastPath.reason ? el("span", { class: "muted" }, ` ${w.fastPath.reason}`) : ""));
     }));

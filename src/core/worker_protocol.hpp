@@ -23,15 +23,20 @@ inline constexpr std::string_view kPacketEgressPrefix = "pkt.";  // "pkt.eth1": 
 inline constexpr std::string_view kUdpEgressPrefix = "udp.";     // "udp.wg0":  AF_INET UDP, SO_BINDTODEVICE wg0, for unicast outputs
 
 // The in-kernel fast path (src/fastpath), loaded and attached by the
-// supervisor: a tcx link fd and the program's map fds, never the program fd
-// (its holder could attach it anywhere). Kept in the worker's FD store, the
-// link keeps the program attached across worker and supervisor restarts;
-// emptying the store (systemctl stop) detaches it.
+// supervisor: the program's map fds and, in attach mode "tc", a tcx link fd;
+// never the program fd (its holder could attach it anywhere). Kept in the
+// worker's FD store, the link keeps the program attached across worker and
+// supervisor restarts; emptying the store (systemctl stop) detaches it. In
+// attach mode "tc-legacy" the kernel's cls_bpf filter holds the program and
+// there is no link: the supervisor detaches it (src/fastpath/README.md).
+// "fastpath-attachment" (read-only) says which program the maps belong to.
 inline constexpr std::string_view kFastPathPrefix = "fastpath-";
 inline constexpr std::string_view kFastPathLinkFd = "fastpath-link";
+inline constexpr std::string_view kFastPathAttachmentFd = "fastpath-attachment";
 inline constexpr std::string_view kFastPathMapFds[] = {
     "fastpath-rules",          "fastpath-rule-versions", "fastpath-version-outputs", "fastpath-pass-counts",
     "fastpath-rule-traffic",   "fastpath-output-traffic", "fastpath-quiesce",         "fastpath-quiesce-inner",
+    kFastPathAttachmentFd,
 };
 inline bool is_fast_path_fd_name(std::string_view name) { return name.substr(0, kFastPathPrefix.size()) == kFastPathPrefix; }
 
@@ -76,11 +81,11 @@ inline constexpr const char* kDefaultWorkerSocket = "/run/mcr/worker.sock";
 //                                            "too_big": N, "send_error": N } } ] } ] }
 // With the fast path (mcrd-worker built with it), rule and output "packets"
 // and "bytes" are the sum of both paths, and the fast path's share is added:
-//   rules[i]: "path": "tc" | "userspace", "path_reason": "…" (userspace only),
+//   rules[i]: "path": "tc" | "tc-legacy" | "userspace", "path_reason": "…" (userspace only),
 //             "fast_path": { "packets": N, "bytes": N }
 //   rules[i].outputs[j]: "fast_path": { "packets": N, "bytes": N, "errors": N }
 //             (errors are also in drops.send_error)
-//   "fast_path": { "mode": "tc" | "userspace", "reason": "…", "program_id": N,
+//   "fast_path": { "mode": "tc" | "tc-legacy" | "userspace", "reason": "…", "program_id": N,
 //                  "maps": "<id>",   // the maps' identity: counters continue while it stays
 //                  "relayed": N, "pass": { "<pass reason>": N, ... } }
 // The fast path's counters live in its maps, which outlive a worker restart:

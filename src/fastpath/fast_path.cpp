@@ -1,8 +1,10 @@
 // Open, load and attach through libbpf 1.1 (Debian 12): the skeleton for the
-// object, bpf_link_create() for tcx since libbpf 1.1 has no attach_tcx.
+// object, bpf_link_create() for tcx since libbpf 1.1 has no attach_tcx, and
+// bpf_tc_hook_create()/bpf_tc_attach()/bpf_tc_detach() for cls_bpf.
 #include "fast_path.hpp"
 
 #include "relay.skel.h"
+#include "relay_abi.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -69,6 +71,11 @@ Outcome<unique_fd> duplicate(const bpf_map* map)
 }
 
 } // namespace
+
+std::string_view attach_mode_name(AttachMode mode) noexcept
+{
+    return mode == AttachMode::tc_legacy ? "tc-legacy" : "tc";
+}
 
 std::string_view refusal_name(Refusal refusal) noexcept
 {
@@ -154,6 +161,7 @@ Outcome<MapFds> Program::map_fds() const
         {&fds.output_traffic, maps.output_traffic},
         {&fds.quiesce, maps.quiesce},
         {&fds.quiesce_inner, maps.quiesce_inner},
+        {&fds.attachment, maps.attachment},
     };
     for (const auto& [fd, map] : wanted) {
         auto copy = duplicate(map);
@@ -178,6 +186,8 @@ Outcome<std::vector<std::uint32_t>> ingress_program_ids(int ifindex)
             failure_from(-error, "cannot list the tc programs of interface index " + std::to_string(ifindex));
         if (-error == ENODEV)
             failure.refusal = Refusal::no_interface;
+        else if (-error == EINVAL)
+            failure.refusal = Refusal::unsupported; // no tcx attach type before Linux 6.6
         return failure;
     }
     ids.resize(query.prog_cnt);
@@ -200,6 +210,125 @@ Outcome<std::uint32_t> map_id(int map_fd)
     if (bpf_obj_get_info_by_fd(map_fd, &info, &length) != 0)
         return failure_from(errno, "cannot read a fast path map");
     return info.id;
+}
+
+Outcome<std::uint32_t> Program::id() const
+{
+    bpf_prog_info info{};
+    std::uint32_t length = sizeof(info);
+    if (bpf_obj_get_info_by_fd(bpf_program__fd(skeleton_->progs.mcr_relay), &info, &length) != 0)
+        return failure_from(errno, "cannot read the fast path program's id");
+    return info.id;
+}
+
+Outcome<Attachment> Program::record_attachment(AttachMode mode, int ifindex) const
+{
+    auto id = this->id();
+    if (!id)
+        return id.error();
+    const mcr_fp_attachment record{*id, static_cast<__u32>(ifindex),
+                                   mode == AttachMode::tc_legacy ? MCR_FP_ATTACHED_TC_LEGACY : MCR_FP_ATTACHED_TCX, 0};
+    const int fd = bpf_map__fd(skeleton_->maps.attachment);
+    const std::uint32_t key = 0;
+    if (bpf_map_update_elem(fd, &key, &record, BPF_ANY) != 0)
+        return failure_from(errno, "cannot write the fast path's attachment map");
+    // Frozen, a worker (or anyone) holding the map fd cannot rewrite it.
+    if (bpf_map_freeze(fd) != 0)
+        return failure_from(errno, "cannot freeze the fast path's attachment map");
+    return Attachment{*id, ifindex, mode};
+}
+
+Outcome<Attachment> read_attachment(int attachment_map_fd)
+{
+    mcr_fp_attachment record{};
+    const std::uint32_t key = 0;
+    if (bpf_map_lookup_elem(attachment_map_fd, &key, &record) != 0)
+        return failure_from(errno, "cannot read the fast path's attachment map");
+    if (record.program_id == 0 ||
+        (record.mode != MCR_FP_ATTACHED_TCX && record.mode != MCR_FP_ATTACHED_TC_LEGACY))
+        return Failure{Refusal::other, EINVAL, "the fast path's attachment map was never written"};
+    return Attachment{record.program_id, static_cast<int>(record.ifindex),
+                      record.mode == MCR_FP_ATTACHED_TC_LEGACY ? AttachMode::tc_legacy : AttachMode::tc};
+}
+
+Outcome<std::uint32_t> Program::attach_tc_legacy(int ifindex, std::optional<std::uint32_t> replace_handle) const
+{
+    const std::string where = " on interface index " + std::to_string(ifindex);
+    bpf_tc_hook hook{};
+    hook.sz = sizeof(hook);
+    hook.ifindex = ifindex;
+    hook.attach_point = BPF_TC_INGRESS;
+    bool made_clsact = false;
+    if (!replace_handle) {
+        // NLM_F_EXCL: EEXIST says the qdisc was someone's (or an earlier
+        // filter's) before us, and must then outlive our filter.
+        const int created = bpf_tc_hook_create(&hook);
+        if (created != 0 && created != -EEXIST) {
+            Failure failure = failure_from(-created, "cannot create a clsact qdisc" + where);
+            failure.refusal = -created == ENODEV ? Refusal::no_interface
+                              : failure.refusal == Refusal::other ? Refusal::attach_refused
+                                                                  : failure.refusal;
+            return failure;
+        }
+        made_clsact = created == 0;
+        // Our slot holds one filter: under the other handle (the qdisc was
+        // there, so the handle differs) a second one would be ours too.
+        for (const std::uint32_t handle : {kLegacyHandleFoundClsact, kLegacyHandleMadeClsact}) {
+            bpf_tc_opts query{};
+            query.sz = sizeof(query);
+            query.handle = handle;
+            query.priority = kLegacyFilterPriority;
+            if (!made_clsact && bpf_tc_query(&hook, &query) == 0)
+                return Failure{Refusal::attach_refused, EEXIST,
+                               "the fast path's cls_bpf slot is taken" + where + " (program id " +
+                                   std::to_string(query.prog_id) + ")"};
+        }
+    }
+    bpf_tc_opts options{};
+    options.sz = sizeof(options);
+    options.prog_fd = bpf_program__fd(skeleton_->progs.mcr_relay);
+    options.priority = kLegacyFilterPriority;
+    options.handle = replace_handle ? *replace_handle : made_clsact ? kLegacyHandleMadeClsact : kLegacyHandleFoundClsact;
+    // libbpf always asks for direct action: the program's TC_ACT_* is the
+    // verdict, as under tcx (TC_ACT_UNSPEC: the next filter, then the stack).
+    options.flags = replace_handle ? BPF_TC_F_REPLACE : 0;
+    if (const int attached = bpf_tc_attach(&hook, &options); attached != 0) {
+        Failure failure = failure_from(-attached, "cannot attach the fast path's cls_bpf filter" + where);
+        failure.refusal = -attached == ENODEV ? Refusal::no_interface
+                          : failure.refusal == Refusal::other ? Refusal::attach_refused
+                                                              : failure.refusal;
+        if (made_clsact) {
+            hook.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
+            (void)bpf_tc_hook_destroy(&hook); // nothing of ours is left behind
+        }
+        return failure;
+    }
+    return options.handle;
+}
+
+Outcome<Ok> detach_tc_legacy(int ifindex, std::uint32_t handle, bool remove_clsact)
+{
+    const std::string where = " on interface index " + std::to_string(ifindex);
+    bpf_tc_hook hook{};
+    hook.sz = sizeof(hook);
+    hook.ifindex = ifindex;
+    hook.attach_point = BPF_TC_INGRESS;
+    bpf_tc_opts options{};
+    options.sz = sizeof(options);
+    options.priority = kLegacyFilterPriority;
+    options.handle = handle;
+    // ENOENT: no such filter (or no clsact); ENODEV/EINVAL: the interface is
+    // gone, and its filters with it.
+    const int detached = bpf_tc_detach(&hook, &options);
+    if (detached != 0 && detached != -ENOENT && detached != -ENODEV && detached != -EINVAL)
+        return failure_from(-detached, "cannot detach the fast path's cls_bpf filter" + where);
+    if (remove_clsact) {
+        hook.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
+        const int destroyed = bpf_tc_hook_destroy(&hook);
+        if (destroyed != 0 && destroyed != -ENOENT && destroyed != -ENODEV && destroyed != -EINVAL)
+            return failure_from(-destroyed, "cannot delete the clsact qdisc mcrd created" + where);
+    }
+    return Ok{};
 }
 
 Outcome<TestRun> Program::test_run(std::span<const std::uint8_t> frame, const TestSkb& skb) const

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT OR GPL-2.0
-/* The fast path: a tc (tcx) ingress program that relays matched IPv4 UDP
+/* The fast path: a tc ingress program (a tcx link, or a direct-action
+ * cls_bpf filter on clsact where the kernel has no tcx) that relays matched IPv4 UDP
  * frames inside the kernel, byte-identical to the worker's userspace copy
  * (src/dataplane/packet_rewrite.cpp), and hands every other frame to the
  * stack, and so to the worker, unchanged. README.md says why it is built
@@ -98,6 +99,15 @@ struct {
 } quiesce SEC(".maps") = {
 	.values = { [0] = &quiesce_inner },
 };
+
+/* Written by the supervisor and frozen (relay_abi.h); never read here. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_RDONLY_PROG);
+	__type(key, __u32);
+	__type(value, struct mcr_fp_attachment);
+} attachment SEC(".maps");
 
 /* The arriving values the userspace rewriter starts from (host order), kept
  * so that every output's IP checksum is computed from them exactly as

@@ -62,6 +62,21 @@ struct mcr_fp_output_traffic {
 	__u64 errors; /* clone_redirect failures and rewrite failures */
 };
 
+/* Value of the one-entry `attachment` array: how and where the supervisor
+ * attached this program instance. Written once by the supervisor after
+ * attaching, then frozen (read-only to everyone, the worker included), so
+ * a worker holding the maps can say which program they belong to without
+ * any capability. The program never reads it. */
+#define MCR_FP_ATTACHED_TCX 1U       /* a tcx link, held by whoever holds the link fd */
+#define MCR_FP_ATTACHED_TC_LEGACY 2U /* a clsact cls_bpf filter: the kernel holds it */
+
+struct mcr_fp_attachment {
+	__u32 program_id; /* the kernel's id of the attached program */
+	__u32 ifindex;    /* the ingress interface it was attached to */
+	__u32 mode;       /* MCR_FP_ATTACHED_* */
+	__u32 zero;       /* always 0 */
+};
+
 /* Why a frame went to the stack (and so to the worker) unchanged; index of
  * the pass_counts per-CPU array. Keep pass_reason_name() in step. */
 enum mcr_fp_pass_reason {

@@ -122,7 +122,7 @@ std::map<std::string, json> fast_paths_by_interface(RelayClient& client)
     return out;
 }
 
-// "tc", or "userspace (REASON)".
+// "tc" or "tc-legacy", or "userspace (REASON)".
 std::string fast_path_text(const json& fast_path)
 {
     return path_text(fast_path.value("mode", ""), fast_path.value("reason", ""));

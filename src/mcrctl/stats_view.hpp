@@ -31,7 +31,7 @@ struct RuleStatsRow {
     std::uint64_t bytes = 0;
     std::uint64_t drops = 0;   // sum over reasons
     std::vector<OutputStatsRow> outputs;
-    std::string path;          // "tc" (the in-kernel fast path) or "userspace"; "" when not reported
+    std::string path;          // "tc"/"tc-legacy" (the in-kernel fast path, by attach mode) or "userspace"; "" when not reported
     std::string path_reason;   // why userspace ("off", "output-interface-down", ...)
 };
 
@@ -39,7 +39,7 @@ struct WorkerStatsRow {
     std::string interface;
     std::uint64_t kernel_packets = 0;
     std::uint64_t kernel_drops = 0;
-    std::string fast_path_mode;   // "tc" (program attached to the interface) or "userspace"
+    std::string fast_path_mode;   // "tc"/"tc-legacy" (program attached to the interface) or "userspace"
     std::string fast_path_reason; // why userspace ("off", "foreign-program", ...)
 };
 

@@ -19,7 +19,7 @@ struct UnitStatus {
     std::string sub_state;
     std::optional<std::uint32_t> restarts; // systemd NRestarts; unknown outside systemd
     std::uint32_t pid = 0;
-    std::string fast_path_mode;            // workers: "tc" (program attached) or "userspace"; "" unknown
+    std::string fast_path_mode;            // workers: "tc"/"tc-legacy" (program attached) or "userspace"; "" unknown
     std::string fast_path_reason;          // why userspace
 };
 
@@ -30,7 +30,7 @@ struct RuleLine {
     std::uint64_t packets = 0;
     std::uint64_t drops = 0;
     std::optional<double> packets_per_second;   // unknown without two samples
-    std::string path;                      // "tc" or "userspace"; "" unknown
+    std::string path;                      // "tc", "tc-legacy" or "userspace"; "" unknown
     std::string path_reason;               // why userspace
 };
 

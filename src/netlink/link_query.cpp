@@ -2,6 +2,7 @@
 // short-lived rtnetlink socket (RTM_GETLINK by IFLA_IFNAME, then its IPv4
 // addresses from an RTM_GETADDR dump).
 #include "link_monitor.hpp"
+#include "netlink_request.hpp"
 
 #include "core/c_callback.hpp"
 
@@ -45,9 +46,9 @@ int on_address_reply(const nlmsghdr* message, void* data) noexcept
     }, MNL_CB_ERROR);
 }
 
-// Sends `request` and feeds replies to `callback` until the kernel says done
-// (dump) or answers the single request. 0 or a negative errno.
-int run_request(mnl_socket* socket, nlmsghdr* request, mnl_cb_t callback, QueryState& state)
+} // namespace
+
+int run_netlink_request(mnl_socket* socket, nlmsghdr* request, mnl_cb_t callback, void* data)
 {
     const unsigned port_id = mnl_socket_get_portid(socket);
     if (mnl_socket_sendto(socket, request, request->nlmsg_len) < 0)
@@ -58,15 +59,13 @@ int run_request(mnl_socket* socket, nlmsghdr* request, mnl_cb_t callback, QueryS
         if (n < 0)
             return -errno;
         const int r = mnl_cb_run(buffer.data(), static_cast<std::size_t>(n), request->nlmsg_seq,
-                                 port_id, callback, &state);
+                                 port_id, callback, data);
         if (r < 0)
             return -errno;
         if (r == MNL_CB_STOP || (request->nlmsg_flags & NLM_F_DUMP) == 0)
             return 0;
     }
 }
-
-} // namespace
 
 std::optional<LinkInfo> query_link(const std::string& ifname)
 {
@@ -87,7 +86,7 @@ std::optional<LinkInfo> query_link(const std::string& ifname)
     mnl_attr_put_strz(request, IFLA_IFNAME, ifname.c_str());
     QueryState state;
     // ENODEV (no such link) arrives as an NLMSG_ERROR reply: r < 0.
-    if (run_request(socket.get(), request, on_link_reply, state) < 0 || !state.link)
+    if (run_netlink_request(socket.get(), request, on_link_reply, &state) < 0 || !state.link)
         return std::nullopt;
 
     request = mnl_nlmsg_put_header(request_buffer);
@@ -97,7 +96,7 @@ std::optional<LinkInfo> query_link(const std::string& ifname)
     auto* family = static_cast<rtgenmsg*>(mnl_nlmsg_put_extra_header(request, sizeof(rtgenmsg)));
     family->rtgen_family = AF_INET;
     state.ifindex = state.link->ifindex;
-    if (run_request(socket.get(), request, on_address_reply, state) < 0)
+    if (run_netlink_request(socket.get(), request, on_address_reply, &state) < 0)
         return std::nullopt;
     std::sort(state.addresses.begin(), state.addresses.end(), IpAddressOrder{});
     state.link->ipv4_addresses = std::move(state.addresses);

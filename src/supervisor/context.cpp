@@ -181,7 +181,8 @@ Status Context::connect_bus()
 Status Context::start_workers()
 {
     WorkerSettings settings{options_.worker_mode, options_.worker_binary, options_.namespace_name,
-                            options_.worker_socket, std::nullopt, options_.fast_path};
+                            options_.worker_socket, std::nullopt, options_.fast_path,
+                            options_.fast_path_attach};
     if (drops_worker_user(options_)) {
         Result<WorkerIdentity> identity = resolve_worker_user(options_.worker_user);
         if (!identity)

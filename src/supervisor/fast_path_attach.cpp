@@ -1,7 +1,8 @@
-// Load, attach and hand-off of the fast path (see fast_path_attach.hpp). The
-// libbpf calls live in src/fastpath; this file turns their outcomes into
-// named fds and refusal reasons, and is reduced to refusals when the build
-// has no fast path.
+// Load, attach, hand-off and cls_bpf detach of the fast path (see
+// fast_path_attach.hpp). The libbpf calls live in src/fastpath, the tc
+// filter dump in src/netlink; this file tells our filter from anyone's,
+// turns outcomes into named fds and refusal reasons, and is reduced to
+// refusals when the build has no fast path.
 #include "fast_path_attach.hpp"
 
 #include "core/log.hpp"
@@ -12,8 +13,10 @@
 
 #include <bpf/libbpf.h>
 
+#include <cerrno>
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
 #endif
 
 namespace mcr::supervisor {
@@ -55,39 +58,118 @@ bool fast_path_built() noexcept { return true; }
 
 void route_libbpf_log() { (void)libbpf_set_print(&libbpf_to_journal); }
 
-Result<std::vector<std::uint32_t>, FastPathRefusal> attached_ingress_programs(int ifindex)
+namespace {
+
+// Ours beyond doubt: a cls_bpf filter in our slot (priority and one of our
+// two handles) whose attacher named it as libbpf names our program
+// ("mcr_relay:[<id>]"), with that program id.
+bool is_our_filter(const TcFilter& filter)
 {
-    auto ids = fastpath::ingress_program_ids(ifindex);
-    if (!ids)
-        return refusal_of(ids.error());
-    return std::move(*ids);
+    if (filter.kind != "bpf" || filter.priority != fastpath::kLegacyFilterPriority ||
+        (filter.handle != fastpath::kLegacyHandleFoundClsact && filter.handle != fastpath::kLegacyHandleMadeClsact))
+        return false;
+    const std::string expected = std::string(fastpath::kProgramName) + ":[" + std::to_string(filter.bpf_program_id) + "]";
+    return filter.bpf_name == expected;
 }
 
-Result<FastPathHandoff, FastPathRefusal> attach_fast_path(int ifindex)
+FastPathRefusal filter_refusal(int error, int ifindex)
+{
+    return FastPathRefusal{error == -ENODEV ? "no-interface" : "other",
+                           "cannot list the tc filters of interface index " + std::to_string(ifindex) + ": " +
+                               std::strerror(-error)};
+}
+
+} // namespace
+
+Result<IngressOccupants, FastPathRefusal> ingress_occupants(int ifindex)
+{
+    IngressOccupants occupants;
+    auto ids = fastpath::ingress_program_ids(ifindex);
+    if (ids) {
+        occupants.kernel_has_tcx = true;
+        occupants.tcx_programs = std::move(*ids);
+    } else if (ids.error().refusal != fastpath::Refusal::unsupported) {
+        return refusal_of(ids.error());
+    }
+    TcFilterList filters = list_tc_filters(ifindex, TcHook::ingress);
+    if (filters.error < 0)
+        return filter_refusal(filters.error, ifindex);
+    for (TcFilter& filter : filters.filters) {
+        if (!occupants.ours && is_our_filter(filter))
+            occupants.ours = OurLegacyFilter{filter.bpf_program_id, filter.handle};
+        else
+            occupants.other_filters.push_back(std::move(filter));
+    }
+    return occupants;
+}
+
+Result<FastPathHandoff, FastPathRefusal> attach_fast_path(int ifindex, FastPathAttach mode,
+                                                          std::optional<std::uint32_t> replace_handle)
 {
     auto program = fastpath::Program::load();
     if (!program)
         return refusal_of(program.error());
-    auto link = program->attach_ingress(ifindex);
-    if (!link)
-        return refusal_of(link.error());
-    auto maps = program->map_fds();
-    if (!maps)
-        return refusal_of(maps.error());
-    auto id = fastpath::linked_program_id(link->get());
-    if (!id)
-        return refusal_of(id.error());
+    const bool legacy = mode == FastPathAttach::tc_legacy;
     FastPathHandoff handoff;
-    handoff.program_id = *id;
-    handoff.fds.emplace(wp::kFastPathLinkFd, std::move(*link));
+    if (legacy) {
+        auto handle = program->attach_tc_legacy(ifindex, replace_handle);
+        if (!handle)
+            return refusal_of(handle.error());
+    } else {
+        auto link = program->attach_ingress(ifindex);
+        if (!link)
+            return refusal_of(link.error());
+        handoff.fds.emplace(wp::kFastPathLinkFd, std::move(*link));
+    }
+    auto recorded = program->record_attachment(legacy ? fastpath::AttachMode::tc_legacy : fastpath::AttachMode::tc,
+                                               ifindex);
+    auto maps = program->map_fds();
+    if (!recorded || !maps) {
+        // A filter outlives us: take it away again rather than leave a
+        // program no worker can fill or count.
+        if (legacy)
+            (void)detach_legacy_filter(ifindex);
+        return refusal_of(!recorded ? recorded.error() : maps.error());
+    }
+    handoff.program_id = recorded->program_id;
     // The order of wp::kFastPathMapFds.
     unique_fd* const map_fds[] = {&maps->rules,        &maps->rule_versions, &maps->version_outputs,
                                   &maps->pass_counts,  &maps->rule_traffic,  &maps->output_traffic,
-                                  &maps->quiesce,      &maps->quiesce_inner};
+                                  &maps->quiesce,      &maps->quiesce_inner,
+                                  &maps->attachment};
     static_assert(std::size(map_fds) == std::size(wp::kFastPathMapFds));
     for (std::size_t i = 0; i < std::size(map_fds); ++i)
         handoff.fds.emplace(wp::kFastPathMapFds[i], std::move(*map_fds[i]));
     return handoff;
+}
+
+Result<std::uint32_t, FastPathRefusal> detach_legacy_filter(int ifindex)
+{
+    // A missing interface lists nothing: it took its filters with it.
+    TcFilterList ingress = list_tc_filters(ifindex, TcHook::ingress);
+    if (ingress.error < 0)
+        return filter_refusal(ingress.error, ifindex);
+    std::optional<OurLegacyFilter> ours;
+    bool others = false;
+    for (const TcFilter& filter : ingress.filters) {
+        if (!ours && is_our_filter(filter))
+            ours = OurLegacyFilter{filter.bpf_program_id, filter.handle};
+        else
+            others = true;
+    }
+    if (!ours)
+        return 0U;
+    // The qdisc goes only if we made it and nothing else hangs on it: its
+    // deletion would take every filter on it along.
+    bool remove_clsact = ours->handle == fastpath::kLegacyHandleMadeClsact && !others;
+    if (remove_clsact) {
+        TcFilterList egress = list_tc_filters(ifindex, TcHook::egress);
+        remove_clsact = egress.error == 0 && egress.filters.empty();
+    }
+    auto detached = fastpath::detach_tc_legacy(ifindex, ours->handle, remove_clsact);
+    if (!detached)
+        return refusal_of(detached.error());
+    return ours->program_id;
 }
 
 #else
@@ -102,8 +184,12 @@ FastPathRefusal not_built()
 
 bool fast_path_built() noexcept { return false; }
 void route_libbpf_log() {}
-Result<std::vector<std::uint32_t>, FastPathRefusal> attached_ingress_programs(int) { return not_built(); }
-Result<FastPathHandoff, FastPathRefusal> attach_fast_path(int) { return not_built(); }
+Result<IngressOccupants, FastPathRefusal> ingress_occupants(int) { return not_built(); }
+Result<FastPathHandoff, FastPathRefusal> attach_fast_path(int, FastPathAttach, std::optional<std::uint32_t>)
+{
+    return not_built();
+}
+Result<std::uint32_t, FastPathRefusal> detach_legacy_filter(int) { return 0U; }
 
 #endif
 

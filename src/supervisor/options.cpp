@@ -47,6 +47,7 @@ Result<Options> parse_options(int argc, char** argv, int& exit_code)
     CLI::App app{"mcrd: multicast relay supervisor", "mcrd"};
     std::string worker_mode;
     std::string fast_path = "auto";
+    std::string fast_path_attach = "auto";
     std::string idle_exit;
     std::size_t max_rules = kDefaultMaxRules;
     options.bus = "system";
@@ -68,6 +69,9 @@ Result<Options> parse_options(int argc, char** argv, int& exit_code)
     app.add_option("--log-level", options.log_level, "err|warning|notice|info|debug");
     app.add_option("--fast-path", fast_path, "auto|off: relay matched frames in the kernel where possible")
         ->check(CLI::IsMember({"auto", "off"}));
+    app.add_option("--fast-path-attach", fast_path_attach,
+                   "auto|tc|tc-legacy: a tcx link, or a cls_bpf filter on clsact (auto: tc where the kernel has it)")
+        ->check(CLI::IsMember({"auto", "tc", "tc-legacy"}));
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -99,6 +103,9 @@ Result<Options> parse_options(int argc, char** argv, int& exit_code)
     if (options.worker_binary.empty())
         options.worker_binary = std::string(MCR_LIBEXECDIR) + "/mcrd-worker";
     options.fast_path = fast_path == "auto";
+    options.fast_path_attach = fast_path_attach == "tc"          ? FastPathAttach::tc
+                               : fast_path_attach == "tc-legacy" ? FastPathAttach::tc_legacy
+                                                                 : FastPathAttach::automatic;
     if (worker_mode.empty())
         options.worker_mode = std::getenv("NOTIFY_SOCKET") ? WorkerMode::systemd : WorkerMode::spawn;
     else

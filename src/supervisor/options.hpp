@@ -12,6 +12,11 @@ namespace mcr::supervisor {
 
 enum class WorkerMode { systemd, spawn };
 
+// How the fast path's program is attached (src/fastpath/README.md): a tcx
+// link ("tc", Linux 6.6+) or a cls_bpf filter on clsact ("tc-legacy");
+// automatic takes tc where the kernel has it.
+enum class FastPathAttach { automatic, tc, tc_legacy };
+
 struct Options {
     std::string namespace_name;     // --namespace: "" = host
     std::string config_file;        // --config: read-only rules (JSON or MCR json5)
@@ -32,6 +37,7 @@ struct Options {
     std::size_t max_rules = 0;
     std::string log_level = "info";
     bool fast_path = true;          // --fast-path auto|off: load the in-kernel fast path where it works
+    FastPathAttach fast_path_attach = FastPathAttach::automatic; // --fast-path-attach auto|tc|tc-legacy
 };
 
 // --bus none: no D-Bus connection at all; the control socket is the API.

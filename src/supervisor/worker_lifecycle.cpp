@@ -22,6 +22,9 @@ namespace {
 
 constexpr std::uint64_t kFirstRestartDelayUsec = 500ULL * 1000;
 constexpr std::uint64_t kMaxRestartDelayUsec = 30ULL * 1000 * 1000;
+// How long after a unit's link drops its state is asked (and asked again
+// while it is on its way back): a crash restarts it in RestartSec=100ms.
+constexpr std::uint64_t kUnitCheckDelayUsec = 1000ULL * 1000;
 
 std::uint64_t restart_delay_usec(unsigned restarts)
 {
@@ -82,9 +85,14 @@ void WorkerManager::start(Worker& worker)
     set_state(worker, WorkerState::starting, "spawned, pid " + std::to_string(worker.pid));
 }
 
-void WorkerManager::stop(Worker& worker)
+void WorkerManager::stop(Worker& worker, bool detach)
 {
     worker.restart_timer.reset();
+    worker.unit_check_timer.reset();
+    // A cls_bpf filter (tc-legacy) outlives every process: ours to remove
+    // (the worker has no capability). A tcx link goes with its fds below.
+    if (detach)
+        detach_fast_path(worker);
     drop_link(worker);
     // Fds not handed over yet go now (closing the link detaches); the
     // worker's own go with it. A later start decides afresh. First, so
@@ -109,7 +117,9 @@ void WorkerManager::release_all()
 {
     for (auto& [interface, worker] : workers_) {
         worker->unit_started = false;   // stop() must not send StopUnit
-        stop(*worker);
+        // Spawned workers end with us, and so must their filters; units
+        // forward on with theirs.
+        stop(*worker, settings_.mode == WorkerMode::spawn);
     }
     workers_.clear();
 }
@@ -180,6 +190,56 @@ void WorkerManager::on_unit_failure(void* userdata, const std::string& unit, con
     }
 }
 
+// A worker unit's link dropped. A crash or restart brings it back with its
+// FD store; "systemctl stop" (or a start limit hit) empties the store, which
+// detaches a tcx link by itself, but not a cls_bpf filter (tc-legacy): the
+// kernel holds that, and only we may remove it. So ask systemd until the
+// unit is either back or inactive/failed with no job queued, which is when
+// systemd releases the FD store (FileDescriptorStorePreserve=restart, the
+// default). Done here rather than by an ExecStopPost= of the worker unit:
+// that would run on every crash too (before the restart), and would need a
+// privileged command in the unprivileged worker's unit.
+void WorkerManager::check_unit_later(Worker& worker)
+{
+    if (worker.unit_check_timer)
+        return;
+    sd_event_source* timer = nullptr;
+    if (sd_event_add_time_relative(event_, &timer, CLOCK_MONOTONIC, kUnitCheckDelayUsec, 0,
+                                   &WorkerManager::on_unit_check_timer, &worker) >= 0)
+        worker.unit_check_timer.reset(timer);
+}
+
+int WorkerManager::on_unit_check_timer(sd_event_source*, std::uint64_t, void* userdata) noexcept
+{
+    auto* worker = static_cast<Worker*>(userdata);
+    return guard_callback("Checking a worker unit", [&]() -> int {
+        worker->unit_check_timer.reset();   // sd-event keeps the running source alive
+        if (!worker->link && worker->unit_started)
+            worker->manager->units_->query_state(worker->unit);
+        return 0;
+    });
+}
+
+void WorkerManager::on_unit_state(void* userdata, const std::string& unit, const std::string& active_state,
+                                  std::uint32_t job_id)
+{
+    auto* self = static_cast<WorkerManager*>(userdata);
+    for (auto& [interface, worker] : self->workers_) {
+        if (worker->unit != unit || !worker->unit_started || worker->link)
+            continue;   // not ours to judge, or back already
+        if ((active_state != "inactive" && active_state != "failed") || job_id != 0) {
+            self->check_unit_later(*worker);   // on its way back (or down): ask again
+            continue;
+        }
+        log_warning("Worker unit " + unit + " is " + active_state + " without mcrd stopping it; its fast path is " +
+                        "detached, its rules wait until the unit runs again",
+                    {{"MCR_UNIT", unit}, {"MCR_INTERFACE", interface}});
+        self->detach_fast_path(*worker);
+        worker->fast_path_program = 0;
+        self->set_state(*worker, WorkerState::starting, unit + " is " + active_state + ", stopped outside mcrd");
+    }
+}
+
 Status WorkerManager::watch_jobs(sd_bus* system_bus)
 {
     // systemd sends JobRemoved to the client that queued the job even
@@ -225,6 +285,7 @@ void WorkerManager::accept_unit_connection(unique_fd connection, const std::stri
             return;
         }
         worker->link = std::move(*link);
+        worker->unit_check_timer.reset();
         set_state(*worker, WorkerState::starting, "connected, waiting for counters");
         return;
     }

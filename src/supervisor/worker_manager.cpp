@@ -72,7 +72,8 @@ Result<std::unique_ptr<WorkerManager>> WorkerManager::create(sd_event* event, sd
     if (manager->settings_.mode == WorkerMode::systemd) {
         if (!system_bus)
             return Error{"--worker-mode", "systemd mode needs the system bus"};
-        manager->units_ = std::make_unique<WorkerUnits>(system_bus, &WorkerManager::on_unit_failure, manager.get());
+        manager->units_ = std::make_unique<WorkerUnits>(system_bus, &WorkerManager::on_unit_failure,
+                                                        &WorkerManager::on_unit_state, manager.get());
         if (Status watched = manager->watch_jobs(system_bus); !watched)
             return watched.error();
         WorkerManager* self = manager.get();
@@ -148,6 +149,10 @@ void WorkerManager::link_changed(const LinkEvent& event)
     switch (event.kind) {
     case LinkEventKind::added:
     case LinkEventKind::removed:
+        // Every link is "added" once at start (the monitor's first dump):
+        // where no worker receives, an earlier mcrd's filter must go.
+        if (event.kind == LinkEventKind::added)
+            sweep_orphan_filter(event.ifname, event.ifindex);
         note_link(event.ifname, event.kind == LinkEventKind::added && event.up);
         interface_changed(event.ifname, event.kind == LinkEventKind::added);
         return;
@@ -345,9 +350,9 @@ void WorkerManager::retire_stats(Worker& worker)
 {
     if (!worker.stats)
         return;
-    // While we hold the fast path's link (spawn mode), its maps and their
+    // While we hold the fast path's maps (spawn mode), they and their
     // counters go on into the next run's documents: carry only the rest.
-    nlohmann::json finished = worker.sockets.by_name.count(std::string(worker_protocol::kFastPathLinkFd))
+    nlohmann::json finished = worker.sockets.by_name.count(std::string(worker_protocol::kFastPathAttachmentFd))
                                   ? without_fast_path_share(*worker.stats)
                                   : *worker.stats;
     worker.carried = worker.carried ? add_counters(finished, *worker.carried) : std::move(finished);
@@ -400,9 +405,11 @@ void WorkerManager::link_closed(const std::string& interface)
     Worker& worker = *it->second;
     drop_link(worker);
     // Spawn mode learns about the exit from SIGCHLD; a unit is restarted by
-    // systemd and reconnects.
-    if (settings_.mode == WorkerMode::systemd && worker.unit_started)
+    // systemd and reconnects, unless someone stopped it (see check_unit_later).
+    if (settings_.mode == WorkerMode::systemd && worker.unit_started) {
         set_state(worker, WorkerState::starting, "link lost, waiting for the worker to reconnect");
+        check_unit_later(worker);
+    }
 }
 
 int WorkerManager::on_stats_timer(sd_event_source* source, std::uint64_t, void* userdata) noexcept

@@ -46,6 +46,7 @@ struct WorkerSettings {
     std::string worker_socket;     // systemd mode: where workers connect
     std::optional<WorkerIdentity> identity;   // spawn mode: the user workers switch to (--worker-user)
     bool fast_path = true;         // load and attach the in-kernel fast path where it works
+    FastPathAttach fast_path_attach = FastPathAttach::automatic;
 };
 
 class WorkerManager final : public WorkerLinkOwner {
@@ -98,7 +99,9 @@ private:
 
     void ensure(Worker& worker);
     void start(Worker& worker);
-    void stop(Worker& worker);
+    // Stops the worker and detaches its fast path (unless `detach` is false:
+    // worker units left running at shutdown keep theirs).
+    void stop(Worker& worker, bool detach = true);
     void set_state(Worker& worker, WorkerState state, std::string sub_state);
     void drop_link(Worker& worker);
     void schedule_restart(Worker& worker, const std::string& why);
@@ -108,6 +111,10 @@ private:
     // none and nothing refused it; returns the fd names to hand over.
     [[nodiscard]] std::vector<std::string> plan_fast_path(Worker& worker);
     void refuse_fast_path(Worker& worker, std::string reason, const std::string& message);
+    // Removes the worker's cls_bpf filter (attach mode tc-legacy), if any.
+    void detach_fast_path(const Worker& worker);
+    // Removes our cls_bpf filter from an interface no worker uses as input.
+    void sweep_orphan_filter(const std::string& ifname, int ifindex);
     void follow_fast_path_report(Worker& worker);
     [[nodiscard]] nlohmann::json fast_path_status(const Worker& worker) const;
     static void forget_fast_path_fds(Worker& worker);
@@ -121,6 +128,10 @@ private:
     static int on_restart_timer(sd_event_source* source, std::uint64_t usec, void* userdata) noexcept;
     static int on_stats_timer(sd_event_source* source, std::uint64_t usec, void* userdata) noexcept;
     static void on_unit_failure(void* userdata, const std::string& unit, const std::string& message);
+    static void on_unit_state(void* userdata, const std::string& unit, const std::string& active_state,
+                              std::uint32_t job_id);
+    static int on_unit_check_timer(sd_event_source* source, std::uint64_t usec, void* userdata) noexcept;
+    void check_unit_later(Worker& worker);
     static int on_job_removed(sd_bus_message* message, void* userdata, sd_bus_error* error) noexcept;
     [[nodiscard]] Status watch_jobs(sd_bus* system_bus);
 

@@ -20,6 +20,7 @@ struct WorkerManager::Worker {
     bool unit_started = false;           // systemd mode: StartUnit sent and not stopped since
     unsigned restarts = 0;               // consecutive crashes, reset once counters flow
     EventSourcePtr restart_timer;
+    EventSourcePtr unit_check_timer;     // systemd mode: its link dropped; is the unit stopped for good?
     std::unique_ptr<WorkerLink> link;
     std::optional<nlohmann::json> stats; // last document of the running worker
     std::optional<nlohmann::json> carried; // sum of the final documents of its earlier runs

@@ -19,6 +19,10 @@ bool keeps_literal(char c, bool first)
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == ':' || c == '_';
 }
 
+// ListUnitsByNames' one entry: name, description, load state, active
+// state, sub state, followed unit, object path, job id, job type, job path.
+void read_unit_state(sd_bus_message* reply, WorkerUnits& owner, const std::string& unit);
+
 } // namespace
 
 std::string escape_unit_instance(std::string_view instance)
@@ -59,9 +63,14 @@ void WorkerUnits::call(const char* method, const std::string& unit)
     const std::uint64_t id = next_id_++;
     pending->id = id;
     sd_bus_slot* slot = nullptr;
-    const int r = sd_bus_call_method_async(bus_, &slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                                           "org.freedesktop.systemd1.Manager", method, on_reply,
-                                           pending.get(), "ss", unit.c_str(), "replace");
+    const bool query = std::strcmp(method, "ListUnitsByNames") == 0;
+    const char* names[] = {unit.c_str(), nullptr};
+    const int r = query ? sd_bus_call_method_async(bus_, &slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                                   "org.freedesktop.systemd1.Manager", method, on_reply,
+                                                   pending.get(), "as", names)
+                        : sd_bus_call_method_async(bus_, &slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                                   "org.freedesktop.systemd1.Manager", method, on_reply,
+                                                   pending.get(), "ss", unit.c_str(), "replace");
     if (r < 0) {
         const std::string message = std::string("Failed to ask systemd to ") + method + " " + unit + ": " +
                                     std::strerror(-r);
@@ -84,10 +93,41 @@ int WorkerUnits::on_reply(sd_bus_message* reply, void* userdata, sd_bus_error*) 
             const std::string message = "systemd refused to " + pending->method + " " + pending->unit + ": " +
                                         bus_error_text(e);
             log_error(message, {{"MCR_UNIT", pending->unit}});
-            owner->on_failure_(owner->userdata_, pending->unit, message);
+            // A failed state query leaves the unit as it was: only calls
+            // that change it report failures.
+            if (pending->method != "ListUnitsByNames")
+                owner->on_failure_(owner->userdata_, pending->unit, message);
+            return 0;
         }
+        if (pending->method == "ListUnitsByNames")
+            read_unit_state(reply, *owner, pending->unit);
         return 0;
     });
 }
+
+namespace {
+
+void read_unit_state(sd_bus_message* reply, WorkerUnits& owner, const std::string& unit)
+{
+    const char* name = nullptr;
+    const char* description = nullptr;
+    const char* load_state = nullptr;
+    const char* active_state = nullptr;
+    const char* sub_state = nullptr;
+    const char* following = nullptr;
+    const char* path = nullptr;
+    std::uint32_t job_id = 0;
+    const char* job_type = nullptr;
+    const char* job_path = nullptr;
+    if (sd_bus_message_enter_container(reply, 'a', "(ssssssouso)") <= 0 ||
+        sd_bus_message_read(reply, "(ssssssouso)", &name, &description, &load_state, &active_state, &sub_state,
+                            &following, &path, &job_id, &job_type, &job_path) <= 0) {
+        log_warning("Unreadable unit state from systemd for " + unit + ", ignoring", {{"MCR_UNIT", unit}});
+        return;
+    }
+    owner.report_state(unit, active_state, job_id);
+}
+
+} // namespace
 
 } // namespace mcr::supervisor

@@ -23,16 +23,28 @@ namespace mcr::supervisor {
 
 // StartUnit/StopUnit ("replace") without waiting for the job: the worker
 // reports in over the worker socket. Failures are logged and reported to
-// `on_failure` (interface, message).
+// `on_failure` (interface, message). query_state() asks for a unit's
+// ActiveState and whether a job is queued (ListUnitsByNames), answered to
+// `on_state`.
 class WorkerUnits {
 public:
     using FailureCallback = void (*)(void* userdata, const std::string& unit, const std::string& message);
+    // active_state as systemctl shows it ("active", "inactive", "failed",
+    // "activating"...); job_id 0 when no job is queued for the unit.
+    using StateCallback = void (*)(void* userdata, const std::string& unit, const std::string& active_state,
+                                   std::uint32_t job_id);
 
-    WorkerUnits(sd_bus* system_bus, FailureCallback on_failure, void* userdata)
-        : bus_(system_bus), on_failure_(on_failure), userdata_(userdata) {}
+    WorkerUnits(sd_bus* system_bus, FailureCallback on_failure, StateCallback on_state, void* userdata)
+        : bus_(system_bus), on_failure_(on_failure), on_state_(on_state), userdata_(userdata) {}
 
     void start(const std::string& unit) { call("StartUnit", unit); }
     void stop(const std::string& unit) { call("StopUnit", unit); }
+    void query_state(const std::string& unit) { call("ListUnitsByNames", unit); }
+    // For the reply reader: hands a queried state to `on_state`.
+    void report_state(const std::string& unit, const std::string& active_state, std::uint32_t job_id)
+    {
+        on_state_(userdata_, unit, active_state, job_id);
+    }
 
 private:
     struct PendingCall {
@@ -47,6 +59,7 @@ private:
 
     sd_bus* bus_;   // not owned
     FailureCallback on_failure_;
+    StateCallback on_state_;
     void* userdata_;
     std::map<std::uint64_t, std::unique_ptr<PendingCall>> pending_;
     std::uint64_t next_id_ = 1;

@@ -86,7 +86,8 @@ std::optional<fastpath::MapFds> duplicate_map_fds(const NamedFds& sockets)
 {
     fastpath::MapFds fds;
     unique_fd* const members[] = {&fds.rules,       &fds.rule_versions, &fds.version_outputs, &fds.pass_counts,
-                                  &fds.rule_traffic, &fds.output_traffic, &fds.quiesce,        &fds.quiesce_inner};
+                                  &fds.rule_traffic, &fds.output_traffic, &fds.quiesce,        &fds.quiesce_inner,
+                                  &fds.attachment};
     static_assert(std::size(members) == std::size(wp::kFastPathMapFds));
     for (std::size_t i = 0; i < std::size(members); ++i) {
         const int fd = fd_named(sockets, wp::kFastPathMapFds[i]);
@@ -111,9 +112,10 @@ FastCounts counts_of(const fastpath::RuleTraffic& traffic)
 } // namespace
 
 struct FastPathRules::State {
-    int link_fd = -1;                    // the held link this state was opened for
+    int attachment_fd = -1;              // the handed-over attachment map this state was opened for
     std::optional<fastpath::RuleMaps> maps;
     std::uint32_t program_id = 0;
+    fastpath::AttachMode mode = fastpath::AttachMode::tc;
     std::uint32_t maps_id = 0;           // the rule_traffic map's id: the counters' identity
     std::string reason = "not-handed-over"; // why nothing is on the fast path ("" when maps are open)
     // Per config rule: its match when installed, else why not.
@@ -168,10 +170,11 @@ void FastPathRules::apply(const WorkerConfig& config, const NamedFds& sockets,
                           const std::vector<std::vector<EgressTarget>>& targets)
 {
     State& state = *state_;
-    const int link = fd_named(sockets, wp::kFastPathLinkFd);
+    // Every handover carries the attachment map; a tcx one the link too.
+    const int attachment = fd_named(sockets, wp::kFastPathAttachmentFd);
     state.installed.assign(config.rules.size(), std::nullopt);
     state.path_reasons.assign(config.rules.size(), "");
-    if (link < 0) {
+    if (attachment < 0) {
         keep_counts_of_all(state.maps, state.in_maps, state.retired);
         RetiredFastPath retired = std::move(state.retired);
         state = State{};
@@ -181,10 +184,27 @@ void FastPathRules::apply(const WorkerConfig& config, const NamedFds& sockets,
         state.path_reasons.assign(config.rules.size(), state.reason);
         return;
     }
-    if (link != state.link_fd || !state.maps) {
-        state.link_fd = link;
+    if (attachment != state.attachment_fd || !state.maps) {
+        state.attachment_fd = attachment;
         std::optional<fastpath::MapFds> fds = duplicate_map_fds(sockets);
-        auto program = fastpath::linked_program_id(link);
+        // (Not an optional: GCC 12 warns that its payload may be read uninitialized.)
+        fastpath::Attachment attached{};
+        bool is_attached = false;
+        if (fds)
+            if (auto read = fastpath::read_attachment(fds->attachment.get())) {
+                attached = *read;
+                is_attached = true;
+            }
+        // A tcx program is attached while its link is held: without the
+        // link fd (or with another program's) these maps are not in use.
+        if (is_attached && attached.mode == fastpath::AttachMode::tc) {
+            const int link = fd_named(sockets, wp::kFastPathLinkFd);
+            bool linked = false;
+            if (link >= 0)
+                if (auto id = fastpath::linked_program_id(link))
+                    linked = *id == attached.program_id;
+            is_attached = linked;
+        }
         // The same maps under new fds continue their counters; other maps
         // start from what they hold, so the old ones' counts are kept.
         bool same_maps = false;
@@ -194,7 +214,7 @@ void FastPathRules::apply(const WorkerConfig& config, const NamedFds& sockets,
         if (!same_maps)
             keep_counts_of_all(state.maps, state.in_maps, state.retired);
         state.maps.reset();
-        if (!fds || !program) {
+        if (!fds || !is_attached) {
             state.reason = "incomplete-handover";
         } else if (auto maps_id = fastpath::map_id(fds->rule_traffic.get()); !maps_id) {
             state.reason = "incomplete-handover";
@@ -209,10 +229,12 @@ void FastPathRules::apply(const WorkerConfig& config, const NamedFds& sockets,
             for (const Rule& rule : config.rules)
                 if (state.maps->traffic(match_of(rule)))
                     state.in_maps.emplace(match_of(rule), rule);
-            state.program_id = *program;
+            state.program_id = attached.program_id;
+            state.mode = attached.mode;
             state.maps_id = *maps_id;
             state.reason.clear();
-            log_info("Fast path in use (tc program id " + std::to_string(*program) + ", " +
+            log_info("Fast path in use (" + std::string(fastpath::attach_mode_name(attached.mode)) +
+                         " program id " + std::to_string(attached.program_id) + ", " +
                          std::to_string(state.maps->size()) + " rules already installed)",
                      {{"MCR_INTERFACE", config.interface}});
         }
@@ -281,7 +303,7 @@ void FastPathRules::add_to_stats(nlohmann::json& document) const
             rule["path_reason"] = state.path_reasons[r];
             continue;
         }
-        rule["path"] = "tc";
+        rule["path"] = fastpath::attach_mode_name(state.mode);
         auto traffic = state.maps->traffic(*state.installed[r]);
         if (!traffic)
             continue;
@@ -299,7 +321,8 @@ void FastPathRules::add_to_stats(nlohmann::json& document) const
             output["fast_path"] = {{"packets", t.packets}, {"bytes", t.bytes}, {"errors", t.errors}};
         }
     }
-    nlohmann::json fast_path = {{"mode", state.maps ? "tc" : "userspace"}, {"reason", state.reason}};
+    nlohmann::json fast_path = {{"mode", state.maps ? fastpath::attach_mode_name(state.mode) : "userspace"},
+                                {"reason", state.reason}};
     if (state.maps) {
         fast_path["program_id"] = state.program_id;
         fast_path["maps"] = std::to_string(state.maps_id);

@@ -56,24 +56,32 @@ std::optional<FastPathMode> parse_fast_path_mode(std::string_view text)
 }
 
 // The supervisor's plan for one interface (WorkerManager::plan_fast_path),
-// without its state: someone else's program on the ingress refuses, else
-// the one attach of supervisor/fast_path_attach.cpp.
+// without its state: any program or filter on the ingress refuses, else the
+// one attach of supervisor/fast_path_attach.cpp, in the mode mcrd's
+// --fast-path-attach auto picks (tc where the kernel has tcx).
 mcr::Result<mcr::supervisor::FastPathHandoff, mcr::supervisor::FastPathRefusal>
 attach_to(const std::string& interface)
 {
     using mcr::supervisor::FastPathRefusal;
     if (!mcr::supervisor::fast_path_built())
-        return mcr::supervisor::attach_fast_path(0).error(); // "not-built", and why
+        return mcr::supervisor::attach_fast_path(0, mcr::supervisor::FastPathAttach::tc, std::nullopt)
+            .error(); // "not-built", and why
     const unsigned ifindex = if_nametoindex(interface.c_str());
     if (ifindex == 0)
         return FastPathRefusal{"no-interface", "no interface " + interface};
-    auto attached = mcr::supervisor::attached_ingress_programs(static_cast<int>(ifindex));
-    if (!attached)
-        return attached.error();
-    if (!attached->empty())
-        return FastPathRefusal{"foreign-program", "another tc program (id " + std::to_string(attached->front()) +
+    auto occupants = mcr::supervisor::ingress_occupants(static_cast<int>(ifindex));
+    if (!occupants)
+        return occupants.error();
+    if (!occupants->tcx_programs.empty())
+        return FastPathRefusal{"foreign-program", "another tc program (id " +
+                                                      std::to_string(occupants->tcx_programs.front()) +
                                                       ") is attached to the ingress of " + interface};
-    return mcr::supervisor::attach_fast_path(static_cast<int>(ifindex));
+    if (occupants->ours || !occupants->other_filters.empty())
+        return FastPathRefusal{"foreign-program", "a tc filter is attached to the ingress of " + interface};
+    return mcr::supervisor::attach_fast_path(static_cast<int>(ifindex),
+                                             occupants->kernel_has_tcx ? mcr::supervisor::FastPathAttach::tc
+                                                                       : mcr::supervisor::FastPathAttach::tc_legacy,
+                                             std::nullopt);
 }
 
 int run(int argc, char** argv)

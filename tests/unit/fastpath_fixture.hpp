@@ -1,5 +1,6 @@
 // Test helper for the fast path: a freshly loaded program with its maps, the
-// verdicts it returns, and the userspace rewrite its output must equal.
+// verdicts it returns, the userspace rewrite its output must equal, and a
+// throw-away network namespace to attach it in.
 #pragma once
 
 #include "dataplane/checksum.hpp"
@@ -11,10 +12,16 @@
 
 #include <doctest/doctest.h>
 #include <linux/pkt_cls.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <span>
+#include <thread>
 #include <vector>
 
 namespace mcr::test {
@@ -151,6 +158,27 @@ inline std::optional<fastpath::PassReason> single_pass(const fastpath::PassCount
         moved = static_cast<fastpath::PassReason>(i);
     }
     return moved;
+}
+
+// Runs `body` on a thread in a network namespace of its own with lo up: the
+// namespace, and whatever was attached in it, go when the thread ends.
+template <typename Body>
+bool in_throwaway_netns(Body body)
+{
+    bool entered = false;
+    std::thread thread([&] {
+        if (unshare(CLONE_NEWNET) != 0)
+            return;
+        unique_fd control(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+        ifreq request{};
+        std::snprintf(request.ifr_name, sizeof(request.ifr_name), "lo");
+        request.ifr_flags = IFF_UP;
+        entered = control && ioctl(control.get(), SIOCSIFFLAGS, &request) == 0;
+        if (entered)
+            body();
+    });
+    thread.join();
+    return entered;
 }
 
 } // namespace mcr::test

@@ -57,27 +57,6 @@ bool with_effective_capabilities(std::vector<cap_value_t> effective, Body body)
     return applied;
 }
 
-// Runs `body` on a thread in a network namespace of its own with lo up: the
-// namespace, and whatever was attached in it, go when the thread ends.
-template <typename Body>
-bool in_throwaway_netns(Body body)
-{
-    bool entered = false;
-    std::thread thread([&] {
-        if (unshare(CLONE_NEWNET) != 0)
-            return;
-        unique_fd control(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-        ifreq request{};
-        std::snprintf(request.ifr_name, sizeof(request.ifr_name), "lo");
-        request.ifr_flags = IFF_UP;
-        entered = control && ioctl(control.get(), SIOCSIFFLAGS, &request) == 0;
-        if (entered)
-            body();
-    });
-    thread.join();
-    return entered;
-}
-
 std::vector<std::uint8_t> read_file(const std::filesystem::path& path)
 {
     std::ifstream in(path, std::ios::binary);

@@ -286,6 +286,21 @@ TEST_CASE("parse_options")
     REQUIRE_FALSE(fast_path.ok());
     CHECK(exit_code == 2);
     CHECK(fast_path.error().message().find("--fast-path") != std::string::npos);
+    CHECK(ok->fast_path_attach == FastPathAttach::automatic);
+    const char* legacy_args[] = {"mcrd", "--fast-path-attach", "tc-legacy"};
+    Result<Options> legacy = parse_options(3, const_cast<char**>(legacy_args), exit_code);
+    REQUIRE(legacy.ok());
+    CHECK(legacy->fast_path_attach == FastPathAttach::tc_legacy);
+    const char* tcx_args[] = {"mcrd", "--fast-path-attach", "tc"};
+    Result<Options> tcx = parse_options(3, const_cast<char**>(tcx_args), exit_code);
+    REQUIRE(tcx.ok());
+    CHECK(tcx->fast_path_attach == FastPathAttach::tc);
+    const char* bad_attach[] = {"mcrd", "--fast-path-attach", "tcx"};
+    Result<Options> attach = parse_options(3, const_cast<char**>(bad_attach), exit_code);
+    REQUIRE_FALSE(attach.ok());
+    CHECK(exit_code == 2);
+    CHECK(attach.error().message().find("--fast-path-attach") != std::string::npos);
+    CHECK(attach.error().message().find("tcx") != std::string::npos);
 
     const char* bad_ns[] = {"mcrd", "--namespace", "a/b"};
     Result<Options> ns = parse_options(3, const_cast<char**>(bad_ns), exit_code);
