@@ -207,7 +207,9 @@ void Engine::cancel_receives()
 
 void Engine::arm_transition_timer()
 {
-    if (transition_timer_armed_ || (!quiet_draining_ && !ring_draining_since_))
+    // Asked here too, not only when frames wait: a switch made as the
+    // traffic stopped must end without another frame.
+    if (transition_timer_armed_ || (!quiet_holds_older_frames() && !ring_holds_older_frames()))
         return;
     io_uring_sqe* sqe = next_sqe();
     if (sqe == nullptr)
@@ -400,6 +402,8 @@ void Engine::attach_packet_ring()
     }
     if (ring->adopted())
         log_info("Reading the receive ring a previous worker left on the ingress socket");
+    else
+        packet_next_block_ = 0; // a new ring is filled from its first block
     packet_ring_.emplace(std::move(ring).value());
 }
 

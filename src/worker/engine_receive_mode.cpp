@@ -93,13 +93,12 @@ void Engine::update_receive_mode()
         decide_receive_mode(receive_mode_, RateWindow{counters_.ingress.frames - rate_window_frames_,
                                                       std::chrono::duration_cast<std::chrono::nanoseconds>(
                                                           now - rate_window_start_)});
-    if (decision.restart_window) {
-        rate_window_start_ = now;
-        rate_window_frames_ = counters_.ingress.frames;
-    }
     if (decision.mode != receive_mode_ && switch_receive_mode(decision.mode)) {
         // The switch waited for a grace period: count the next window from here.
         rate_window_start_ = Clock::now();
+        rate_window_frames_ = counters_.ingress.frames;
+    } else if (decision.restart_window) {
+        rate_window_start_ = now;
         rate_window_frames_ = counters_.ingress.frames;
     }
 }
@@ -107,6 +106,7 @@ void Engine::update_receive_mode()
 bool Engine::switch_receive_mode(ReceiveMode to)
 {
     const unsigned member = to == ReceiveMode::ring ? wp::kRingFanoutMember : wp::kQuietFanoutMember;
+    const auto asked = Clock::now();
     if (Status s = sockets::select_fanout_member(ingress_fd_, member); !s) {
         // Both sockets are still read; only the latency or the cost per frame
         // stays that of the current mode. Said once.
@@ -116,6 +116,13 @@ bool Engine::switch_receive_mode(ReceiveMode to)
         switch_failure_logged_ = true;
         return false;
     }
+    // At most about ten a second (the ring's 100 ms window): a debug line each.
+    const auto us = [](Clock::duration d) {
+        return std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
+    };
+    log_debug(std::string("Ingress switched to ") + receive_mode_name(to) + " after " +
+              std::to_string(counters_.ingress.frames - rate_window_frames_) + " frames in " +
+              us(asked - rate_window_start_) + " us; the switch took " + us(Clock::now() - asked) + " us");
     receive_mode_ = to;
     counters_.receive.mode = receive_mode_name(to);
     if (to == ReceiveMode::ring) {
