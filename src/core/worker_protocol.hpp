@@ -17,6 +17,23 @@ namespace mcr::worker_protocol {
 // systemd forbids ':' in fd names (LISTEN_FDNAMES is ':'-separated), so the
 // interface is appended after a '.'; interface names never contain ':'.
 inline constexpr std::string_view kIngressFd = "ingress";        // AF_PACKET SOCK_RAW, ETH_P_IP, bound to the ingress ifindex
+// The second ingress socket, like "ingress" but never given a ring: read
+// with a wake-up per frame while traffic is light (no block timer to wait
+// for). Both are members of one PACKET_FANOUT_CBPF group whose program (set
+// by the worker with PACKET_FANOUT_DATA, no privilege needed) sends every
+// frame to exactly one of them. An FD store of an older supervisor has only
+// "ingress": that worker reads the ring alone.
+inline constexpr std::string_view kIngressQuietFd = "ingress-quiet";
+// Member indices in that group, which the selector program returns. The
+// kernel appends a socket to a fanout group's array when it joins, and
+// takes it out and appends it again whenever its protocol hook is
+// re-registered: PACKET_RX_RING (the worker setting up the ring) does that
+// to "ingress", and an interface going down and up re-registers both in the
+// order they were created. So the contract is: "ingress-quiet" is created
+// and joins first, "ingress" second; every one of those events then leaves
+// "ingress" last, at index 1.
+inline constexpr unsigned kQuietFanoutMember = 0;
+inline constexpr unsigned kRingFanoutMember = 1;
 inline constexpr std::string_view kMembershipFd = "membership";  // AF_INET UDP, unbound, holds the IGMP joins; never read
 inline constexpr std::string_view kConfigFd = "config";          // memfd holding the worker config JSON (below)
 inline constexpr std::string_view kPacketEgressPrefix = "pkt.";  // "pkt.eth1": AF_PACKET SOCK_RAW, proto 0, bound to eth1, PACKET_QDISC_BYPASS
@@ -71,7 +88,9 @@ inline constexpr const char* kDefaultWorkerSocket = "/run/mcr/worker.sock";
 //
 // Stats (GetStats, and the worker's --stats-file):
 //   { "interface": "in0", "uptime_ms": 1234,
-//     "kernel":  { "packets": N, "drops": N },     // PACKET_STATISTICS, accumulated
+//     "kernel":  { "packets": N, "drops": N },     // PACKET_STATISTICS, accumulated over both ingress sockets
+//     "receive": { "mode": "quiet" | "ring" | "socket",   // how the ingress is read now
+//                  "to_ring": N, "to_quiet": N },      // switches between the two ingress sockets
 //     "ingress": { "frames": N, "bytes": N, "not_ip": N, "malformed": N,
 //                  "fragment": N, "ip_options": N, "not_matched": N, "no_buffer": N },
 //     "rules": [ { "name": "video1", "packets": N, "bytes": N, "ttl_expired": N,

@@ -2,6 +2,8 @@
 // test launcher) and handed over; see socket_factory.hpp for each contract.
 #include "socket_factory.hpp"
 
+#include "ingress_fanout.hpp"
+
 #include <arpa/inet.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
@@ -123,6 +125,22 @@ Status change_membership(int membership_fd, const std::string& ifname, const IpA
 Result<unique_fd> open_ingress_socket(const std::string& ifname, int receive_buffer_bytes)
 {
     return open_bound_packet_socket(ifname, ETH_P_IP, receive_buffer_bytes, true);
+}
+
+Result<IngressSockets> open_ingress_sockets(const std::string& ifname, int receive_buffer_bytes)
+{
+    IngressSockets made;
+    auto quiet = open_ingress_socket(ifname, receive_buffer_bytes);
+    if (!quiet)
+        return quiet.error();
+    made.quiet = std::move(*quiet);
+    auto ring = open_ingress_socket(ifname, receive_buffer_bytes);
+    if (!ring)
+        return ring.error();
+    made.ring = std::move(*ring);
+    if (Status s = join_ingress_fanout(made.quiet.get(), made.ring.get()); !s)
+        return Error{ifname, s.error().message()};
+    return made;
 }
 
 Result<unique_fd> open_packet_egress_socket(const std::string& ifname)

@@ -23,6 +23,18 @@ inline constexpr int kDefaultReceiveBufferBytes = 16 * 1024 * 1024;
 [[nodiscard]] Result<unique_fd> open_ingress_socket(const std::string& ifname,
                                                     int receive_buffer_bytes = kDefaultReceiveBufferBytes);
 
+// Both ingress sockets of a worker (worker_protocol kIngressFd and
+// kIngressQuietFd), each as open_ingress_socket() makes it, joined to one
+// fanout group (ingress_fanout.hpp) that sends every frame to the quiet one
+// until the worker says otherwise. The quiet socket is made and joined
+// first: worker_protocol.hpp says why the order is the contract.
+struct IngressSockets {
+    unique_fd ring;
+    unique_fd quiet;
+};
+[[nodiscard]] Result<IngressSockets> open_ingress_sockets(const std::string& ifname,
+                                                         int receive_buffer_bytes = kDefaultReceiveBufferBytes);
+
 // AF_PACKET/SOCK_RAW, protocol 0 (receives nothing), bound to `ifname`,
 // PACKET_QDISC_BYPASS: the worker writes whole Ethernet frames to it.
 [[nodiscard]] Result<unique_fd> open_packet_egress_socket(const std::string& ifname);

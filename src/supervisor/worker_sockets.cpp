@@ -146,8 +146,17 @@ Result<std::vector<std::string>> update_worker_sockets(const std::string& interf
     };
     const std::string ingress(wp::kIngressFd);
     const std::string membership(wp::kMembershipFd);
+    // Both ingress sockets are made together (one fanout group); a worker
+    // whose FD store holds only "ingress" (from an older supervisor) keeps
+    // it and reads its ring alone: a quiet socket made now could not join
+    // that socket's traffic without a group, and would only duplicate it.
     if (!sockets.by_name.count(ingress)) {
-        if (Status s = add(ingress, sockets::open_ingress_socket(interface)); !s)
+        auto made = sockets::open_ingress_sockets(interface);
+        if (!made)
+            return made.error();
+        if (Status s = add(std::string(wp::kIngressQuietFd), std::move(made->quiet)); !s)
+            return s.error();
+        if (Status s = add(ingress, std::move(made->ring)); !s)
             return s.error();
         warn_if_receive_buffer_capped(interface, sockets.by_name.at(ingress).get());
     }

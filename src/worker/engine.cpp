@@ -25,6 +25,8 @@ constexpr unsigned kKindShift = 56;
 constexpr std::uint64_t kKindReceive = 1;
 constexpr std::uint64_t kKindSend = 2;
 constexpr std::uint64_t kKindCancel = 3;
+constexpr std::uint64_t kKindQuietReceive = 4;
+constexpr std::uint64_t kKindTransitionTimer = 5;
 constexpr std::uint64_t kValueMask = (std::uint64_t{1} << kKindShift) - 1;
 
 // struct virtio_net_hdr of <linux/virtio_net.h>, which does not compile as
@@ -43,6 +45,11 @@ constexpr std::uint8_t kVnetNeedsChecksum = 1; // VIRTIO_NET_HDR_F_NEEDS_CSUM
 
 // Frames read from the ring in one go before their sends are submitted.
 constexpr unsigned kPacketRingSubmitBatch = 32;
+
+// While a receive-mode switch waits (for the quiet socket to empty, or for
+// the ring's open block to retire), the loop is woken this often to look
+// again: nothing else may wake it when the traffic stopped at the switch.
+constexpr long kTransitionPollNs = 1'000'000;
 
 // A ring has no virtio_net_hdr: a frame sent with checksum offload by a
 // local socket is flagged TP_STATUS_CSUMNOTREADY, and where its UDP checksum
@@ -95,7 +102,7 @@ io_uring_sqe* Engine::next_sqe()
 }
 
 void Engine::install(ForwardingPlan plan, std::vector<RuleCounters> rule_counters, const OutputRemap& remap,
-                     int ingress_fd)
+                     int ingress_fd, int quiet_fd)
 {
     plan_ = std::move(plan);
     counters_.rules = std::move(rule_counters);
@@ -118,21 +125,24 @@ void Engine::install(ForwardingPlan plan, std::vector<RuleCounters> rule_counter
             slot.generation = plan_generation_;
         }
     }
-    if (ingress_fd != ingress_fd_) {
-        if (receive_armed_) {
-            poll_kernel_stats(); // the old socket's last numbers
-            if (io_uring_sqe* sqe = next_sqe()) {
-                io_uring_prep_cancel64(sqe, tag(kKindReceive, receive_generation_), 0);
-                io_uring_sqe_set_data64(sqe, tag(kKindCancel, 0));
-            }
+    if (ingress_fd != ingress_fd_ || quiet_fd != quiet_fd_) {
+        if (receive_armed_ || quiet_armed_) {
+            poll_kernel_stats(); // the old sockets' last numbers
+            cancel_receives();
         }
         ingress_fd_ = ingress_fd;
+        quiet_fd_ = quiet_fd;
         if (want_packet_ring_)
             attach_packet_ring();
-        if (!packet_ring_)
-            enable_vnet_header();
+        start_two_socket_receive();
+        vnet_header_bytes_ = 0;
+        if (two_sockets_)
+            enable_vnet_header(quiet_fd_);
+        else if (!packet_ring_)
+            enable_vnet_header(ingress_fd_);
         ++receive_generation_;
         receive_armed_ = false;
+        quiet_armed_ = false;
         arm_receive();
     }
     (void)io_uring_submit(uring_.get());
@@ -143,36 +153,77 @@ void Engine::install(ForwardingPlan plan, std::vector<RuleCounters> rule_counter
 // offload, e.g. a container on this host); without it such frames would be
 // relayed with a wrong UDP checksum. Unprivileged; if refused, frames are
 // taken as they are.
-void Engine::enable_vnet_header()
+void Engine::enable_vnet_header(int fd)
 {
     const int on = 1;
-    vnet_header_bytes_ = setsockopt(ingress_fd_, SOL_PACKET, PACKET_VNET_HDR, &on, sizeof(on)) == 0
+    vnet_header_bytes_ = setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &on, sizeof(on)) == 0
                              ? sizeof(VnetHeader)
                              : 0;
 }
 
+// Both receives share the provided buffers, but at most one of them is a
+// recv at a time: with two sockets "ingress" is read through its ring.
 void Engine::arm_receive()
 {
-    if (receive_armed_ || receive_stopped_ || ingress_fd_ < 0)
+    if (receive_stopped_)
         return;
+    if (two_sockets_ && !quiet_armed_)
+        arm_frame_receive(quiet_fd_, kKindQuietReceive, quiet_armed_);
+    if (receive_armed_ || ingress_fd_ < 0)
+        return;
+    if (!packet_ring_) {
+        arm_frame_receive(ingress_fd_, kKindReceive, receive_armed_);
+        return;
+    }
     io_uring_sqe* sqe = next_sqe();
     if (sqe == nullptr)
         return; // retried by rearm_receive_if_stopped()
-    if (packet_ring_) {
-        // Only a wake-up: the frames are read from the ring's memory.
-        io_uring_prep_poll_multishot(sqe, ingress_fd_, POLLIN);
-    } else {
-        io_uring_prep_recv_multishot(sqe, ingress_fd_, nullptr, 0, 0);
-        sqe->flags |= IOSQE_BUFFER_SELECT;
-        sqe->buf_group = kBufferGroup;
-    }
+    // Only a wake-up: the frames are read from the ring's memory.
+    io_uring_prep_poll_multishot(sqe, ingress_fd_, POLLIN);
     io_uring_sqe_set_data64(sqe, tag(kKindReceive, receive_generation_));
     receive_armed_ = true;
 }
 
+void Engine::arm_frame_receive(int fd, std::uint64_t kind, bool& armed)
+{
+    io_uring_sqe* sqe = next_sqe();
+    if (sqe == nullptr)
+        return; // retried by rearm_receive_if_stopped()
+    io_uring_prep_recv_multishot(sqe, fd, nullptr, 0, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = kBufferGroup;
+    io_uring_sqe_set_data64(sqe, tag(kind, receive_generation_));
+    armed = true;
+}
+
+void Engine::cancel_receives()
+{
+    for (const std::uint64_t kind : {kKindReceive, kKindQuietReceive})
+        if (io_uring_sqe* sqe = next_sqe()) {
+            io_uring_prep_cancel64(sqe, tag(kind, receive_generation_), 0);
+            io_uring_sqe_set_data64(sqe, tag(kKindCancel, 0));
+        }
+}
+
+void Engine::arm_transition_timer()
+{
+    // Asked here too, not only when frames wait: a switch made as the
+    // traffic stopped must end without another frame.
+    if (transition_timer_armed_ || (!quiet_holds_older_frames() && !ring_holds_older_frames()))
+        return;
+    io_uring_sqe* sqe = next_sqe();
+    if (sqe == nullptr)
+        return;
+    // The kernel copies the timespec when the entry is submitted.
+    transition_timer_ = __kernel_timespec{0, kTransitionPollNs};
+    io_uring_prep_timeout(sqe, &transition_timer_, 0, 0);
+    io_uring_sqe_set_data64(sqe, tag(kKindTransitionTimer, 0));
+    transition_timer_armed_ = true;
+}
+
 void Engine::rearm_receive_if_stopped()
 {
-    if (!receive_armed_) {
+    if (!receive_armed_ || (two_sockets_ && !quiet_armed_)) {
         arm_receive();
         (void)io_uring_submit(uring_.get());
     }
@@ -209,18 +260,16 @@ void Engine::drain(std::chrono::milliseconds limit)
     constexpr long kWaitStepNs = 10'000'000;
     const auto deadline = std::chrono::steady_clock::now() + limit;
     receive_stopped_ = true;
-    if (receive_armed_) {
+    if (receive_armed_ || quiet_armed_) {
         // The multishot receive keeps moving frames from the socket into our
         // buffers until it ends; a frame moved after the last completion we
         // handle would die with this process. Its final completion (no
-        // IORING_CQE_F_MORE) clears receive_armed_.
-        if (io_uring_sqe* sqe = next_sqe()) {
-            io_uring_prep_cancel64(sqe, tag(kKindReceive, receive_generation_), 0);
-            io_uring_sqe_set_data64(sqe, tag(kKindCancel, 0));
-        }
+        // IORING_CQE_F_MORE) clears receive_armed_ (quiet_armed_).
+        cancel_receives();
         (void)io_uring_submit(uring_.get());
     }
-    while ((receive_armed_ || egress_.in_flight() > 0 || pending_count_ > 0 || packet_block_.has_value()) &&
+    while ((receive_armed_ || quiet_armed_ || egress_.in_flight() > 0 || pending_count_ > 0 ||
+            packet_block_.has_value()) &&
            std::chrono::steady_clock::now() < deadline) {
         __kernel_timespec step{0, kWaitStepNs};
         io_uring_cqe* cqe = nullptr;
@@ -231,13 +280,17 @@ void Engine::drain(std::chrono::milliseconds limit)
 
 void Engine::poll_kernel_stats()
 {
-    if (ingress_fd_ < 0)
-        return;
-    tpacket_stats stats{};
-    socklen_t length = sizeof(stats);
-    if (getsockopt(ingress_fd_, SOL_PACKET, PACKET_STATISTICS, &stats, &length) == 0) {
-        counters_.kernel.packets += stats.tp_packets;
-        counters_.kernel.drops += stats.tp_drops;
+    // A quiet socket outside the ring socket's group is not read: what it
+    // drops is not ours to count.
+    for (const int fd : {ingress_fd_, two_sockets_ ? quiet_fd_ : -1}) {
+        if (fd < 0)
+            continue;
+        tpacket_stats stats{};
+        socklen_t length = sizeof(stats);
+        if (getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &stats, &length) == 0) {
+            counters_.kernel.packets += stats.tp_packets;
+            counters_.kernel.drops += stats.tp_drops;
+        }
     }
 }
 
@@ -286,8 +339,14 @@ bool Engine::handle_available_completions()
             case kKindReceive:
                 handle_receive(*cqe);
                 break;
+            case kKindQuietReceive:
+                handle_frame_receive(*cqe, quiet_armed_);
+                break;
             case kKindSend:
                 handle_send(*cqe);
+                break;
+            case kKindTransitionTimer:
+                transition_timer_armed_ = false;
                 break;
             default:
                 break; // cancel results: nothing to do
@@ -295,10 +354,16 @@ bool Engine::handle_available_completions()
             ++handled;
         }
         io_uring_cq_advance(uring_.get(), handled);
+        // Received frames first, then the ring, then received frames again:
+        // with two sockets one of the two waits for the other during a
+        // switch (see engine_receive_mode.cpp), and either may be first.
+        forward_pending_frames();
         if (packet_ring_ && walk_packet_ring())
             received_ = true;
         forward_pending_frames();
         provided_buffers_.publish();
+        update_receive_mode();
+        arm_transition_timer();
         // Re-arm once the multishot receive ended, unless every buffer is
         // still waiting (it would only end again with ENOBUFS).
         if (pending_count_ < kIngressBuffers)
@@ -313,6 +378,8 @@ bool Engine::handle_available_completions()
 
 void Engine::forward_pending_frames()
 {
+    if (pending_count_ == 0 || ring_holds_older_frames())
+        return;
     while (pending_count_ > 0 && egress_.free_slots() >= max_outputs_) {
         const PendingFrame frame = pending_[pending_head_];
         pending_head_ = (pending_head_ + 1) % kIngressBuffers;
@@ -335,6 +402,8 @@ void Engine::attach_packet_ring()
     }
     if (ring->adopted())
         log_info("Reading the receive ring a previous worker left on the ingress socket");
+    else
+        packet_next_block_ = 0; // a new ring is filled from its first block
     packet_ring_.emplace(std::move(ring).value());
 }
 
@@ -355,8 +424,13 @@ bool Engine::packet_ring_has_frames() const noexcept
 bool Engine::walk_packet_ring()
 {
     bool any = false;
+    if (quiet_holds_older_frames())
+        return false;
     const RingLayout& layout = packet_ring_->layout();
-    while (!receive_stopped_ || packet_block_) {
+    // After a clean stop only the block begun is finished (the rest stays in
+    // the ring for the next worker), unless quiet frames already taken wait
+    // for the ring to empty: those would die with this process.
+    while (!receive_stopped_ || packet_block_ || ring_draining_since_) {
         if (!packet_block_) {
             packet_block_ = next_retired_block(layout, packet_next_block_);
             if (!packet_block_)
@@ -394,13 +468,19 @@ bool Engine::walk_packet_ring()
 
 void Engine::handle_receive(const io_uring_cqe& cqe)
 {
-    const bool current = (cqe.user_data & kValueMask) == (receive_generation_ & kValueMask);
-    if (packet_ring_) {
-        // A poll result: the frames themselves are read by walk_packet_ring().
-        if (current && !(cqe.flags & IORING_CQE_F_MORE))
-            receive_armed_ = false;
+    if (!packet_ring_) {
+        handle_frame_receive(cqe, receive_armed_);
         return;
     }
+    // A poll result: the frames themselves are read by walk_packet_ring().
+    const bool current = (cqe.user_data & kValueMask) == (receive_generation_ & kValueMask);
+    if (current && !(cqe.flags & IORING_CQE_F_MORE))
+        receive_armed_ = false;
+}
+
+void Engine::handle_frame_receive(const io_uring_cqe& cqe, bool& armed)
+{
+    const bool current = (cqe.user_data & kValueMask) == (receive_generation_ & kValueMask);
     const ReceiveCompletion c = classify_receive(cqe.res, cqe.flags, current, pending_count_ >= kIngressBuffers);
     if (c.take_frame) {
         received_ = true;
@@ -417,7 +497,7 @@ void Engine::handle_receive(const io_uring_cqe& cqe)
         log_warning(std::string("Receive on the ingress socket failed: ") + std::strerror(-cqe.res) +
                     ", re-arming");
     if (c.ended)
-        receive_armed_ = false; // multishot ended (ENOBUFS, error): re-armed after this batch
+        armed = false; // multishot ended (ENOBUFS, error): re-armed after this batch
 }
 
 void Engine::receive_frame(std::uint8_t* data, std::size_t length)

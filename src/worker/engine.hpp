@@ -6,12 +6,18 @@
 // egress pool has a slot for every output; when all ring buffers wait, the
 // receive stops and frames queue in the socket's 16 MiB buffer instead of
 // being dropped at egress.
+//
+// With two ingress sockets in one fanout group (worker_protocol.hpp
+// "ingress-quiet") the engine reads both, the quiet one by recv and
+// "ingress" through its ring, and moves the traffic between them by rate
+// (receive_mode.hpp; the switch and its ordering: engine_receive_mode.cpp).
 #pragma once
 
 #include "core/result.hpp"
 #include "dataplane/rule_table.hpp"
 #include "egress.hpp"
 #include "ingress_ring.hpp"
+#include "receive_mode.hpp"
 #include "stats.hpp"
 #include "uring.hpp"
 
@@ -47,14 +53,14 @@ public:
     [[nodiscard]] int uring_fd() const noexcept { return uring_.fd(); }
 
     // Switches to `plan` with `rule_counters` (same order as its rules). When
-    // `ingress_fd` differs from the current one, the old receive is
-    // cancelled and a new one armed (the caller keeps the old fd open until
+    // `ingress_fd` or `quiet_fd` (-1: none) differs from the current one, the
+    // old receives are cancelled and new ones armed (the caller keeps the old fd open until
     // this returns; io_uring holds its own reference after that). Sends
     // still in flight are counted, when they complete, against the output
     // `remap` says they now are (indices shift when another rule is added or
     // removed); copies for an output that went away are not counted.
     void install(ForwardingPlan plan, std::vector<RuleCounters> rule_counters, const OutputRemap& remap,
-                 int ingress_fd);
+                 int ingress_fd, int quiet_fd);
 
     // Handles every completion available, then submits the batch of sends.
     // With busy polling on and frames flowing, keeps handling completions as
@@ -83,7 +89,8 @@ public:
     // include them. At most `limit`; receiving stays off afterwards.
     void drain(std::chrono::milliseconds limit);
 
-    // Accumulates PACKET_STATISTICS (the kernel resets them on every read).
+    // Accumulates PACKET_STATISTICS of both ingress sockets (the kernel
+    // resets them on every read).
     void poll_kernel_stats();
 
     [[nodiscard]] const WorkerCounters& counters() const noexcept { return counters_; }
@@ -95,9 +102,12 @@ private:
     void arm_receive();
     [[nodiscard]] bool handle_available_completions();
     void handle_receive(const io_uring_cqe& cqe);
+    void handle_frame_receive(const io_uring_cqe& cqe, bool& armed);
+    void arm_frame_receive(int fd, std::uint64_t kind, bool& armed);
+    void cancel_receives();
     void forward_pending_frames();
     void handle_send(const io_uring_cqe& cqe);
-    void enable_vnet_header();
+    void enable_vnet_header(int fd);
     void receive_frame(std::uint8_t* data, std::size_t length);
     void forward_frame(const std::uint8_t* frame, std::size_t length);
     void send_copy(std::uint32_t rule_index, std::uint32_t output_index, const dataplane::UdpFrameView& in,
@@ -106,6 +116,13 @@ private:
     [[nodiscard]] bool packet_ring_has_frames() const noexcept;
     bool walk_packet_ring();
     void check_packet_ring_order();
+    // engine_receive_mode.cpp: the two-socket ingress.
+    void start_two_socket_receive();
+    void update_receive_mode();
+    bool switch_receive_mode(ReceiveMode to);
+    [[nodiscard]] bool quiet_holds_older_frames();
+    [[nodiscard]] bool ring_holds_older_frames();
+    void arm_transition_timer();
 
     ProvidedBuffers provided_buffers_;
 
@@ -123,6 +140,8 @@ private:
     bool received_ = false;              // a frame arrived in this round of completions
 
     int ingress_fd_ = -1;
+    int quiet_fd_ = -1;                  // "ingress-quiet", read by recv while the mode is quiet
+    bool quiet_armed_ = false;
     std::size_t vnet_header_bytes_ = 0;  // virtio_net_hdr before each frame (PACKET_VNET_HDR)
     std::uint32_t receive_generation_ = 0;
     bool receive_armed_ = false;
@@ -137,6 +156,22 @@ private:
     // The block after the last one handed back (next_retired_block); unset
     // until the first block of a new or adopted ring is found.
     std::optional<unsigned> packet_next_block_;
+
+    // Two sockets: which one the fanout group feeds, the window the rate is
+    // counted over, and the orderly hand-over between them. After a switch
+    // to the ring, the ring is not read until the quiet socket is empty
+    // (quiet_draining_); after a switch to quiet, quiet frames wait until
+    // the ring holds none (ring_draining_since_). transition_timer_armed_:
+    // an io_uring timeout that wakes the loop while either waits.
+    bool two_sockets_ = false;
+    ReceiveMode receive_mode_ = ReceiveMode::quiet;
+    std::chrono::steady_clock::time_point rate_window_start_;
+    std::uint64_t rate_window_frames_ = 0;  // counters_.ingress.frames when the window began
+    bool quiet_draining_ = false;
+    std::optional<std::chrono::steady_clock::time_point> ring_draining_since_;
+    bool transition_timer_armed_ = false;
+    bool switch_failure_logged_ = false;
+    __kernel_timespec transition_timer_{};
 
     EgressPool egress_;
     ForwardingPlan plan_;

@@ -59,7 +59,7 @@ int run(int argc, char** argv)
         ->check(CLI::Range(0U, mcr::worker::kMaxBusyPollUsec));
     std::string receive_mode = "ring";
     app.add_option("--receive-mode", receive_mode,
-                   "ring: read frames from a TPACKET_V3 ring (default); socket: recv each frame (no ring latency)")
+                   "ring: a quiet socket frame by frame at low rates, a TPACKET_V3 ring at high rates (default); socket: recv each frame")
         ->check(CLI::IsMember({"ring", "socket"}));
     app.add_option("--log-level", log_level, "err, warning, notice, info or debug");
     CLI11_PARSE(app, argc, argv);

@@ -28,6 +28,11 @@ std::uint64_t block_sequence(const RingLayout& ring, unsigned index) noexcept
     return descriptor(ring, index)->hdr.bh1.seq_num;
 }
 
+std::uint32_t block_frames_filled(const RingLayout& ring, unsigned index) noexcept
+{
+    return __atomic_load_n(&descriptor(ring, index)->hdr.bh1.num_pkts, __ATOMIC_ACQUIRE);
+}
+
 std::optional<unsigned> oldest_retired_block(const RingLayout& ring) noexcept
 {
     std::optional<unsigned> oldest;

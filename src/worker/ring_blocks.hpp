@@ -52,6 +52,13 @@ struct RingFrame {
 
 [[nodiscard]] std::uint64_t block_sequence(const RingLayout& ring, unsigned index) noexcept;
 
+// How many frames the kernel has put into block `index` so far, retired or
+// not. For the block the kernel is filling this is only final once no
+// frame can reach the ring any more (the worker sent the traffic elsewhere
+// and an RCU grace period passed): it counts a frame before the frame is
+// copied in. Read only to learn whether that block is empty.
+[[nodiscard]] std::uint32_t block_frames_filled(const RingLayout& ring, unsigned index) noexcept;
+
 // Frames of a retired block in arrival order. A block whose header or frame
 // offsets point outside it (which the kernel never writes, but a ring is
 // shared memory) ends the walk early instead of reading out of bounds.

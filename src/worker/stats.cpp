@@ -65,6 +65,10 @@ std::string stats_to_json(const std::string& interface, std::uint64_t uptime_ms,
           {"ip_options", in.ip_options},
           {"not_matched", in.not_matched},
           {"no_buffer", in.no_buffer}}},
+        {"receive",
+         {{"mode", counters.receive.mode},
+          {"to_ring", counters.receive.to_ring},
+          {"to_quiet", counters.receive.to_quiet}}},
         {"rules", json::array()},
     };
     for (std::size_t r = 0; r < rules.size() && r < counters.rules.size(); ++r) {

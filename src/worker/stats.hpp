@@ -43,8 +43,18 @@ struct KernelCounters {
     std::uint64_t drops = 0;       // tp_drops, accumulated
 };
 
+// How the ingress is read (worker/receive_mode.hpp): "ring" or "quiet" with
+// both ingress sockets, "ring" alone without "ingress-quiet", "socket" with
+// --receive-mode socket; and how often the two-socket worker switched.
+struct ReceiveCounters {
+    const char* mode = "ring";     // a string literal
+    std::uint64_t to_ring = 0;
+    std::uint64_t to_quiet = 0;
+};
+
 struct WorkerCounters {
     KernelCounters kernel;
+    ReceiveCounters receive;
     IngressCounters ingress;
     std::vector<RuleCounters> rules; // same order as the config's rules
 };

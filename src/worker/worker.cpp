@@ -139,6 +139,7 @@ Status Worker::apply_config(const std::string& text, NamedFds incoming, SocketMe
         changed.push_back(name);
     }
     const int ingress_fd = fd_named(sockets_, worker_protocol::kIngressFd);
+    const int quiet_fd = fd_named(sockets_, worker_protocol::kIngressQuietFd);
 
     ForwardingPlan plan;
     plan.table = std::move(*table);
@@ -148,10 +149,14 @@ Status Worker::apply_config(const std::string& text, NamedFds incoming, SocketMe
     // Before the engine switches: a rule leaving the fast path is already
     // in the userspace plan (both plans hold every rule), so no frame is lost.
     fast_path_.apply(*parsed, sockets_, plan.targets);
+    // On both ingress sockets: the fanout group chooses the socket first,
+    // then that socket's filter decides.
     attach_ingress_filter(ingress_fd, parsed->rules);
+    if (quiet_fd >= 0)
+        attach_ingress_filter(quiet_fd, parsed->rules);
     engine_->set_packet_ring_geometry(RingGeometry::for_mtu(parsed->ingress_mtu));
     auto carried = carry_over_counters(config_.rules, engine_->counters().rules, parsed->rules);
-    engine_->install(std::move(plan), std::move(carried.rules), carried.remap, ingress_fd);
+    engine_->install(std::move(plan), std::move(carried.rules), carried.remap, ingress_fd, quiet_fd);
 
     const bool config_changed = text != config_text_;
     config_ = std::move(*parsed);

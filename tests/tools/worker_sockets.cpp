@@ -4,6 +4,8 @@
 #include "core/worker_protocol.hpp"
 #include "sockets/socket_factory.hpp"
 
+#include <cstdlib>
+
 namespace mcr::test {
 
 namespace {
@@ -37,6 +39,16 @@ Result<std::vector<NamedSocket>> make_worker_sockets(const worker::WorkerConfig&
 {
     std::vector<NamedSocket> made;
     for (const std::string& name : worker::required_socket_names(config)) {
+        if (name == worker_protocol::kIngressFd && !std::getenv("MCRT_INGRESS_RING_ONLY")) {
+            // As the supervisor does; MCRT_INGRESS_RING_ONLY stands in for
+            // the FD store of an older one, which holds "ingress" alone.
+            auto pair = sockets::open_ingress_sockets(config.interface, config.receive_buffer_bytes);
+            if (!pair)
+                return pair.error();
+            made.push_back({std::string(worker_protocol::kIngressQuietFd), std::move(pair->quiet)});
+            made.push_back({name, std::move(pair->ring)});
+            continue;
+        }
         auto fd = open_named_socket(name, config);
         if (!fd)
             return fd.error();

@@ -113,6 +113,18 @@ TEST_CASE("after a block is handed back only the following one is looked at")
     CHECK(mcr::worker::next_retired_block(layout, kBlocks) == 2u);
 }
 
+TEST_CASE("frames filled counts a block's frames whether it is retired or still being filled")
+{
+    FakeRing ring;
+    CHECK(mcr::worker::block_frames_filled(ring.layout, 1) == 0u);
+    ring.fill(1, 5, {60, 70});
+    CHECK(mcr::worker::block_frames_filled(ring.layout, 1) == 2u);
+    // The kernel's open block: frames counted, not yet retired.
+    ring.desc(1)->hdr.bh1.block_status = TP_STATUS_KERNEL;
+    CHECK(mcr::worker::block_frames_filled(ring.layout, 1) == 2u);
+    CHECK_FALSE(mcr::worker::block_retired(ring.layout, 1));
+}
+
 TEST_CASE("frames of a block come in order with their bytes and flags")
 {
     FakeRing ring;

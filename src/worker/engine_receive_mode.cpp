@@ -1,0 +1,178 @@
+// The engine's two-socket ingress: "ingress" (read through its ring) and
+// "ingress-quiet" (read by recv) in one fanout group, the traffic moved
+// between them by rate (receive_mode.hpp) without losing, duplicating or
+// reordering a frame. The kernel gives every frame to exactly one member
+// (the group's program decides), so a switch can neither lose nor
+// duplicate; what needs care is the order across it:
+//
+// - quiet -> ring: frames given to the quiet socket before the switch are
+//   older than anything in the ring. select_fanout_member() returns after an
+//   RCU grace period, and the kernel chooses the member and queues the frame
+//   within one RCU read-side section, so by then every such frame is queued
+//   on the quiet socket: none can land there later. The ring is not read
+//   until that queue is empty and every frame taken from it is forwarded.
+// - ring -> quiet: frames given to the ring before the switch sit in its
+//   open block until the block's timer retires it (the kernel hands a block
+//   over only full or retired). Quiet frames wait, queued in the provided
+//   buffers and then in the socket, until the ring holds none: every retired
+//   block read and the open block empty, or, while the open block is not
+//   known (a ring just set up or adopted), until the retire timer must have
+//   run (kRingRetireWait).
+#include "engine.hpp"
+
+#include "core/log.hpp"
+#include "core/worker_protocol.hpp"
+#include "sockets/ingress_fanout.hpp"
+
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+
+namespace mcr::worker {
+
+namespace {
+
+namespace wp = worker_protocol;
+using Clock = std::chrono::steady_clock;
+
+// The ring's block timer is 1 ms, rounded up to the kernel's timer
+// granularity (a jiffy: 10 ms at HZ=100); a block with a frame in it is
+// retired at the latest on the timer's second expiry after it opened.
+constexpr std::chrono::milliseconds kRingRetireWait{30};
+
+} // namespace
+
+void Engine::start_two_socket_receive()
+{
+    two_sockets_ = false;
+    quiet_draining_ = false;
+    ring_draining_since_.reset();
+    counters_.receive.mode = packet_ring_ ? "ring" : "socket";
+    if (quiet_fd_ < 0)
+        return;
+    auto ring_group = sockets::cbpf_fanout_group(ingress_fd_);
+    auto quiet_group = sockets::cbpf_fanout_group(quiet_fd_);
+    if (!ring_group || !quiet_group || *ring_group != *quiet_group) {
+        log_warning("The \"ingress-quiet\" socket is not in the fanout group of \"ingress\", reading \"ingress\" alone: " +
+                    (!ring_group ? ring_group.error().message()
+                                 : !quiet_group ? quiet_group.error().message() : std::string("two groups")));
+        return;
+    }
+    if (!packet_ring_) {
+        // --receive-mode socket (or no ring could be set up): "ingress" alone,
+        // by recv; the quiet socket is left out of the group's choice.
+        if (Status s = sockets::select_fanout_member(ingress_fd_, wp::kRingFanoutMember); !s)
+            log_error("Cannot send the ingress traffic to \"ingress\", frames go to a socket not read: " +
+                      s.error().message());
+        return;
+    }
+    if (Status s = sockets::select_fanout_member(ingress_fd_, wp::kQuietFanoutMember); !s) {
+        log_warning("Reading \"ingress\" alone: " + s.error().message());
+        return;
+    }
+    // Start quiet (the light-traffic mode the supervisor also set up).
+    // Whatever a previous worker left in the ring is older than what reaches
+    // the quiet socket from now on, so it goes first.
+    two_sockets_ = true;
+    receive_mode_ = ReceiveMode::quiet;
+    counters_.receive.mode = receive_mode_name(receive_mode_);
+    const auto now = Clock::now();
+    ring_draining_since_ = now;
+    rate_window_start_ = now;
+    rate_window_frames_ = counters_.ingress.frames;
+}
+
+void Engine::update_receive_mode()
+{
+    // No decision while a switch is still being completed: frames held back
+    // on one side would then be older than some and newer than other frames
+    // on the other.
+    if (!two_sockets_ || receive_stopped_ || quiet_draining_ || ring_draining_since_)
+        return;
+    const auto now = Clock::now();
+    const auto decision =
+        decide_receive_mode(receive_mode_, RateWindow{counters_.ingress.frames - rate_window_frames_,
+                                                      std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                          now - rate_window_start_)});
+    if (decision.mode != receive_mode_ && switch_receive_mode(decision.mode)) {
+        // The switch waited for a grace period: count the next window from here.
+        rate_window_start_ = Clock::now();
+        rate_window_frames_ = counters_.ingress.frames;
+    } else if (decision.restart_window) {
+        rate_window_start_ = now;
+        rate_window_frames_ = counters_.ingress.frames;
+    }
+}
+
+bool Engine::switch_receive_mode(ReceiveMode to)
+{
+    const unsigned member = to == ReceiveMode::ring ? wp::kRingFanoutMember : wp::kQuietFanoutMember;
+    const auto asked = Clock::now();
+    if (Status s = sockets::select_fanout_member(ingress_fd_, member); !s) {
+        // Both sockets are still read; only the latency or the cost per frame
+        // stays that of the current mode. Said once.
+        if (!switch_failure_logged_)
+            log_warning(std::string("Cannot switch the ingress to ") + receive_mode_name(to) + ": " +
+                        s.error().message());
+        switch_failure_logged_ = true;
+        return false;
+    }
+    // At most about ten a second (the ring's 100 ms window): a debug line each.
+    const auto us = [](Clock::duration d) {
+        return std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
+    };
+    log_debug(std::string("Ingress switched to ") + receive_mode_name(to) + " after " +
+              std::to_string(counters_.ingress.frames - rate_window_frames_) + " frames in " +
+              us(asked - rate_window_start_) + " us; the switch took " + us(Clock::now() - asked) + " us");
+    receive_mode_ = to;
+    counters_.receive.mode = receive_mode_name(to);
+    if (to == ReceiveMode::ring) {
+        ++counters_.receive.to_ring;
+        quiet_draining_ = true;
+    } else {
+        ++counters_.receive.to_quiet;
+        ring_draining_since_ = Clock::now();
+    }
+    return true;
+}
+
+bool Engine::quiet_holds_older_frames()
+{
+    if (!quiet_draining_)
+        return false;
+    if (pending_count_ > 0)
+        return true;
+    // SIOCINQ on a packet socket: the length of the first queued frame, 0
+    // when none. A frame the multishot receive took before this call sits in
+    // a completion not yet read, hence the check after it. An error (which
+    // this socket does not give) must not stop the ring for good.
+    int queued = 0;
+    if (ioctl(quiet_fd_, SIOCINQ, &queued) == 0 && queued > 0)
+        return true;
+    if (io_uring_cq_ready(uring_.get()) > 0)
+        return true;
+    quiet_draining_ = false;
+    return false;
+}
+
+bool Engine::ring_holds_older_frames()
+{
+    if (!ring_draining_since_)
+        return false;
+    if (!packet_ring_) {
+        ring_draining_since_.reset();
+        return false;
+    }
+    const RingLayout& layout = packet_ring_->layout();
+    if (packet_block_ || next_retired_block(layout, packet_next_block_))
+        return true;
+    // The block after the last one handed back is the one the kernel fills
+    // (it opened it, counting from 0, when it retired the one before); no
+    // frame reaches the ring since the switch, so its count is final.
+    const bool open_block_empty = packet_next_block_ && block_frames_filled(layout, *packet_next_block_) == 0;
+    if (!open_block_empty && Clock::now() - *ring_draining_since_ < kRingRetireWait)
+        return true;
+    ring_draining_since_.reset();
+    return false;
+}
+
+} // namespace mcr::worker
