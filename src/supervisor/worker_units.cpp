@@ -64,10 +64,11 @@ void WorkerUnits::call(const char* method, const std::string& unit)
     pending->id = id;
     sd_bus_slot* slot = nullptr;
     const bool query = std::strcmp(method, "ListUnitsByNames") == 0;
-    const char* names[] = {unit.c_str(), nullptr};
+    // sd-bus reads an "as" argument as a count, then that many strings
+    // (not a NULL-terminated vector).
     const int r = query ? sd_bus_call_method_async(bus_, &slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                                                    "org.freedesktop.systemd1.Manager", method, on_reply,
-                                                   pending.get(), "as", names)
+                                                   pending.get(), "as", 1U, unit.c_str())
                         : sd_bus_call_method_async(bus_, &slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                                                    "org.freedesktop.systemd1.Manager", method, on_reply,
                                                    pending.get(), "ss", unit.c_str(), "replace");
