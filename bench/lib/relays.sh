@@ -83,6 +83,9 @@ relay_start_fastpath() {
     chmod 0711 "$MCRT_TMPDIR"
     for ((i = 0; i < sinks; i++)); do outs+=(--out "out$i:239.2.2.$((i + 1)):6000:16"); done
     socket=$(scratch fastpath-run/control.sock)
+    # A fresh state and config each start: mcrd keeps the rules it was given
+    # there, and the next sink count's `add bench` would find the old rule.
+    rm -rf "$(scratch fastpath-run)" "$(scratch fastpath-state)" "$(scratch fastpath-etc)"
     mkdir -p "$(scratch fastpath-run)" "$(scratch fastpath-state)" "$(scratch fastpath-etc)"
     bg_start relay "$(scratch fastpath-mcrd.log)" "${MCRT_RELAY_PIN[@]}" "$MCRD" --bus none --allow-root \
         --control-socket "$socket" --state-dir "$(scratch fastpath-state)" --config-dir "$(scratch fastpath-etc)" \
