@@ -105,7 +105,7 @@ trial() {
     done
     TRIAL_RELAY_TICKS=$(($(relay_cpu_ticks) - relay_before))
     TRIAL_SOFTIRQ_TICKS=$(($(softirq_ticks) - softirq_before))
-    TRIAL_BACKLOG_DROPS=$(($(softnet_drops) - backlog_before))
+    backlog_drops "$backlog_before" "$(softnet_drops)"
     { read -r TRIAL_SENT; read -r TRIAL_ELAPSED_MS; } < <(json_get "$(scratch "${tag}_send.json")" sent elapsed_ms)
     # More than was sent: something else reached a counted interface.
     if [ "$TRIAL_DELIVERED" -gt "$TRIAL_SENT" ]; then
@@ -115,18 +115,32 @@ trial() {
 
 # softnet_drops: packets the kernel dropped because a CPU's input backlog
 # (net.core.netdev_max_backlog, where RPS and veth queue frames) was full,
-# summed over CPUs (/proc/net/softnet_stat, column 2, hex). Machine-wide.
+# one count per CPU in the order of /proc/net/softnet_stat (its column 2,
+# hex: the CPU whose backlog refused the frame). Machine-wide.
 softnet_drops() {
-    local total=0 _processed dropped _rest
-    while read -r _processed dropped _rest; do total=$((total + 16#$dropped)); done </proc/net/softnet_stat
-    echo "$total"
+    local _processed dropped _rest counts=()
+    while read -r _processed dropped _rest; do counts+=("$((16#$dropped))"); done </proc/net/softnet_stat
+    echo "${counts[*]}"
+}
+
+# backlog_drops BEFORE AFTER: sets TRIAL_BACKLOG_DROPS (all CPUs) and
+# TRIAL_BACKLOG_DROPS_BY_CPU ("cpu0 N, cpu1 M": where the loss happened,
+# the relay CPU's backlog or the sinks').
+backlog_drops() {
+    local before=($1) after=($2) i delta
+    TRIAL_BACKLOG_DROPS=0 TRIAL_BACKLOG_DROPS_BY_CPU=""
+    for i in "${!after[@]}"; do
+        delta=$((after[i] - ${before[i]:-0}))
+        TRIAL_BACKLOG_DROPS=$((TRIAL_BACKLOG_DROPS + delta))
+        TRIAL_BACKLOG_DROPS_BY_CPU+="${TRIAL_BACKLOG_DROPS_BY_CPU:+, }cpu$i $delta"
+    done
 }
 
 # trial_losses KIND: where packets were lost in the last trial, for the log:
 # backlog drops (machine-wide) and, for mcrd, the worker's own cumulative
 # counters (socket drops from PACKET_STATISTICS, egress would-block).
 trial_losses() {
-    local text="backlog drops $TRIAL_BACKLOG_DROPS; $TRIAL_CPU_LOAD"
+    local text="backlog drops $TRIAL_BACKLOG_DROPS ($TRIAL_BACKLOG_DROPS_BY_CPU); $TRIAL_CPU_LOAD"
     if [ "$1" = mcrd ]; then
         local kernel_drops would_block
         kernel_drops=$(worker_stat bench_worker kernel.drops)
