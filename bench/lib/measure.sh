@@ -127,7 +127,9 @@ softnet_drops() {
 # TRIAL_BACKLOG_DROPS_BY_CPU ("cpu0 N, cpu1 M": where the loss happened,
 # the relay CPU's backlog or the sinks').
 backlog_drops() {
-    local before=($1) after=($2) i delta
+    local before after i delta
+    read -ra before <<<"$1"
+    read -ra after <<<"$2"
     TRIAL_BACKLOG_DROPS=0 TRIAL_BACKLOG_DROPS_BY_CPU=""
     for i in "${!after[@]}"; do
         delta=$((after[i] - ${before[i]:-0}))
