@@ -3,12 +3,63 @@
 
 readonly BENCH_NS_PER_TICK=$((1000000000 / $(getconf CLK_TCK)))
 BENCH_TRIAL=0
+# How delivered frames are counted (bench/run --count):
+#   interface  the sink interface's rx_packets: frames the relay's veth
+#              handed to the sink's input queue, read from the counter after
+#              the run, with nothing in the sink doing per-packet work but
+#              the stack's early drop (no socket joined the group). Needs
+#              nothing else to arrive there: count_at_interfaces_only.
+#   receiver   an mcrgen receiver per sink: unique packets (exact, duplicates
+#              not counted), but the receivers' own CPU is part of the limit.
+BENCH_COUNT=${BENCH_COUNT:-interface}
+
+# count_at_interfaces_only NS IFACE...: no IPv6 on these interfaces, so no
+# neighbour discovery or MLD frame arrives at a counted interface during a
+# trial (the stream is IPv4, and nothing joins an IPv4 group on them).
+count_at_interfaces_only() {
+    local ns=$1 iface; shift
+    for iface in "$@"; do
+        ns_exec "$ns" sysctl -qw "net.ipv6.conf.$iface.disable_ipv6=1" >/dev/null \
+            || die "cannot disable IPv6 on $ns/$iface"
+    done
+}
+
+# rx_packets NS IFACE: the interface's receive counter. On a veth it counts
+# what the peer's transmit queued to this side's backlog (the frames a full
+# backlog refused are rx_dropped, not counted here).
+rx_packets() { ns_exec "$1" cat "/sys/class/net/$2/statistics/rx_packets"; }
+
+# settled_rx_packets NS IFACE: rx_packets once it stops growing (the relay's
+# queues drained after the sender ended), polled every 0.1 s for at most 3 s.
+settled_rx_packets() {
+    local previous current tries
+    current=$(rx_packets "$1" "$2")
+    for ((tries = 0; tries < 30; tries++)); do
+        sleep 0.1
+        previous=$current
+        current=$(rx_packets "$1" "$2")
+        [ "$current" != "$previous" ] || break
+    done
+    echo "$current"
+}
+
+# cpu_times: "user+nice+system softirq idle+iowait ..." per CPU (cpuN lines
+# of /proc/stat, clock ticks), one line per CPU.
+cpu_times() { awk '/^cpu[0-9]/ {print $1, $2 + $3 + $4, $8, $5 + $6, $7 + $9}' /proc/stat; }
+
+# cpu_load BEFORE AFTER: per CPU, the share of the interval that was process
+# time and softirq time, e.g. "cpu0 62% proc 31% softirq, cpu1 ...".
+cpu_load() {
+    paste -d' ' <(echo "$1") <(echo "$2") | awk '
+        { total = ($7 + $8 + $9 + $10) - ($2 + $3 + $4 + $5); if (total <= 0) total = 1
+          printf "%s%s %d%% proc %d%% softirq", sep, $1, 100 * ($7 - $2) / total, 100 * ($8 - $3) / total; sep = ", " }'
+}
 
 # trial KIND SINKS SIZE RATE SECONDS: RATE 0 = as fast as mcrgen can.
-# Sets TRIAL_SENT, TRIAL_DELIVERED (the fewest unique packets any sink got),
-# TRIAL_ELAPSED_MS (sender), TRIAL_RELAY_TICKS, TRIAL_SOFTIRQ_TICKS,
-# TRIAL_BACKLOG_DROPS. Runs in
-# the caller's shell (no subshell) so the fixture tracks every PID.
+# Sets TRIAL_SENT, TRIAL_DELIVERED (the fewest packets any sink got; unique
+# packets with --count receiver), TRIAL_ELAPSED_MS (sender),
+# TRIAL_RELAY_TICKS, TRIAL_SOFTIRQ_TICKS, TRIAL_BACKLOG_DROPS, TRIAL_CPU_LOAD.
+# Runs in the caller's shell (no subshell) so the fixture tracks every PID.
 trial() {
     local kind=$1 sinks=$2 size=$3 rate=$4 seconds=$5 i group port
     local tag expect=() bound=()
@@ -20,46 +71,78 @@ trial() {
     else
         bound=(--duration "$seconds")
     fi
-    local ns ifname
+    local ns ifname rx_before=()
     for ((i = 0; i < sinks; i++)); do
         read -r ns ifname group port < <(sink_endpoint "$kind" "$i")
-        gen_recv_start "$ns" "${tag}_$i" --group "$group" --port "$port" --interface "$ifname" \
-            --duration "$((seconds + 30))" "${expect[@]}"
+        if [ "$BENCH_COUNT" = receiver ]; then
+            gen_recv_start "$ns" "${tag}_$i" --group "$group" --port "$port" --interface "$ifname" \
+                --duration "$((seconds + 30))" "${expect[@]}"
+        else
+            rx_before[i]=$(rx_packets "$ns" "$ifname")
+        fi
     done
-    local relay_before softirq_before
-    local backlog_before
+    local relay_before softirq_before backlog_before cpu_before
     relay_before=$(relay_cpu_ticks); softirq_before=$(softirq_ticks); backlog_before=$(softnet_drops)
+    cpu_before=$(cpu_times)
     gen_send src "${tag}_send" --group "$BENCH_INPUT_GROUP" --port "$BENCH_INPUT_PORT" --interface eth0 \
         --rate "$rate" --size "$size" "${bound[@]}"
-    # Receivers with --expect end by themselves; give the relay's queues a
-    # moment to drain, then stop the rest (they still report).
-    for ((i = 0; i < sinks; i++)); do gen_recv_wait "${tag}_${i}" 2 || true; done
+    TRIAL_CPU_LOAD=$(cpu_load "$cpu_before" "$(cpu_times)")
+    TRIAL_DELIVERED=""
+    local got
+    if [ "$BENCH_COUNT" = receiver ]; then
+        # Receivers with --expect end by themselves; give the relay's queues
+        # a moment to drain, then stop the rest (they still report).
+        for ((i = 0; i < sinks; i++)); do gen_recv_wait "${tag}_${i}" 2 || true; done
+    fi
+    for ((i = 0; i < sinks; i++)); do
+        if [ "$BENCH_COUNT" = receiver ]; then
+            got=$(json_get "$(scratch "${tag}_$i.json")" unique)
+        else
+            read -r ns ifname group port < <(sink_endpoint "$kind" "$i")
+            got=$(($(settled_rx_packets "$ns" "$ifname") - rx_before[i]))
+        fi
+        if [ -z "$TRIAL_DELIVERED" ] || [ "$got" -lt "$TRIAL_DELIVERED" ]; then TRIAL_DELIVERED=$got; fi
+    done
     TRIAL_RELAY_TICKS=$(($(relay_cpu_ticks) - relay_before))
     TRIAL_SOFTIRQ_TICKS=$(($(softirq_ticks) - softirq_before))
-    TRIAL_BACKLOG_DROPS=$(($(softnet_drops) - backlog_before))
+    backlog_drops "$backlog_before" "$(softnet_drops)"
     { read -r TRIAL_SENT; read -r TRIAL_ELAPSED_MS; } < <(json_get "$(scratch "${tag}_send.json")" sent elapsed_ms)
-    TRIAL_DELIVERED=""
-    local unique
-    for ((i = 0; i < sinks; i++)); do
-        unique=$(json_get "$(scratch "${tag}_$i.json")" unique)
-        if [ -z "$TRIAL_DELIVERED" ] || [ "$unique" -lt "$TRIAL_DELIVERED" ]; then TRIAL_DELIVERED=$unique; fi
-    done
+    # More than was sent: something else reached a counted interface.
+    if [ "$TRIAL_DELIVERED" -gt "$TRIAL_SENT" ]; then
+        log "  note: a sink counted $TRIAL_DELIVERED frames of $TRIAL_SENT sent (other traffic on the sink interface)"
+    fi
 }
 
 # softnet_drops: packets the kernel dropped because a CPU's input backlog
 # (net.core.netdev_max_backlog, where RPS and veth queue frames) was full,
-# summed over CPUs (/proc/net/softnet_stat, column 2, hex). Machine-wide.
+# one count per CPU in the order of /proc/net/softnet_stat (its column 2,
+# hex: the CPU whose backlog refused the frame). Machine-wide.
 softnet_drops() {
-    local total=0 _processed dropped _rest
-    while read -r _processed dropped _rest; do total=$((total + 16#$dropped)); done </proc/net/softnet_stat
-    echo "$total"
+    local _processed dropped _rest counts=()
+    while read -r _processed dropped _rest; do counts+=("$((16#$dropped))"); done </proc/net/softnet_stat
+    echo "${counts[*]}"
+}
+
+# backlog_drops BEFORE AFTER: sets TRIAL_BACKLOG_DROPS (all CPUs) and
+# TRIAL_BACKLOG_DROPS_BY_CPU ("cpu0 N, cpu1 M": where the loss happened,
+# the relay CPU's backlog or the sinks').
+backlog_drops() {
+    local before after i delta
+    read -ra before <<<"$1"
+    read -ra after <<<"$2"
+    TRIAL_BACKLOG_DROPS=0 TRIAL_BACKLOG_DROPS_BY_CPU=""
+    for i in "${!after[@]}"; do
+        delta=$((after[i] - ${before[i]:-0}))
+        TRIAL_BACKLOG_DROPS=$((TRIAL_BACKLOG_DROPS + delta))
+        TRIAL_BACKLOG_DROPS_BY_CPU+="${TRIAL_BACKLOG_DROPS_BY_CPU:+, }cpu$i $delta"
+    done
 }
 
 # trial_losses KIND: where packets were lost in the last trial, for the log:
 # backlog drops (machine-wide) and, for mcrd, the worker's own cumulative
 # counters (socket drops from PACKET_STATISTICS, egress would-block).
 trial_losses() {
-    local text="backlog drops $TRIAL_BACKLOG_DROPS"
+    local text="backlog drops $TRIAL_BACKLOG_DROPS ($TRIAL_BACKLOG_DROPS_BY_CPU); $TRIAL_CPU_LOAD"
     if [ "$1" = mcrd ]; then
         local kernel_drops would_block
         kernel_drops=$(worker_stat bench_worker kernel.drops)

@@ -29,10 +29,33 @@ readonly BENCH_INPUT_GROUP=239.1.1.1 BENCH_INPUT_PORT=5000 BENCH_SOURCE=192.0.2.
 # forwarding) would run in the sender's softirq on the traffic CPU. RPS moves
 # the relay's ingress processing to the relay CPU and the sinks' to the
 # traffic CPU, so CPU 1 is the relay box and CPU 0 the rest of the network.
+# BENCH_INGRESS=napi (experimental): the relay's in0 receives through the
+# veth's own NAPI (GRO on) in a threaded-NAPI kernel thread pinned to the
+# relay CPU instead of RPS, like a NIC whose NAPI runs on the relay box.
 steer_receive_work() {
     local i
-    set_rps relay in0 "$MCRT_RELAY_CPU"
+    if [ "${BENCH_INGRESS:-rps}" = napi ]; then
+        napi_thread_on relay in0 "$MCRT_RELAY_CPU"
+    else
+        set_rps relay in0 "$MCRT_RELAY_CPU"
+    fi
     for ((i = 0; i < 3; i++)); do set_rps "sink$i" eth0 "$MCRT_TRAFFIC_CPU"; done
+}
+
+BENCH_NAPI_PIDS=()
+# napi_thread_on NS IF CPU: GRO on (veth then receives through its NAPI),
+# threaded NAPI, and the new napi/ kernel threads pinned to CPU.
+napi_thread_on() {
+    local before pid
+    before=$(pgrep '^napi/' | sort) || true
+    ns_exec "$1" ethtool -K "$2" gro on >/dev/null || die "cannot turn GRO on for $1/$2"
+    ns_exec "$1" sh -c "echo 1 > /sys/class/net/$2/threaded" || die "no threaded NAPI on $1/$2"
+    sleep 0.2
+    for pid in $(comm -13 <(echo "$before") <(pgrep '^napi/' | sort || true)); do
+        taskset -p -c "$3" "$pid" >/dev/null || die "cannot pin NAPI thread $pid"
+        BENCH_NAPI_PIDS+=("$pid")
+        log "NAPI thread $pid ($(cat "/proc/$pid/comm")) of $1/$2 pinned to CPU $3"
+    done
 }
 
 # set_rps NS IF CPU
@@ -83,6 +106,9 @@ relay_start_fastpath() {
     chmod 0711 "$MCRT_TMPDIR"
     for ((i = 0; i < sinks; i++)); do outs+=(--out "out$i:239.2.2.$((i + 1)):6000:16"); done
     socket=$(scratch fastpath-run/control.sock)
+    # A fresh state and config each start: mcrd keeps the rules it was given
+    # there, and the next sink count's `add bench` would find the old rule.
+    rm -rf "$(scratch fastpath-run)" "$(scratch fastpath-state)" "$(scratch fastpath-etc)"
     mkdir -p "$(scratch fastpath-run)" "$(scratch fastpath-state)" "$(scratch fastpath-etc)"
     bg_start relay "$(scratch fastpath-mcrd.log)" "${MCRT_RELAY_PIN[@]}" "$MCRD" --bus none --allow-root \
         --control-socket "$socket" --state-dir "$(scratch fastpath-state)" --config-dir "$(scratch fastpath-etc)" \
@@ -155,5 +181,13 @@ relay_cpu_ticks() {
 }
 
 # softirq_ticks: softirq time of all CPUs (the kernel relay's cost, plus
-# every other network activity on the machine).
-softirq_ticks() { awk '/^cpu / {print $8}' /proc/stat; }
+# every other network activity on the machine), and the time of the bench's
+# NAPI threads (BENCH_INGRESS=napi: the receive work softirq did otherwise).
+softirq_ticks() {
+    local total pid
+    total=$(awk '/^cpu / {print $8}' /proc/stat)
+    for pid in "${BENCH_NAPI_PIDS[@]}"; do
+        total=$((total + $(sed 's/.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}')))
+    done
+    echo "$total"
+}

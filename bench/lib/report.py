@@ -11,6 +11,7 @@ COLUMNS = [
     ("max_offered_pps", "offered pps"), ("max_delivered_pps", "delivered pps"),
     ("lossless_pps", "lossless pps"), ("relay_cpu_ns_per_pkt", "proc ns/pkt"),
     ("softirq_ns_per_pkt", "softirq ns/pkt"), ("total_ns_per_pkt", "total ns/pkt"), ("limit", "limit"),
+    ("count", "counted at"),
 ]
 # Delivered within 0.1 % of offered: the sender, not the relay, set the pace,
 # and the relay's true maximum is higher than the numbers show.
@@ -46,6 +47,57 @@ def ratios(rows):
         print("\n".join(lines))
 
 
+def done_means(rows):
+    """The fast path's targets (issue 17, "Done means"), each as a ratio of
+    two rows of this run with its target and whether it is met."""
+    by_key = {(r["relay"], int(r["sinks"]), int(r["payload_bytes"])): r for r in rows}
+    lines = []
+
+    def check(label, value, peer, key, target, peer_key=None):
+        a, b = float(value[key]), float(peer[peer_key or key])
+        if b <= 0:
+            lines.append(f"  {label}: n/a (the other row is 0)")
+            return
+        verdict = "met" if a / b >= target else "NOT met"
+        # A row the sender could not overload shows less than the relay can.
+        bound = "; sender-bound, a lower bound" if value["limit"] == "sender" and value is not peer else ""
+        lines.append(f"  {label}: {a / b:.2f} (target >= {target:g}: {verdict}{bound})")
+
+    sizes = sorted({size for (_, _, size) in by_key})
+    for size in sizes:
+        one = by_key.get(("fastpath", 1, size))
+        if one is None:
+            continue
+        for sinks in (1, 3):
+            fast = by_key.get(("fastpath", sinks, size))
+            if fast is None:
+                continue
+            where = f"sinks {sinks} payload {size:>4}"
+            for peer_name, target in (("none", 0.9), ("kernel", 1.0), ("socat", 20.0)):
+                peer = by_key.get((peer_name, sinks, size))
+                if peer:
+                    check(f"fastpath lossless / {peer_name} lossless, {where}", fast, peer, "lossless_pps", target)
+            check(f"fastpath delivered at maximum load / its lossless, {where}", fast, fast,
+                  "max_delivered_pps", 0.9, "lossless_pps")
+        three = by_key.get(("fastpath", 3, size))
+        if three:
+            # The lossless rate is per sink (every sink got >= 99.9 % of it);
+            # at maximum load delivered is the sink that got the fewest.
+            check(f"fastpath 1->3 per sink / 1 sink, lossless, payload {size:>4}", three, one, "lossless_pps", 0.9)
+            check(f"fastpath 1->3 per sink / 1 sink, maximum load (offered {three['max_offered_pps']} / "
+                  f"{one['max_offered_pps']} pps), payload {size:>4}", three, one, "max_delivered_pps", 0.9)
+            # The sender does not offer the same load to both rows; the share
+            # of the offered load that reached the worst sink compares them
+            # as if it had.
+            share = {name: dict(r, share=str(float(r["max_delivered_pps"]) / max(float(r["max_offered_pps"]), 1)))
+                     for name, r in (("three", three), ("one", one))}
+            check(f"fastpath 1->3 per sink / 1 sink, delivered share of offered at maximum load, payload {size:>4}",
+                  share["three"], share["one"], "share", 0.9)
+    if lines:
+        print("\nIssue 17's done-means for the fast path (same run):")
+        print("\n".join(lines))
+
+
 def limit(row):
     offered, delivered = float(row["max_offered_pps"]), float(row["max_delivered_pps"])
     return "sender" if delivered >= SENDER_BOUND_FRACTION * offered else "relay"
@@ -56,10 +108,13 @@ def main():
         rows = list(csv.DictReader(f))
     for row in rows:
         row["limit"] = limit(row)
+        row.setdefault("count", "receiver")  # CSVs from before --count
+        row["count"] = row["count"] or "receiver"
     if not rows:
         raise SystemExit("no results in " + sys.argv[1])
     table(rows)
     ratios(rows)
+    done_means(rows)
 
 
 if __name__ == "__main__":
