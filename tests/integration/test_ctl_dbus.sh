@@ -50,6 +50,24 @@ expect_output_has "show" "         out0:198.51.100.2:6001:16"
 expect_status 0 "show --json" ctl --json show video1
 check_eq "show --json output port" "16" "$(printf '%s' "$OUT" | json_field 'd["outputs"][1]["ttl"]')"
 
+# --- inspect: add --inspect, show; bad values refused, nothing changed ----------
+expect_status 0 "add cam --inspect rtp" ctl add cam --in in0:239.1.1.9:5009 --out out0:239.2.2.9:6009 --inspect rtp
+expect_status 0 "show cam" ctl show cam
+expect_output_has "show cam" "Inspect: rtp (relayed by the worker)"
+expect_output_has "show cam" " Health: "
+check_eq "cam's inspect in GetRule's JSON" rtp "$(ctl --json show cam | json_field 'd["inspect"]')"
+expect_status 2 "add --inspect RTP (wrong case)" ctl add cam2 --in in0:239.1.1.10:5010 --out out0:239.2.2.10:6010 \
+    --inspect RTP
+expect_output_has "add --inspect RTP" "--inspect"
+printf '%s' '{"rules": [{"name": "cam3", "input": {"interface": "in0", "address": "239.1.1.11", "port": 5011},
+  "outputs": [{"interface": "out0", "address": "239.2.2.11", "port": 6011}], "inspect": "ts"}]}' \
+    >"$(scratch bad-inspect.json)"
+expect_status 5 "config import with \"inspect\": \"ts\"" ctl config import "$(scratch bad-inspect.json)"
+expect_output_has "bad inspect import" 'rules[0].inspect: must be "none", "rtp" or "mpegts", got "ts"'
+check_eq "rules after the refused writes" "cam,video1" \
+    "$(ctl --json list | json_field '",".join(sorted(r["name"] for r in d["rules"]))')"
+expect_status 0 "remove cam" ctl remove cam
+
 # --- the round trip: list --json -> remove -> config import --------------------
 ctl --json list >"$(scratch exported.json)" || die "list --json failed"
 check_eq "exported rule count" "1" "$(json_field 'len(d["rules"])' <"$(scratch exported.json)")"
