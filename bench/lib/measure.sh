@@ -11,7 +11,9 @@ BENCH_TRIAL=0
 # the caller's shell (no subshell) so the fixture tracks every PID.
 trial() {
     local kind=$1 sinks=$2 size=$3 rate=$4 seconds=$5 i group port
-    local tag expect=() bound=()
+    local tag expect=() bound=() rtp=()
+    # mcrd-rtp inspects RTP: mcrgen's payloads then start with an RTP header.
+    [ "$kind" != mcrd-rtp ] || rtp=(--rtp)
     BENCH_TRIAL=$((BENCH_TRIAL + 1))
     tag="t$BENCH_TRIAL"
     if [ "$rate" -gt 0 ]; then
@@ -24,13 +26,13 @@ trial() {
     for ((i = 0; i < sinks; i++)); do
         read -r ns ifname group port < <(sink_endpoint "$kind" "$i")
         gen_recv_start "$ns" "${tag}_$i" --group "$group" --port "$port" --interface "$ifname" \
-            --duration "$((seconds + 30))" "${expect[@]}"
+            --duration "$((seconds + 30))" "${expect[@]}" "${rtp[@]}"
     done
     local relay_before softirq_before
     local backlog_before
     relay_before=$(relay_cpu_ticks); softirq_before=$(softirq_ticks); backlog_before=$(softnet_drops)
     gen_send src "${tag}_send" --group "$BENCH_INPUT_GROUP" --port "$BENCH_INPUT_PORT" --interface eth0 \
-        --rate "$rate" --size "$size" "${bound[@]}"
+        --rate "$rate" --size "$size" "${bound[@]}" "${rtp[@]}"
     # Receivers with --expect end by themselves; give the relay's queues a
     # moment to drain, then stop the rest (they still report).
     for ((i = 0; i < sinks; i++)); do gen_recv_wait "${tag}_${i}" 2 || true; done
