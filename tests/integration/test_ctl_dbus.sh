@@ -54,7 +54,15 @@ check_eq "show --json output port" "16" "$(printf '%s' "$OUT" | json_field 'd["o
 expect_status 0 "add cam --inspect rtp" ctl add cam --in in0:239.1.1.9:5009 --out out0:239.2.2.9:6009 --inspect rtp
 expect_status 0 "show cam" ctl show cam
 expect_output_has "show cam" "Inspect: rtp (relayed by the worker)"
-expect_output_has "show cam" " Health: "
+# The worker on in0 reports the inspected rule's health through GetStats
+# (no traffic: an RTP stream with nothing seen yet).
+cam_health() { ctl --json stats | json_field '[r.get("health", {}).get("kind", "-") for r in d["rules"] if r["name"] == "cam"][0]'; }
+check_eventually "cam's health kind in GetStats" rtp 15 cam_health
+expect_status 0 "show cam (health reported)" ctl show cam
+expect_output_has "show cam" " Health: rtp ok: lost 0, reordered 0, duplicates 0, malformed 0"
+expect_status 0 "stats with an inspected rule" ctl stats
+expect_output_has "stats" "JITTER-US"
+expect_output_has "stats" "GAPS"
 check_eq "cam's inspect in GetRule's JSON" rtp "$(ctl --json show cam | json_field 'd["inspect"]')"
 expect_status 2 "add --inspect RTP (wrong case)" ctl add cam2 --in in0:239.1.1.10:5010 --out out0:239.2.2.10:6010 \
     --inspect RTP
