@@ -5,7 +5,9 @@
 #   live_rtp    GStreamer (audiotestsrc ! rtpL16pay ! udpsink) live, three
 #               RTP sequence numbers (one at the 65535 -> 0 wrap) left out by
 #               a forwarding step on src (lib/impair_forward.py)
-#   live_ts     ffmpeg (-f mpegts udp://...) live, unimpaired: no CC error
+#   live_ts     ffmpeg (-f mpegts udp://...) live, unimpaired: no CC error;
+#               a second output on out1, configured with MTU 1000, drops
+#               every 1316-byte datagram as too big: its health "gaps"
 #   replay_rtp  a GStreamer RTP stream written to a file (rtpstreampay), sent
 #               by scapy (lib/replay_stream.py) with 3 packets left out, 2
 #               swapped, 1 duplicated and 3 malformed RTP datagrams
@@ -19,7 +21,8 @@
 #   | src         |          | relay                 |          | sink0         |
 #   | eth0        |----------| in0            out0   |----------| eth0          |
 #   | 192.0.2.2   |          | 192.0.2.1   .100.1    |          | 198.51.100.2  |
-#   +-------------+          +-----------------------+          +---------------+
+#   +-------------+          |                out1   |----------| sink1 (.18)   |
+#                            +-----------------------+          +---------------+
 #   gst-launch, ffmpeg,       mcrd-worker (in0), 4 rules,
 #   scapy, impair_forward     239.1.1.N -> 239.2.2.N
 . "$(dirname "$0")/lib/netns.sh"
@@ -32,10 +35,10 @@ readonly LIVE_BUFFERS=100          # 10 ms of 44.1 kHz mono each: one RTP packet
 readonly LIVE_FIRST_SEQ=65500      # so that the stream wraps at 65535 -> 0
 readonly LIVE_DROPS="65530 0 40"
 
-relay_topology 1
+relay_topology 2
 worker_start relay w in0 \
     'name=live_rtp in=in0:239.1.1.1:5000 out=out0:239.2.2.1:6000 inspect=rtp' \
-    'name=live_ts in=in0:239.1.1.2:5002 out=out0:239.2.2.2:6002 inspect=mpegts' \
+    'name=live_ts in=in0:239.1.1.2:5002 out=out0:239.2.2.2:6002 out=out1:239.2.2.12:6012 mtu=out1:1000 inspect=mpegts' \
     'name=replay_rtp in=in0:239.1.1.3:5004 out=out0:239.2.2.3:6004 inspect=rtp' \
     'name=replay_ts in=in0:239.1.1.4:5006 out=out0:239.2.2.4:6006 inspect=mpegts'
 for rule in live_rtp live_ts replay_rtp replay_ts; do
@@ -91,6 +94,13 @@ check_eq "live_ts CC errors" 0 "$(worker_stat w rules.name=live_ts.health.cc_err
 check_eq "live_ts malformed" 0 "$(worker_stat w rules.name=live_ts.health.malformed)"
 check_eq "live_ts PCR PID (ffmpeg's video PID 0x100)" 256 "$(worker_stat w rules.name=live_ts.health.pcr_pid)"
 check_eq "live_ts state" ok "$(worker_stat w rules.name=live_ts.health.state)"
+check_eq "live_ts out0 gaps" 0 "$(worker_stat w rules.name=live_ts.outputs.0.health.gaps)"
+out1_too_big=$(worker_stat w rules.name=live_ts.outputs.1.drops.too_big)
+out1_packets=$(worker_stat w rules.name=live_ts.outputs.1.packets)
+log "live_ts out1 (MTU 1000): $out1_packets sent, $out1_too_big too big"
+[ "$out1_too_big" -gt 0 ] || fail "live_ts out1: no datagram was too big for MTU 1000"
+check_eq "live_ts out1 gaps = its too-big drops" "$out1_too_big" "$(worker_stat w rules.name=live_ts.outputs.1.health.gaps)"
+check_eq "live_ts out1 sent + gaps = datagrams in" "$ts_packets" $((out1_packets + out1_too_big))
 
 log "--- GStreamer RTP replayed by scapy: 3 left out, 2 swapped, 1 duplicated, 3 malformed"
 timeout 30 gst-launch-1.0 -q audiotestsrc num-buffers=60 samplesperbuffer=160 \
