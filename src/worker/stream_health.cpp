@@ -82,7 +82,12 @@ StreamInspection StreamHealth::inspection() const noexcept
 
 void StreamHealth::observe(std::span<const std::uint8_t> payload, std::uint64_t arrival_ns) noexcept
 {
-    std::visit([&](auto& inspector) { inspector.observe(payload, arrival_ns); }, inspector_);
+    // get_if, not std::visit: visit may throw (bad_variant_access), and this
+    // runs per packet in a noexcept path.
+    if (auto* ts = std::get_if<dataplane::TsHealth>(&inspector_))
+        ts->observe(payload, arrival_ns);
+    else if (auto* rtp = std::get_if<dataplane::RtpHealth>(&inspector_))
+        rtp->observe(payload, arrival_ns);
 }
 
 std::uint64_t StreamHealth::impairments() const noexcept
@@ -91,7 +96,8 @@ std::uint64_t StreamHealth::impairments() const noexcept
         const std::uint64_t rtp_lost = ts->in_rtp() ? ts->rtp().counters().lost : 0;
         return ts->counters().cc_errors + ts->counters().malformed + rtp_lost;
     }
-    const dataplane::RtpCounters c = std::get<dataplane::RtpHealth>(inspector_).counters();
+    const auto* rtp = std::get_if<dataplane::RtpHealth>(&inspector_);
+    const dataplane::RtpCounters c = rtp != nullptr ? rtp->counters() : dataplane::RtpCounters{};
     return c.lost + c.malformed;
 }
 
