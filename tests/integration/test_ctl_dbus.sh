@@ -156,6 +156,13 @@ completion=$(PATH="$(dirname "$MCRCTL"):$PATH" bash -c '
     printf "%s\n" "${COMPREPLY[@]}" | sort | paste -sd,' _ \
     "$MCRT_REPO_DIR/shell-completion/mcrctl.bash" "$BUS_ADDRESS")
 check_eq "completion of 'mcrctl remove'" "from-mcr,video1" "$completion"
+inspect_completion=$(bash -c '
+    . "$1"
+    COMP_WORDS=(mcrctl add cam --inspect "")
+    COMP_CWORD=4
+    _mcrctl
+    printf "%s\n" "${COMPREPLY[@]}" | sort | paste -sd,' _ "$MCRT_REPO_DIR/shell-completion/mcrctl.bash")
+check_eq "completion of 'mcrctl add ... --inspect'" "mpegts,none,rtp" "$inspect_completion"
 
 # --- -n NS reaches mcrd --namespace NS under its escaped bus name -------------------
 mcrd_stop || true
