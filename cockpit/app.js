@@ -5,7 +5,7 @@
 
 import { Relay, busName, isNameMissing, unitName, wake } from "./relay.js";
 import { listNamespaces, startUnit, unitState } from "./systemd.js";
-import { RateHistory, el, renderRules, renderWorkers } from "./view.js";
+import { HealthHistory, RateHistory, el, renderRules, renderWorkers } from "./view.js";
 import { RuleForm } from "./form.js";
 import { deniedText, describe, isDenied, isValidation } from "./errors.js";
 
@@ -18,6 +18,7 @@ const state = {
     ns: null,
     relay: null,
     history: new RateHistory(),
+    healthHistory: new HealthHistory(),
     busy: false,
     tick: 0,
     user: "",
@@ -55,6 +56,7 @@ function connect(ns) {
     disconnect();
     state.ns = ns;
     state.history = new RateHistory();
+    state.healthHistory = new HealthHistory();
     const socket = unitName(ns, "socket");
     $("start-socket").textContent = `Start ${socket}`;
     $("not-running-units").textContent = `${unitName(ns, "service")} (${socket})`;
@@ -99,8 +101,9 @@ function render(snapshot, unitStates) {
     for (const rule of snapshot.rules)
         state.history.add(rule.name, now, snapshot.stats[rule.name] || {});
     state.history.retain(new Set(snapshot.rules.map(r => r.name)));
+    state.healthHistory.retain(new Set(snapshot.rules.map(r => r.name)));
     renderHeader(snapshot);
-    renderRules(document.querySelector("#rules tbody"), snapshot, state.history, removeRule);
+    renderRules(document.querySelector("#rules tbody"), snapshot, state.history, state.healthHistory, removeRule);
     $("rules").hidden = snapshot.rules.length === 0;
     $("rules-empty").hidden = snapshot.rules.length !== 0;
     renderWorkers(document.querySelector("#workers tbody"), snapshot.workers, unitStates);

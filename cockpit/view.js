@@ -100,6 +100,58 @@ function sparkline(series) {
     return svg;
 }
 
+// What a receiver of an inspected stream would notice (the worker's
+// StreamHealth::impairments): RTP lost + malformed datagrams; MPEG-TS
+// continuity errors + malformed (+ the RTP layer's loss for TS in RTP).
+export function impairments(health) {
+    if (!health)
+        return 0;
+    if (health.kind === "mpegts")
+        return (health.cc_errors || 0) + (health.malformed || 0) + ((health.rtp && health.rtp.lost) || 0);
+    return (health.lost || 0) + (health.malformed || 0);
+}
+
+// Per-rule impairment count at the previous refresh: the health cell turns
+// red when it grew since then.
+export class HealthHistory {
+    constructor() {
+        this.seen = new Map();
+    }
+
+    // Whether the rule's impairments grew since the last call for it.
+    grew(name, health) {
+        const now = impairments(health);
+        const before = this.seen.get(name);
+        this.seen.set(name, now);
+        return before !== undefined && now > before;
+    }
+
+    retain(names) {
+        for (const name of [...this.seen.keys()])
+            if (!names.has(name))
+                this.seen.delete(name);
+    }
+}
+
+// The rule's "inspect" setting and its stream's health, or "–" when the rule
+// is not inspected (GetStats has no "health" for it).
+function healthCell(health, grew) {
+    if (!health)
+        return el("td", { class: "health" }, "–");
+    const rtp = health.kind === "mpegts" ? health.rtp : health;
+    const parts = [health.kind === "mpegts" ? `cc errors ${formatCount(health.cc_errors)}` : `lost ${formatCount(health.lost)}`];
+    if (rtp && health.kind === "mpegts")
+        parts.push(`lost ${formatCount(rtp.lost)}`);
+    if (health.malformed)
+        parts.push(`malformed ${formatCount(health.malformed)}`);
+    if (rtp && typeof rtp.jitter_us === "number")
+        parts.push(`jitter ${rtp.jitter_us.toFixed(0)} µs`);
+    const bad = grew || health.state === "losing";
+    return el("td", { class: "health", "data-kind": health.kind, "data-grew": grew ? "yes" : "no" },
+              el("span", { class: grew ? "state bad" : bad ? "state wait" : "state ok" }, `${health.kind} ${health.state}`),
+              el("span", { class: "muted" }, ` ${parts.join(", ")}`));
+}
+
 function stateClass(state) {
     if (state === "active")
         return "state ok";
@@ -109,7 +161,8 @@ function stateClass(state) {
 }
 
 // onRemove(name, button): the row's remove button was confirmed.
-export function renderRules(tbody, snapshot, history, onRemove) {
+// healthHistory: HealthHistory, to tell new gaps from old ones.
+export function renderRules(tbody, snapshot, history, healthHistory, onRemove) {
     const rows = [];
     for (const rule of snapshot.rules) {
         const s = snapshot.stats[rule.name] || {};
@@ -134,6 +187,7 @@ export function renderRules(tbody, snapshot, history, onRemove) {
                      el("td", { class: "num packets", "data-value": String(s.packets || 0) }, formatCount(s.packets)),
                      el("td", { class: "num bytes", "data-value": String(s.bytes || 0) }, formatBytes(s.bytes)),
                      el("td", { class: "num drops", "data-value": String(s.drops || 0) }, formatCount(s.drops)),
+                     healthCell(s.health, healthHistory.grew(rule.name, s.health)),
                      el("td", { class: "rate" },
                         sparkline(series),
                         el("span", { class: "pps" }, `${formatCount(Math.round(last.pps))} pps`),

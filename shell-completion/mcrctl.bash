@@ -36,6 +36,12 @@ _mcrctl() {
             return ;;
         --bus-address|--in|--out|--interval|--count|--sample|--events)
             return ;;
+        --fast-path)
+            __mcrctl_reply "auto off"
+            return ;;
+        --inspect)
+            __mcrctl_reply "none rtp mpegts"
+            return ;;
     esac
 
     # Find the command (and config's sub-command) typed so far.
@@ -61,7 +67,7 @@ _mcrctl() {
                 __mcrctl_reply "$commands"
             fi ;;
         add)
-            __mcrctl_reply "--in --out $global_opts" ;;
+            __mcrctl_reply "--in --out --fast-path --inspect $global_opts" ;;
         remove|show)
             if [[ $cur == -* ]]; then
                 __mcrctl_reply "$global_opts"

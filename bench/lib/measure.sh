@@ -62,7 +62,9 @@ cpu_load() {
 # Runs in the caller's shell (no subshell) so the fixture tracks every PID.
 trial() {
     local kind=$1 sinks=$2 size=$3 rate=$4 seconds=$5 i group port
-    local tag expect=() bound=()
+    local tag expect=() bound=() rtp=()
+    # mcrd-rtp inspects RTP: mcrgen's payloads then start with an RTP header.
+    [ "$kind" != mcrd-rtp ] || rtp=(--rtp)
     BENCH_TRIAL=$((BENCH_TRIAL + 1))
     tag="t$BENCH_TRIAL"
     if [ "$rate" -gt 0 ]; then
@@ -76,7 +78,7 @@ trial() {
         read -r ns ifname group port < <(sink_endpoint "$kind" "$i")
         if [ "$BENCH_COUNT" = receiver ]; then
             gen_recv_start "$ns" "${tag}_$i" --group "$group" --port "$port" --interface "$ifname" \
-                --duration "$((seconds + 30))" "${expect[@]}"
+                --duration "$((seconds + 30))" "${expect[@]}" "${rtp[@]}"
         else
             rx_before[i]=$(rx_packets "$ns" "$ifname")
         fi
@@ -85,7 +87,7 @@ trial() {
     relay_before=$(relay_cpu_ticks); softirq_before=$(softirq_ticks); backlog_before=$(softnet_drops)
     cpu_before=$(cpu_times)
     gen_send src "${tag}_send" --group "$BENCH_INPUT_GROUP" --port "$BENCH_INPUT_PORT" --interface eth0 \
-        --rate "$rate" --size "$size" "${bound[@]}"
+        --rate "$rate" --size "$size" "${bound[@]}" "${rtp[@]}"
     TRIAL_CPU_LOAD=$(cpu_load "$cpu_before" "$(cpu_times)")
     TRIAL_DELIVERED=""
     local got

@@ -83,7 +83,7 @@ relay_unavailable() {
 # relay_require KIND: the binaries KIND runs (found through MCRT_BUILD_DIR).
 relay_require() {
     case $1 in
-        mcrd) require_worker ;;
+        mcrd|mcrd-rtp) require_worker ;;
         fastpath) require_worker; find_binary MCRD src/supervisor/mcrd; find_binary MCRCTL src/mcrctl/mcrctl ;;
     esac
 }
@@ -96,6 +96,17 @@ relay_start_mcrd() {
     # The userspace worker's row: the fast path has a row of its own (fastpath).
     MCRD_TEST_FAST_PATH=off worker_start relay bench_worker in0 \
         "name=bench in=in0:$BENCH_INPUT_GROUP:$BENCH_INPUT_PORT$outputs"
+    RELAY_PIDS=("${MCRT_JOBS[bench_worker]}")
+}
+
+# The same worker with the rule's "inspect": "rtp" (stream health; the
+# sender puts an RTP header before mcrgen's, trial() passes --rtp): the cost
+# of inspection on the userspace path, where it runs.
+relay_start_mcrd-rtp() {
+    local sinks=$1 outputs="" i
+    for ((i = 0; i < sinks; i++)); do outputs+=" out=out$i:239.2.2.$((i + 1)):6000"; done
+    MCRD_TEST_FAST_PATH=off worker_start relay bench_worker in0 \
+        "name=bench in=in0:$BENCH_INPUT_GROUP:$BENCH_INPUT_PORT$outputs inspect=rtp"
     RELAY_PIDS=("${MCRT_JOBS[bench_worker]}")
 }
 

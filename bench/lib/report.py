@@ -35,6 +35,12 @@ def ratios(rows):
     by_key = {(r["relay"], r["sinks"], r["payload_bytes"]): r for r in rows}
     lines = []
     for (relay, sinks, size), mcrd in sorted(by_key.items(), key=lambda kv: (int(kv[0][1]), int(kv[0][2]), kv[0][0])):
+        if relay == "mcrd-rtp":
+            peer = by_key.get(("mcrd", sinks, size))
+            if peer:
+                parts = ", ".join(f"{label} {ratio(mcrd[key], peer[key])}" for key, label in RATIOS)
+                lines.append(f"mcrd-rtp/mcrd   sinks {sinks} payload {size:>4}: {parts} (inspect rtp / off)")
+            continue
         if relay not in ("fastpath", "mcrd"):
             continue
         for other in ("none", "kernel", "socat", "mcrd"):

@@ -23,6 +23,11 @@ inline constexpr std::string_view kWorkerRestarted = "6ecb69be3ad948aab98a55337e
 inline constexpr std::string_view kWorkerFailed = "71c29bbc5aa245e593e974a57912f702";
 inline constexpr std::string_view kInterfaceLost = "bb05772ae1684bef9af408018c00eb18";
 inline constexpr std::string_view kInterfaceBack = "813bbd1261834d19bd9048ec27337aa3";
+// A rule's inspected stream (its "inspect" setting) started losing (RTP
+// gaps, continuity errors, malformed datagrams), and recovered (none for
+// 5 s). Logged by the worker, at most once per state change.
+inline constexpr std::string_view kStreamLosing = "7dee83a122d24635a11137d8615c00dd";
+inline constexpr std::string_view kStreamRecovered = "63a32dc02a5f4bbcae63e6a6e4b1a1b5";
 inline constexpr std::string_view kStateFileCorrupt = "7dcdcfd6efa240e49af49200c2383584";
 
 // Every id an audit record (core/audit.hpp) may carry: `mcrctl status`

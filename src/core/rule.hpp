@@ -43,6 +43,13 @@ struct RuleOutput {
     friend bool operator==(const RuleOutput&, const RuleOutput&) = default;
 };
 
+// "inspect": which stream health the worker tracks for the rule's input
+// (stream_inspection.hpp has the spellings). Inspected rules are relayed by
+// the worker, never by the in-kernel fast path: RTP and MPEG-TS state is
+// per stream and sequential, which the program, run on every CPU at once,
+// could only keep exact with locks.
+enum class StreamInspection : std::uint8_t { none, rtp, mpegts };
+
 struct Rule {
     std::string name;                    // 1..kMaxRuleNameLength of [A-Za-z0-9_.-], not starting with '.' or '-'
     RuleInput input;
@@ -54,6 +61,7 @@ struct Rule {
     // attached and can do the rule exactly; "off" (false): always by the
     // worker (e.g. to capture every frame on the relay with ETH_P_IP tools).
     bool fast_path = true;
+    StreamInspection inspect = StreamInspection::none;
 
     friend bool operator==(const Rule&, const Rule&) = default;
 };

@@ -7,6 +7,7 @@
 #include "json_fields.hpp"
 #include "quote.hpp"
 #include "rule_validation.hpp"
+#include "stream_inspection.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -128,6 +129,8 @@ json rule_to_json(const Rule& rule)
     // stay as they were.
     if (!rule.fast_path)
         out["fast_path"] = "off";
+    if (rule.inspect != StreamInspection::none)
+        out["inspect"] = std::string(inspection_name(rule.inspect));
     return out;
 }
 
@@ -141,7 +144,7 @@ json rule_set_to_json(const RuleSet& set)
 
 Result<Rule> rule_from_json(const json& j, const std::string& path)
 {
-    if (Status s = check_object(j, path, {"name", "input", "outputs", "forward_expired_ttl", "fast_path"},
+    if (Status s = check_object(j, path, {"name", "input", "outputs", "forward_expired_ttl", "fast_path", "inspect"},
                                 {"name", "input", "outputs"});
         !s)
         return s.error();
@@ -175,6 +178,14 @@ Result<Rule> rule_from_json(const json& j, const std::string& path)
         if (!setting.is_string() || (setting != "auto" && setting != "off"))
             return type_error(key_path(path, "fast_path"), "\"auto\" or \"off\"", setting);
         rule.fast_path = setting == "auto";
+    }
+    if (j.contains("inspect")) {
+        const json& setting = j.at("inspect");
+        const auto inspection =
+            setting.is_string() ? inspection_from_name(setting.get<std::string>()) : std::nullopt;
+        if (!inspection)
+            return type_error(key_path(path, "inspect"), kInspectionChoices, setting);
+        rule.inspect = *inspection;
     }
     return rule;
 }

@@ -9,7 +9,8 @@
 //       "outputs": [ { "interface": "eth1", "address": "239.2.2.2", "port": 6000,
 //                      "ttl": 16 } ],                          // ttl optional
 //       "forward_expired_ttl": false,                          // optional
-//       "fast_path": "auto" } ] }                              // optional: "auto" | "off"
+//       "fast_path": "auto",                                   // optional: "auto" | "off"
+//       "inspect": "none" } ] }                                // optional: "none" | "rtp" | "mpegts"
 #pragma once
 
 #include "json_fields.hpp"

@@ -107,6 +107,17 @@ inline constexpr const char* kDefaultWorkerSocket = "/run/mcr/worker.sock";
 //   "fast_path": { "mode": "tc" | "tc-legacy" | "userspace", "reason": "…", "program_id": N,
 //                  "maps": "<id>",   // the maps' identity: counters continue while it stays
 //                  "relayed": N, "pass": { "<pass reason>": N, ... } }
+// A rule whose "inspect" is "rtp" or "mpegts" (worker/stream_health.hpp;
+// it is never on the fast path: "path_reason": "inspect") adds:
+//   rules[i]: "health": { "kind": "rtp", "state": "ok" | "losing",
+//       "packets", "malformed", "lost", "reordered", "duplicates", "ssrc_changes",
+//       "sequence_restarts": N, "payload_type", "ssrc": N | null,
+//       "clock_rate": N, "jitter": <RTP timestamp units>, "jitter_us": <float> }
+//     or { "kind": "mpegts", "state": …, "datagrams", "malformed", "packets",
+//       "cc_errors", "duplicates", "discontinuities", "pids": N,
+//       "pcr_pid": N | null, "rtp": { …as above, TS in RTP only } }
+//   rules[i].outputs[j]: "health": { "gaps": N }   // copies this output dropped
+// Definitions: dataplane/rtp_health.hpp, dataplane/ts_health.hpp.
 // The fast path's counters live in its maps, which outlive a worker restart:
 // the supervisor must not add an earlier run's fast-path share again while
 // "maps" is unchanged.

@@ -31,10 +31,18 @@ struct StatusOptions {
     std::size_t audit_events = 5;
 };
 
+// The rule settings AddRule's signature has no room for: anything but the
+// defaults goes by AddRuleJSON.
+struct AddSettings {
+    std::string fast_path = "auto";       // the rule's "fast_path": "auto" | "off"
+    std::string inspect = "none";         // the rule's "inspect": "none" | "rtp" | "mpegts"
+
+    [[nodiscard]] bool defaults() const { return fast_path == "auto" && inspect == "none"; }
+};
+
 // commands_rules.cpp
-// `fast_path`: "auto" or "off" (the rule's "fast_path"; "off" goes by AddRuleJSON).
 void command_add(const GlobalOptions& options, const std::string& name, const std::string& input,
-                 const std::vector<std::string>& outputs, const std::string& fast_path);
+                 const std::vector<std::string>& outputs, const AddSettings& settings);
 void command_remove(const GlobalOptions& options, const std::string& name);
 void command_list(const GlobalOptions& options);
 void command_show(const GlobalOptions& options, const std::string& name);

@@ -6,6 +6,8 @@
 #include "output_table.hpp"
 #include "rule.hpp"
 #include "rule_json.hpp"
+#include "stats_view.hpp"
+#include "stream_inspection.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -107,7 +109,7 @@ std::vector<ListedRule> read_rules(RelayClient& client)
 }
 
 void command_add(const GlobalOptions& options, const std::string& name, const std::string& input_text,
-                 const std::vector<std::string>& output_texts, const std::string& fast_path)
+                 const std::vector<std::string>& output_texts, const AddSettings& settings)
 {
     auto input = parse_input_endpoint(input_text);
     if (!input)
@@ -120,13 +122,18 @@ void command_add(const GlobalOptions& options, const std::string& name, const st
         outputs.push_back(std::move(*output));
     }
     RelayClient client(options.connect);
-    if (fast_path == "off") {
-        // AddRule's signature has no room for it; the JSON form has.
+    if (!settings.defaults()) {
+        // AddRule's signature has no room for them; the JSON form has.
+        const auto inspect = inspection_from_name(settings.inspect);
+        if (!inspect)
+            throw CommandFailure(ExitCode::usage, "--inspect must be " + std::string(kInspectionChoices) + ", got '" +
+                                                      settings.inspect + "'");
         Rule rule;
         rule.name = name;
         rule.input = *input;
         rule.outputs = std::move(outputs);
-        rule.fast_path = false;
+        rule.fast_path = settings.fast_path != "off";
+        rule.inspect = *inspect;
         const std::string text = rule_to_json(rule).dump();
         (void)client.call("AddRuleJSON", [&](sd_bus_message* m) { return sd_bus_message_append(m, "s", text.c_str()); });
         return;
@@ -190,6 +197,15 @@ void command_show(const GlobalOptions& options, const std::string& name)
     if (!rule->fast_path)
         std::cout << "   Path: userspace only (fast_path off)\n";
     std::cout << "  State: " << state << "\n";
+    if (rule->inspect != StreamInspection::none) {
+        std::cout << "Inspect: " << inspection_name(rule->inspect) << " (relayed by the worker)\n";
+        std::optional<HealthStatsRow> health;
+        if (auto stats = parse_stats(call_returning_string(client, "GetStats")))
+            for (const RuleStatsRow& row : stats->rules)
+                if (row.name == name)
+                    health = row.health;
+        std::cout << " Health: " << (health ? health_text(*health) : "not reported yet (no worker relays it)") << "\n";
+    }
 }
 
 void command_config_import(const GlobalOptions& options, const std::string& file, bool replace)

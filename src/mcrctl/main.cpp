@@ -23,7 +23,7 @@ struct CommandLine {
     std::string rule_name;
     std::string input;
     std::vector<std::string> outputs;
-    std::string fast_path = "auto";
+    AddSettings add_settings;
     StatsOptions stats;
     StatusOptions status;
     std::uint64_t stats_count = 0;
@@ -53,8 +53,11 @@ int run(int argc, char** argv)
     add->add_option("--out", line.outputs, "Output IF:ADDRESS:PORT[:TTL] (repeat for fan-out)")
         ->required()
         ->allow_extra_args(false);   // one value per --out: "--out A NAME" keeps NAME positional
-    add->add_option("--fast-path", line.fast_path, "auto|off: may the kernel's fast path relay this rule")
+    add->add_option("--fast-path", line.add_settings.fast_path, "auto|off: may the kernel's fast path relay this rule")
         ->check(CLI::IsMember({"auto", "off"}));
+    add->add_option("--inspect", line.add_settings.inspect,
+                    "none|rtp|mpegts: stream health to track (inspected rules run in the worker)")
+        ->check(CLI::IsMember({"none", "rtp", "mpegts"}));
 
     auto* remove = app.add_subcommand("remove", "Remove a rule");
     remove->add_option("NAME", line.rule_name, "Rule name")->required();
@@ -118,10 +121,12 @@ int run(int argc, char** argv)
         std::function<void()> over_control_socket;
     };
     const Subcommand subcommands[] = {
-        {add, [&] { command_add(global, line.rule_name, line.input, line.outputs, line.fast_path); },
+        {add, [&] { command_add(global, line.rule_name, line.input, line.outputs, line.add_settings); },
          [&] {
-             if (line.fast_path != "auto")
+             if (line.add_settings.fast_path != "auto")
                  refuse_over_socket("add --fast-path", "MCR's AddRule has no fast-path setting");
+             if (line.add_settings.inspect != "none")
+                 refuse_over_socket("add --inspect", "MCR's AddRule has no inspect setting");
              socket_add(global, line.rule_name, line.input, line.outputs);
          }},
         {remove, [&] { command_remove(global, line.rule_name); }, [&] { socket_remove(global, line.rule_name); }},

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
+
 namespace mcr::ctl {
 namespace {
 
@@ -44,7 +46,75 @@ const json& array_or_empty(const json& object, const char* key)
     return it != object.end() && it->is_array() ? *it : kEmpty;
 }
 
+std::optional<HealthStatsRow> health_of(const json& rule)
+{
+    auto it = rule.find("health");
+    if (it == rule.end() || !it->is_object())
+        return std::nullopt;
+    const json& health = *it;
+    HealthStatsRow row;
+    row.kind = text(health, "kind");
+    row.state = text(health, "state");
+    row.malformed = counter(health, "malformed");
+    row.cc_errors = counter(health, "cc_errors");
+    row.duplicates = counter(health, "duplicates");
+    // TS in RTP: loss, reordering and jitter are the RTP layer's.
+    const auto rtp_layer = health.find("rtp");
+    const json& rtp = rtp_layer != health.end() && rtp_layer->is_object() ? *rtp_layer : health;
+    row.lost = counter(rtp, "lost");
+    row.reordered = counter(rtp, "reordered");
+    if (auto jitter = rtp.find("jitter_us"); jitter != rtp.end() && jitter->is_number())
+        row.jitter_us = jitter->get<double>();
+    if (row.kind == "mpegts") {
+        auto pcr = health.find("pcr_pid");
+        row.detail = (pcr != health.end() && pcr->is_number_unsigned() ? "pcr pid " + pcr->dump() : "no pcr") + ", " +
+                     std::to_string(counter(health, "pids")) + " pids";
+    } else {
+        auto pt = health.find("payload_type");
+        auto ssrc = health.find("ssrc");
+        if (pt != health.end() && pt->is_number_unsigned())
+            row.detail = "pt " + pt->dump();
+        if (ssrc != health.end() && ssrc->is_number_unsigned()) {
+            char hex[16];
+            std::snprintf(hex, sizeof(hex), "0x%08llx", static_cast<unsigned long long>(ssrc->get<std::uint64_t>()));
+            row.detail += (row.detail.empty() ? "ssrc " : ", ssrc ") + std::string(hex);
+        }
+    }
+    return row;
+}
+
+std::optional<std::uint64_t> output_gaps(const json& output)
+{
+    auto health = output.find("health");
+    if (health == output.end() || !health->is_object())
+        return std::nullopt;
+    return counter(*health, "gaps");
+}
+
+std::string jitter_text(const std::optional<double>& jitter_us)
+{
+    if (!jitter_us)
+        return "-";
+    char text[32];
+    std::snprintf(text, sizeof(text), "%.1f", *jitter_us);
+    return text;
+}
+
 } // namespace
+
+std::string health_text(const HealthStatsRow& health)
+{
+    std::string out = health.kind + " " + health.state + ": lost " + std::to_string(health.lost) + ", reordered " +
+                      std::to_string(health.reordered) + ", duplicates " + std::to_string(health.duplicates) +
+                      ", malformed " + std::to_string(health.malformed);
+    if (health.kind == "mpegts")
+        out += ", cc errors " + std::to_string(health.cc_errors);
+    if (health.jitter_us)
+        out += ", jitter " + jitter_text(health.jitter_us) + " us";
+    if (!health.detail.empty())
+        out += " (" + health.detail + ")";
+    return out;
+}
 
 Result<StatsSnapshot> parse_stats(std::string_view json_text)
 {
@@ -56,11 +126,12 @@ Result<StatsSnapshot> parse_stats(std::string_view json_text)
         if (!rule.is_object())
             continue;
         RuleStatsRow counters{text(rule, "name"), counter(rule, "packets"), counter(rule, "bytes"), drop_total(rule),
-                              {}, text(rule, "path"), text(rule, "path_reason")};
+                              {}, text(rule, "path"), text(rule, "path_reason"), health_of(rule)};
         for (const auto& output : array_or_empty(rule, "outputs"))
             if (output.is_object())
                 counters.outputs.push_back({text(output, "interface"), text(output, "address"), counter(output, "port"),
-                                            counter(output, "packets"), counter(output, "bytes"), drop_total(output)});
+                                            counter(output, "packets"), counter(output, "bytes"), drop_total(output),
+                                            output_gaps(output)});
         snapshot.rules.push_back(std::move(counters));
     }
     for (const auto& worker : array_or_empty(document, "workers")) {
@@ -116,7 +187,17 @@ std::string render_stats(const StatsSnapshot& stats, const std::map<std::string,
     }
     rule_columns.push_back({"PATH", false});
     OutputTable rule_table(rule_columns);
-    OutputTable output_table({{"RULE", false}, {"OUTPUT", false}, {"PACKETS", true}, {"BYTES", true}, {"DROPS", true}});
+    bool inspected = false;
+    for (const auto& rule : stats.rules)
+        inspected = inspected || rule.health.has_value();
+    std::vector<TableColumn> output_columns = {
+        {"RULE", false}, {"OUTPUT", false}, {"PACKETS", true}, {"BYTES", true}, {"DROPS", true}};
+    if (inspected)
+        output_columns.push_back({"GAPS", true});
+    OutputTable output_table(output_columns);
+    OutputTable health_table({{"RULE", false}, {"HEALTH", false}, {"STATE", false}, {"LOST", true},
+                              {"REORDERED", true}, {"DUPLICATES", true}, {"MALFORMED", true}, {"CC-ERRORS", true},
+                              {"JITTER-US", true}, {"STREAM", false}});
     for (const auto& rule : stats.rules) {
         std::vector<std::string> row = {rule.name, std::to_string(rule.packets), std::to_string(rule.bytes),
                                         std::to_string(rule.drops)};
@@ -127,14 +208,25 @@ std::string render_stats(const StatsSnapshot& stats, const std::map<std::string,
         }
         row.push_back(path_text(rule.path, rule.path_reason));
         rule_table.add_row(std::move(row));
-        for (const auto& output : rule.outputs)
-            output_table.add_row({rule.name, output.interface + ":" + output.address + ":" + std::to_string(output.port),
-                                  std::to_string(output.packets), std::to_string(output.bytes),
-                                  std::to_string(output.drops)});
+        for (const auto& output : rule.outputs) {
+            std::vector<std::string> output_row = {
+                rule.name, output.interface + ":" + output.address + ":" + std::to_string(output.port),
+                std::to_string(output.packets), std::to_string(output.bytes), std::to_string(output.drops)};
+            if (inspected)
+                output_row.push_back(output.gaps ? std::to_string(*output.gaps) : "-");
+            output_table.add_row(std::move(output_row));
+        }
+        if (const auto& h = rule.health)
+            health_table.add_row({rule.name, h->kind, h->state, std::to_string(h->lost), std::to_string(h->reordered),
+                                  std::to_string(h->duplicates), std::to_string(h->malformed),
+                                  h->kind == "mpegts" ? std::to_string(h->cc_errors) : "-", jitter_text(h->jitter_us),
+                                  h->detail.empty() ? "-" : h->detail});
     }
     std::string text = rule_table.render();
     if (!output_table.empty())
         text += "\n" + output_table.render();
+    if (!health_table.empty())
+        text += "\n" + health_table.render();
     if (!stats.workers.empty()) {
         OutputTable worker_table(
             {{"INTERFACE", false}, {"KERNEL-PACKETS", true}, {"KERNEL-DROPS", true}, {"FAST-PATH", false}});

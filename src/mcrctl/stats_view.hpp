@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,21 @@ struct OutputStatsRow {
     std::uint64_t packets = 0;
     std::uint64_t bytes = 0;
     std::uint64_t drops = 0;   // sum over reasons
+    std::optional<std::uint64_t> gaps; // inspected rules: copies of the stream this output dropped
+};
+
+// A rule's stream health ("inspect": rtp or mpegts); for MPEG-TS in RTP the
+// RTP layer's loss and jitter are shown.
+struct HealthStatsRow {
+    std::string kind;          // "rtp" or "mpegts"
+    std::string state;         // "ok" or "losing"
+    std::uint64_t lost = 0;
+    std::uint64_t reordered = 0;
+    std::uint64_t duplicates = 0;
+    std::uint64_t malformed = 0;
+    std::uint64_t cc_errors = 0;
+    std::optional<double> jitter_us;
+    std::string detail;        // "pt 96, ssrc 0x1234abcd" or "pcr pid 256, 3 pids"
 };
 
 struct RuleStatsRow {
@@ -32,7 +48,8 @@ struct RuleStatsRow {
     std::uint64_t drops = 0;   // sum over reasons
     std::vector<OutputStatsRow> outputs;
     std::string path;          // "tc"/"tc-legacy" (the in-kernel fast path, by attach mode) or "userspace"; "" when not reported
-    std::string path_reason;   // why userspace ("off", "output-interface-down", ...)
+    std::string path_reason;   // why userspace ("off", "output-interface-down", "inspect", ...)
+    std::optional<HealthStatsRow> health;
 };
 
 struct WorkerStatsRow {
@@ -64,8 +81,12 @@ struct RuleRate {
 [[nodiscard]] std::map<std::string, RuleRate> rule_rates(const StatsSnapshot& before, const StatsSnapshot& after,
                                                          double elapsed_seconds);
 
+// One line: "rtp ok: lost 0, reordered 0, duplicates 0, malformed 0, jitter 12.5 us (pt 96, ssrc 0x..)".
+[[nodiscard]] std::string health_text(const HealthStatsRow& health);
+
 // Rules table (with PKT/S and BIT/S columns when `rates` is given, and the
-// path that relays each rule), outputs table, workers' table (kernel
+// path that relays each rule), outputs table (with GAPS when a rule is
+// inspected), health table (inspected rules), workers' table (kernel
 // counters and the interface's fast path).
 [[nodiscard]] std::string render_stats(const StatsSnapshot& stats, const std::map<std::string, RuleRate>* rates);
 

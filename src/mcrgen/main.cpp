@@ -37,6 +37,7 @@ struct SendArguments {
     int ttl = 16;  // not 1 (the socket default): a relay drops TTL<=1 as expired
     bool force = false;
     std::uint32_t stream_id = 0;
+    bool rtp = false;
     bool json = false;
 };
 
@@ -47,6 +48,7 @@ struct ReceiveArguments {
     double duration_s = 0;
     std::uint64_t expect = 0;
     std::string ready_file;
+    bool rtp = false;
     bool json = false;
 };
 
@@ -89,6 +91,11 @@ int run_send(const SendArguments& args, const CLI::App& command)
     }
     options.rate_pps = args.rate_pps;
     options.payload_bytes = args.size;
+    options.rtp = args.rtp;
+    if (args.rtp && args.size < mcr::gen::kRtpPrefixBytes + mcr::gen::kPayloadHeaderBytes)
+        return fail("send: --rtp needs --size " + std::to_string(mcr::gen::kRtpPrefixBytes + mcr::gen::kPayloadHeaderBytes) +
+                        " or more (RTP header + mcrgen header), got " + std::to_string(args.size),
+                    kExitUsage);
     if (command.count("--count") > 0)
         options.count = args.count;
     if (command.count("--duration") > 0)
@@ -113,6 +120,7 @@ int run_receive(const ReceiveArguments& args, const CLI::App& command)
     options.socket.interface = optional_text(args.interface);
     options.duration_s = args.duration_s;
     options.ready_file = optional_text(args.ready_file);
+    options.rtp = args.rtp;
     if (command.count("--expect") > 0)
         options.expect = args.expect;
 
@@ -149,6 +157,7 @@ int run(int argc, char** argv)
     send_cmd->add_option("--ttl", send.ttl, "IP TTL of the datagrams")->check(CLI::Range(1, 255));
     send_cmd->add_option("--stream-id", send.stream_id, "stream id in the payload header (default random)");
     send_cmd->add_flag("--force", send.force, "allow destinations outside 239/8 and the documentation ranges");
+    send_cmd->add_flag("--rtp", send.rtp, "put an RTP header (v2, pt 96, 16-bit sequence) before mcrgen's own");
     send_cmd->add_flag("--json", send.json, "print the result as one JSON object");
 
     ReceiveArguments recv;
@@ -161,6 +170,7 @@ int run(int argc, char** argv)
     recv_cmd->add_option("--expect", recv.expect, "stop (after a short grace) once this many arrived; exit 1 if not")
         ->check(CLI::Range(std::uint64_t{1}, mcr::gen::kMaxTrackedSequence));
     recv_cmd->add_option("--ready-file", recv.ready_file, "write this file once joined and listening");
+    recv_cmd->add_flag("--rtp", recv.rtp, "payloads come from mcrgen send --rtp (skip the RTP header)");
     recv_cmd->add_flag("--json", recv.json, "print the result as one JSON object");
 
     if (const auto stop = mcr::parse_command_line(app, argc, argv, kExitUsage))

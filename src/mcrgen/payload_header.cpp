@@ -39,6 +39,21 @@ bool encode_payload_header(const PayloadHeader& header, std::span<std::byte> pay
     return true;
 }
 
+bool encode_rtp_prefix(std::uint32_t stream_id, std::uint64_t sequence, std::span<std::byte> payload)
+{
+    constexpr std::uint8_t kVersion2 = 0x80;
+    constexpr std::uint8_t kPayloadType = 96;
+    constexpr std::uint64_t kTicksPerPacket = 90;
+    if (payload.size() < kRtpPrefixBytes)
+        return false;
+    payload[0] = static_cast<std::byte>(kVersion2);
+    payload[1] = static_cast<std::byte>(kPayloadType);
+    store_big_endian(static_cast<std::uint16_t>(sequence), payload.data() + 2);
+    store_big_endian(static_cast<std::uint32_t>(sequence * kTicksPerPacket), payload.data() + 4);
+    store_big_endian(stream_id, payload.data() + 8);
+    return true;
+}
+
 std::optional<PayloadHeader> decode_payload_header(std::span<const std::byte> payload)
 {
     if (payload.size() < kPayloadHeaderBytes)

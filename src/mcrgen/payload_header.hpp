@@ -22,6 +22,15 @@ struct PayloadHeader {
     friend bool operator==(const PayloadHeader&, const PayloadHeader&) = default;
 };
 
+// `mcrgen send --rtp` puts an RTP fixed header (RFC 3550) before its own, so
+// that a relay inspecting RTP ("inspect": "rtp") sees a valid stream: version
+// 2, payload type 96, sequence number = the packet's sequence mod 2^16,
+// timestamp = 90 per packet (1 ms at 90 kHz), SSRC = the stream id.
+inline constexpr std::size_t kRtpPrefixBytes = 12;
+// Writes it into the first kRtpPrefixBytes of `payload`; false (nothing
+// written) when the payload is shorter.
+[[nodiscard]] bool encode_rtp_prefix(std::uint32_t stream_id, std::uint64_t sequence, std::span<std::byte> payload);
+
 // Writes the header into the first kPayloadHeaderBytes of `payload`; returns
 // false (writing nothing) when the payload is shorter than that.
 [[nodiscard]] bool encode_payload_header(const PayloadHeader& header, std::span<std::byte> payload);

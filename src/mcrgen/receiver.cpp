@@ -76,6 +76,13 @@ private:
     std::array<mmsghdr, kReceiveBatch> messages_{};
 };
 
+// mcrgen send --rtp's payloads: our header follows the RTP header. A
+// datagram too short for it is left as it is (and counted invalid).
+std::span<const std::byte> without_rtp_prefix(std::span<const std::byte> payload)
+{
+    return payload.size() >= kRtpPrefixBytes ? payload.subspan(kRtpPrefixBytes) : payload;
+}
+
 bool payload_intact(std::span<const std::byte> payload)
 {
     for (std::size_t i = kPayloadHeaderBytes; i < payload.size(); ++i)
@@ -171,7 +178,8 @@ Result<ReceiveReport> run_receiver(const ReceiveOptions& options)
                 return Error{"recvmmsg", std::strerror(-n)};
             const std::uint64_t arrived = monotonic_ns();
             for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) {
-                account(batch.payload(i), arrived, accounting, report);
+                account(options.rtp ? without_rtp_prefix(batch.payload(i)) : batch.payload(i), arrived, accounting,
+                        report);
                 if (auto drops = batch.drops(i))
                     report.socket_drops = *drops;
             }

@@ -23,6 +23,7 @@ struct ReceiveOptions {
     // Called once the socket is ready (joined): lets scripts start senders
     // only when nothing can be missed.
     std::optional<std::string> ready_file;
+    bool rtp = false;                     // payloads start with mcrgen send --rtp's RTP header
 };
 
 struct ReceiveReport {

@@ -34,12 +34,14 @@ void pause_ns(std::uint64_t ns)
 // Payload buffers for one batch, each pre-filled with the check pattern.
 class BatchBuffers {
 public:
-    BatchBuffers(std::size_t payload_bytes, const sockaddr_in& destination)
-        : destination_(destination), payloads_(kMaxBatchPackets, std::vector<std::byte>(payload_bytes))
+    // `rtp`: an RTP header (kRtpPrefixBytes) goes before ours.
+    BatchBuffers(std::size_t payload_bytes, const sockaddr_in& destination, bool rtp)
+        : destination_(destination), payloads_(kMaxBatchPackets, std::vector<std::byte>(payload_bytes)),
+          header_offset_(rtp ? kRtpPrefixBytes : 0), rtp_(rtp)
     {
         for (auto& payload : payloads_)
-            for (std::size_t i = kPayloadHeaderBytes; i < payload.size(); ++i)
-                payload[i] = payload_fill_byte(i - kPayloadHeaderBytes);
+            for (std::size_t i = header_offset_ + kPayloadHeaderBytes; i < payload.size(); ++i)
+                payload[i] = payload_fill_byte(i - header_offset_ - kPayloadHeaderBytes);
         for (std::size_t i = 0; i < kMaxBatchPackets; ++i) {
             iovecs_[i] = iovec{payloads_[i].data(), payloads_[i].size()};
             messages_[i] = mmsghdr{};
@@ -54,8 +56,12 @@ public:
     void stamp(std::uint32_t stream_id, std::uint64_t first, std::uint64_t n)
     {
         const std::uint64_t now = monotonic_ns();
-        for (std::uint64_t i = 0; i < n; ++i)
-            (void)encode_payload_header(PayloadHeader{stream_id, first + i, now}, payloads_[i]);
+        for (std::uint64_t i = 0; i < n; ++i) {
+            if (rtp_)
+                (void)encode_rtp_prefix(stream_id, first + i, payloads_[i]);
+            (void)encode_payload_header(PayloadHeader{stream_id, first + i, now},
+                                        std::span(payloads_[i]).subspan(header_offset_));
+        }
     }
 
     mmsghdr* messages() { return messages_.data(); }
@@ -71,6 +77,8 @@ public:
 private:
     sockaddr_in destination_;
     std::vector<std::vector<std::byte>> payloads_;
+    std::size_t header_offset_ = 0;   // where our header starts (after the RTP header with --rtp)
+    bool rtp_ = false;
     std::array<iovec, kMaxBatchPackets> iovecs_{};
     std::array<mmsghdr, kMaxBatchPackets> messages_{};
 };
@@ -87,7 +95,8 @@ Result<SendReport> run_sender(const SendOptions& options)
 
     const std::uint64_t limit = options.count ? *options.count : kMaxSendPackets;
     const double seconds = options.duration_s ? *options.duration_s : kMaxSendSeconds;
-    BatchBuffers buffers(options.payload_bytes, to_sockaddr(options.socket.destination, options.socket.port));
+    BatchBuffers buffers(options.payload_bytes, to_sockaddr(options.socket.destination, options.socket.port),
+                         options.rtp);
 
     SendReport report;
     report.stream_id = options.stream_id;

@@ -25,6 +25,7 @@ struct SendOptions {
     std::optional<std::uint64_t> count;   // at least one of count/duration
     std::optional<double> duration_s;
     std::uint32_t stream_id = 0;
+    bool rtp = false;                     // an RTP header before ours (kRtpPrefixBytes)
 };
 
 struct SendReport {

@@ -82,8 +82,9 @@ std::string Context::stats_json() const
                 entry["drops"] = c.drops;
                 entry["ttl_expired"] = counter(rule, "ttl_expired");
                 entry["outputs"] = rule.value("outputs", nlohmann::json::array());
-                // Which path relays the rule, and the fast path's share of the totals.
-                for (const char* key : {"path", "path_reason", "fast_path"})
+                // Which path relays the rule, the fast path's share of the
+                // totals, and the inspected stream's health ("inspect").
+                for (const char* key : {"path", "path_reason", "fast_path", "health"})
                     if (rule.contains(key))
                         entry[key] = rule[key];
             }

@@ -16,8 +16,13 @@ bool is_identity_key(std::string_view key)
     for (std::string_view identity : kIdentityKeys)
         if (key == identity)
             return true;
-    // Copied, never summed: program ids are identities, not counters.
-    return key == "uptime_ms" || key == "program_id";
+    // Copied, never summed: program ids are identities, not counters; a
+    // stream's payload type, SSRC, clock rate, PCR PID and PID count
+    // ("health") are values of the stream as it is now.
+    for (std::string_view value : {"uptime_ms", "program_id", "payload_type", "ssrc", "clock_rate", "pcr_pid", "pids"})
+        if (key == value)
+            return true;
+    return false;
 }
 
 bool same_identity(const nlohmann::json& a, const nlohmann::json& b)

@@ -544,6 +544,13 @@ void Engine::forward_frame(const std::uint8_t* frame, std::size_t length)
         return;
     }
     RuleCounters& rule_counters = counters_.rules[*rule];
+    // The arriving stream, expired TTL or not. steady_clock is the vDSO's
+    // clock_gettime: no syscall, and only for rules that asked for it.
+    if (rule_counters.health)
+        rule_counters.health->observe(
+            udp.payload(), static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                         std::chrono::steady_clock::now().time_since_epoch())
+                                                         .count()));
     if (dataplane::ttl_expired(udp, plan_.forward_expired_ttl[*rule])) {
         ++rule_counters.ttl_expired;
         return;

@@ -53,6 +53,8 @@ Result<fastpath::FastRule, std::string> translate(const Rule& rule, const std::v
 {
     if (!rule.fast_path)
         return std::string("off");   // the rule's "fast_path": "off"
+    if (rule.inspect != StreamInspection::none)
+        return std::string("inspect"); // stream health is tracked by the worker (core/rule.hpp)
     if (!rule.input.address.is_ipv4() || !rule.input.address.is_multicast())
         return std::string("unicast-input");
     if (rule.outputs.size() > fastpath::kMaxOutputs || rule.outputs.size() != targets.size())

@@ -33,6 +33,7 @@ CarriedCounters carry_over_counters(const std::vector<Rule>& old_rules, const st
                 counters.packets = previous->packets;
                 counters.bytes = previous->bytes;
                 counters.ttl_expired = previous->ttl_expired;
+                counters.health = previous->health;
             }
             for (std::size_t o = 0; o < rules[r].outputs.size(); ++o)
                 for (std::size_t p = 0; p < old_rules[old].outputs.size(); ++p) {
@@ -43,6 +44,10 @@ CarriedCounters carry_over_counters(const std::vector<Rule>& old_rules, const st
                         counters.outputs[o] = previous->outputs[p];
                 }
         }
+        if (rules[r].inspect == StreamInspection::none)
+            counters.health.reset();
+        else if (!counters.health || counters.health->inspection() != rules[r].inspect)
+            counters.health = std::make_shared<StreamHealth>(rules[r].inspect);
     }
     return carried;
 }
@@ -77,7 +82,7 @@ std::string stats_to_json(const std::string& interface, std::uint64_t uptime_ms,
         for (std::size_t o = 0; o < rules[r].outputs.size() && o < rc.outputs.size(); ++o) {
             const RuleOutput& output = rules[r].outputs[o];
             const OutputCounters& oc = rc.outputs[o];
-            outputs.push_back({{"interface", output.interface},
+            json entry = {{"interface", output.interface},
                                {"address", output.address.to_string()},
                                {"port", output.port},
                                {"packets", oc.packets},
@@ -86,13 +91,21 @@ std::string stats_to_json(const std::string& interface, std::uint64_t uptime_ms,
                                 {{"no_buffer", oc.no_buffer},
                                  {"would_block", oc.would_block},
                                  {"too_big", oc.too_big},
-                                 {"send_error", oc.send_error}}}});
+                                 {"send_error", oc.send_error}}}};
+            // The stream's packets this output lost on top of the input's
+            // own loss: every copy the worker could not send.
+            if (rc.health)
+                entry["health"] = {{"gaps", oc.no_buffer + oc.would_block + oc.too_big + oc.send_error}};
+            outputs.push_back(std::move(entry));
         }
-        document["rules"].push_back({{"name", rules[r].name},
-                                     {"packets", rc.packets},
-                                     {"bytes", rc.bytes},
-                                     {"ttl_expired", rc.ttl_expired},
-                                     {"outputs", std::move(outputs)}});
+        json rule = {{"name", rules[r].name},
+                     {"packets", rc.packets},
+                     {"bytes", rc.bytes},
+                     {"ttl_expired", rc.ttl_expired},
+                     {"outputs", std::move(outputs)}};
+        if (rc.health)
+            rule["health"] = rc.health->to_json();
+        document["rules"].push_back(std::move(rule));
     }
     return document.dump();
 }

@@ -3,8 +3,10 @@
 #pragma once
 
 #include "core/rule.hpp"
+#include "stream_health.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +27,9 @@ struct RuleCounters {
     std::uint64_t bytes = 0;       // UDP payload bytes of those
     std::uint64_t ttl_expired = 0;
     std::vector<OutputCounters> outputs; // same order as Rule::outputs
+    // Set when the rule's "inspect" is not none; shared, not copied, when
+    // the counters are carried into a new config (one inspector per stream).
+    std::shared_ptr<StreamHealth> health;
 };
 
 struct IngressCounters {
@@ -73,7 +78,8 @@ struct CarriedCounters {
     OutputRemap remap;
 };
 
-// Counters for `rules`, keeping the numbers of rules (by name) and outputs
+// Counters for `rules`, keeping the numbers (and the stream health, when the
+// inspection kind stays the same) of rules (by name) and outputs
 // (by interface, address and port) that `old_rules` already had, and where
 // each old output went (so that sends still in flight count there).
 [[nodiscard]] CarriedCounters carry_over_counters(const std::vector<Rule>& old_rules,

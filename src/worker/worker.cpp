@@ -5,7 +5,9 @@
 #include "core/atomic_file.hpp"
 #include "core/c_callback.hpp"
 #include "core/log.hpp"
+#include "core/message_ids.hpp"
 #include "core/signals.hpp"
+#include "core/stream_inspection.hpp"
 #include "core/worker_protocol.hpp"
 #include "dataplane/bpf_filter.hpp"
 #include "fd_store.hpp"
@@ -211,6 +213,34 @@ std::string Worker::stats_json()
     return document.dump();
 }
 
+// One journal entry per rule and state change (ok -> losing -> ok), never
+// per packet: the state is sampled on the stats tick.
+void Worker::watch_stream_health()
+{
+    const auto now = std::chrono::steady_clock::now();
+    const std::vector<RuleCounters>& counters = engine_->counters().rules;
+    for (std::size_t r = 0; r < config_.rules.size() && r < counters.size(); ++r) {
+        StreamHealth* health = counters[r].health.get();
+        if (health == nullptr)
+            continue;
+        const std::uint64_t impairments = health->impairments();
+        const auto changed = health->watch().update(impairments, now);
+        if (!changed)
+            continue;
+        const Rule& rule = config_.rules[r];
+        const std::string count = std::to_string(impairments);
+        const bool losing = *changed == HealthState::losing;
+        log_event(losing ? LogLevel::warning : LogLevel::notice,
+                  losing ? message_id::kStreamLosing : message_id::kStreamRecovered,
+                  "Stream of rule " + rule.name + (losing ? " is losing packets (" : " recovered (") + count +
+                      " impairments so far)",
+                  {{"MCR_RULE", rule.name},
+                   {"MCR_INTERFACE", config_.interface},
+                   {"MCR_INSPECT", inspection_name(rule.inspect)},
+                   {"MCR_IMPAIRMENTS", count}});
+    }
+}
+
 void Worker::write_stats_file()
 {
     if (options_.stats_file.empty())
@@ -258,6 +288,7 @@ int Worker::on_stats_timer(sd_event_source* source, std::uint64_t, void* userdat
     (void)guard_callback("Stats tick", [self] {
         self->engine_->rearm_receive_if_stopped();
         self->engine_->poll_kernel_stats();
+        self->watch_stream_health();
         self->write_stats_file();
         return 0;
     });

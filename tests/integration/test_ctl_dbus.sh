@@ -50,6 +50,32 @@ expect_output_has "show" "         out0:198.51.100.2:6001:16"
 expect_status 0 "show --json" ctl --json show video1
 check_eq "show --json output port" "16" "$(printf '%s' "$OUT" | json_field 'd["outputs"][1]["ttl"]')"
 
+# --- inspect: add --inspect, show; bad values refused, nothing changed ----------
+expect_status 0 "add cam --inspect rtp" ctl add cam --in in0:239.1.1.9:5009 --out out0:239.2.2.9:6009 --inspect rtp
+expect_status 0 "show cam" ctl show cam
+expect_output_has "show cam" "Inspect: rtp (relayed by the worker)"
+# The worker on in0 reports the inspected rule's health through GetStats
+# (no traffic: an RTP stream with nothing seen yet).
+cam_health() { ctl --json stats | json_field '[r.get("health", {}).get("kind", "-") for r in d["rules"] if r["name"] == "cam"][0]'; }
+check_eventually "cam's health kind in GetStats" rtp 15 cam_health
+expect_status 0 "show cam (health reported)" ctl show cam
+expect_output_has "show cam" " Health: rtp ok: lost 0, reordered 0, duplicates 0, malformed 0"
+expect_status 0 "stats with an inspected rule" ctl stats
+expect_output_has "stats" "JITTER-US"
+expect_output_has "stats" "GAPS"
+check_eq "cam's inspect in GetRule's JSON" rtp "$(ctl --json show cam | json_field 'd["inspect"]')"
+expect_status 2 "add --inspect RTP (wrong case)" ctl add cam2 --in in0:239.1.1.10:5010 --out out0:239.2.2.10:6010 \
+    --inspect RTP
+expect_output_has "add --inspect RTP" "--inspect"
+printf '%s' '{"rules": [{"name": "cam3", "input": {"interface": "in0", "address": "239.1.1.11", "port": 5011},
+  "outputs": [{"interface": "out0", "address": "239.2.2.11", "port": 6011}], "inspect": "ts"}]}' \
+    >"$(scratch bad-inspect.json)"
+expect_status 5 "config import with \"inspect\": \"ts\"" ctl config import "$(scratch bad-inspect.json)"
+expect_output_has "bad inspect import" 'rules[0].inspect: must be "none", "rtp" or "mpegts", got "ts"'
+check_eq "rules after the refused writes" "cam,video1" \
+    "$(ctl --json list | json_field '",".join(sorted(r["name"] for r in d["rules"]))')"
+expect_status 0 "remove cam" ctl remove cam
+
 # --- the round trip: list --json -> remove -> config import --------------------
 ctl --json list >"$(scratch exported.json)" || die "list --json failed"
 check_eq "exported rule count" "1" "$(json_field 'len(d["rules"])' <"$(scratch exported.json)")"
@@ -130,6 +156,13 @@ completion=$(PATH="$(dirname "$MCRCTL"):$PATH" bash -c '
     printf "%s\n" "${COMPREPLY[@]}" | sort | paste -sd,' _ \
     "$MCRT_REPO_DIR/shell-completion/mcrctl.bash" "$BUS_ADDRESS")
 check_eq "completion of 'mcrctl remove'" "from-mcr,video1" "$completion"
+inspect_completion=$(bash -c '
+    . "$1"
+    COMP_WORDS=(mcrctl add cam --inspect "")
+    COMP_CWORD=4
+    _mcrctl
+    printf "%s\n" "${COMPREPLY[@]}" | sort | paste -sd,' _ "$MCRT_REPO_DIR/shell-completion/mcrctl.bash")
+check_eq "completion of 'mcrctl add ... --inspect'" "mpegts,none,rtp" "$inspect_completion"
 
 # --- -n NS reaches mcrd --namespace NS under its escaped bus name -------------------
 mcrd_stop || true

@@ -124,3 +124,36 @@ TEST_CASE("human_count abbreviates with one decimal")
     CHECK(human_count(1500) == "1.5K");
     CHECK(human_count(2500000) == "2.5M");
 }
+
+TEST_CASE("health objects are read (TS in RTP: the RTP layer's loss) and shown in their own table, with output gaps")
+{
+    auto stats = parse_stats(R"({"rules":[
+        {"name":"cam","packets":10,"path":"userspace","path_reason":"inspect",
+         "health":{"kind":"rtp","state":"losing","lost":3,"reordered":1,"duplicates":2,"malformed":4,
+                   "payload_type":96,"ssrc":3735928559,"jitter_us":12.34},
+         "outputs":[{"interface":"eth1","address":"239.2.2.2","port":6000,"packets":9,"health":{"gaps":1}}]},
+        {"name":"ts","health":{"kind":"mpegts","state":"ok","cc_errors":5,"malformed":0,"pids":3,"pcr_pid":256,
+                               "rtp":{"lost":7,"reordered":0,"jitter_us":1.0}}},
+        {"name":"plain","outputs":[{"interface":"eth2","address":"239.3.3.3","port":1}]}]})");
+    REQUIRE(stats.ok());
+    REQUIRE(stats->rules[0].health);
+    const HealthStatsRow& cam = *stats->rules[0].health;
+    CHECK(cam.state == "losing");
+    CHECK(cam.lost == 3);
+    CHECK(cam.detail == "pt 96, ssrc 0xdeadbeef");
+    CHECK(stats->rules[0].outputs[0].gaps == 1U);
+    CHECK(stats->rules[1].health->lost == 7);
+    CHECK(stats->rules[1].health->detail == "pcr pid 256, 3 pids");
+    CHECK_FALSE(stats->rules[2].health);
+    CHECK_FALSE(stats->rules[2].outputs[0].gaps);
+    CHECK(health_text(cam) == "rtp losing: lost 3, reordered 1, duplicates 2, malformed 4, jitter 12.3 us "
+                              "(pt 96, ssrc 0xdeadbeef)");
+    const std::string table = render_stats(*stats, nullptr);
+    CHECK(table.find("GAPS") != std::string::npos);
+    CHECK(table.find("CC-ERRORS") != std::string::npos);
+    CHECK(table.find("pcr pid 256, 3 pids") != std::string::npos);
+    // Without inspected rules, neither the health table nor GAPS appear.
+    const std::string plain = render_stats(*parse_stats(R"({"rules":[{"name":"p"}]})"), nullptr);
+    CHECK(plain.find("GAPS") == std::string::npos);
+    CHECK(plain.find("HEALTH") == std::string::npos);
+}

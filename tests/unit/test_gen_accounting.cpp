@@ -1,6 +1,7 @@
 // Proves mcrgen's payload header round-trips, its receiver arithmetic (loss,
 // duplicates, reordering, latency percentiles, pacing, destination policy)
 // gives exact numbers, and its --json output keeps the keys scripts read.
+#include "dataplane/rtp_health.hpp"
 #include "mcrgen/destination_policy.hpp"
 #include "mcrgen/pacer.hpp"
 #include "mcrgen/payload_header.hpp"
@@ -182,4 +183,20 @@ TEST_CASE("--json reports carry the keys and values the test scripts read")
     CHECK(s["elapsed_ms"] == 500);
     CHECK(s["rate_pps"] == 2000);
     CHECK(s["stream_id"] == 77);
+}
+
+TEST_CASE("mcrgen send --rtp's prefix is a valid RTP header the relay's inspector reads back")
+{
+    std::vector<std::byte> payload(mcr::gen::kRtpPrefixBytes + mcr::gen::kPayloadHeaderBytes);
+    REQUIRE(mcr::gen::encode_rtp_prefix(0xabcdef01, 65536 + 7, payload));
+    const auto header = mcr::dataplane::parse_rtp_header(
+        {reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()});
+    REQUIRE(header);
+    CHECK(header->sequence == 7);
+    CHECK(header->timestamp == (65536U + 7U) * 90U);
+    CHECK(header->ssrc == 0xabcdef01);
+    CHECK(header->payload_type == 96);
+    CHECK(header->payload_offset == mcr::gen::kRtpPrefixBytes);
+    std::vector<std::byte> short_payload(mcr::gen::kRtpPrefixBytes - 1);
+    CHECK_FALSE(mcr::gen::encode_rtp_prefix(1, 1, short_payload));
 }

@@ -69,6 +69,34 @@ TEST_CASE("the fast_path setting")
                 "must be \"auto\" or \"off\", got false");
 }
 
+// "inspect": "none" is the default and is never written; "rtp" and "mpegts"
+// are, and read back; anything else (other words, case, types) is refused
+// with the path and the quoted value.
+TEST_CASE("the inspect setting")
+{
+    Rule rule = valid_rule();
+    CHECK_FALSE(rule_to_json(rule).contains("inspect"));
+    for (const auto& [inspection, name] : {std::pair{StreamInspection::rtp, "rtp"},
+                                           std::pair{StreamInspection::mpegts, "mpegts"}}) {
+        rule.inspect = inspection;
+        CHECK(rule_to_json(rule)["inspect"] == name);
+        auto back = rule_from_json(rule_to_json(rule));
+        REQUIRE(back.ok());
+        CHECK(*back == rule);
+    }
+    auto none = rule_with(json::json_pointer("/inspect"), "none");
+    REQUIRE(none.ok());
+    CHECK(none->inspect == StreamInspection::none);
+    check_error(rule_with(json::json_pointer("/inspect"), "RTP"), "inspect",
+                "must be \"none\", \"rtp\" or \"mpegts\", got \"RTP\"");
+    check_error(rule_with(json::json_pointer("/inspect"), "ts"), "inspect",
+                "must be \"none\", \"rtp\" or \"mpegts\", got \"ts\"");
+    check_error(rule_with(json::json_pointer("/inspect"), 1), "inspect",
+                "must be \"none\", \"rtp\" or \"mpegts\", got 1");
+    check_error(rule_with(json::json_pointer("/inspect"), nullptr), "inspect",
+                "must be \"none\", \"rtp\" or \"mpegts\", got null");
+}
+
 TEST_CASE("rule_from_json reads every field")
 {
     // All optional fields present.
@@ -251,6 +279,7 @@ TEST_CASE("random valid rule sets survive a JSON round trip")
             }
             rule.forward_expired_ttl = pick(0, 1) == 1;
             rule.fast_path = pick(0, 1) == 1;
+            rule.inspect = static_cast<StreamInspection>(pick(0, 2));
             set.rules.push_back(std::move(rule));
         }
         REQUIRE_MESSAGE(validate_rule_set(set).ok(), validate_rule_set(set).error().message());

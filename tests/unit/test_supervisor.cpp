@@ -219,6 +219,38 @@ TEST_CASE("add_counters")
     CHECK(add_counters(now, nlohmann::json()) == now);
 }
 
+// A stream's health: its counters add up across restarts and baselines,
+// its current values (payload type, SSRC, clock rate, PCR PID, PID count,
+// state, jitter) are the current run's.
+TEST_CASE("health counters add up, stream values are copied")
+{
+    const auto now = nlohmann::json::parse(R"({"rules": [{"name": "a", "health": {"kind": "rtp", "state": "ok",
+        "lost": 2, "payload_type": 96, "ssrc": 7, "clock_rate": 90000, "jitter_us": 1.5},
+        "outputs": [{"interface": "out0", "address": "239.2.2.2", "port": 6000, "health": {"gaps": 1}}]},
+        {"name": "t", "health": {"kind": "mpegts", "cc_errors": 4, "pcr_pid": 256, "pids": 3}}]})");
+    const auto earlier = nlohmann::json::parse(R"({"rules": [{"name": "a", "health": {"kind": "rtp", "state": "losing",
+        "lost": 5, "payload_type": 96, "ssrc": 9, "clock_rate": 90000, "jitter_us": 9.0},
+        "outputs": [{"interface": "out0", "address": "239.2.2.2", "port": 6000, "health": {"gaps": 2}}]},
+        {"name": "t", "health": {"kind": "mpegts", "cc_errors": 1, "pcr_pid": 256, "pids": 3}}]})");
+    const auto sum = add_counters(now, earlier);
+    const auto& a = sum["rules"][0]["health"];
+    CHECK(a["lost"] == 7);
+    CHECK(a["payload_type"] == 96);
+    CHECK(a["ssrc"] == 7);
+    CHECK(a["clock_rate"] == 90000);
+    CHECK(a["state"] == "ok");
+    CHECK(a["jitter_us"] == 1.5);
+    CHECK(sum["rules"][0]["outputs"][0]["health"]["gaps"] == 3);
+    CHECK(sum["rules"][1]["health"]["cc_errors"] == 5);
+    CHECK(sum["rules"][1]["health"]["pcr_pid"] == 256);
+    CHECK(sum["rules"][1]["health"]["pids"] == 3);
+    const auto diff = subtract_counters(now, nlohmann::json::parse(R"({"rules": [{"name": "t",
+        "health": {"cc_errors": 3, "pcr_pid": 256, "pids": 3}}]})"));
+    CHECK(diff["rules"][1]["health"]["cc_errors"] == 1);
+    CHECK(diff["rules"][1]["health"]["pcr_pid"] == 256);
+    CHECK(diff["rules"][1]["health"]["pids"] == 3);
+}
+
 // A worker restarted from its FD store keeps the fast path's maps, whose
 // counters already include the old run's share: the carry-over keeps only
 // the old run's userspace share, so the sum counts every packet once.

@@ -2,7 +2,7 @@
 # JSON glue for the integration tests: builds worker config JSON from compact
 # rule specs (reading values back is tests/lib/json_get.py, shared by the tiers).
 #
-#   mcrt.py config [--ingress-mtu N] IFACE 'name=r1 in=in0:239.1.1.1:5000 out=out0:239.2.2.2:6000:ttl=5 mtu=out0:9000' ...
+#   mcrt.py config [--ingress-mtu N] IFACE 'name=r1 in=in0:239.1.1.1:5000 out=out0:239.2.2.2:6000:ttl=5 mtu=out0:9000 inspect=rtp' ...
 #
 # --ingress-mtu: the ingress interface's MTU, as the supervisor sends it (it
 # sizes the worker's receive ring blocks; without it the worker assumes 9000).
@@ -46,6 +46,8 @@ def rule(spec, egress):
             egress[ifname] = {"mtu": int(mtu)}
         elif key == "expired":
             entry["forward_expired_ttl"] = value in ("1", "true", "yes")
+        elif key == "inspect":
+            entry["inspect"] = value
         else:
             raise SystemExit(f"unknown rule key '{key}' in '{spec}'")
     return entry
