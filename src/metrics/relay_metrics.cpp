@@ -56,9 +56,13 @@ MetricFamily family(std::string name, MetricType type, std::string unit, std::st
     return MetricFamily{std::move(name), type, std::move(unit), std::move(help), {}};
 }
 
-// The fast path is "tc" in GetStats (the program's hook); metrics call the
-// two paths "fast" and "userspace", the words of mcrd(8).
-std::string path_label(const std::string& api_path) { return api_path == "tc" ? "fast" : api_path; }
+// A rule's path is its fast path's attach mode in GetStats ("tc" or
+// "tc-legacy"); metrics call the two paths "fast" and "userspace", the words
+// of mcrd(8). An interface keeps its attach mode (mcrd_fast_path_info).
+std::string path_label(const std::string& api_path)
+{
+    return api_path == "tc" || api_path == "tc-legacy" ? "fast" : api_path;
+}
 
 struct RuleFamilies {
     MetricFamily packets = family("mcrd_rule_packets", MetricType::counter, "",
@@ -80,7 +84,51 @@ struct RuleFamilies {
                                        "UDP payload bytes of the copies an output sent");
     MetricFamily output_drops = family("mcrd_output_drops", MetricType::counter, "",
                                        "Copies an output could not send, by reason");
+    // Stream health of rules with "inspect": "rtp" | "mpegts" (mcrd(8)).
+    MetricFamily health = family("mcrd_stream_health", MetricType::info, "",
+                                 "An inspected stream: its kind (rtp, mpegts) and state (ok, losing)");
+    MetricFamily lost = family("mcrd_stream_lost_packets", MetricType::counter, "",
+                               "RTP packets missing from the sequence (expected minus received)");
+    MetricFamily reordered = family("mcrd_stream_reordered_packets", MetricType::counter, "",
+                                    "RTP packets that arrived after a later one");
+    MetricFamily duplicates = family("mcrd_stream_duplicate_packets", MetricType::counter, "",
+                                     "RTP packets (rtp) or TS packets (mpegts) seen twice");
+    MetricFamily malformed = family("mcrd_stream_malformed_datagrams", MetricType::counter, "",
+                                    "Datagrams that are not valid RTP (rtp) or MPEG-TS (mpegts)");
+    MetricFamily ssrc_changes = family("mcrd_stream_ssrc_changes", MetricType::counter, "",
+                                       "Times the RTP synchronization source changed");
+    MetricFamily cc_errors = family("mcrd_stream_continuity_errors", MetricType::counter, "",
+                                    "MPEG-TS continuity-counter errors, all PIDs");
+    MetricFamily jitter = family("mcrd_stream_jitter_seconds", MetricType::gauge, "seconds",
+                                 "RTP interarrival jitter estimate (RFC 3550 6.4.1)");
+    MetricFamily output_gaps = family("mcrd_output_gaps", MetricType::counter, "",
+                                      "Packets of an inspected stream an output could not send");
 };
+
+// The RTP part of a health object: the object itself (rtp), or its "rtp"
+// member (MPEG-TS carried in RTP).
+void add_rtp_health(RuleFamilies& f, const std::string& name, const json& rtp)
+{
+    f.lost.add({{"rule", name}}, unsigned_at(rtp, "lost"));
+    f.reordered.add({{"rule", name}}, unsigned_at(rtp, "reordered"));
+    f.ssrc_changes.add({{"rule", name}}, unsigned_at(rtp, "ssrc_changes"));
+    f.jitter.add({{"rule", name}}, static_cast<double>(unsigned_at(rtp, "jitter_us")) / 1e6);
+}
+
+void add_health(RuleFamilies& f, const std::string& name, const json& health)
+{
+    const std::string kind = string_at(health, "kind");
+    f.health.add({{"rule", name}, {"kind", kind}, {"state", string_at(health, "state")}}, std::uint64_t{1});
+    f.duplicates.add({{"rule", name}}, unsigned_at(health, "duplicates"));
+    f.malformed.add({{"rule", name}}, unsigned_at(health, "malformed"));
+    if (kind == "mpegts") {
+        f.cc_errors.add({{"rule", name}}, unsigned_at(health, "cc_errors"));
+        if (const json& rtp = object_at(health, "rtp"); !rtp.empty())
+            add_rtp_health(f, name, rtp);
+    } else {
+        add_rtp_health(f, name, health);
+    }
+}
 
 void add_rule(RuleFamilies& f, const json& rule)
 {
@@ -103,6 +151,8 @@ void add_rule(RuleFamilies& f, const json& rule)
         f.path_bytes.add({{"rule", name}, {"path", "fast"}}, fast_bytes);
         f.path_bytes.add({{"rule", name}, {"path", "userspace"}}, bytes - fast_bytes);
     }
+    if (const json& health = object_at(rule, "health"); !health.empty())
+        add_health(f, name, health);
     for (const json& output : array_at(rule, "outputs")) {
         const std::vector<Label> labels = {{"rule", name},
                                            {"interface", string_at(output, "interface")},
@@ -110,6 +160,8 @@ void add_rule(RuleFamilies& f, const json& rule)
                                            {"port", std::to_string(unsigned_at(output, "port"))}};
         f.output_packets.add(labels, unsigned_at(output, "packets"));
         f.output_bytes.add(labels, unsigned_at(output, "bytes"));
+        if (const json& health = object_at(output, "health"); !health.empty())
+            f.output_gaps.add(labels, unsigned_at(health, "gaps"));
         // Every reason the worker lists, so that a new one needs no change here.
         for (const auto& [reason, count] : object_at(output, "drops").items()) {
             std::vector<Label> with_reason = labels;
@@ -150,7 +202,7 @@ void add_interface(InterfaceFamilies& f, const json& worker)
     f.uptime.add({{"interface", interface}}, static_cast<double>(unsigned_at(worker, "uptime_ms")) / 1000.0);
     const json& fast_path = object_at(worker, "fast_path");
     if (const std::string mode = string_at(fast_path, "mode"); !mode.empty())
-        f.fast_path.add({{"interface", interface}, {"mode", path_label(mode)}, {"reason", string_at(fast_path, "reason")}},
+        f.fast_path.add({{"interface", interface}, {"mode", mode}, {"reason", string_at(fast_path, "reason")}},
                         std::uint64_t{1});
     for (const auto& [reason, count] : object_at(fast_path, "pass").items())
         f.passed.add({{"interface", interface}, {"reason", reason}}, unsigned_value(count));
@@ -182,7 +234,9 @@ Exposition relay_metrics(const std::optional<RelayReading>& reading)
     for (const json& rule : array_at(reading->stats, "rules"))
         add_rule(rules, rule);
     move_into(out, {&rules.packets, &rules.bytes, &rules.drops, &rules.path, &rules.path_packets, &rules.path_bytes,
-                    &rules.output_packets, &rules.output_bytes, &rules.output_drops});
+                    &rules.output_packets, &rules.output_bytes, &rules.output_drops, &rules.health, &rules.lost,
+                    &rules.reordered, &rules.duplicates, &rules.malformed, &rules.ssrc_changes, &rules.cc_errors,
+                    &rules.jitter, &rules.output_gaps});
 
     InterfaceFamilies interfaces;
     for (const json& worker : array_at(reading->stats, "workers"))

@@ -82,7 +82,7 @@ fast=$(sample text 'mcrd_rule_path_packets_total{rule="r1",path="fast"}')
 user=$(sample text 'mcrd_rule_path_packets_total{rule="r1",path="userspace"}')
 check_eq "fast + userspace packets = the rule's packets ($fast + $user)" "$PACKETS" "$((fast + user))"
 path=$(relay_stat rules.name=r1.path)
-[ "$path" = tc ] && path=fast
+case $path in tc|tc-legacy) path=fast ;; esac
 check_match "the rule's path as GetStats says ($path)" "^mcrd_rule_path_info\\{rule=\"r1\",path=\"$path\"," \
     "$(grep '^mcrd_rule_path_info' "$(scratch text.body)")"
 # The worker reads only what the fast path leaves to it.
@@ -170,6 +170,24 @@ wait_pid "$HOLD_PID" 50 || true
 check_eq "connections opened by the flood" 200 "$(json_get "$(scratch hold.json)" opened)"
 check_eq "every flood connection closed by the server" 200 "$(json_get "$(scratch hold.json)" closed_by_server)"
 check_eq "the exporter still runs" yes "$(kill -0 "$METRICS_PID" 2>/dev/null && echo yes || echo no)"
+
+log "--- an inspected stream (\"inspect\": \"rtp\"): its health samples, promtool clean"
+check_eq "AddRuleJSON with inspect rtp" 'o "/org/mcr/Relay/rule/rtp"' \
+    "$(relay_call AddRuleJSON s '{"name":"rtp","input":{"interface":"in0","address":"239.1.1.3","port":5004},"outputs":[{"interface":"out0","address":"239.2.2.3","port":6004}],"inspect":"rtp"}')"
+wait_rule_property rtp State 's "active"' 20
+gen_send src send_rtp --group 239.1.1.3 --port 5004 --interface eth0 --rate 1000 --size "$SIZE" --count 200 --rtp
+wait_rule_property rtp Packets "t 200"
+scrape health
+check_eq "stream health info" 1 "$(sample health 'mcrd_stream_health_info{rule="rtp",kind="rtp",state="ok"}')"
+check_eq "stream lost packets" 0 "$(sample health 'mcrd_stream_lost_packets_total{rule="rtp"}')"
+check_eq "stream malformed datagrams" 0 "$(sample health 'mcrd_stream_malformed_datagrams_total{rule="rtp"}')"
+check_eq "inspected rule on the userspace path" 200 \
+    "$(sample health 'mcrd_rule_path_packets_total{rule="rtp",path="userspace"}')"
+if promtool check metrics <"$(scratch health.body)" >"$(scratch promtool-health.out)" 2>&1; then
+    ok "promtool check metrics with stream health: clean"
+else
+    fail "promtool check metrics with stream health: $(cat "$(scratch promtool-health.out)")"
+fi
 
 log "--- mcrd stopped: mcrd_up 0, still a valid exposition"
 mcrd_stop

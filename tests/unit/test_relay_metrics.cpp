@@ -119,7 +119,7 @@ TEST_CASE("per ingress interface: frames, discards by reason, attach mode, fast 
     CHECK(has_line(text, "mcrd_ingress_discarded_frames_total{interface=\"in0\",reason=\"not_matched\"} 3"));
     CHECK(has_line(text, "mcrd_ingress_discarded_frames_total{interface=\"in0\",reason=\"kernel\"} 4"));
     CHECK(text.find("reason=\"frames\"") == std::string::npos);
-    CHECK(has_line(text, "mcrd_fast_path_info{interface=\"in0\",mode=\"fast\",reason=\"\"} 1"));
+    CHECK(has_line(text, "mcrd_fast_path_info{interface=\"in0\",mode=\"tc\",reason=\"\"} 1"));
     CHECK(has_line(text, "mcrd_fast_path_passed_frames_total{interface=\"in0\",reason=\"not-ipv4\"} 7"));
     CHECK(has_line(text, "mcrd_worker_uptime_seconds{interface=\"in0\"} 2.5"));
 }
@@ -158,6 +158,38 @@ TEST_CASE("a GetStats document with missing or mistyped fields counts them as 0,
     CHECK(has_line(text, "mcrd_rule_packets_total{rule=\"x\"} 0"));
     CHECK(has_line(text, "mcrd_output_packets_total{rule=\"x\",interface=\"\",address=\"\",port=\"0\"} 0"));
     CHECK(text.find("mcrd_ingress_frames_total") == std::string::npos);
+}
+
+TEST_CASE("stream health: inspected rules and their outputs, RTP and MPEG-TS in RTP; tc-legacy is the fast path")
+{
+    RelayReading r = reading();
+    r.stats = nlohmann::json::parse(R"({"rules":[
+      {"name":"audio","packets":100,"bytes":1000,"path":"userspace","path_reason":"inspect",
+       "health":{"kind":"rtp","state":"losing","packets":97,"malformed":1,"lost":3,"reordered":2,
+                 "duplicates":1,"ssrc_changes":0,"jitter":39,"jitter_us":4840},
+       "outputs":[{"interface":"out0","address":"239.2.2.1","port":6000,"packets":99,"bytes":990,
+                   "drops":{"too_big":1},"health":{"gaps":1}}]},
+      {"name":"video","packets":50,"bytes":65800,"path":"userspace","path_reason":"inspect",
+       "health":{"kind":"mpegts","state":"ok","datagrams":50,"malformed":2,"cc_errors":3,"duplicates":0,
+                 "rtp":{"lost":4,"reordered":0,"ssrc_changes":1,"jitter_us":250}},"outputs":[]},
+      {"name":"plain","packets":10,"bytes":100,"path":"tc-legacy","fast_path":{"packets":10,"bytes":100},
+       "outputs":[]}],"workers":[]})");
+    const std::string text = prometheus_text(r);
+    CHECK(has_line(text, "mcrd_stream_health_info{rule=\"audio\",kind=\"rtp\",state=\"losing\"} 1"));
+    CHECK(has_line(text, "mcrd_stream_lost_packets_total{rule=\"audio\"} 3"));
+    CHECK(has_line(text, "mcrd_stream_reordered_packets_total{rule=\"audio\"} 2"));
+    CHECK(has_line(text, "mcrd_stream_duplicate_packets_total{rule=\"audio\"} 1"));
+    CHECK(has_line(text, "mcrd_stream_malformed_datagrams_total{rule=\"audio\"} 1"));
+    CHECK(has_line(text, "mcrd_output_gaps_total{rule=\"audio\",interface=\"out0\",address=\"239.2.2.1\",port=\"6000\"} 1"));
+    CHECK(text.find("mcrd_stream_jitter_seconds{rule=\"audio\"} 0.00484") != std::string::npos);
+    CHECK(has_line(text, "mcrd_stream_health_info{rule=\"video\",kind=\"mpegts\",state=\"ok\"} 1"));
+    CHECK(has_line(text, "mcrd_stream_continuity_errors_total{rule=\"video\"} 3"));
+    CHECK(has_line(text, "mcrd_stream_lost_packets_total{rule=\"video\"} 4"));
+    CHECK(has_line(text, "mcrd_stream_ssrc_changes_total{rule=\"video\"} 1"));
+    // Not inspected: no health samples; its tc-legacy path is the fast path.
+    CHECK(text.find("mcrd_stream_health_info{rule=\"plain\"") == std::string::npos);
+    CHECK(has_line(text, "mcrd_rule_path_info{rule=\"plain\",path=\"fast\",reason=\"\"} 1"));
+    CHECK(has_line(text, "mcrd_rule_path_packets_total{rule=\"plain\",path=\"fast\"} 10"));
 }
 
 TEST_CASE("failure lines: the first at once, then one per interval with the count, one on recovery")
