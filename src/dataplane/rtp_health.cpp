@@ -67,16 +67,16 @@ void RtpHealth::observe(std::span<const std::uint8_t> payload, std::uint64_t arr
     if (const auto header = parse_rtp_header(payload))
         observe(*header, arrival_ns);
     else
-        ++malformed_;
+        ++counts_.malformed;
 }
 
 void RtpHealth::observe(const RtpHeader& header, std::uint64_t arrival_ns) noexcept
 {
-    ++packets_;
+    ++counts_.packets;
     payload_type_ = header.payload_type;
     if (!tracking_ || header.ssrc != ssrc_) {
         if (tracking_) {
-            ++ssrc_changes_;
+            ++counts_.ssrc_changes;
             end_run();
         }
         tracking_ = true;
@@ -102,7 +102,7 @@ void RtpHealth::end_run() noexcept
 {
     const auto expected = static_cast<std::uint64_t>(highest_ - lowest_ + 1);
     if (expected > received_)
-        lost_in_finished_runs_ += expected - received_;
+        counts_.lost += expected - received_;
 }
 
 // Classifies `sequence` against the highest seen so far (RFC 3550 A.1's
@@ -112,7 +112,7 @@ void RtpHealth::track_sequence(std::uint16_t sequence) noexcept
     const std::uint16_t highest16 = static_cast<std::uint16_t>(highest_ % kSequenceCycle);
     const std::uint32_t ahead = static_cast<std::uint16_t>(sequence - highest16);
     if (ahead == 0) {
-        ++duplicates_;
+        ++counts_.duplicates;
     } else if (ahead < kRtpMaxDropout) {
         highest_ += ahead;
         advance_window(ahead);
@@ -121,17 +121,17 @@ void RtpHealth::track_sequence(std::uint16_t sequence) noexcept
     } else if (ahead >= kSequenceCycle - kRtpMaxMisorder) {
         const std::uint32_t behind = kSequenceCycle - ahead;
         if (seen(behind)) {
-            ++duplicates_;
+            ++counts_.duplicates;
             return;
         }
         mark_seen(behind);
-        ++reordered_;
+        ++counts_.reordered;
         ++received_;
         // Older than the first packet of the run: the run started earlier.
         if (highest_ - behind < lowest_)
             lowest_ = highest_ - behind;
     } else {
-        ++sequence_restarts_;
+        ++counts_.sequence_restarts;
         end_run();
         start_run(sequence);
     }
@@ -193,14 +193,7 @@ double RtpHealth::jitter_us() const noexcept
 
 RtpCounters RtpHealth::counters() const noexcept
 {
-    RtpCounters c;
-    c.packets = packets_;
-    c.malformed = malformed_;
-    c.reordered = reordered_;
-    c.duplicates = duplicates_;
-    c.ssrc_changes = ssrc_changes_;
-    c.sequence_restarts = sequence_restarts_;
-    c.lost = lost_in_finished_runs_;
+    RtpCounters c = counts_;
     if (tracking_) {
         const auto expected = static_cast<std::uint64_t>(highest_ - lowest_ + 1);
         if (expected > received_)

@@ -74,7 +74,7 @@ public:
     void observe(std::span<const std::uint8_t> payload, std::uint64_t arrival_ns) noexcept;
     // The same for a header already parsed (MPEG-TS in RTP parses it once).
     void observe(const RtpHeader& header, std::uint64_t arrival_ns) noexcept;
-    void count_malformed() noexcept { ++malformed_; }
+    void count_malformed() noexcept { ++counts_.malformed; }
 
     [[nodiscard]] RtpCounters counters() const noexcept;
     [[nodiscard]] std::optional<std::uint8_t> payload_type() const noexcept { return payload_type_; }
@@ -97,13 +97,9 @@ private:
     void mark_seen(std::uint32_t behind) noexcept;
     void advance_window(std::uint32_t by) noexcept;
 
-    std::uint64_t packets_ = 0;
-    std::uint64_t malformed_ = 0;
-    std::uint64_t lost_in_finished_runs_ = 0;
-    std::uint64_t reordered_ = 0;
-    std::uint64_t duplicates_ = 0;
-    std::uint64_t ssrc_changes_ = 0;
-    std::uint64_t sequence_restarts_ = 0;
+    // As counters() reports them, except `lost`: here only the finished
+    // runs' loss; counters() adds the current run's.
+    RtpCounters counts_;
 
     bool tracking_ = false;
     std::uint32_t ssrc_ = 0;
