@@ -182,7 +182,7 @@ struct InterfaceFamilies {
     MetricFamily uptime = family("mcrd_worker_uptime_seconds", MetricType::gauge, "seconds",
                                  "Time since the worker process started");
     MetricFamily fast_path = family("mcrd_fast_path", MetricType::info, "",
-                                    "How an ingress interface is attached: fast (tc program) or userspace, "
+                                    "How an ingress interface is attached: tc, tc-legacy or userspace, "
                                     "with the reason");
     MetricFamily passed = family("mcrd_fast_path_passed_frames", MetricType::counter, "",
                                  "Frames the fast path left to the userspace path, by reason");
