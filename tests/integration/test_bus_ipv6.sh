@@ -104,6 +104,9 @@ LIST=$(ctl list)
 printf '%s\n' "$LIST" | grep -qF 'in0:[ff3e::1]:5000@[2001:db8::1]' || die "mcrctl list lacks the bracketed v6 input: $LIST"
 printf '%s\n' "$LIST" | grep -qF 'out0:[ff3e::2]:6000:8,out1:[2001:db8:1::7]:6001' || die "mcrctl list lacks the bracketed v6 outputs: $LIST"
 ok "mcrctl list writes IPv6 in brackets"
+STATUS=$(ctl status --sample 0 --events 0 2>&1) || true
+printf '%s\n' "$STATUS" | grep -qF 'in0 [ff3e::1]:5000@[2001:db8::1]' || die "mcrctl status lacks the bracketed v6 input: $STATUS"
+ok "mcrctl status writes IPv6 in brackets"
 SHOW=$(ctl show mdns)
 check_eq "mcrctl show mdns" "   Name: mdns
   Input: in1:[ff02::fb]:5353

@@ -154,13 +154,13 @@ class Page:
             d.switch_to.frame(frames[0])
 
 
-def fill_rule(page, name, in_address):
+def fill_rule(page, name, in_address, in_interface="in0", in_port="5000", out_address="239.2.2.2"):
     page.fill("#f-name", name)
-    page.fill("#f-in-interface", "in0")
+    page.fill("#f-in-interface", in_interface)
     page.fill("#f-in-address", in_address)
-    page.fill("#f-in-port", "5000")
+    page.fill("#f-in-port", in_port)
     page.fill(".o-interface", "out0")
-    page.fill(".o-address", "239.2.2.2")
+    page.fill(".o-address", out_address)
     page.fill(".o-port", "6000")
     page.fill(".o-ttl", "8")
     page.click("#add-rule")
@@ -265,16 +265,8 @@ def ipv6_rule(page):
     box is ticked, then added (AddRuleJSON) and shown in brackets. Its input
     interface in9 does not exist, so it waits and no worker starts for it."""
     rule = "v6"
-    page.fill("#f-name", rule)
-    page.fill("#f-in-interface", "in9")
-    page.fill("#f-in-address", "[ff02::fb]")   # the table's spelling: the form drops the brackets
-    page.fill("#f-in-port", "5353")
-    page.fill("#f-in-source", "")
-    page.fill(".o-interface", "out0")
-    page.fill(".o-address", "ff3e::2")
-    page.fill(".o-port", "6000")
-    page.fill(".o-ttl", "8")
-    page.click("#add-rule")
+    # "[ff02::fb]" is the table's spelling: the form drops the brackets.
+    fill_rule(page, rule, "[ff02::fb]", in_interface="in9", in_port="5353", out_address="ff3e::2")
     error = page.wait("link-local refusal under the input group field",
                       lambda: page.text('.field-error[data-for="input.address"]'))
     check(f"the refusal names the field and the opt-in ({error})",
