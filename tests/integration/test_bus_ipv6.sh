@@ -129,6 +129,14 @@ ctl_fails 5 'mcrctl: input.address: is a link-local multicast group (scope 2, ff
     add x --in 'in0:[ff12::1]:5000' --out 'out0:[ff3e::2]:6000'
 check_eq "RuleCount after mcrctl's refusals" "u 4" "$(relay_get /org/mcr/Relay org.mcr.Relay.Manager RuleCount)"
 
+add_options=$(bash -c '
+    . "$1"
+    COMP_WORDS=(mcrctl add x --)
+    COMP_CWORD=3
+    _mcrctl
+    printf "%s\n" "${COMPREPLY[@]}" | grep -x -- --allow-link-local' _ "$MCRT_REPO_DIR/shell-completion/mcrctl.bash")
+check_eq "bash completion of 'mcrctl add x --' offers --allow-link-local" "--allow-link-local" "$add_options"
+
 log "--- the rules survive a restart unchanged (state file)"
 EXPORTED=$(relay_string ExportRules)
 mcrd_stop
