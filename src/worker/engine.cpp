@@ -534,11 +534,14 @@ void Engine::forward_frame(const std::uint8_t* frame, std::size_t length)
     case dataplane::FrameClass::fragment: ++in.fragment; return;
     case dataplane::FrameClass::ip_options: ++in.ip_options; return;
     case dataplane::FrameClass::not_udp: ++in.not_matched; return;
+    case dataplane::FrameClass::ipv6_fragment: ++in.ipv6_fragment; return;
+    case dataplane::FrameClass::ipv6_routing_header: ++in.ipv6_routing_header; return;
+    case dataplane::FrameClass::ipv6_extension_chain: ++in.ipv6_extension_chain; return;
+    case dataplane::FrameClass::zero_udp_checksum: ++in.zero_udp_checksum; return;
     case dataplane::FrameClass::accepted: break;
     }
     const dataplane::UdpFrameView& udp = parsed.udp;
-    const auto rule = plan_.table.lookup(udp.destination_address, udp.destination_port, dataplane::kIpProtocolUdp,
-                                         udp.source_address);
+    const auto rule = plan_.table.lookup(udp);
     if (!rule) {
         ++in.not_matched;
         return;
@@ -568,6 +571,10 @@ void Engine::send_copy(std::uint32_t rule_index, std::uint32_t output_index, con
     OutputCounters& counters = counters_.rules[rule_index].outputs[output_index];
     if (target.fd < 0) {
         ++counters.send_error;
+        return;
+    }
+    if (dataplane::lacks_source_address(in, target.rewrite)) {
+        ++counters.no_source_address;
         return;
     }
     const std::size_t length = dataplane::rewritten_length(in, target.rewrite);
