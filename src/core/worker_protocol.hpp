@@ -101,10 +101,10 @@ inline constexpr const char* kDefaultWorkerSocket = "/run/mcr/worker.sock";
 // Worker config:
 //   { "interface": "in0",                      // ingress interface name
 //     "rules": [ <rule_to_json(rule)>... ],    // only rules whose input is on "interface"
-//                                              // each output may carry "source_address": the
-//                                              // egress interface's address of the output's
-//                                              // family, which a translated multicast copy
-//                                              // leaves from (absent: it has none)
+//                                              // a translated multicast output carries
+//                                              // "source_address": the egress interface's
+//                                              // address of the output's family, which its
+//                                              // copies leave from (absent: it has none)
 //     "egress": { "out0": { "mtu": 1500 } },   // one entry per output interface
 //     "receive_buffer_bytes": 16777216 }
 //
