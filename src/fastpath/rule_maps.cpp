@@ -77,7 +77,7 @@ mcr_fp_output output_entry(const Output& output)
     std::memcpy(entry.destination_mac, output.rewrite.destination_mac.data(), sizeof(entry.destination_mac));
     std::memcpy(entry.source_mac, output.rewrite.source_mac.data(), sizeof(entry.source_mac));
     entry.ifindex = static_cast<std::uint32_t>(output.ifindex);
-    entry.destination_address = htonl(output.rewrite.destination_address);
+    std::memcpy(&entry.destination_address, output.rewrite.destination_address.data(), 4); // network order
     entry.destination_port = htons(output.rewrite.destination_port);
     entry.has_ttl = output.rewrite.ttl ? 1 : 0;
     entry.ttl = output.rewrite.ttl.value_or(0);

@@ -16,6 +16,7 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -55,7 +56,11 @@ Result<fastpath::FastRule, std::string> translate(const Rule& rule, const std::v
         return std::string("off");   // the rule's "fast_path": "off"
     if (rule.inspect != StreamInspection::none)
         return std::string("inspect"); // stream health is tracked by the worker (core/rule.hpp)
-    if (!rule.input.address.is_ipv4() || !rule.input.address.is_multicast())
+    if (!rule.input.address.is_ipv4() ||
+        std::any_of(rule.outputs.begin(), rule.outputs.end(),
+                    [](const RuleOutput& output) { return !output.address.is_ipv4(); }))
+        return std::string("ipv6"); // IPv6 and translation: the worker's until the program has them
+    if (!rule.input.address.is_multicast())
         return std::string("unicast-input");
     if (rule.outputs.size() > fastpath::kMaxOutputs || rule.outputs.size() != targets.size())
         return std::string("too-many-outputs");

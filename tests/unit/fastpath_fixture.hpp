@@ -106,7 +106,7 @@ inline fastpath::Output multicast_output(std::uint32_t group, std::uint16_t port
     output.ifindex = ifindex;
     output.rewrite.destination_mac = dataplane::multicast_mac(group);
     output.rewrite.source_mac = {0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee};
-    output.rewrite.destination_address = group;
+    output.rewrite.destination_address = dataplane::ipv4_address_bytes(group);
     output.rewrite.destination_port = port;
     if (ttl) // not a plain copy: GCC 12 warns about a disengaged optional's storage
         output.rewrite.ttl = *ttl;
