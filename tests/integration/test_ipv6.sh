@@ -21,8 +21,8 @@
 #   one: [ff3e::1]:5000 -> out0 [ff3e::11]:6000
 #   fan: [ff3e::2]:5000 -> out0 [ff3e::21]:6001, out1 [ff3e::22]:6002, out2 [ff3e::23]:6003
 #   uni: [ff3e::3]:5000 -> uc0 [2001:db8:200::2]:7000
-#   ssm: [ff3e::4]:5000 from 2001:db8:1::2 -> out0 [ff3e::41]:6004
 #   ext: [ff15::5]:5000 -> out1 [ff15::51]:6005
+#   ssm: [ff3e::4]:5000 from 2001:db8:1::2 -> out0 [ff3e::41]:6004
 . "$(dirname "$0")/lib/netns.sh"
 . "$(dirname "$0")/lib/traffic.sh"
 require_worker
@@ -42,8 +42,8 @@ worker_start relay w in0 \
     'name=one in=in0:[ff3e::1]:5000 out=out0:[ff3e::11]:6000' \
     'name=fan in=in0:[ff3e::2]:5000 out=out0:[ff3e::21]:6001 out=out1:[ff3e::22]:6002 out=out2:[ff3e::23]:6003' \
     'name=uni in=in0:[ff3e::3]:5000 out=uc0:[2001:db8:200::2]:7000' \
-    'name=ssm in=in0:[ff3e::4]:5000 source=2001:db8:1::2 out=out0:[ff3e::41]:6004' \
-    'name=ext in=in0:[ff15::5]:5000 out=out1:[ff15::51]:6005'
+    'name=ext in=in0:[ff15::5]:5000 out=out1:[ff15::51]:6005' \
+    'name=ssm in=in0:[ff3e::4]:5000 source=2001:db8:1::2 out=out0:[ff3e::41]:6004'
 
 # MLD joins on in0 (the kernel's view, as a snooping switch would learn it).
 joined=$(ip -n "$(ns_name relay)" -6 maddr show dev in0)
@@ -52,6 +52,9 @@ for group in ff3e::1 ff3e::2 ff3e::3 ff3e::4 ff15::5; do
     else fail "relay has not joined $group on in0: $joined"; fi
 done
 # The SSM join includes exactly its source (INCLUDE count 1 in mcfilter6).
+# The ssm rule comes last, so its group is joined last: /proc/net/mcfilter6
+# starts its walk only at an interface whose newest group has sources
+# (igmp6_mcf_get_first looks at the head of each mc_list alone).
 ssm_filter=$(ns_exec relay awk '$3 == "ff3e0000000000000000000000000004" {print $4, $5}' /proc/net/mcfilter6)
 check_eq "relay's source filter for ff3e::4" "20010db8000100000000000000000002 1" "$ssm_filter"
 

@@ -159,6 +159,9 @@ std::string exercise_memberships()
         const Status st = sockets::join_group(fd, kLink, group, source);
         e.expect(st.ok(), std::string(what) + ": " + (st.ok() ? "" : st.error().message()));
     };
+    // Each family's source-specific join comes last: the kernel's mcfilter
+    // tables start their walk only at an interface whose newest group has
+    // sources (igmp_mcf_get_first/igmp6_mcf_get_first read the list head).
     joined(asm6, std::nullopt, "MLD any-source join of ff3e::1");
     joined(ssm6, source6, "MLD source-specific join of ff3e::2 from 2001:db8::5");
     joined(asm4, std::nullopt, "IGMP any-source join of 239.1.1.1 on the same socket");

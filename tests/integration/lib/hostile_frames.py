@@ -107,8 +107,12 @@ def frames6():
     valid = bytes(ip6_udp(g))
     payload_length_at = 14 + 4
     kinds = {
-        # malformed: the base header cut short; a payload length past the frame.
-        "truncated": valid[:14 + 30],
+        # malformed: the base header cut short (the destination address
+        # too: no rule can be matched, the ingress filter drops it in the
+        # kernel); the UDP header cut after its ports; a payload length
+        # past the frame.
+        "truncated_base": valid[:14 + 30],
+        "truncated_udp": valid[:14 + 40 + 4],
         "payload_length": valid[:payload_length_at] + (40 + 8 + 64 + 100).to_bytes(2, "big") + valid[payload_length_at + 2:],
         # ipv6_extension_chain: a destination options header claiming
         # (200 + 1) * 8 bytes in an 88-byte packet; nine of them in a row (the
