@@ -129,10 +129,12 @@ std::vector<sock_filter> ipv6_section(const std::vector<std::pair<AddressBytes, 
     }
     for (const auto& [address, port] : pairs) {
         // Block: 4 x (ld, jeq), ld next header, jeq, ld port, jeq, ret.
-        for (std::uint32_t word = 0; word < 4; ++word) {
-            program.push_back(statement(BPF_LD | BPF_W | BPF_ABS, kIpv6DestinationOffset + 4 * word));
+        for (std::size_t word = 0; word < 4; ++word) {
+            const std::size_t offset = 4 * word;
+            program.push_back(
+                statement(BPF_LD | BPF_W | BPF_ABS, kIpv6DestinationOffset + static_cast<std::uint32_t>(offset)));
             const auto to_next_block = static_cast<std::uint8_t>(kInstructionsPerPair6 - 2 - 2 * word);
-            program.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, load_be32(address.data() + 4 * word), 0, to_next_block));
+            program.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, load_be32(address.data() + offset), 0, to_next_block));
         }
         program.push_back(statement(BPF_LD | BPF_B | BPF_ABS, kIpv6NextHeaderOffset));
         program.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, kIpProtocolUdp, 0, 2)); // not UDP: to the ret accept
