@@ -42,8 +42,14 @@ int bound_ifindex(int packet_fd)
 
 fastpath::RuleMatch match_of(const Rule& rule)
 {
-    return fastpath::RuleMatch{rule.input.address.ipv4(), rule.input.source ? rule.input.source->ipv4() : 0,
-                               rule.input.port};
+    return fastpath::RuleMatch{rule.input.address, rule.input.source, rule.input.port};
+}
+
+// RFC 2464: 33:33 followed by the low 32 bits of the IPv6 group.
+dataplane::MacAddress ipv6_multicast_mac(const IpAddress& group)
+{
+    const auto& bytes = group.bytes();
+    return {0x33, 0x33, bytes[12], bytes[13], bytes[14], bytes[15]};
 }
 
 // The rule as the tc program runs it, or why it cannot (a pass reason's
@@ -55,7 +61,7 @@ Result<fastpath::FastRule, std::string> translate(const Rule& rule, const std::v
         return std::string("off");   // the rule's "fast_path": "off"
     if (rule.inspect != StreamInspection::none)
         return std::string("inspect"); // stream health is tracked by the worker (core/rule.hpp)
-    if (!rule.input.address.is_ipv4() || !rule.input.address.is_multicast())
+    if (!rule.input.address.is_multicast())
         return std::string("unicast-input");
     if (rule.outputs.size() > fastpath::kMaxOutputs || rule.outputs.size() != targets.size())
         return std::string("too-many-outputs");
@@ -67,6 +73,12 @@ Result<fastpath::FastRule, std::string> translate(const Rule& rule, const std::v
         const EgressTarget& target = targets[i];
         if (!output.address.is_multicast())
             return std::string("unicast-output"); // the kernel's routing: the userspace path's UDP socket
+        // A translated copy's IP source is the egress interface's address
+        // of its family, which the worker config does not carry yet
+        // (v6design point 3, branch v6dataplane): such rules stay with the
+        // worker until it does. The program and RuleMaps do translate.
+        if (output.address.family() != rule.input.address.family())
+            return std::string("no-source-address");
         if (target.fd < 0)
             return std::string("output-interface-missing");
         const int ifindex = bound_ifindex(target.fd);
@@ -78,8 +90,13 @@ Result<fastpath::FastRule, std::string> translate(const Rule& rule, const std::v
         fastpath::Output out;
         out.ifindex = ifindex;
         out.mtu = egress == config.egress.end() ? kDefaultEgressMtu : std::min(egress->second.mtu, 65535U);
-        out.rewrite = target.rewrite;
-        fast.outputs.push_back(out); // trivially copyable
+        out.destination_mac = output.address.is_ipv4() ? dataplane::multicast_mac(output.address.ipv4())
+                                                       : ipv6_multicast_mac(output.address);
+        out.source_mac = target.rewrite.source_mac;
+        out.destination_address = output.address;
+        out.destination_port = output.port;
+        out.ttl = output.ttl;
+        fast.outputs.push_back(out);
     }
     return fast;
 }
