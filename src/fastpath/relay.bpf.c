@@ -611,6 +611,8 @@ int mcr_relay(struct __sk_buff *skb)
 	if ((void *)(eth + 1) > data_end)
 		return pass(MCR_FP_PASS_MALFORMED);
 
+	/* Zeroed whole: the key's unused words are hashed, and the verifier
+	 * refuses reads of uninitialised stack without CAP_PERFMON. */
 	struct frame in = {};
 	__u32 parsed = MCR_FP_PASS_NOT_IPV4;
 	if (eth->h_proto == bpf_htons(ETH_P_IP))
@@ -621,20 +623,20 @@ int mcr_relay(struct __sk_buff *skb)
 		return pass(parsed);
 
 	/* Source-specific rules first, then any-source, as RuleTable does. */
-	struct mcr_fp_rule_key key = in.key;
-	__u32 *found = bpf_map_lookup_elem(&rules, &key);
+	struct mcr_fp_rule_key *key = &in.key;
+	__u32 *found = bpf_map_lookup_elem(&rules, key);
 	if (!found) {
 #pragma unroll
 		for (int i = 0; i < 4; i++)
-			key.source[i] = 0;
-		found = bpf_map_lookup_elem(&rules, &key);
+			key->source[i] = 0;
+		found = bpf_map_lookup_elem(&rules, key);
 	}
 	if (!found)
 		return pass(MCR_FP_PASS_NO_RULE);
 	/* One load: a concurrent replace must not give half a slot number. */
 	__u32 slot = *(volatile __u32 *)found;
 	const struct mcr_fp_rule_version *version = bpf_map_lookup_elem(&rule_versions, &slot);
-	if (!version || !keys_equal(&version->key, &key))
+	if (!version || !keys_equal(&version->key, key))
 		return pass(MCR_FP_PASS_RULE_CHANGING);
 	__u32 output_count = version->output_count;
 	if (output_count == 0 || output_count > MCR_FP_MAX_OUTPUTS)
