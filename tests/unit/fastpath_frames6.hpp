@@ -38,6 +38,15 @@ inline Address16 address6(std::uint16_t first, std::uint16_t last, std::uint16_t
     return bytes;
 }
 
+// 2001:db8:<subnet>::<last>, a documentation address (RFC 3849).
+inline Address16 documentation6(std::uint16_t subnet, std::uint16_t last)
+{
+    Address16 bytes = {0x20, 0x01, 0x0d, 0xb8};
+    dataplane::store_be16(&bytes[4], subnet);
+    dataplane::store_be16(&bytes[14], last);
+    return bytes;
+}
+
 struct Frame6Spec {
     Address16 source_address = kSource6;
     Address16 destination_address = kGroup6;

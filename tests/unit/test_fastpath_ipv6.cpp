@@ -15,7 +15,7 @@ using fastpath::PassReason;
 namespace {
 
 const Address16 kOutGroup6 = address6(0xff3e, 0x0202, 0x0002);   // ff3e::2:202
-const Address16 kOtherSource6 = address6(0x2001, 7, 0x0db8);      // 2001::db8:0:7
+const Address16 kOtherSource6 = documentation6(0, 7);            // 2001:db8::7
 
 // Runs `frame` and checks it went to the stack unchanged, counted once.
 std::optional<PassReason> pass_reason_of(const Relay& relay, const std::vector<std::uint8_t>& frame,

@@ -7,7 +7,18 @@
 #include "fastpath_fixture.hpp"
 #include "fastpath_frames6.hpp"
 
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <map>
 #include <random>
+#include <sstream>
+#include <string>
 
 using namespace mcr;
 using namespace mcr::test;
@@ -16,7 +27,7 @@ using fastpath::PassReason;
 namespace {
 
 // The egress interfaces' addresses a translated copy leaves from.
-const IpAddress kInterface6 = IpAddress::from_ipv6(address6(0x2001, 0x1, 0x0db8)); // 2001::db8:0:1
+const IpAddress kInterface6 = IpAddress::from_ipv6(documentation6(1, 1)); // 2001:db8:1::1
 const IpAddress kInterface4 = IpAddress::from_ipv4(0xcb007101);                   // 203.0.113.1
 
 const Address16 kOutGroup6 = address6(0xff3e, 0x0202, 0x0002);
@@ -316,4 +327,205 @@ TEST_CASE("install refuses a translated output without a source address of its f
     mixed_match.match.source = IpAddress::from_ipv6(kSource6);
     CHECK(message(mixed_match) == "match.source: must be of the group's family");
     CHECK(relay.maps.size() == 0);
+}
+
+namespace {
+
+// Runs a command in the calling thread's network namespace (fork copies
+// it); true when it exits 0.
+bool sh(const std::string& command)
+{
+    return std::system((command + " >/dev/null 2>&1").c_str()) == 0;
+}
+
+dataplane::MacAddress mac_of(const char* interface)
+{
+    dataplane::MacAddress mac{};
+    unique_fd control(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    ifreq request{};
+    std::snprintf(request.ifr_name, sizeof(request.ifr_name), "%s", interface);
+    if (control && ioctl(control.get(), SIOCGIFHWADDR, &request) == 0)
+        std::memcpy(mac.data(), request.ifr_hwaddr.sa_data, mac.size());
+    return mac;
+}
+
+unique_fd udp_receiver(const IpAddress& address, std::uint16_t port)
+{
+    const bool v6 = !address.is_ipv4();
+    unique_fd fd(socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    sockaddr_storage storage{};
+    socklen_t length = 0;
+    if (v6) {
+        auto* to = reinterpret_cast<sockaddr_in6*>(&storage);
+        to->sin6_family = AF_INET6;
+        to->sin6_port = htons(port);
+        std::memcpy(&to->sin6_addr, address.bytes().data(), 16);
+        length = sizeof(*to);
+    } else {
+        auto* to = reinterpret_cast<sockaddr_in*>(&storage);
+        to->sin_family = AF_INET;
+        to->sin_port = htons(port);
+        to->sin_addr.s_addr = htonl(address.ipv4());
+        length = sizeof(*to);
+    }
+    if (bind(fd.get(), reinterpret_cast<sockaddr*>(&storage), length) != 0)
+        return {};
+    return fd;
+}
+
+// Datagrams a receiver got, as strings.
+std::vector<std::string> drain(const unique_fd& fd)
+{
+    std::vector<std::string> got;
+    char buffer[2048];
+    pollfd wait{fd.get(), POLLIN, 0};
+    while (poll(&wait, 1, 300) > 0) {
+        const ssize_t n = recv(fd.get(), buffer, sizeof(buffer), 0);
+        if (n >= 0)
+            got.emplace_back(buffer, static_cast<std::size_t>(n));
+    }
+    return got;
+}
+
+// The UDP InCsumErrors counters of the namespace (IPv4 and IPv6 summed).
+long checksum_errors()
+{
+    long total = 0;
+    std::ifstream snmp("/proc/net/snmp");
+    std::string line;
+    std::vector<std::string> header;
+    while (std::getline(snmp, line)) {
+        if (line.rfind("Udp: ", 0) != 0)
+            continue;
+        std::istringstream words(line);
+        std::vector<std::string> fields{std::istream_iterator<std::string>(words), {}};
+        if (header.empty()) {
+            header = fields;
+            continue;
+        }
+        for (std::size_t i = 0; i < fields.size() && i < header.size(); ++i)
+            if (header[i] == "InCsumErrors")
+                total += std::stol(fields[i]);
+    }
+    std::ifstream snmp6("/proc/net/snmp6");
+    std::string name;
+    long value = 0;
+    while (snmp6 >> name >> value)
+        if (name == "Udp6InCsumErrors")
+            total += value;
+    return total;
+}
+
+} // namespace
+
+TEST_CASE("attached to veths of a throw-away netns: the receiving kernel verifies every copy's checksum")
+{
+    // a0 (sender: sockets to 239.1.1.1 and ff3e::1:1, port 5000) -> a1 ingress: tcx program
+    //   -> redirect/clone to b0 (no checksum offload: a CHECKSUM_PARTIAL copy is
+    //   completed in software) -> b1 (no receive offload: the UDP layer verifies
+    //   every checksum), where each output's socket listens on b1's addresses.
+    // Run once with a0's checksum offload on (the program sees CHECKSUM_PARTIAL
+    // skbs, as from any local sender) and once off (complete checksums).
+    const IpAddress b1_v4 = IpAddress::from_ipv4(0xc6336402);                          // 198.51.100.2
+    const IpAddress b1_v6 = IpAddress::from_ipv6(documentation6(2, 2));                 // 2001:db8:2::2
+    std::map<std::string, std::vector<std::vector<std::string>>> received; // offload -> per output
+    std::map<std::string, long> errors;
+    bool set_up = false;
+    const bool entered = in_throwaway_netns([&] {
+        set_up = sh("ip link add a0 type veth peer name a1") && sh("ip link add b0 type veth peer name b1") &&
+                 sh("ip addr add 192.0.2.1/24 dev a0") && sh("ip addr add 2001:db8:1::1/64 dev a0 nodad") &&
+                 sh("ip addr add 198.51.100.2/24 dev b1") && sh("ip addr add 2001:db8:2::2/64 dev b1 nodad") &&
+                 sh("ethtool -K b0 tx off") && sh("ethtool -K b1 rx off") &&
+                 // The same-family copies keep the sender's source, local here (a0).
+                 sh("sysctl -qw net.ipv4.conf.all.accept_local=1") && sh("sysctl -qw net.ipv4.conf.b1.accept_local=1") &&
+                 sh("sysctl -qw net.ipv4.conf.all.rp_filter=0") && sh("sysctl -qw net.ipv4.conf.b1.rp_filter=0") &&
+                 sh("ip link set a0 up") &&
+                 sh("ip link set a1 up") && sh("ip link set b0 up") && sh("ip link set b1 up");
+        if (!set_up)
+            return;
+        auto program = fastpath::Program::load();
+        if (!program)
+            return;
+        auto maps = fastpath::RuleMaps::open(std::move(program->map_fds()).value());
+        auto link = program->attach_ingress(static_cast<int>(if_nametoindex("a1")));
+        if (!maps || !link)
+            return;
+        const int b0 = static_cast<int>(if_nametoindex("b0"));
+        const auto to = [&](const IpAddress& address, std::uint16_t port, std::optional<IpAddress> source) {
+            fastpath::Output output;
+            output.ifindex = b0;
+            output.destination_mac = mac_of("b1");
+            output.source_mac = mac_of("b0");
+            output.destination_address = address;
+            output.destination_port = port;
+            output.source_address = source;
+            return output;
+        };
+        const IpAddress source4 = IpAddress::from_ipv4(0xc0000263);                   // 192.0.2.99
+        const IpAddress source6 = IpAddress::from_ipv6(documentation6(2, 0x99));         // 2001:db8:2::99
+        set_up = maps->install(rule_for(kGroup, kPort, {to(b1_v4, 6001, {}), to(b1_v6, 6002, source6)})).ok() &&
+                 maps->install(rule6_for(kGroup6, kPort, {to(b1_v6, 6003, {}), to(b1_v4, 6004, source4)})).ok();
+        std::vector<unique_fd> receivers;
+        receivers.push_back(udp_receiver(b1_v4, 6001));
+        receivers.push_back(udp_receiver(b1_v6, 6002));
+        receivers.push_back(udp_receiver(b1_v6, 6003));
+        receivers.push_back(udp_receiver(b1_v4, 6004));
+        for (const auto& receiver : receivers)
+            set_up = set_up && receiver;
+        unique_fd sender4(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+        unique_fd sender6(socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+        const int a0 = static_cast<int>(if_nametoindex("a0"));
+        ip_mreqn interface4{};
+        interface4.imr_ifindex = a0;
+        const int hops = 16; // not the multicast default of 1: the program would pass it as ttl-expired
+        set_up = set_up && setsockopt(sender4.get(), IPPROTO_IP, IP_MULTICAST_IF, &interface4, sizeof(interface4)) == 0 &&
+                 setsockopt(sender6.get(), IPPROTO_IPV6, IPV6_MULTICAST_IF, &a0, sizeof(a0)) == 0 &&
+                 setsockopt(sender4.get(), IPPROTO_IP, IP_MULTICAST_TTL, &hops, sizeof(hops)) == 0 &&
+                 setsockopt(sender6.get(), IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof(hops)) == 0;
+        if (!set_up)
+            return;
+        for (const char* offload : {"on", "off"}) {
+            if (!sh(std::string("ethtool -K a0 tx ") + offload))
+                continue;
+            sockaddr_in group4{};
+            group4.sin_family = AF_INET;
+            group4.sin_port = htons(kPort);
+            group4.sin_addr.s_addr = htonl(kGroup);
+            sockaddr_in6 group6{};
+            group6.sin6_family = AF_INET6;
+            group6.sin6_port = htons(kPort);
+            std::memcpy(&group6.sin6_addr, kGroup6.data(), 16);
+            for (int i = 0; i < 3; ++i) {
+                const std::string payload4 = std::string("four ") + offload + std::to_string(i) + std::string(300, 'x');
+                const std::string payload6 = std::string("six ") + offload + std::to_string(i) + std::string(301, 'y');
+                (void)sendto(sender4.get(), payload4.data(), payload4.size(), 0,
+                             reinterpret_cast<sockaddr*>(&group4), sizeof(group4));
+                (void)sendto(sender6.get(), payload6.data(), payload6.size(), 0,
+                             reinterpret_cast<sockaddr*>(&group6), sizeof(group6));
+            }
+            for (const auto& receiver : receivers)
+                received[offload].push_back(drain(receiver));
+            errors[offload] = checksum_errors();
+        }
+    });
+    if (!entered) {
+        MESSAGE("skipped: cannot make a network namespace here (needs CAP_SYS_ADMIN)");
+        return;
+    }
+    REQUIRE(set_up);
+    for (const std::string offload : {"on", "off"}) {
+        CAPTURE(offload);
+        REQUIRE(received[offload].size() == 4);
+        for (std::size_t output = 0; output < 4; ++output) {
+            CAPTURE(output);
+            const auto& got = received[offload][output];
+            REQUIRE(got.size() == 3);
+            for (int i = 0; i < 3; ++i) {
+                const std::string expected = output < 2 ? std::string("four ") + offload + std::to_string(i) + std::string(300, 'x')
+                                                        : std::string("six ") + offload + std::to_string(i) + std::string(301, 'y');
+                CHECK(got[static_cast<std::size_t>(i)] == expected);
+            }
+        }
+        CHECK(errors[offload] == 0);
+    }
 }
