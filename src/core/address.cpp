@@ -84,6 +84,34 @@ bool IpAddress::is_loopback() const noexcept
     return bytes_[15] == 1;
 }
 
+bool IpAddress::is_ipv4_mapped() const noexcept
+{
+    if (is_ipv4())
+        return false;
+    for (std::size_t i = 0; i < 10; ++i)
+        if (bytes_[i] != 0)
+            return false;
+    return bytes_[10] == 0xff && bytes_[11] == 0xff;
+}
+
+IpAddress IpAddress::mapped_ipv4() const noexcept
+{
+    IpAddress a;
+    a.family_ = AddressFamily::ipv4;
+    std::memcpy(a.bytes_.data(), bytes_.data() + 12, 4);
+    return a;
+}
+
+bool IpAddress::is_link_local_unicast() const noexcept
+{
+    return !is_ipv4() && bytes_[0] == 0xfe && (bytes_[1] & 0xc0) == 0x80;
+}
+
+std::uint8_t IpAddress::multicast_scope() const noexcept
+{
+    return static_cast<std::uint8_t>(bytes_[1] & 0x0f);
+}
+
 std::string IpAddress::to_string() const
 {
     char buf[INET6_ADDRSTRLEN] = {};
@@ -91,6 +119,24 @@ std::string IpAddress::to_string() const
     if (inet_ntop(af, bytes_.data(), buf, sizeof buf) == nullptr)
         return {};
     return buf;
+}
+
+std::string endpoint_text(const IpAddress& address, std::uint16_t port)
+{
+    if (address.is_ipv4())
+        return address.to_string() + ":" + std::to_string(port);
+    return "[" + address.to_string() + "]:" + std::to_string(port);
+}
+
+std::string_view zone_suffix(std::string_view text)
+{
+    const auto percent = text.find('%');
+    if (percent == std::string_view::npos)
+        return {};
+    const auto address = IpAddress::parse(text.substr(0, percent));
+    if (!address || address->is_ipv4())
+        return {};
+    return text.substr(percent);
 }
 
 } // namespace mcr

@@ -92,9 +92,15 @@ Result<IpAddress> address_field(const json& j, const std::string& path, std::str
     auto value = required_field(j, path, key);
     if (!value)
         return value.error();
-    if ((*value)->is_string())
-        if (auto address = IpAddress::parse((*value)->get_ref<const std::string&>()))
+    if ((*value)->is_string()) {
+        const std::string& text = (*value)->get_ref<const std::string&>();
+        if (auto address = IpAddress::parse(text))
             return *address;
+        if (const std::string_view zone = zone_suffix(text); !zone.empty())
+            return Error{key_path(path, key), "must not carry a zone suffix (" + quoted_text(zone) +
+                                                  "): the \"interface\" field beside it names the interface, got " +
+                                                  describe_json(**value)};
+    }
     return type_error(key_path(path, key), "an IP address", **value);
 }
 

@@ -25,7 +25,7 @@ struct RuleInput {
     std::string interface;               // 1..IFNAMSIZ-1 chars, no '/', ':', '@' or whitespace
     IpAddress address;                   // multicast group, or a unicast destination
     std::uint16_t port = 0;              // UDP destination port: 1-65535
-    std::optional<IpAddress> source;     // SSM: only this sender (unicast, same family)
+    std::optional<IpAddress> source;     // SSM: only this sender (unicast, same family as address)
 
     friend bool operator==(const RuleInput&, const RuleInput&) = default;
 };
@@ -34,9 +34,10 @@ struct RuleInput {
 struct RuleOutput {
     std::string interface;               // egress interface (also for unicast: SO_BINDTODEVICE)
     IpAddress address;                   // multicast group (Ethernet frame built by the worker)
-                                         // or unicast (sent through kernel routing)
+                                         // or unicast (sent through kernel routing); its
+                                         // family may differ from the input's (translation)
     std::uint16_t port = 0;              // UDP destination port: 1-65535
-    // IP TTL of the copy: 1-255. Unset means: unicast -> kDefaultUnicastTtl;
+    // IP TTL (IPv6: hop limit) of the copy: 1-255. Unset means: unicast -> kDefaultUnicastTtl;
     // multicast -> the arriving TTL minus one (as a router would).
     std::optional<std::uint8_t> ttl;
 
@@ -57,6 +58,11 @@ struct Rule {
     // Packets arriving with TTL <= 1 are dropped (counted as "ttl expired")
     // unless this is set; then they are forwarded with the output's TTL.
     bool forward_expired_ttl = false;
+    // IPv6 link-local addresses (groups of scope 2, ffX2::, and fe80::/10
+    // unicast) are refused unless this is set: they are valid on one link
+    // only, so relaying them to another is a deliberate choice (mDNS, a
+    // device that only speaks link-local). IPv4 addresses are not affected.
+    bool allow_link_local = false;
     // "fast_path": "auto" (true): relayed in the kernel when the fast path is
     // attached and can do the rule exactly; "off" (false): always by the
     // worker (e.g. to capture every frame on the relay with ETH_P_IP tools).

@@ -127,6 +127,8 @@ json rule_to_json(const Rule& rule)
                 {"forward_expired_ttl", rule.forward_expired_ttl}};
     // Only the non-default is written: documents of rules that never set it
     // stay as they were.
+    if (rule.allow_link_local)
+        out["allow_link_local"] = true;
     if (!rule.fast_path)
         out["fast_path"] = "off";
     if (rule.inspect != StreamInspection::none)
@@ -144,7 +146,7 @@ json rule_set_to_json(const RuleSet& set)
 
 Result<Rule> rule_from_json(const json& j, const std::string& path)
 {
-    if (Status s = check_object(j, path, {"name", "input", "outputs", "forward_expired_ttl", "fast_path", "inspect"},
+    if (Status s = check_object(j, path, {"name", "input", "outputs", "forward_expired_ttl", "allow_link_local", "fast_path", "inspect"},
                                 {"name", "input", "outputs"});
         !s)
         return s.error();
@@ -172,6 +174,12 @@ Result<Rule> rule_from_json(const json& j, const std::string& path)
         if (!flag)
             return flag.error();
         rule.forward_expired_ttl = *flag;
+    }
+    if (j.contains("allow_link_local")) {
+        auto flag = bool_field(j, path, "allow_link_local");
+        if (!flag)
+            return flag.error();
+        rule.allow_link_local = *flag;
     }
     if (j.contains("fast_path")) {
         const json& setting = j.at("fast_path");

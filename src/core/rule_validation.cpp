@@ -18,12 +18,12 @@ std::string join_path(const std::string& prefix, const std::string& field)
     return prefix.empty() ? field : prefix + "." + field;
 }
 
-// "eth0 239.1.1.1:5000" (plus " source 192.0.2.1" for SSM inputs): how an
-// endpoint is named in duplicate/loop errors.
+// "eth0 239.1.1.1:5000", "eth0 [ff3e::1]:5000" (plus " source 192.0.2.1"
+// for SSM inputs): how an endpoint is named in duplicate/loop errors.
 std::string describe_endpoint(const std::string& interface, const IpAddress& address,
                               std::uint16_t port)
 {
-    return interface + " " + address.to_string() + ":" + std::to_string(port);
+    return interface + " " + endpoint_text(address, port);
 }
 
 std::string describe_input(const RuleInput& input)
@@ -34,45 +34,68 @@ std::string describe_input(const RuleInput& input)
     return text;
 }
 
-// Until the data plane forwards IPv6, any IPv6 address is refused here (the
-// types already carry it, so enabling it later is a validation change only).
-std::string ipv6_problem(const IpAddress& address)
+constexpr std::uint8_t kInterfaceLocalScope = 0x1;
+constexpr std::uint8_t kLinkLocalScope = 0x2;
+constexpr std::uint8_t kReservedScopeLow = 0x0;
+constexpr std::uint8_t kReservedScopeHigh = 0xf;
+
+const char* const kLinkLocalOptIn = "set allow_link_local (mcrctl --allow-link-local) to relay it";
+
+// IPv6 addresses a rule cannot use (or, link-local ones, only with the
+// rule's opt-in). IPv4-mapped addresses are IPv4 traffic in disguise: the
+// rule must say which family it means.
+std::string ipv6_problem(const IpAddress& address, bool allow_link_local)
 {
     if (address.is_ipv4())
         return {};
-    return "IPv6 is not supported yet, got " + quoted_text(address.to_string());
+    const std::string value = quoted_text(address.to_string());
+    if (address.is_ipv4_mapped())
+        return "must not be an IPv4-mapped IPv6 address (write the IPv4 address " +
+               quoted_text(address.mapped_ipv4().to_string()) +
+               " itself), got " + value;
+    if (address.is_multicast()) {
+        const std::uint8_t scope = address.multicast_scope();
+        // Interface-local groups never leave the host that sends them.
+        if (scope == kInterfaceLocalScope)
+            return "must not be an interface-local multicast group (scope 1, ffX1::), got " + value;
+        if (scope == kReservedScopeLow || scope == kReservedScopeHigh)
+            return std::string("must not be a multicast group of reserved scope ") +
+                   (scope == kReservedScopeLow ? "0 (ffX0::)" : "f (ffXf::)") + ", got " + value;
+        if (scope == kLinkLocalScope && !allow_link_local)
+            return std::string("is a link-local multicast group (scope 2, ffX2::): ") + kLinkLocalOptIn +
+                   ", got " + value;
+        return {};
+    }
+    if (address.is_link_local_unicast() && !allow_link_local)
+        return std::string("is a link-local unicast address (fe80::/10): ") + kLinkLocalOptIn +
+               ", got " + value;
+    return {};
 }
 
 // Addresses no packet can usefully be sent to or received on.
-std::string unusable_address_problem(const IpAddress& address)
+std::string unusable_address_problem(const IpAddress& address, bool allow_link_local)
 {
-    if (std::string problem = ipv6_problem(address); !problem.empty())
-        return problem;
     if (address.is_unspecified())
         return "must not be the unspecified address, got " + quoted_text(address.to_string());
     if (address.is_limited_broadcast())
         return "must not be the broadcast address, got " + quoted_text(address.to_string());
-    return {};
+    return ipv6_problem(address, allow_link_local);
 }
 
-std::string input_address_problem(const IpAddress& address)
+std::string input_address_problem(const IpAddress& address, bool allow_link_local)
 {
-    if (std::string problem = unusable_address_problem(address); !problem.empty())
-        return problem;
     // Loopback traffic never arrives on the interfaces a rule names.
     if (address.is_loopback())
         return "must not be a loopback address, got " + quoted_text(address.to_string());
-    return {};
+    return unusable_address_problem(address, allow_link_local);
 }
 
-std::string source_problem(const RuleInput& input)
+std::string source_problem(const RuleInput& input, bool allow_link_local)
 {
     const IpAddress& source = *input.source;
     if (source.family() != input.address.family())
         return "must be the same address family as input.address " +
                quoted_text(input.address.to_string()) + ", got " + quoted_text(source.to_string());
-    if (std::string problem = ipv6_problem(source); !problem.empty())
-        return problem;
     if (!input.address.is_multicast())
         return "only allowed when input.address is multicast (source-specific multicast), "
                "got source " + quoted_text(source.to_string()) + " for unicast input.address " +
@@ -80,7 +103,7 @@ std::string source_problem(const RuleInput& input)
     if (source.is_multicast() || source.is_unspecified() || source.is_limited_broadcast() ||
         source.is_loopback())
         return "must be a unicast sender address, got " + quoted_text(source.to_string());
-    return {};
+    return ipv6_problem(source, allow_link_local);
 }
 
 Status fail(std::string path, std::string reason)
@@ -92,32 +115,32 @@ Status fail(std::string path, std::string reason)
 // rules differ (an input must also not be loopback), hence `address_problem`.
 template <typename Endpoint>
 Status validate_endpoint(const Endpoint& endpoint, const std::string& path,
-                         std::string (*address_problem)(const IpAddress&))
+                         std::string (*address_problem)(const IpAddress&, bool), bool allow_link_local)
 {
     if (std::string problem = interface_name_problem(endpoint.interface); !problem.empty())
         return fail(join_path(path, "interface"), problem);
-    if (std::string problem = address_problem(endpoint.address); !problem.empty())
+    if (std::string problem = address_problem(endpoint.address, allow_link_local); !problem.empty())
         return fail(join_path(path, "address"), problem);
     if (endpoint.port == 0)
         return fail(join_path(path, "port"), "must be 1..65535, got 0");
     return Ok{};
 }
 
-Status validate_output(const RuleOutput& output, const std::string& path)
+Status validate_output(const RuleOutput& output, const std::string& path, bool allow_link_local)
 {
-    if (Status s = validate_endpoint(output, path, unusable_address_problem); !s)
+    if (Status s = validate_endpoint(output, path, unusable_address_problem, allow_link_local); !s)
         return s;
     if (output.ttl && *output.ttl == 0)
         return fail(join_path(path, "ttl"), "must be 1..255, got 0");
     return Ok{};
 }
 
-Status validate_input(const RuleInput& input, const std::string& path)
+Status validate_input(const RuleInput& input, const std::string& path, bool allow_link_local)
 {
-    if (Status s = validate_endpoint(input, path, input_address_problem); !s)
+    if (Status s = validate_endpoint(input, path, input_address_problem, allow_link_local); !s)
         return s;
     if (input.source)
-        if (std::string problem = source_problem(input); !problem.empty())
+        if (std::string problem = source_problem(input, allow_link_local); !problem.empty())
             return fail(join_path(path, "source"), problem);
     return Ok{};
 }
@@ -144,7 +167,7 @@ Status validate_outputs(const Rule& rule, const std::string& path)
     for (std::size_t i = 0; i < rule.outputs.size(); ++i) {
         const RuleOutput& output = rule.outputs[i];
         const std::string output_path = outputs_path + "[" + std::to_string(i) + "]";
-        if (Status s = validate_output(output, output_path); !s)
+        if (Status s = validate_output(output, output_path, rule.allow_link_local); !s)
             return s;
         if (loops_into(output, rule.input))
             return fail(output_path, "output would loop back into its own input (" +
@@ -201,7 +224,7 @@ Status validate_rule(const Rule& rule, const std::string& path)
 {
     if (std::string problem = rule_name_problem(rule.name); !problem.empty())
         return fail(join_path(path, "name"), problem);
-    if (Status s = validate_input(rule.input, join_path(path, "input")); !s)
+    if (Status s = validate_input(rule.input, join_path(path, "input"), rule.allow_link_local); !s)
         return s;
     return validate_outputs(rule, path);
 }

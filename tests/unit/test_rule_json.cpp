@@ -7,6 +7,7 @@
 
 #include <doctest/doctest.h>
 
+#include <array>
 #include <random>
 #include <set>
 
@@ -121,6 +122,9 @@ TEST_CASE("unknown keys are errors naming the key path")
     check_error(rule_with(json::json_pointer("/outputs/0/tll"), 5), "outputs[0].tll", "unknown key");
     check_error(rule_with(json::json_pointer("/input/my key"), 1), "input[\"my key\"]", "unknown key");
     check_error(rule_set_from_json(json::parse(R"({"rules": [], "extra": 1})")), "extra", "unknown key");
+    check_error(rule_with(json::json_pointer("/allow_link_locals"), true), "allow_link_locals", "unknown key");
+    check_error(rule_with(json::json_pointer("/input/allow_link_local"), true), "input.allow_link_local",
+                "unknown key");
 }
 
 TEST_CASE("missing required keys are named")
@@ -162,6 +166,77 @@ TEST_CASE("addresses must parse as IP addresses")
                 "must be an IP address, got \"localhost\"");
     check_error(rule_with(json::json_pointer("/input/address"), 4026597633U), "input.address",
                 "must be an IP address, got 4026597633");
+    check_error(rule_with(json::json_pointer("/input/address"), "[ff3e::1]"), "input.address",
+                "must be an IP address, got \"[ff3e::1]\"");
+}
+
+TEST_CASE("a zone suffix on an IPv6 address is refused, pointing to the interface field")
+{
+    // Address, output address and source; a '%' after non-IPv6 text is just not an address.
+    check_error(rule_with(json::json_pointer("/input/address"), "ff02::1%eth0"), "input.address",
+                "must not carry a zone suffix (\"%eth0\"): the \"interface\" field beside it names the "
+                "interface, got \"ff02::1%eth0\"");
+    check_error(rule_with(json::json_pointer("/outputs/0/address"), "fe80::1%3"), "outputs[0].address",
+                "must not carry a zone suffix (\"%3\"): the \"interface\" field beside it names the "
+                "interface, got \"fe80::1%3\"");
+    check_error(rule_with(json::json_pointer("/input/source"), "fe80::7%veth0"), "input.source",
+                "must not carry a zone suffix (\"%veth0\"): the \"interface\" field beside it names the "
+                "interface, got \"fe80::7%veth0\"");
+    check_error(rule_with(json::json_pointer("/input/address"), "239.1.1.1%eth0"), "input.address",
+                "must be an IP address, got \"239.1.1.1%eth0\"");
+}
+
+TEST_CASE("IPv6 and translation rules read and write with the same field names")
+{
+    // ff3e:: input with an SSM source, an IPv6 and an IPv4 output, allow_link_local written only when set.
+    json j = json::parse(R"({"name": "v6",
+        "input": {"interface": "eth0", "address": "ff3e::1", "port": 5000, "source": "2001:db8::1"},
+        "outputs": [{"interface": "eth1", "address": "ff3e::2", "port": 6000, "ttl": 5},
+                    {"interface": "eth2", "address": "239.2.2.2", "port": 6000}],
+        "forward_expired_ttl": false})");
+    auto rule = rule_from_json(j);
+    REQUIRE(rule.ok());
+    CHECK(rule->input.address == ip("ff3e::1"));
+    CHECK(rule->input.source == ip("2001:db8::1"));
+    CHECK(rule->outputs[0].address == ip("ff3e::2"));
+    CHECK_FALSE(rule->allow_link_local);
+    CHECK(rule_to_json(*rule) == j);
+    CHECK(validate_rule(*rule).ok());
+    // Addresses are written in RFC 5952 form whatever the input spelling.
+    j["input"]["address"] = "FF3E:0::0001";
+    CHECK(rule_to_json(*rule_from_json(j))["input"]["address"] == "ff3e::1");
+}
+
+TEST_CASE("the allow_link_local flag")
+{
+    // Default false and not written; true written and read back; non-booleans refused; parse_rule_set honours it.
+    Rule rule = valid_rule();
+    CHECK_FALSE(rule_to_json(rule).contains("allow_link_local"));
+    rule.allow_link_local = true;
+    CHECK(rule_to_json(rule)["allow_link_local"] == true);
+    auto back = rule_from_json(rule_to_json(rule));
+    REQUIRE(back.ok());
+    CHECK(back->allow_link_local);
+    auto explicit_false = rule_with(json::json_pointer("/allow_link_local"), false);
+    REQUIRE(explicit_false.ok());
+    CHECK_FALSE(explicit_false->allow_link_local);
+    check_error(rule_with(json::json_pointer("/allow_link_local"), "yes"), "allow_link_local",
+                "must be true or false, got \"yes\"");
+    check_error(rule_with(json::json_pointer("/allow_link_local"), 1), "allow_link_local",
+                "must be true or false, got 1");
+    const std::string link_local = R"({"rules": [{"name": "mdns",
+        "input": {"interface": "eth0", "address": "ff02::fb", "port": 5353},
+        "outputs": [{"interface": "eth1", "address": "ff02::fb", "port": 5353}]LINK}]})";
+    std::string without = link_local;
+    without.replace(without.find("LINK"), 4, "");
+    check_error(parse_rule_set(without), "rules[0].input.address",
+                "is a link-local multicast group (scope 2, ffX2::): set allow_link_local "
+                "(mcrctl --allow-link-local) to relay it, got \"ff02::fb\"");
+    std::string with = link_local;
+    with.replace(with.find("LINK"), 4, ", \"allow_link_local\": true");
+    auto set = parse_rule_set(with);
+    REQUIRE(set.ok());
+    CHECK(set->rules[0].allow_link_local);
 }
 
 TEST_CASE("ports outside 1..65535 and non-integers are parse errors")
@@ -249,6 +324,19 @@ TEST_CASE("random valid rule sets survive a JSON round trip")
     const auto pick = [&random](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(random); };
     const std::string name_chars = "ABCXYZabcxyz0189_.-";
     const char* interfaces[] = {"eth0", "eth1", "veth-in.100", "br0", "enp3s0f1", "wlan0"};
+    // first::low, except 2001 means 2001:db8::low (documentation prefix).
+    const auto ipv6 = [](int first, int low) {
+        std::array<std::uint8_t, 16> bytes{};
+        bytes[0] = static_cast<std::uint8_t>(first >> 8);
+        bytes[1] = static_cast<std::uint8_t>(first);
+        if (first == 0x2001) {
+            bytes[2] = 0x0d;
+            bytes[3] = 0xb8;
+        }
+        bytes[14] = static_cast<std::uint8_t>(low >> 8);
+        bytes[15] = static_cast<std::uint8_t>(low);
+        return IpAddress::from_ipv6(bytes);
+    };
     for (int iteration = 0; iteration < 300; ++iteration) {
         RuleSet set;
         std::set<std::string> names;
@@ -261,22 +349,30 @@ TEST_CASE("random valid rule sets survive a JSON round trip")
                     rule.name += name_chars[static_cast<std::size_t>(pick(0, int(name_chars.size()) - 1))];
             } while (!names.insert(rule.name).second);
             rule.input.interface = interfaces[pick(0, 5)];
-            // Inputs in 239.0/9, outputs in 239.128/9: never a loop.
-            rule.input.address = IpAddress::from_ipv4(0xef000000U | std::uint32_t(pick(0, 0x7fffff)));
+            // Inputs in 239.0/9 or ff3e::/16, outputs in 239.128/9 or ff15::/16 (or unicast
+            // 198.51.100.0/24, 2001:db8::/32): never a loop; either family on either side.
+            const bool ipv6_input = pick(0, 1) == 1;
+            rule.input.address = ipv6_input ? ipv6(0xff3e, pick(0, 0xffff))
+                                            : IpAddress::from_ipv4(0xef000000U | std::uint32_t(pick(0, 0x7fffff)));
             rule.input.port = static_cast<std::uint16_t>(1000 * (r + 1) + pick(0, 999));
             if (pick(0, 1) == 1)
-                rule.input.source = IpAddress::from_ipv4(0xc0000200U | std::uint32_t(pick(1, 254)));
+                rule.input.source = ipv6_input ? ipv6(0x2001, pick(1, 0xffff))
+                                               : IpAddress::from_ipv4(0xc0000200U | std::uint32_t(pick(1, 254)));
             for (int o = pick(1, 5); o > 0; --o) {
                 RuleOutput output;
                 output.interface = interfaces[pick(0, 5)];
-                output.address = pick(0, 3) == 0
-                                     ? IpAddress::from_ipv4(0xc6336400U | std::uint32_t(pick(1, 254)))
-                                     : IpAddress::from_ipv4(0xef800000U | std::uint32_t(pick(0, 0x7fffff)));
+                switch (pick(0, 3)) {
+                case 0: output.address = IpAddress::from_ipv4(0xc6336400U | std::uint32_t(pick(1, 254))); break;
+                case 1: output.address = IpAddress::from_ipv4(0xef800000U | std::uint32_t(pick(0, 0x7fffff))); break;
+                case 2: output.address = ipv6(0xff15, pick(0, 0xffff)); break;
+                default: output.address = ipv6(0x2001, pick(1, 0xffff)); break;
+                }
                 output.port = static_cast<std::uint16_t>(o * 10000 + pick(1, 9999));
                 if (pick(0, 1) == 1)
                     output.ttl = static_cast<std::uint8_t>(pick(1, 255));
                 rule.outputs.push_back(output);
             }
+            rule.allow_link_local = pick(0, 1) == 1;
             rule.forward_expired_ttl = pick(0, 1) == 1;
             rule.fast_path = pick(0, 1) == 1;
             rule.inspect = static_cast<StreamInspection>(pick(0, 2));

@@ -118,20 +118,181 @@ TEST_CASE("input address must not be unspecified, broadcast or loopback")
     CHECK(validate_rule(rule).ok());
 }
 
-TEST_CASE("IPv6 addresses are refused anywhere for now")
+TEST_CASE("IPv6 rules, translations and mixed-family outputs are accepted")
 {
-    // Input, output and source each report "IPv6 is not supported yet".
+    // IPv6 in, IPv6 out; 4->6; 6->4; one rule with outputs of both families; SSM with an IPv6 source.
     Rule rule = valid_rule();
     rule.input.address = ip("ff3e::1234");
-    check_error(validate_rule(rule), "input.address", "IPv6 is not supported yet, got \"ff3e::1234\"");
+    rule.outputs[0].address = ip("ff3e::5678");
+    CHECK(validate_rule(rule).ok());
+    rule.outputs[0].address = ip("2001:db8::5"); // IPv6 multicast to IPv6 unicast
+    CHECK(validate_rule(rule).ok());
     rule = valid_rule();
-    rule.outputs[0].address = ip("2001:db8::5");
-    check_error(validate_rule(rule), "outputs[0].address",
-                "IPv6 is not supported yet, got \"2001:db8::5\"");
+    rule.outputs[0].address = ip("ff3e::1");
+    CHECK(validate_rule(rule).ok());
     rule = valid_rule();
+    rule.input.address = ip("ff15::42");
+    CHECK(validate_rule(rule).ok());
+    rule.outputs.push_back(RuleOutput{"eth2", ip("ff3e::9"), 6000, std::uint8_t{8}});
+    rule.outputs.push_back(RuleOutput{"eth3", ip("198.51.100.7"), 7000, {}});
+    CHECK(validate_rule(rule).ok());
     rule.input.address = ip("ff3e::1234");
     rule.input.source = ip("2001:db8::1");
-    check_error(validate_rule(rule), "input.address", "IPv6 is not supported yet, got \"ff3e::1234\"");
+    CHECK(validate_rule(rule).ok());
+    rule.input.address = ip("2001:db8::20"); // IPv6 unicast input
+    rule.input.source.reset();
+    CHECK(validate_rule(rule).ok());
+}
+
+TEST_CASE("an IPv6 output is not a loop or duplicate of an IPv4 one, but equal IPv6 endpoints are")
+{
+    // Duplicate and loop errors write IPv6 endpoints in brackets.
+    Rule rule = valid_rule();
+    rule.input.address = ip("ff3e::1");
+    rule.outputs[0] = RuleOutput{"eth0", ip("ff3e::1"), 5000, {}};
+    check_error(validate_rule(rule), "outputs[0]",
+                "output would loop back into its own input (eth0 [ff3e::1]:5000)");
+    rule.outputs[0] = RuleOutput{"eth1", ip("ff3e::2"), 6000, {}};
+    rule.outputs.push_back(RuleOutput{"eth1", ip("ff3e::2"), 6000, std::uint8_t{3}});
+    check_error(validate_rule(rule), "outputs[1]", "duplicate of outputs[0] (eth1 [ff3e::2]:6000)");
+}
+
+TEST_CASE("interface-local and reserved-scope IPv6 groups are refused everywhere")
+{
+    // ffX1:: (any flags), ffX0:: and ffXf:: as input, output; the value is quoted.
+    Rule rule = valid_rule();
+    rule.input.address = ip("ff01::1");
+    check_error(validate_rule(rule), "input.address",
+                "must not be an interface-local multicast group (scope 1, ffX1::), got \"ff01::1\"");
+    rule.input.address = ip("ff31::8000:1");
+    check_error(validate_rule(rule), "input.address",
+                "must not be an interface-local multicast group (scope 1, ffX1::), got \"ff31::8000:1\"");
+    rule.input.address = ip("ff30::1");
+    check_error(validate_rule(rule), "input.address",
+                "must not be a multicast group of reserved scope 0 (ffX0::), got \"ff30::1\"");
+    rule = valid_rule();
+    rule.outputs[0].address = ip("ff0f::1");
+    check_error(validate_rule(rule), "outputs[0].address",
+                "must not be a multicast group of reserved scope f (ffXf::), got \"ff0f::1\"");
+    rule.outputs[0].address = ip("ff11::5");
+    rule.allow_link_local = true; // the opt-in is for link-local scope only
+    check_error(validate_rule(rule), "outputs[0].address",
+                "must not be an interface-local multicast group (scope 1, ffX1::), got \"ff11::5\"");
+}
+
+TEST_CASE("link-local IPv6 groups and fe80::/10 need allow_link_local")
+{
+    // Without the flag each place is refused with the opt-in named; with it they pass.
+    const std::string opt_in = "set allow_link_local (mcrctl --allow-link-local) to relay it";
+    Rule rule = valid_rule();
+    rule.input.address = ip("ff02::fb");
+    check_error(validate_rule(rule), "input.address",
+                "is a link-local multicast group (scope 2, ffX2::): " + opt_in + ", got \"ff02::fb\"");
+    rule.input.address = ip("ff32::1:2");
+    check_error(validate_rule(rule), "input.address",
+                "is a link-local multicast group (scope 2, ffX2::): " + opt_in + ", got \"ff32::1:2\"");
+    rule.allow_link_local = true;
+    CHECK(validate_rule(rule).ok());
+
+    rule = valid_rule();
+    rule.outputs[0].address = ip("ff12::7");
+    check_error(validate_rule(rule), "outputs[0].address",
+                "is a link-local multicast group (scope 2, ffX2::): " + opt_in + ", got \"ff12::7\"");
+    rule.outputs[0].address = ip("fe80::1");
+    check_error(validate_rule(rule), "outputs[0].address",
+                "is a link-local unicast address (fe80::/10): " + opt_in + ", got \"fe80::1\"");
+    rule.outputs[0].address = ip("febf::1"); // the top of fe80::/10
+    check_error(validate_rule(rule), "outputs[0].address",
+                "is a link-local unicast address (fe80::/10): " + opt_in + ", got \"febf::1\"");
+    rule.outputs[0].address = ip("fec0::1"); // just outside fe80::/10
+    CHECK(validate_rule(rule).ok());
+    rule.outputs[0].address = ip("fe80::1");
+    rule.allow_link_local = true;
+    CHECK(validate_rule(rule).ok());
+
+    rule = valid_rule();
+    rule.input.address = ip("fe80::10");
+    check_error(validate_rule(rule), "input.address",
+                "is a link-local unicast address (fe80::/10): " + opt_in + ", got \"fe80::10\"");
+    rule.input.address = ip("ff3e::1");
+    rule.input.source = ip("fe80::2");
+    check_error(validate_rule(rule), "input.source",
+                "is a link-local unicast address (fe80::/10): " + opt_in + ", got \"fe80::2\"");
+    rule.allow_link_local = true;
+    CHECK(validate_rule(rule).ok());
+}
+
+TEST_CASE("the flag does not loosen IPv4 checks, nor do IPv4 rules need it")
+{
+    // 224.0.0.251 (IPv4 link-local) stays accepted without the flag, as it was.
+    Rule rule = valid_rule();
+    rule.input.address = ip("224.0.0.251");
+    CHECK(validate_rule(rule).ok());
+    rule.allow_link_local = true;
+    rule.input.address = ip("127.0.0.1");
+    check_error(validate_rule(rule), "input.address", "must not be a loopback address, got \"127.0.0.1\"");
+}
+
+TEST_CASE("IPv4-mapped IPv6 addresses are refused with the IPv4 address to write instead")
+{
+    // Input, output and source; the mapped address is written out.
+    Rule rule = valid_rule();
+    rule.input.address = ip("::ffff:239.1.1.1");
+    check_error(validate_rule(rule), "input.address",
+                "must not be an IPv4-mapped IPv6 address (write the IPv4 address \"239.1.1.1\" itself), "
+                "got \"::ffff:239.1.1.1\"");
+    rule = valid_rule();
+    rule.outputs[0].address = ip("::ffff:c633:6407");
+    check_error(validate_rule(rule), "outputs[0].address",
+                "must not be an IPv4-mapped IPv6 address (write the IPv4 address \"198.51.100.7\" itself), "
+                "got \"::ffff:198.51.100.7\"");
+    rule = valid_rule();
+    rule.input.address = ip("ff3e::1");
+    rule.input.source = ip("::ffff:192.0.2.1");
+    check_error(validate_rule(rule), "input.source",
+                "must not be an IPv4-mapped IPv6 address (write the IPv4 address \"192.0.2.1\" itself), "
+                "got \"::ffff:192.0.2.1\"");
+}
+
+TEST_CASE("unusable IPv6 addresses: unspecified, loopback input, multicast or loopback source")
+{
+    // The IPv6 spellings of the IPv4 refusals, with their values.
+    Rule rule = valid_rule();
+    rule.input.address = ip("::");
+    check_error(validate_rule(rule), "input.address", "must not be the unspecified address, got \"::\"");
+    rule.input.address = ip("::1");
+    check_error(validate_rule(rule), "input.address", "must not be a loopback address, got \"::1\"");
+    rule = valid_rule();
+    rule.outputs[0].address = ip("::");
+    check_error(validate_rule(rule), "outputs[0].address", "must not be the unspecified address, got \"::\"");
+    rule = valid_rule();
+    rule.input.address = ip("ff3e::1");
+    rule.input.source = ip("ff3e::2");
+    check_error(validate_rule(rule), "input.source", "must be a unicast sender address, got \"ff3e::2\"");
+    rule.input.source = ip("::1");
+    check_error(validate_rule(rule), "input.source", "must be a unicast sender address, got \"::1\"");
+    rule.input.source = ip("192.0.2.1");
+    check_error(validate_rule(rule), "input.source",
+                "must be the same address family as input.address \"ff3e::1\", got \"192.0.2.1\"");
+    rule.input.address = ip("2001:db8::20");
+    rule.input.source = ip("2001:db8::1");
+    check_error(validate_rule(rule), "input.source",
+                "only allowed when input.address is multicast (source-specific multicast), "
+                "got source \"2001:db8::1\" for unicast input.address \"2001:db8::20\"");
+}
+
+TEST_CASE("duplicate IPv6 inputs in a set are named in brackets")
+{
+    // Two rules with the same IPv6 input and source; a set error and a new-rule error.
+    Rule first = valid_rule("a");
+    first.input.address = ip("ff3e::1");
+    first.input.source = ip("2001:db8::1");
+    Rule second = first;
+    second.name = "b";
+    check_error(validate_rule_set(RuleSet{{first, second}}), "rules[1].input",
+                "duplicate input eth0 [ff3e::1]:5000 source 2001:db8::1 (also rules[0])");
+    check_error(validate_new_rule(RuleSet{{first}}, second), "input",
+                "rule \"a\" already has input eth0 [ff3e::1]:5000 source 2001:db8::1");
 }
 
 TEST_CASE("source must be a unicast sender of the group's family")
