@@ -150,13 +150,18 @@ inline std::vector<std::uint8_t> userspace_copy(std::span<const std::uint8_t> fr
 }
 
 // BPF_PROG_TEST_RUN refuses (EINVAL) a frame shorter than an Ethernet
-// header, and on Linux 6.18 also an IPv4 frame without a whole IP header.
+// header, and on Linux 6.18 also an IPv4 or IPv6 frame without a whole IP
+// (base) header.
 inline bool test_run_accepts(std::span<const std::uint8_t> frame)
 {
     if (frame.size() < dataplane::kEthernetHeaderBytes)
         return false;
-    return dataplane::load_be16(frame.data() + 12) != dataplane::kEtherTypeIpv4 ||
-           frame.size() >= dataplane::kEthernetHeaderBytes + dataplane::kIpv4MinHeaderBytes;
+    const std::uint16_t ether_type = dataplane::load_be16(frame.data() + 12);
+    if (ether_type == dataplane::kEtherTypeIpv4)
+        return frame.size() >= dataplane::kEthernetHeaderBytes + dataplane::kIpv4MinHeaderBytes;
+    if (ether_type == 0x86dd)
+        return frame.size() >= dataplane::kEthernetHeaderBytes + 40;
+    return true;
 }
 
 // The only non-zero count in `after` minus `before`, if exactly one reason
