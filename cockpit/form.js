@@ -1,7 +1,9 @@
 // The "Add a rule" form: output rows, reading the fields into the AddRule
 // arguments, and showing each error next to the field it names. The daemon
 // validates; the page only refuses what AddRule's types cannot carry (a port
-// or TTL that is not a number), with the same field paths.
+// or TTL that is not a number), with the same field paths. Addresses are
+// IPv4 or IPv6; an IPv6 address copied from the table ("[ff3e::1]") loses
+// its brackets, which only separate it from the port there.
 
 import { splitFieldMessage } from "./errors.js";
 
@@ -34,6 +36,7 @@ export class RuleForm {
     // Form -> AddRule arguments; throws {path, reason} for a non-number.
     read() {
         const text = id => $(id).value.trim();
+        const address = value => value.replace(/^\[([^\]]*)\]$/, "$1");
         const number = (value, path, max, empty) => {
             if (value === "" && empty !== undefined)
                 return empty;
@@ -45,15 +48,16 @@ export class RuleForm {
             name: text("f-name"),
             input: {
                 interface: text(INPUT_FIELDS.interface),
-                address: text(INPUT_FIELDS.address),
+                address: address(text(INPUT_FIELDS.address)),
                 port: number(text(INPUT_FIELDS.port), "input.port", 65535),
-                source: text(INPUT_FIELDS.source),
+                source: address(text(INPUT_FIELDS.source)),
             },
+            allowLinkLocal: $("f-allow-link-local").checked,
             outputs: this.rows().map((row, i) => {
                 const value = cls => row.querySelector(cls).value.trim();
                 return {
                     interface: value(".o-interface"),
-                    address: value(".o-address"),
+                    address: address(value(".o-address")),
                     port: number(value(".o-port"), `outputs[${i}].port`, 65535),
                     ttl: number(value(".o-ttl"), `outputs[${i}].ttl`, 255, 0),
                 };
@@ -83,7 +87,8 @@ export class RuleForm {
             path = "outputs";
         }
         const input = /^input\.([a-z]+)$/.exec(path);
-        const inputId = input ? INPUT_FIELDS[input[1]] : path === "name" ? "f-name" : null;
+        const named = { name: "f-name", allow_link_local: "f-allow-link-local" };
+        const inputId = input ? INPUT_FIELDS[input[1]] : named[path] || null;
         const error = this.form.querySelector(`.field-error[data-for="${CSS.escape(path)}"]`);
         return error ? { error, input: inputId ? $(inputId) : null } : null;
     }

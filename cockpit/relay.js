@@ -112,8 +112,19 @@ export class Relay {
         };
     }
 
-    // rule: {name, input: {interface, address, port, source}, outputs: [{interface, address, port, ttl}]}
+    // rule: {name, input: {interface, address, port, source}, outputs: [{interface, address, port, ttl}],
+    // allowLinkLocal}. AddRule's signature has no room for the flag: with it,
+    // the rule goes as the JSON AddRuleJSON reads (mcrd.json(5)).
     addRule(rule) {
+        if (rule.allowLinkLocal) {
+            const input = { interface: rule.input.interface, address: rule.input.address, port: rule.input.port };
+            if (rule.input.source)
+                input.source = rule.input.source;
+            const outputs = rule.outputs.map(o => Object.assign(
+                { interface: o.interface, address: o.address, port: o.port }, o.ttl ? { ttl: o.ttl } : {}));
+            return this.call("AddRuleJSON",
+                             [JSON.stringify({ name: rule.name, input, outputs, allow_link_local: true })], "s");
+        }
         const outputs = rule.outputs.map(o => [o.interface, o.address, o.port, o.ttl]);
         return this.call("AddRule",
                          [rule.name, rule.input.interface, rule.input.address, rule.input.port, rule.input.source, outputs],

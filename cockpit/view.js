@@ -41,8 +41,17 @@ function formatBits(bytesPerSecond) {
     return `${Math.round(bits)} bit/s`;
 }
 
+// "eth0 239.1.1.1:5000", "eth0 [ff3e::1]:5000": IPv6 in brackets, as mcrctl writes it.
 function endpoint(e) {
-    return `${e.interface} ${e.address}:${e.port}`;
+    const address = e.address.includes(":") ? `[${e.address}]` : e.address;
+    return `${e.interface} ${address}:${e.port}`;
+}
+
+// An output's TTL as the row shows it; an IPv6 output's is its hop limit.
+function ttlText(o) {
+    if (!o.ttl)
+        return "";
+    return o.address.includes(":") ? ` hop limit ${o.ttl}` : ` ttl ${o.ttl}`;
 }
 
 // Per-rule sample history, kept across refreshes: rates between the last two
@@ -182,7 +191,7 @@ export function renderRules(tbody, snapshot, history, healthHistory, onRemove) {
                      el("td", { class: "name" }, rule.name),
                      el("td", { class: "input" }, endpoint(rule.input) + source),
                      el("td", { class: "outputs" },
-                        ...rule.outputs.map(o => el("div", {}, endpoint(o) + (o.ttl ? ` ttl ${o.ttl}` : "")))),
+                        ...rule.outputs.map(o => el("div", {}, endpoint(o) + ttlText(o)))),
                      el("td", {}, el("span", { class: stateClass(rule.state) }, rule.state || "unknown")),
                      el("td", { class: "num packets", "data-value": String(s.packets || 0) }, formatCount(s.packets)),
                      el("td", { class: "num bytes", "data-value": String(s.bytes || 0) }, formatBytes(s.bytes)),

@@ -67,7 +67,7 @@ _mcrctl() {
                 __mcrctl_reply "$commands"
             fi ;;
         add)
-            __mcrctl_reply "--in --out --fast-path --inspect $global_opts" ;;
+            __mcrctl_reply "--in --out --fast-path --inspect --allow-link-local $global_opts" ;;
         remove|show)
             if [[ $cur == -* ]]; then
                 __mcrctl_reply "$global_opts"

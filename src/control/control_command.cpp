@@ -4,6 +4,7 @@
 #include "control_command.hpp"
 
 #include "json_fields.hpp"
+#include "quote.hpp"
 #include "rule_json.hpp"
 #include "rule_name.hpp"
 #include "rule_validation.hpp"
@@ -89,6 +90,36 @@ Result<std::string> rule_name(const json& body, const std::string& path, const R
     return derived_rule_name(input.interface, input.address.to_string(), input.port);
 }
 
+// MCR's protocol and its clients know IPv4 only, so an IPv6 rule is not
+// added through it (listing shows IPv6 rules added elsewhere, in the same
+// fields). The error says where IPv6 rules can be added instead. `keys`
+// names the fields the way the request spelled them.
+struct Ipv4OnlyKeys {
+    std::string_view group;
+    std::string_view source;
+    std::string_view outputs;
+};
+
+Status refuse_ipv6(const Rule& rule, const std::string& path, const Ipv4OnlyKeys& keys)
+{
+    const auto refusal = [](std::string field_path, const IpAddress& address) -> Status {
+        return Error{std::move(field_path),
+                     "IPv6 address " + quoted_text(address.to_string()) +
+                         " cannot be added through the MCR control socket (MCR's protocol is IPv4-only): add IPv6 "
+                         "rules with mcrctl without --socket, the D-Bus API (org.mcr.Relay) or a rule file "
+                         "(mcrd.json(5))"};
+    };
+    if (!rule.input.address.is_ipv4())
+        return refusal(path + "." + std::string(keys.group), rule.input.address);
+    if (rule.input.source && !rule.input.source->is_ipv4())
+        return refusal(path + "." + std::string(keys.source), *rule.input.source);
+    for (std::size_t i = 0; i < rule.outputs.size(); ++i)
+        if (!rule.outputs[i].address.is_ipv4())
+            return refusal(path + "." + std::string(keys.outputs) + "[" + std::to_string(i) + "].group",
+                           rule.outputs[i].address);
+    return Ok{};
+}
+
 Result<ControlCommand> parse_add_rule(const json& body)
 {
     const std::string path = "AddRule";
@@ -125,6 +156,8 @@ Result<ControlCommand> parse_add_rule(const json& body)
     if (!name)
         return name.error();
     rule.name = *name;
+    if (Status s = refuse_ipv6(rule, path, {"input_group", "input_source", "outputs"}); !s)
+        return s.error();
     return ControlCommand{AddRuleCommand{std::move(rule)}};
 }
 
@@ -181,6 +214,11 @@ Result<Json5Import> import_config(const json& body, const std::string& path)
     if (!imported)
         return Error{path + ".config" + (imported.error().path.empty() ? "" : "." + imported.error().path),
                      imported.error().reason};
+    for (std::size_t i = 0; i < imported->rules.rules.size(); ++i)
+        if (Status s = refuse_ipv6(imported->rules.rules[i], path + ".config.rules[" + std::to_string(i) + "]",
+                                   {"input.group", "input.source", "outputs"});
+            !s)
+            return s.error();
     return imported;
 }
 

@@ -28,6 +28,7 @@ public:
 private:
     enum class Phase { reading, waiting_for_handler, writing };
 
+    // NOLINTNEXTLINE(bugprone-exception-escape): see on_io in the .cpp.
     static int on_io(sd_event_source* source, int fd, uint32_t revents, void* userdata) noexcept;
     static int on_deadline(sd_event_source* source, uint64_t usec, void* userdata) noexcept;
 

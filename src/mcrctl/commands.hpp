@@ -36,8 +36,9 @@ struct StatusOptions {
 struct AddSettings {
     std::string fast_path = "auto";       // the rule's "fast_path": "auto" | "off"
     std::string inspect = "none";         // the rule's "inspect": "none" | "rtp" | "mpegts"
+    bool allow_link_local = false;        // the rule's "allow_link_local"
 
-    [[nodiscard]] bool defaults() const { return fast_path == "auto" && inspect == "none"; }
+    [[nodiscard]] bool defaults() const { return fast_path == "auto" && inspect == "none" && !allow_link_local; }
 };
 
 // commands_rules.cpp

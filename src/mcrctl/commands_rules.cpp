@@ -134,6 +134,7 @@ void command_add(const GlobalOptions& options, const std::string& name, const st
         rule.outputs = std::move(outputs);
         rule.fast_path = settings.fast_path != "off";
         rule.inspect = *inspect;
+        rule.allow_link_local = settings.allow_link_local;
         const std::string text = rule_to_json(rule).dump();
         (void)client.call("AddRuleJSON", [&](sd_bus_message* m) { return sd_bus_message_append(m, "s", text.c_str()); });
         return;
@@ -194,6 +195,8 @@ void command_show(const GlobalOptions& options, const std::string& name)
         std::cout << (i == 0 ? "Outputs: " : "         ") << format_output_endpoint(rule->outputs[i]) << "\n";
     if (rule->forward_expired_ttl)
         std::cout << "Expired: forwarded (forward_expired_ttl)\n";
+    if (rule->allow_link_local)
+        std::cout << "   Link: link-local IPv6 addresses allowed (allow_link_local)\n";
     if (!rule->fast_path)
         std::cout << "   Path: userspace only (fast_path off)\n";
     std::cout << "  State: " << state << "\n";

@@ -11,6 +11,7 @@
 #include "output_table.hpp"
 #include "rule_json.hpp"
 
+#include <algorithm>
 #include <iostream>
 
 namespace mcr::ctl {
@@ -101,13 +102,21 @@ void socket_add(const GlobalOptions& options, const std::string& name, const std
     auto input = parse_input_endpoint(input_text);
     if (!input)
         throw CommandFailure(ExitCode::usage, input.error().message());
-    json outputs = json::array();
+    std::vector<RuleOutput> output_list;
     for (const auto& text : output_texts) {
         auto output = parse_output_endpoint(text);
         if (!output)
             throw CommandFailure(ExitCode::usage, output.error().message());
-        outputs.push_back(output_body(*output, text));
+        output_list.push_back(std::move(*output));
     }
+    // Refused here, before anything is sent, as the daemon would refuse it.
+    const auto ipv6 = [](const IpAddress& address) { return !address.is_ipv4(); };
+    if (ipv6(input->address) || (input->source && ipv6(*input->source)) ||
+        std::any_of(output_list.begin(), output_list.end(), [&](const RuleOutput& o) { return ipv6(o.address); }))
+        refuse_over_socket("add with an IPv6 address", "MCR's protocol is IPv4-only");
+    json outputs = json::array();
+    for (std::size_t i = 0; i < output_list.size(); ++i)
+        outputs.push_back(output_body(output_list[i], output_texts[i]));
     json body = {{"name", name},
                  {"input_interface", input->interface},
                  {"input_group", input->address.to_string()},
@@ -169,7 +178,7 @@ void socket_stats(const GlobalOptions& options)
     // The protocol reports per input (MCR's FlowStats), not per rule name.
     OutputTable table({{"INPUT"}, {"PACKETS", true}, {"BYTES", true}});
     for (const json& flow : stats)
-        table.add_row({text_field(flow, "input_group") + ":" + std::to_string(number_field(flow, "input_port")),
+        table.add_row({format_address(text_field(flow, "input_group")) + ":" + std::to_string(number_field(flow, "input_port")),
                        std::to_string(number_field(flow, "packets_relayed")),
                        std::to_string(number_field(flow, "bytes_relayed"))});
     std::cout << table.render() << "\n";

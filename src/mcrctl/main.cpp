@@ -49,8 +49,9 @@ int run(int argc, char** argv)
 
     auto* add = app.add_subcommand("add", "Add a rule");
     add->add_option("NAME", line.rule_name, "Rule name: [A-Za-z0-9_.-], up to 64 characters")->required();
-    add->add_option("--in", line.input, "Input IF:GROUP:PORT[@SOURCE]")->required();
-    add->add_option("--out", line.outputs, "Output IF:ADDRESS:PORT[:TTL] (repeat for fan-out)")
+    add->add_option("--in", line.input, "Input IF:GROUP:PORT[@SOURCE] (IPv6: IF:[GROUP]:PORT[@[SOURCE]])")->required();
+    add->add_option("--out", line.outputs,
+                    "Output IF:ADDRESS:PORT[:TTL] (IPv6: IF:[ADDRESS]:PORT[:HOPLIMIT]; repeat for fan-out)")
         ->required()
         ->allow_extra_args(false);   // one value per --out: "--out A NAME" keeps NAME positional
     add->add_option("--fast-path", line.add_settings.fast_path, "auto|off: may the kernel's fast path relay this rule")
@@ -58,6 +59,8 @@ int run(int argc, char** argv)
     add->add_option("--inspect", line.add_settings.inspect,
                     "none|rtp|mpegts: stream health to track (inspected rules run in the worker)")
         ->check(CLI::IsMember({"none", "rtp", "mpegts"}));
+    add->add_flag("--allow-link-local", line.add_settings.allow_link_local,
+                  "Allow IPv6 link-local addresses (ffX2:: groups, fe80::/10) in this rule");
 
     auto* remove = app.add_subcommand("remove", "Remove a rule");
     remove->add_option("NAME", line.rule_name, "Rule name")->required();
@@ -127,6 +130,8 @@ int run(int argc, char** argv)
                  refuse_over_socket("add --fast-path", "MCR's AddRule has no fast-path setting");
              if (line.add_settings.inspect != "none")
                  refuse_over_socket("add --inspect", "MCR's AddRule has no inspect setting");
+             if (line.add_settings.allow_link_local)
+                 refuse_over_socket("add --allow-link-local", "MCR's protocol is IPv4-only");
              socket_add(global, line.rule_name, line.input, line.outputs);
          }},
         {remove, [&] { command_remove(global, line.rule_name); }, [&] { socket_remove(global, line.rule_name); }},

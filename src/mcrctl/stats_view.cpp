@@ -1,6 +1,7 @@
 // Parses, differences and renders relay counters for mcrctl.
 #include "stats_view.hpp"
 
+#include "endpoint_args.hpp"
 #include "output_table.hpp"
 
 #include <nlohmann/json.hpp>
@@ -210,7 +211,7 @@ std::string render_stats(const StatsSnapshot& stats, const std::map<std::string,
         rule_table.add_row(std::move(row));
         for (const auto& output : rule.outputs) {
             std::vector<std::string> output_row = {
-                rule.name, output.interface + ":" + output.address + ":" + std::to_string(output.port),
+                rule.name, output.interface + ":" + format_address(output.address) + ":" + std::to_string(output.port),
                 std::to_string(output.packets), std::to_string(output.bytes), std::to_string(output.drops)};
             if (inspected)
                 output_row.push_back(output.gaps ? std::to_string(*output.gaps) : "-");

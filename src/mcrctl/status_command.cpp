@@ -2,6 +2,7 @@
 // journal, and prints it (text, or --json).
 #include "commands.hpp"
 
+#include "endpoint_args.hpp"
 #include "stats_view.hpp"
 #include "status_report.hpp"
 #include "status_sources.hpp"
@@ -43,10 +44,9 @@ std::vector<RuleLine> list_rules(RelayClient& client)
 {
     std::vector<RuleLine> rules;
     for (ListedRule& rule : read_rules(client)) {
-        std::string input = rule.input.interface + " " + rule.input.address.to_string() + ":" +
-                            std::to_string(rule.input.port);
+        std::string input = rule.input.interface + " " + endpoint_text(rule.input.address, rule.input.port);
         if (rule.input.source)
-            input += "@" + rule.input.source->to_string();
+            input += "@" + format_address(*rule.input.source);
         rules.push_back(
             RuleLine{std::move(rule.name), std::move(input), std::move(rule.state), 0, 0, std::nullopt, {}, {}});
     }

@@ -77,10 +77,11 @@ int run(const MetricsOptions& options)
 
 int main(int argc, char** argv)
 {
-    MetricsOptions options;
-    if (auto exit_code = parse_metrics_options(argc, argv, options))
-        return *exit_code;
+    // Option parsing allocates too: inside the try, so that nothing escapes main.
     try {
+        MetricsOptions options;
+        if (auto exit_code = parse_metrics_options(argc, argv, options))
+            return *exit_code;
         return run(options);
     } catch (const std::exception& e) {
         log_error(std::string("mcrd-metrics failed: ") + e.what());

@@ -4,7 +4,9 @@
 # supported command, errors for malformed/unknown/unsupported requests, a
 # 1 MiB request refused while the daemon keeps answering, a silent client
 # timed out without delaying others, 200 rapid connections all answered,
-# and rules added here visible to mcrctl over D-Bus (same operations).
+# rules added here visible to mcrctl over D-Bus (same operations), and IPv6:
+# an IPv6 rule added over D-Bus is listed in MCR's fields, an IPv6 add here
+# is refused with an error naming mcrctl and D-Bus.
 #
 #   src:eth0 192.0.2.2/24 --- relay:in0 192.0.2.1/24      (mcrd runs in relay; relay_topology 1)
 #                             relay:out0 198.51.100.1/28 --- sink0:eth0 198.51.100.2/28
@@ -109,6 +111,34 @@ expect_reply "RemoveRuleByName of a missing rule" '{"RemoveRuleByName":{"name":"
 # The control socket and D-Bus are one rule set.
 check_eq "rules seen by mcrctl" "ctl1,ctl2" "$(MCRCTL_BUS_ADDRESS=$BUS_ADDRESS "$MCRCTL" --json list | "$MCRT_PYTHON" -c \
     'import json,sys; print(",".join(sorted(r["name"] for r in json.load(sys.stdin)["rules"])))')"
+
+# --- IPv6: listed in MCR's own fields, never added through the socket -------------------
+# in9 does not exist: the IPv6 rule waits for it and no worker is started for it.
+error_of() { send "$1" | "$MCRT_PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["Error"])'; }
+V6_REFUSAL="cannot be added through the MCR control socket (MCR's protocol is IPv4-only): add IPv6 rules with mcrctl without --socket, the D-Bus API (org.mcr.Relay) or a rule file (mcrd.json(5))"
+check_eq "AddRule with an IPv6 group" "AddRule.input_group: IPv6 address \"ff3e::1\" $V6_REFUSAL" \
+    "$(error_of '{"AddRule":{"name":"v6","input_interface":"in9","input_group":"ff3e::1","input_port":5000,"outputs":[{"group":"239.2.2.9","port":6000,"interface":"out0"}]}}')"
+check_eq "AddRule with an IPv6 output" "AddRule.outputs[0].group: IPv6 address \"2001:db8::9\" $V6_REFUSAL" \
+    "$(error_of '{"AddRule":{"name":"v6","input_interface":"in9","input_group":"239.1.1.9","input_port":5000,"outputs":[{"group":"2001:db8::9","port":6000,"interface":"out0"}]}}')"
+check_eq "LoadConfig with an IPv6 group" "LoadConfig.config.rules[0].input.group: IPv6 address \"ff15::9\" $V6_REFUSAL" \
+    "$(error_of '{"LoadConfig":{"replace":false,"config":{"rules":[{"name":"v6","input":{"interface":"in9","group":"ff15::9","port":5000},"outputs":[{"interface":"out0","group":"239.2.2.9","port":6000}]}]}}}')"
+expect_status_text() {   # CODE MESSAGE cmd...: exit status and exact stderr
+    local code=$1 message=$2 status=0 out; shift 2
+    out=$("$@" 2>&1 >/dev/null) || status=$?
+    check_eq "$* exit status" "$code" "$status"
+    check_eq "$* message" "$message" "$out"
+}
+expect_status_text 2 "mcrctl: 'add with an IPv6 address' is not available with --socket: MCR's protocol is IPv4-only; use it over D-Bus (without --socket)" \
+    "$MCRCTL" --socket "$SOCKET" add v6 --in 'in9:[ff3e::1]:5000' --out out0:239.2.2.9:6000:4
+expect_status_text 2 "mcrctl: 'add --allow-link-local' is not available with --socket: MCR's protocol is IPv4-only; use it over D-Bus (without --socket)" \
+    "$MCRCTL" --socket "$SOCKET" add v6 --in in9:239.1.1.9:5000 --out out0:239.2.2.9:6000:4 --allow-link-local
+MCRCTL_BUS_ADDRESS=$BUS_ADDRESS "$MCRCTL" add v6 --in 'in9:[ff3e::1]:5000@[2001:db8::1]' --out 'out0:[ff3e::2]:6000:8' --out out0:239.2.2.9:6000
+check_eq "an IPv6 rule in ListRules" '{"input_group": "ff3e::1", "input_interface": "in9", "input_port": 5000, "input_protocol": 17, "input_source": "2001:db8::1", "name": "v6", "outputs": [{"group": "ff3e::2", "interface": "out0", "port": 6000, "ttl": 8}, {"group": "239.2.2.9", "interface": "out0", "port": 6000}], "rule_id": "v6", "source": "Static"}' \
+    "$(send '"ListRules"' | "$MCRT_PYTHON" -c 'import json,sys; print(json.dumps([r for r in json.load(sys.stdin)["Rules"] if r["name"] == "v6"][0], sort_keys=True))')"
+"$MCRCTL" --socket "$SOCKET" list | grep -qF 'in9:[ff3e::1]:5000@[2001:db8::1]  out0:[ff3e::2]:6000:8,out0:239.2.2.9:6000' \
+    || die "mcrctl --socket list lacks the bracketed IPv6 rule: $("$MCRCTL" --socket "$SOCKET" list)"
+ok "mcrctl --socket list writes IPv6 in brackets"
+"$MCRCTL" --socket "$SOCKET" remove v6
 
 # --- bad requests -----------------------------------------------------------------------
 expect_reply "malformed JSON" '{"ListRules"' '{"Error":"request is not valid JSON: '

@@ -115,6 +115,32 @@ TEST_CASE("AddRule errors name the field and quote the value")
     CHECK(parse_control_request(base, kLimit).ok());
 }
 
+TEST_CASE("AddRule and LoadConfig refuse IPv6 and say where to add it instead")
+{
+    // Input group, source and any output: MCR's protocol is IPv4-only; the path names the field.
+    const std::string where = " cannot be added through the MCR control socket (MCR's protocol is IPv4-only): "
+                              "add IPv6 rules with mcrctl without --socket, the D-Bus API (org.mcr.Relay) or a "
+                              "rule file (mcrd.json(5))";
+    CHECK(parse_error(R"({"AddRule":{"input_interface":"eth0","input_group":"ff3e::1","input_port":5000,"outputs":[]}})") ==
+          "AddRule.input_group: IPv6 address \"ff3e::1\"" + where);
+    CHECK(parse_error(R"({"AddRule":{"input_interface":"eth0","input_group":"ff3e::1","input_port":5000,"input_source":"2001:db8::1","outputs":[]}})") ==
+          "AddRule.input_group: IPv6 address \"ff3e::1\"" + where);
+    CHECK(parse_error(R"({"AddRule":{"input_interface":"eth0","input_group":"239.1.1.1","input_port":5000,"input_source":"2001:db8::1","outputs":[]}})") ==
+          "AddRule.input_source: IPv6 address \"2001:db8::1\"" + where);
+    CHECK(parse_error(R"({"AddRule":{"input_interface":"eth0","input_group":"239.1.1.1","input_port":5000,
+        "outputs":[{"group":"239.2.2.2","port":6000,"interface":"eth1"},{"group":"ff3e::2","port":6000,"interface":"eth1"}]}})") ==
+          "AddRule.outputs[1].group: IPv6 address \"ff3e::2\"" + where);
+    CHECK(parse_error(R"({"LoadConfig":{"replace":false,"config":{"rules":[
+        {"name":"a","input":{"interface":"eth0","group":"239.1.1.1","port":5000},"outputs":[{"interface":"eth1","group":"239.2.2.2","port":6000}]},
+        {"name":"b","input":{"interface":"eth0","group":"239.1.1.2","port":5000},"outputs":[{"interface":"eth1","group":"2001:db8::9","port":6000}]}]}}})") ==
+          "LoadConfig.config.rules[1].outputs[0].group: IPv6 address \"2001:db8::9\"" + where);
+    auto check = std::get<CheckConfigCommand>(parsed(R"({"CheckConfig":{"config":{"rules":[{"name":"a",
+        "input":{"interface":"eth0","group":"ff3e::1","port":5000},"outputs":[{"interface":"eth1","group":"239.2.2.2","port":6000}]}]}}})"));
+    CHECK(!check.valid);
+    REQUIRE(check.errors.size() == 1);
+    CHECK(check.errors[0] == "CheckConfig.config.rules[0].input.group: IPv6 address \"ff3e::1\"" + where);
+}
+
 TEST_CASE("RemoveRule and RemoveRuleByName both name the rule")
 {
     // mcrd rules have one identity, so rule_id and name address the same thing.
@@ -219,6 +245,28 @@ TEST_CASE("Rules and Config responses carry every rule field")
         "rules":[{"name":"video1","input":{"interface":"eth0","group":"239.1.1.1","port":5000},
         "outputs":[{"group":"239.2.2.2","port":6000,"interface":"eth1"},
                    {"group":"203.0.113.7","port":6001,"interface":"wg0","ttl":16}]}]}})"));
+}
+
+TEST_CASE("an IPv6 or translation rule is listed in the same fields, addresses as RFC 5952 text")
+{
+    // Added by D-Bus or a rule file, shown over the socket: Rules, Config and Stats.
+    Rule rule;
+    rule.name = "v6";
+    rule.input = RuleInput{"eth0", *IpAddress::parse("ff3e::1"), 5000, IpAddress::parse("2001:db8::1")};
+    rule.outputs.push_back(RuleOutput{"eth1", *IpAddress::parse("239.2.2.2"), 6000, std::nullopt});
+    rule.outputs.push_back(RuleOutput{"eth2", *IpAddress::parse("FF3E:0::2"), 6000, std::uint8_t{8}});
+    const RuleSet set{{rule}};
+    CHECK(json::parse(format_rules(set)) == json::parse(R"({"Rules":[{"rule_id":"v6","name":"v6",
+        "input_interface":"eth0","input_group":"ff3e::1","input_port":5000,"input_protocol":17,
+        "input_source":"2001:db8::1","source":"Static",
+        "outputs":[{"group":"239.2.2.2","port":6000,"interface":"eth1"},
+                   {"group":"ff3e::2","port":6000,"interface":"eth2","ttl":8}]}]})"));
+    CHECK(json::parse(format_config(set)) == json::parse(R"({"Config":{"pinning":{},"multicast_ttl":null,
+        "rules":[{"name":"v6","input":{"interface":"eth0","group":"ff3e::1","port":5000},
+        "outputs":[{"group":"239.2.2.2","port":6000,"interface":"eth1"},
+                   {"group":"ff3e::2","port":6000,"interface":"eth2","ttl":8}]}]}})"));
+    RuleStats stats{"v6", rule.input, 3, 300, 0.0, 0};
+    CHECK(json::parse(format_stats({stats}))["Stats"][0]["input_group"] == "ff3e::1");
 }
 
 TEST_CASE("Stats and Workers responses use MCR's FlowStats and WorkerInfo")

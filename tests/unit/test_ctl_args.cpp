@@ -66,7 +66,70 @@ TEST_CASE("bracketed IPv6 addresses keep their colons")
     REQUIRE(output.ok());
     CHECK(output->address.to_string() == "2001:db8::7");
     CHECK(output->ttl == std::optional<std::uint8_t>(3));
-    CHECK(output_error("eth1:[2001:db8::7:6000") == "--out 'eth1:[2001:db8::7:6000': expected IF:ADDRESS:PORT[:TTL]");
+    CHECK(output_error("eth1:[2001:db8::7:6000") == "--out 'eth1:[2001:db8::7:6000': '[' without a closing ']'");
+    auto link_local = parse_output_endpoint("eth1:[ff02::fb]:5353");
+    REQUIRE(link_local.ok()); // refused or not by the daemon's validation, not by the syntax
+    CHECK(link_local->address.to_string() == "ff02::fb");
+    auto translated = parse_input_endpoint("eth0:239.1.1.1:5000@192.0.2.1");
+    REQUIRE(translated.ok());
+}
+
+TEST_CASE("an unbracketed IPv6 address is refused with the bracketed syntax")
+{
+    // Whatever split of the colons was meant; also for the source, and with a zone suffix.
+    CHECK(input_error("eth0:ff3e::1:5000") ==
+          "--in 'eth0:ff3e::1:5000': an IPv6 address must be written in brackets: IF:[GROUP]:PORT[@[SOURCE]]");
+    CHECK(input_error("eth0:2001:db8:0:0:0:0:0:1:5000") ==
+          "--in 'eth0:2001:db8:0:0:0:0:0:1:5000': an IPv6 address must be written in brackets: "
+          "IF:[GROUP]:PORT[@[SOURCE]]");
+    CHECK(output_error("eth1:ff3e::2:6000") ==
+          "--out 'eth1:ff3e::2:6000': an IPv6 address must be written in brackets: IF:[ADDRESS]:PORT[:HOPLIMIT]");
+    CHECK(output_error("eth1:ff3e::2:6000:8") ==
+          "--out 'eth1:ff3e::2:6000:8': an IPv6 address must be written in brackets: IF:[ADDRESS]:PORT[:HOPLIMIT]");
+    CHECK(output_error("eth1:fe80::1%eth1:6000") ==
+          "--out 'eth1:fe80::1%eth1:6000': an IPv6 address must be written in brackets: IF:[ADDRESS]:PORT[:HOPLIMIT]");
+    CHECK(input_error("eth0:[ff3e::1]:5000@2001:db8::1") ==
+          "--in 'eth0:[ff3e::1]:5000@2001:db8::1': source '2001:db8::1' must be written in brackets: [2001:db8::1]");
+    // "eth0::::5000" holds "::" between IF and PORT; "eth0:::5000" holds only ':'.
+    CHECK(input_error("eth0::::5000") ==
+          "--in 'eth0::::5000': an IPv6 address must be written in brackets: IF:[GROUP]:PORT[@[SOURCE]]");
+    CHECK(input_error("eth0:::5000") == "--in 'eth0:::5000': expected IF:GROUP:PORT[@SOURCE]");
+}
+
+TEST_CASE("misplaced brackets, bracketed IPv4 and zone suffixes are named")
+{
+    // Each bracket mistake has its own message; the zone points to the IF part.
+    CHECK(input_error("eth0:[ff3e::1:5000") == "--in 'eth0:[ff3e::1:5000': '[' without a closing ']'");
+    CHECK(input_error("eth0:ff3e::1]:5000") ==
+          "--in 'eth0:ff3e::1]:5000': ']' without '[' before an address; IPv6 addresses are written [ADDR]");
+    CHECK(input_error("eth0:[ff3e::1]x:5000") ==
+          "--in 'eth0:[ff3e::1]x:5000': brackets must enclose the whole address: [ADDR]");
+    CHECK(input_error("eth0:f[f3e::1]:5000") ==
+          "--in 'eth0:f[f3e::1]:5000': '[' inside an address; IPv6 addresses are written [ADDR]");
+    CHECK(input_error("eth0:[239.1.1.1]:5000") ==
+          "--in 'eth0:[239.1.1.1]:5000': group '[239.1.1.1]': brackets are for IPv6 addresses only");
+    CHECK(input_error("eth0:239.1.1.1:5000@[192.0.2.1]") ==
+          "--in 'eth0:239.1.1.1:5000@[192.0.2.1]': source '[192.0.2.1]': brackets are for IPv6 addresses only");
+    CHECK(input_error("eth0:[ff02::1%eth0]:5000") ==
+          "--in 'eth0:[ff02::1%eth0]:5000': group '[ff02::1%eth0]' carries the zone suffix '%eth0': the interface "
+          "is named by the IF part, so leave it out");
+    CHECK(input_error("eth0:[ff3e::1]:5000@[fe80::1%2]") ==
+          "--in 'eth0:[ff3e::1]:5000@[fe80::1%2]': source '[fe80::1%2]' carries the zone suffix '%2': the "
+          "interface is named by the IF part, so leave it out");
+    CHECK(input_error("eth0:[ff3e::1]:5000@[2001:db8::1") ==
+          "--in 'eth0:[ff3e::1]:5000@[2001:db8::1': source: '[' without a closing ']'");
+    CHECK(output_error("eth1:[ff3e::zz]:6000") == "--out 'eth1:[ff3e::zz]:6000': address '[ff3e::zz]' is not an IP address");
+    CHECK(output_error("eth1:[]:6000") == "--out 'eth1:[]:6000': address '[]' is not an IP address");
+    CHECK(output_error("[eth1]:[ff3e::2]:6000") == "--out '[eth1]:[ff3e::2]:6000': interface is empty");
+    CHECK(output_error("eth1:[ff3e::2]:[6000]") == "--out 'eth1:[ff3e::2]:[6000]': port '6000' must be 1..65535");
+}
+
+TEST_CASE("an IPv6 output's last field is its hop limit")
+{
+    // Same range as the IPv4 TTL, named for the family.
+    CHECK(output_error("eth1:[ff3e::2]:6000:0") == "--out 'eth1:[ff3e::2]:6000:0': hop limit '0' must be 1..255");
+    CHECK(output_error("eth1:[ff3e::2]:6000:256") == "--out 'eth1:[ff3e::2]:6000:256': hop limit '256' must be 1..255");
+    CHECK(parse_output_endpoint("eth1:[ff3e::2]:6000:255")->ttl == std::optional<std::uint8_t>(255));
 }
 
 TEST_CASE("malformed --out arguments name the bad part")
@@ -102,6 +165,11 @@ TEST_CASE("endpoints print back in the syntax they parse from")
         CHECK(format_input_endpoint(*parse_input_endpoint(text)) == text);
     for (const char* text : {"eth1:239.2.2.2:6000", "eth1:239.2.2.2:6000:16", "eth1:[2001:db8::7]:6000:3"})
         CHECK(format_output_endpoint(*parse_output_endpoint(text)) == text);
+    // The daemon's RFC 5952 spelling is what is printed, whatever was typed.
+    CHECK(format_input_endpoint(*parse_input_endpoint("eth0:[FF3E:0::1]:5000")) == "eth0:[ff3e::1]:5000");
+    CHECK(format_address(std::string("ff3e::1")) == "[ff3e::1]");
+    CHECK(format_address(std::string("239.1.1.1")) == "239.1.1.1");
+    CHECK(format_address(std::string("not an address")) == "not an address");
 }
 
 TEST_CASE("D-Bus errors map onto the documented exit codes")

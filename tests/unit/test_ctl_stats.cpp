@@ -117,6 +117,22 @@ TEST_CASE("stats render as rule, output and worker tables")
           "eth2                    0             0  -\n");
 }
 
+TEST_CASE("an IPv6 output is shown in brackets in the output table")
+{
+    // The same IF:[ADDRESS]:PORT spelling as mcrctl list and add.
+    auto stats = parse_stats(R"({"rules":[{"name":"v6","packets":3,"bytes":300,"path":"userspace",
+        "outputs":[{"interface":"eth1","address":"ff3e::2","port":6000,"packets":3,"bytes":300},
+                   {"interface":"eth2","address":"239.2.2.2","port":6000,"packets":3,"bytes":300}]}]})");
+    REQUIRE(stats.ok());
+    CHECK(render_stats(*stats, nullptr) ==
+          "RULE  PACKETS  BYTES  DROPS  PATH\n"
+          "v6          3    300      0  userspace\n"
+          "\n"
+          "RULE  OUTPUT               PACKETS  BYTES  DROPS\n"
+          "v6    eth1:[ff3e::2]:6000        3    300      0\n"
+          "v6    eth2:239.2.2.2:6000        3    300      0\n");
+}
+
 TEST_CASE("human_count abbreviates with one decimal")
 {
     // Used for rates in tables.

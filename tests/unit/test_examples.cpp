@@ -26,10 +26,10 @@ std::string example(const char* name)
 
 TEST_CASE("examples/mcrd.json is a valid commented rule set")
 {
-    // Four rules, each feature where the comments say it is.
+    // Five rules, each feature where the comments say it is.
     auto set = parse_rule_set(example("mcrd.json"));
     REQUIRE_MESSAGE(set.ok(), set.error().message());
-    REQUIRE(set->rules.size() == 4);
+    REQUIRE(set->rules.size() == 5);
     CHECK(set->rules[0].name == "market-data");
     CHECK(set->rules[1].outputs.size() == 2);
     CHECK(set->rules[1].outputs[1].ttl == std::uint8_t{8});
@@ -37,6 +37,9 @@ TEST_CASE("examples/mcrd.json is a valid commented rule set")
     CHECK(set->rules[2].outputs[0].address == ip("198.51.100.20"));
     CHECK(set->rules[3].input.address == ip("203.0.113.5"));
     CHECK(set->rules[3].forward_expired_ttl);
+    CHECK(set->rules[4].input.address == ip("ff3e::1:1"));
+    CHECK(set->rules[4].input.source == ip("2001:db8::10"));
+    CHECK(set->rules[4].outputs[1].address == ip("239.3.3.4"));
 }
 
 TEST_CASE("examples/mcr-config.json5 imports with its pinning reported")

@@ -205,6 +205,41 @@ TEST_CASE("a request refused for its content is audited as invalid without askin
     CHECK(h.results[1].outcome.failure->kind == ApiError::invalid_argument);
 }
 
+TEST_CASE("IPv6 rules reach the audit fields as the rule JSON, refusals with their exact text")
+{
+    // MCR_AFTER of an allowed 6->4 add carries the IPv6 addresses and allow_link_local as
+    // stored; a zone suffix refusal keeps its quotes and '%' in MCR_DETAIL.
+    Harness h;
+    const nlohmann::json requested = nlohmann::json::parse(R"({"name":"to-v4",
+        "input":{"interface":"in0","address":"FF3E::1","port":5000,"source":"2001:db8::1"},
+        "outputs":[{"interface":"out0","address":"239.2.2.2","port":6000},
+                   {"interface":"out1","address":"ff02::fb","port":5353}],"allow_link_local":true})");
+    (void)h.submit(AddRuleRequest{rule_from_json(requested), "to-v4", requested.dump()}, audit::Via::dbus);
+    REQUIRE(h.records.size() == 1);
+    const auto fields = audit::fields_of(h.records[0]);
+    const auto field = [&fields](const std::string& name) {
+        for (const auto& [key, value] : fields)
+            if (key == name)
+                return value;
+        return std::string("<absent>");
+    };
+    CHECK(field("MCR_RESULT") == "allowed");
+    CHECK(field("MCR_AFTER") ==
+          R"({"allow_link_local":true,"forward_expired_ttl":false,"input":{"address":"ff3e::1","interface":"in0",)"
+          R"("port":5000,"source":"2001:db8::1"},"name":"to-v4","outputs":[{"address":"239.2.2.2","interface":"out0",)"
+          R"("port":6000},{"address":"ff02::fb","interface":"out1","port":5353}]})");
+
+    const nlohmann::json zoned = nlohmann::json::parse(R"({"name":"bad",
+        "input":{"interface":"in0","address":"fe80::1%in0","port":5000},
+        "outputs":[{"interface":"out0","address":"ff3e::2","port":6000}]})");
+    (void)h.submit(AddRuleRequest{rule_from_json(zoned), "bad", zoned.dump()}, audit::Via::dbus);
+    REQUIRE(h.records.size() == 2);
+    CHECK(h.records[1].outcome == audit::Outcome::invalid);
+    CHECK(h.records[1].detail == "input.address: must not carry a zone suffix (\"%in0\"): the \"interface\" field "
+                                 "beside it names the interface, got \"fe80::1%in0\"");
+    CHECK(h.records[1].after == zoned.dump());
+}
+
 // Kept as it was before the write path was shared: D-Bus answers a remove
 // of an unknown rule and a log level already set before polkit; the socket
 // asks first.
