@@ -20,6 +20,9 @@ static_assert(static_cast<int>(PassReason::rule_changing) == MCR_FP_PASS_RULE_CH
 static_assert(static_cast<int>(PassReason::ttl_expired) == MCR_FP_PASS_TTL_EXPIRED);
 static_assert(static_cast<int>(PassReason::too_big) == MCR_FP_PASS_TOO_BIG);
 static_assert(static_cast<int>(PassReason::kernel_refused) == MCR_FP_PASS_KERNEL_REFUSED);
+static_assert(static_cast<int>(PassReason::ipv6_extension_headers) == MCR_FP_PASS_IPV6_EXTENSION_HEADERS);
+static_assert(static_cast<int>(PassReason::zero_udp_checksum) == MCR_FP_PASS_ZERO_UDP_CHECKSUM);
+static_assert(static_cast<int>(PassReason::translation_needs_checksum) == MCR_FP_PASS_TRANSLATION_NEEDS_CHECKSUM);
 
 std::string_view pass_reason_name(PassReason reason) noexcept
 {
@@ -48,6 +51,12 @@ std::string_view pass_reason_name(PassReason reason) noexcept
         return "ttl-expired";
     case PassReason::too_big:
         return "too-big";
+    case PassReason::ipv6_extension_headers:
+        return "ipv6_extension_headers";
+    case PassReason::zero_udp_checksum:
+        return "zero_udp_checksum";
+    case PassReason::translation_needs_checksum:
+        return "translation_needs_checksum";
     case PassReason::kernel_refused:
         break;
     }

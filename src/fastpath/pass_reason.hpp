@@ -23,9 +23,12 @@ enum class PassReason : std::uint8_t {
     ttl_expired,
     too_big,
     kernel_refused,
+    ipv6_extension_headers,
+    zero_udp_checksum,
+    translation_needs_checksum,
 };
 
-inline constexpr std::size_t kPassReasons = 13;
+inline constexpr std::size_t kPassReasons = 16;
 
 // Frames left to the stack, indexed by PassReason, summed over CPUs.
 using PassCounts = std::array<std::uint64_t, kPassReasons>;
@@ -35,7 +38,9 @@ using PassCounts = std::array<std::uint64_t, kPassReasons>;
     return counts[static_cast<std::size_t>(reason)];
 }
 
-// The name stats surfaces show ("ttl-expired"), stable for scripts.
+// The name stats surfaces show ("ttl-expired"), stable for scripts. The
+// IPv6 reasons are spelled as v6design.md point 5 fixes them for every
+// surface ("zero_udp_checksum", the worker's drop reason too).
 [[nodiscard]] std::string_view pass_reason_name(PassReason reason) noexcept;
 
 } // namespace mcr::fastpath

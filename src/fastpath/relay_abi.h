@@ -18,25 +18,44 @@
 #define MCR_FP_SLOTS_PER_RULE 2U
 #define MCR_FP_VERSION_SLOTS (MCR_FP_MAX_RULES * MCR_FP_SLOTS_PER_RULE)
 
-/* Addresses and ports in network byte order, as they are in the frame. */
+/* Address families of keys and outputs (the IP version numbers). */
+#define MCR_FP_FAMILY_IPV4 4U
+#define MCR_FP_FAMILY_IPV6 6U
+
+/* Addresses and ports in network byte order, as they are in the frame. One
+ * key for both families (16-byte addresses, an IPv4 one in the first word,
+ * the rest 0): no second map to hand over, and the IPv4 rate did not move
+ * (src/fastpath/README.md, "IPv6"). */
 struct mcr_fp_rule_key {
-	__u32 group;  /* destination address */
-	__u32 source; /* 0: any source; else the SSM source */
-	__u16 port;   /* UDP destination port */
-	__u16 zero;   /* always 0: hash keys compare every byte */
+	__u32 group[4];  /* destination address */
+	__u32 source[4]; /* all 0: any source; else the SSM source */
+	__u16 port;      /* UDP destination port */
+	__u8 family;     /* MCR_FP_FAMILY_* of group and source */
+	__u8 zero;       /* always 0: hash keys compare every byte */
 };
 
 /* Rule flags. */
 #define MCR_FP_FORWARD_EXPIRED_TTL 1U
+/* Some output is of the other family: its copy gets a new IP header. */
+#define MCR_FP_TRANSLATES 2U
 
+/* The outputs of a version are stored those of the input's family first,
+ * then the translated ones, so a frame changes family at most once; each
+ * counts under its place in the rule (`counter`). */
 struct mcr_fp_output {
 	__u8 destination_mac[6];
 	__u8 source_mac[6];
-	__u32 ifindex;             /* egress interface */
-	__u32 destination_address; /* network order */
-	__u16 destination_port;    /* network order */
-	__u8 ttl;                  /* 1..255, used when has_ttl */
-	__u8 has_ttl;              /* 0: arriving TTL - 1, never below 1 */
+	__u32 ifindex;                /* egress interface */
+	__u32 destination_address[4]; /* network order; IPv4: [0], the rest 0 */
+	/* A translated copy's IP source (the egress interface's address of the
+	 * output's family); unused when the family stays: the sender's stays. */
+	__u32 source_address[4];
+	__u16 destination_port; /* network order */
+	__u8 ttl;               /* 1..255, used when has_ttl */
+	__u8 has_ttl;           /* 0: arriving TTL/hop limit - 1, never below 1 */
+	__u8 family;            /* MCR_FP_FAMILY_* of this copy */
+	__u8 counter;           /* the output's index in the rule: its counters */
+	__u16 zero;
 };
 
 /* Value of the rule_versions array: one immutable version of a rule. */
@@ -46,7 +65,10 @@ struct mcr_fp_rule_version {
 	struct mcr_fp_rule_key key;
 	__u32 flags;        /* MCR_FP_* rule flags */
 	__u32 output_count; /* 1..MCR_FP_MAX_OUTPUTS */
-	__u32 max_ip_bytes; /* smallest egress MTU of the outputs */
+	/* The largest arriving IP packet (header included) every output's copy
+	 * fits its egress MTU with: a translated copy's header is 20 bytes
+	 * longer (to IPv6) or shorter (to IPv4). */
+	__u32 max_ip_bytes;
 };
 
 /* Per-CPU counters. Bytes are UDP payload bytes, as the worker counts them,
@@ -80,7 +102,7 @@ struct mcr_fp_attachment {
 /* Why a frame went to the stack (and so to the worker) unchanged; index of
  * the pass_counts per-CPU array. Keep pass_reason_name() in step. */
 enum mcr_fp_pass_reason {
-	MCR_FP_PASS_NOT_IPV4 = 0,    /* EtherType is not IPv4 */
+	MCR_FP_PASS_NOT_IPV4 = 0,    /* EtherType is neither IPv4 nor IPv6 (name kept for scripts) */
 	MCR_FP_PASS_MALFORMED,       /* truncated or inconsistent lengths */
 	MCR_FP_PASS_FRAGMENT,        /* MF set or fragment offset != 0 */
 	MCR_FP_PASS_IP_OPTIONS,      /* IHL > 5 */
@@ -90,9 +112,13 @@ enum mcr_fp_pass_reason {
 	MCR_FP_PASS_AGGREGATED,      /* GRO merged several datagrams */
 	MCR_FP_PASS_NO_RULE,         /* no rule for (group, port[, source]) */
 	MCR_FP_PASS_RULE_CHANGING,   /* the rule was being replaced */
-	MCR_FP_PASS_TTL_EXPIRED,     /* TTL <= 1 and the rule does not forward it */
+	MCR_FP_PASS_TTL_EXPIRED,     /* TTL or hop limit <= 1 and the rule does not forward it */
 	MCR_FP_PASS_TOO_BIG,         /* IP packet over an output's MTU */
 	MCR_FP_PASS_KERNEL_REFUSED,  /* pulling or trimming the skb failed */
+	/* Appended, so the older reasons keep their indices. */
+	MCR_FP_PASS_IPV6_EXTENSION_HEADERS,     /* IPv6 next header is an extension header */
+	MCR_FP_PASS_ZERO_UDP_CHECKSUM,          /* IPv6 UDP checksum 0 (invalid, RFC 8200) */
+	MCR_FP_PASS_TRANSLATION_NEEDS_CHECKSUM, /* IPv4 UDP checksum 0 and an IPv6 output */
 	MCR_FP_PASS_REASONS
 };
 

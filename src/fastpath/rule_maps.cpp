@@ -12,12 +12,25 @@
 #include <bpf/libbpf.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
+#include <limits>
 #include <cstring>
 #include <set>
 #include <string>
 
 namespace mcr::fastpath {
+
+using dataplane::load_be32;
+
+RuleMatch::RuleMatch(const IpAddress& group_address, const std::optional<IpAddress>& source_address,
+                     std::uint16_t udp_port)
+    : group(group_address),
+      source(source_address ? *source_address
+                            : (group_address.is_ipv4() ? IpAddress::from_ipv4(0) : IpAddress::from_ipv6({}))),
+      port(udp_port)
+{
+}
 
 static_assert(kMaxRules == MCR_FP_MAX_RULES);
 static_assert(kMaxOutputs == MCR_FP_MAX_OUTPUTS);
@@ -36,51 +49,94 @@ Status bpf_status(int result, const std::string& what)
     return Error{"", what + ": " + std::strerror(-result)};
 }
 
+void copy_address(const IpAddress& address, __u32 (&words)[4])
+{
+    const std::size_t bytes = address.is_ipv4() ? 4 : 16;
+    std::memset(words, 0, sizeof(words));
+    std::memcpy(words, address.bytes().data(), bytes);
+}
+
+IpAddress address_of(std::uint8_t family, const __u32 (&words)[4])
+{
+    std::array<std::uint8_t, 16> bytes{};
+    std::memcpy(bytes.data(), words, bytes.size());
+    if (family == MCR_FP_FAMILY_IPV6)
+        return IpAddress::from_ipv6(bytes);
+    return IpAddress::from_ipv4(load_be32(bytes.data()));
+}
+
+std::uint8_t family_of(const IpAddress& address)
+{
+    return address.is_ipv4() ? MCR_FP_FAMILY_IPV4 : MCR_FP_FAMILY_IPV6;
+}
+
 mcr_fp_rule_key key_of(const RuleMatch& match)
 {
     mcr_fp_rule_key key{};
-    key.group = htonl(match.group);
-    key.source = htonl(match.source);
+    copy_address(match.group, key.group);
+    copy_address(match.source, key.source);
     key.port = htons(match.port);
+    key.family = family_of(match.group);
     return key;
 }
 
 RuleMatch match_of(const mcr_fp_rule_key& key)
 {
-    return RuleMatch{ntohl(key.group), ntohl(key.source), ntohs(key.port)};
+    RuleMatch match;
+    match.group = address_of(key.family, key.group);
+    match.source = address_of(key.family, key.source);
+    match.port = ntohs(key.port);
+    return match;
+}
+
+// The IP header a copy of this family carries.
+unsigned ip_header_bytes(const IpAddress& address)
+{
+    return address.is_ipv4() ? 20U : 40U;
 }
 
 Status validate(const FastRule& rule)
 {
+    if (rule.match.source.family() != rule.match.group.family())
+        return Error{"match.source", "must be of the group's family"};
     if (rule.outputs.empty() || rule.outputs.size() > kMaxOutputs)
         return Error{"outputs", "must hold 1.." + std::to_string(kMaxOutputs) + " outputs, got " +
                                     std::to_string(rule.outputs.size())};
     for (std::size_t i = 0; i < rule.outputs.size(); ++i) {
         const Output& output = rule.outputs[i];
         const std::string path = "outputs[" + std::to_string(i) + "]";
-        if (!output.rewrite.multicast)
+        if (!output.multicast)
             return Error{path, "a unicast output needs the kernel's routing, which the fast path does not do"};
         if (output.ifindex <= 0)
             return Error{path + ".ifindex", "must be an interface index, got " + std::to_string(output.ifindex)};
         if (output.mtu < kMinMtu || output.mtu > 65535)
             return Error{path + ".mtu", "must be " + std::to_string(kMinMtu) + "..65535, got " +
                                             std::to_string(output.mtu)};
-        if (output.rewrite.ttl && *output.rewrite.ttl == 0)
+        if (output.ttl && *output.ttl == 0)
             return Error{path + ".ttl", "must be 1..255, got 0"};
+        const bool translated = output.destination_address.family() != rule.match.group.family();
+        if (translated && !output.source_address)
+            return Error{path + ".source_address", "a translated copy needs the egress interface's address of its family"};
+        if (translated && output.source_address->family() != output.destination_address.family())
+            return Error{path + ".source_address", "must be of the destination's family"};
     }
     return Ok{};
 }
 
-mcr_fp_output output_entry(const Output& output)
+mcr_fp_output output_entry(const Output& output, std::size_t counter)
 {
     mcr_fp_output entry{};
-    std::memcpy(entry.destination_mac, output.rewrite.destination_mac.data(), sizeof(entry.destination_mac));
-    std::memcpy(entry.source_mac, output.rewrite.source_mac.data(), sizeof(entry.source_mac));
+    std::memcpy(entry.destination_mac, output.destination_mac.data(), sizeof(entry.destination_mac));
+    std::memcpy(entry.source_mac, output.source_mac.data(), sizeof(entry.source_mac));
     entry.ifindex = static_cast<std::uint32_t>(output.ifindex);
-    std::memcpy(&entry.destination_address, output.rewrite.destination_address.data(), 4); // network order
-    entry.destination_port = htons(output.rewrite.destination_port);
-    entry.has_ttl = output.rewrite.ttl ? 1 : 0;
-    entry.ttl = output.rewrite.ttl.value_or(0);
+    copy_address(output.destination_address, entry.destination_address);
+    if (output.source_address)
+        copy_address(*output.source_address, entry.source_address);
+    entry.destination_port = htons(output.destination_port);
+    entry.has_ttl = output.ttl ? 1 : 0;
+    entry.ttl = output.ttl.value_or(0);
+    entry.family = family_of(output.destination_address);
+    entry.counter = static_cast<std::uint8_t>(counter);
     return entry;
 }
 
@@ -159,11 +215,26 @@ Status RuleMaps::write_version(std::uint32_t slot, const FastRule& rule)
     version.key = key_of(rule.match);
     version.flags = rule.forward_expired_ttl ? MCR_FP_FORWARD_EXPIRED_TTL : 0U;
     version.output_count = static_cast<std::uint32_t>(rule.outputs.size());
-    version.max_ip_bytes = 65535;
-    for (std::size_t i = 0; i < rule.outputs.size(); ++i) {
-        version.max_ip_bytes = std::min(version.max_ip_bytes, rule.outputs[i].mtu);
-        const mcr_fp_output entry = output_entry(rule.outputs[i]);
-        const auto index = static_cast<std::uint32_t>(slot * kMaxOutputs + i);
+    version.max_ip_bytes = std::numeric_limits<std::uint32_t>::max();
+    // Outputs of the input's family first, so the program changes a frame's
+    // family at most once; each keeps its place in the rule for counting.
+    std::vector<std::size_t> order(rule.outputs.size());
+    for (std::size_t i = 0; i < order.size(); ++i)
+        order[i] = i;
+    const auto same_family = [&](std::size_t i) {
+        return rule.outputs[i].destination_address.family() == rule.match.group.family();
+    };
+    std::stable_partition(order.begin(), order.end(), same_family);
+    const unsigned input_header = ip_header_bytes(rule.match.group);
+    for (std::size_t position = 0; position < order.size(); ++position) {
+        const Output& output = rule.outputs[order[position]];
+        if (!same_family(order[position]))
+            version.flags |= MCR_FP_TRANSLATES;
+        // The arriving packet's length at which this copy just fits.
+        const unsigned fits = output.mtu + input_header - ip_header_bytes(output.destination_address);
+        version.max_ip_bytes = std::min(version.max_ip_bytes, fits);
+        const mcr_fp_output entry = output_entry(output, order[position]);
+        const auto index = static_cast<std::uint32_t>(slot * kMaxOutputs + position);
         if (Status status = bpf_status(bpf_map_update_elem(fds_.version_outputs.get(), &index, &entry, BPF_ANY),
                                        "cannot write an output");
             !status)

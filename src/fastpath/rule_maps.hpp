@@ -3,6 +3,7 @@
 // switched as a whole, so no frame ever sees half of one.
 #pragma once
 
+#include "core/address.hpp"
 #include "core/result.hpp"
 #include "dataplane/packet_rewrite.hpp"
 #include "fast_path.hpp"
@@ -10,6 +11,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
 #include <tuple>
 #include <vector>
@@ -20,11 +22,21 @@ inline constexpr std::size_t kMaxRules = 512;   // MCR_FP_MAX_RULES
 inline constexpr std::size_t kMaxOutputs = 16;  // MCR_FP_MAX_OUTPUTS
 inline constexpr unsigned kMinMtu = 68;         // RFC 791
 
-// What a rule matches; host byte order.
+// What a rule matches: a group of either family, the SSM source or none,
+// the UDP destination port.
 struct RuleMatch {
-    std::uint32_t group = 0;
-    std::uint32_t source = 0; // 0: any source
+    IpAddress group;
+    IpAddress source; // unspecified (0.0.0.0 or ::): any source
     std::uint16_t port = 0;
+
+    RuleMatch() = default;
+    // IPv4, addresses in host byte order; source 0: any source.
+    RuleMatch(std::uint32_t ipv4_group, std::uint32_t ipv4_source, std::uint16_t udp_port)
+        : group(IpAddress::from_ipv4(ipv4_group)), source(IpAddress::from_ipv4(ipv4_source)), port(udp_port)
+    {
+    }
+    // Either family; no source: any source.
+    RuleMatch(const IpAddress& group_address, const std::optional<IpAddress>& source_address, std::uint16_t udp_port);
 
     friend bool operator==(const RuleMatch&, const RuleMatch&) = default;
     // Spelled out: clang-tidy 14 misreads a defaulted operator<=>.
@@ -34,12 +46,21 @@ struct RuleMatch {
     }
 };
 
-// An output the fast path can serve: a multicast copy leaving an interface.
-// Outputs the kernel must route (unicast) keep their rule on the userspace path.
+// An output the fast path can serve: a multicast copy leaving an interface,
+// of the input's family or translated to the other one. Outputs the kernel
+// must route (unicast) keep their rule on the userspace path.
 struct Output {
     int ifindex = 0;
-    unsigned mtu = 1500;              // IP MTU of the egress interface
-    dataplane::OutputRewrite rewrite; // the same description the worker rewrites with
+    unsigned mtu = 1500;                      // IP MTU of the egress interface
+    bool multicast = true;                    // false: unicast, refused by install()
+    dataplane::MacAddress destination_mac{};  // 01:00:5e:... or 33:33:... of the group
+    dataplane::MacAddress source_mac{};       // the egress interface's MAC
+    IpAddress destination_address;            // its family is the copy's
+    std::uint16_t destination_port = 0;       // host order
+    std::optional<std::uint8_t> ttl;          // TTL or hop limit; unset: arriving - 1
+    // A translated copy's IP source: the egress interface's address of the
+    // copy's family (v6design point 3). Required exactly when the families differ.
+    std::optional<IpAddress> source_address;
 };
 
 struct FastRule {

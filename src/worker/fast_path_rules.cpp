@@ -43,23 +43,25 @@ int bound_ifindex(int packet_fd)
 
 fastpath::RuleMatch match_of(const Rule& rule)
 {
-    return fastpath::RuleMatch{rule.input.address.ipv4(), rule.input.source ? rule.input.source->ipv4() : 0,
-                               rule.input.port};
+    return fastpath::RuleMatch{rule.input.address, rule.input.source, rule.input.port};
+}
+
+// RFC 2464: 33:33 followed by the low 32 bits of the IPv6 group.
+dataplane::MacAddress ipv6_multicast_mac(const IpAddress& group)
+{
+    const auto& bytes = group.bytes();
+    return {0x33, 0x33, bytes[12], bytes[13], bytes[14], bytes[15]};
 }
 
 // The rule as the tc program runs it, or why it cannot (a pass reason's
 // sibling: shown as the rule's "path_reason").
-Result<fastpath::FastRule, std::string> translate(const Rule& rule, const std::vector<EgressTarget>& targets,
-                                                  const WorkerConfig& config)
+Result<fastpath::FastRule, std::string> translate(const Rule& rule, std::size_t rule_index,
+                                                  const std::vector<EgressTarget>& targets, const WorkerConfig& config)
 {
     if (!rule.fast_path)
         return std::string("off");   // the rule's "fast_path": "off"
     if (rule.inspect != StreamInspection::none)
         return std::string("inspect"); // stream health is tracked by the worker (core/rule.hpp)
-    if (!rule.input.address.is_ipv4() ||
-        std::any_of(rule.outputs.begin(), rule.outputs.end(),
-                    [](const RuleOutput& output) { return !output.address.is_ipv4(); }))
-        return std::string("ipv6"); // IPv6 and translation: the worker's until the program has them
     if (!rule.input.address.is_multicast())
         return std::string("unicast-input");
     if (rule.outputs.size() > fastpath::kMaxOutputs || rule.outputs.size() != targets.size())
@@ -72,6 +74,15 @@ Result<fastpath::FastRule, std::string> translate(const Rule& rule, const std::v
         const EgressTarget& target = targets[i];
         if (!output.address.is_multicast())
             return std::string("unicast-output"); // the kernel's routing: the userspace path's UDP socket
+        // A translated copy's IP source is the egress interface's address
+        // of its family, which the supervisor resolves into the worker
+        // config; without one the worker counts the copies (no_source_address).
+        std::optional<IpAddress> source;
+        if (output.address.family() != rule.input.address.family()) {
+            source = config.source_address(rule_index, i);
+            if (!source)
+                return std::string("no-source-address");
+        }
         if (target.fd < 0)
             return std::string("output-interface-missing");
         const int ifindex = bound_ifindex(target.fd);
@@ -83,8 +94,14 @@ Result<fastpath::FastRule, std::string> translate(const Rule& rule, const std::v
         fastpath::Output out;
         out.ifindex = ifindex;
         out.mtu = egress == config.egress.end() ? kDefaultEgressMtu : std::min(egress->second.mtu, 65535U);
-        out.rewrite = target.rewrite;
-        fast.outputs.push_back(out); // trivially copyable
+        out.destination_mac = output.address.is_ipv4() ? dataplane::multicast_mac(output.address.ipv4())
+                                                       : ipv6_multicast_mac(output.address);
+        out.source_mac = target.rewrite.source_mac;
+        out.destination_address = output.address;
+        out.destination_port = output.port;
+        out.ttl = output.ttl;
+        out.source_address = source;
+        fast.outputs.push_back(out);
     }
     return fast;
 }
@@ -254,8 +271,8 @@ void FastPathRules::apply(const WorkerConfig& config, const NamedFds& sockets,
 
     std::vector<Result<fastpath::FastRule, std::string>> translated;
     for (std::size_t r = 0; r < config.rules.size(); ++r)
-        translated.push_back(translate(config.rules[r], r < targets.size() ? targets[r] : std::vector<EgressTarget>{},
-                                       config));
+        translated.push_back(translate(config.rules[r], r,
+                                       r < targets.size() ? targets[r] : std::vector<EgressTarget>{}, config));
     // The program looks up the exact source, then any source: an any-source
     // rule on the fast path would take the frames of a source-specific rule
     // of the same group and port left on the userspace path.

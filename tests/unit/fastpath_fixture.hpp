@@ -104,12 +104,12 @@ inline fastpath::Output multicast_output(std::uint32_t group, std::uint16_t port
 {
     fastpath::Output output;
     output.ifindex = ifindex;
-    output.rewrite.destination_mac = dataplane::multicast_mac(group);
-    output.rewrite.source_mac = {0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee};
-    output.rewrite.destination_address = dataplane::ipv4_address_bytes(group);
-    output.rewrite.destination_port = port;
+    output.destination_mac = dataplane::multicast_mac(group);
+    output.source_mac = {0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee};
+    output.destination_address = IpAddress::from_ipv4(group);
+    output.destination_port = port;
     if (ttl) // not a plain copy: GCC 12 warns about a disengaged optional's storage
-        output.rewrite.ttl = *ttl;
+        output.ttl = *ttl;
     return output;
 }
 
@@ -122,30 +122,49 @@ inline fastpath::FastRule rule_for(std::uint32_t group, std::uint16_t port, std:
     return rule;
 }
 
+// The worker's description of an output, for comparing with its rewrite.
+inline dataplane::OutputRewrite rewrite_of(const fastpath::Output& output)
+{
+    dataplane::OutputRewrite rewrite;
+    rewrite.multicast = output.multicast;
+    rewrite.family = output.destination_address.family();
+    rewrite.destination_mac = output.destination_mac;
+    rewrite.source_mac = output.source_mac;
+    rewrite.destination_address = output.destination_address.bytes();
+    if (output.source_address)
+        rewrite.source_address = output.source_address->bytes();
+    rewrite.destination_port = output.destination_port;
+    if (output.ttl)
+        rewrite.ttl = *output.ttl;
+    return rewrite;
+}
+
 // What the worker would send for `frame` on `output` (empty: it would not).
 inline std::vector<std::uint8_t> userspace_copy(std::span<const std::uint8_t> frame, const fastpath::Output& output)
 {
     const auto parsed = dataplane::parse_frame(frame);
     if (parsed.kind != dataplane::FrameClass::accepted)
         return {};
-    std::vector<std::uint8_t> copy(dataplane::rewritten_length(parsed.udp, output.rewrite));
-    const std::size_t length = dataplane::rewrite_for_output(parsed.udp, output.rewrite, copy);
+    const dataplane::OutputRewrite rewrite = rewrite_of(output);
+    std::vector<std::uint8_t> copy(dataplane::rewritten_length(parsed.udp, rewrite));
+    const std::size_t length = dataplane::rewrite_for_output(parsed.udp, rewrite, copy);
     REQUIRE(length == copy.size());
     return copy;
 }
 
 // BPF_PROG_TEST_RUN refuses (EINVAL) a frame shorter than an Ethernet
-// header, and on Linux 6.18 also an IPv4 (IPv6) frame without a whole IP
+// header, and on Linux 6.18 also an IPv4 or IPv6 frame without a whole IP
 // (base) header.
 inline bool test_run_accepts(std::span<const std::uint8_t> frame)
 {
     if (frame.size() < dataplane::kEthernetHeaderBytes)
         return false;
     const std::uint16_t ether_type = dataplane::load_be16(frame.data() + 12);
-    if (ether_type == dataplane::kEtherTypeIpv6)
-        return frame.size() >= dataplane::kEthernetHeaderBytes + dataplane::kIpv6HeaderBytes;
-    return ether_type != dataplane::kEtherTypeIpv4 ||
-           frame.size() >= dataplane::kEthernetHeaderBytes + dataplane::kIpv4MinHeaderBytes;
+    if (ether_type == dataplane::kEtherTypeIpv4)
+        return frame.size() >= dataplane::kEthernetHeaderBytes + dataplane::kIpv4MinHeaderBytes;
+    if (ether_type == 0x86dd)
+        return frame.size() >= dataplane::kEthernetHeaderBytes + 40;
+    return true;
 }
 
 // The only non-zero count in `after` minus `before`, if exactly one reason

@@ -223,7 +223,8 @@ TEST_CASE("each reason a frame goes to the stack is counted once, and the frame 
     // A version slot that names another key: what a frame finds when a hash
     // element is reused under it during a replace.
     mcr_fp_rule_version stranger{};
-    stranger.key.group = htonl(0xef090909);
+    stranger.key.group[0] = htonl(0xef090909);
+    stranger.key.family = MCR_FP_FAMILY_IPV4;
     stranger.output_count = 1;
     stranger.max_ip_bytes = 1500;
     const std::uint32_t slot = 0; // the first rule's first version

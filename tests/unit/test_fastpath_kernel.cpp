@@ -195,7 +195,7 @@ TEST_CASE("install refuses what the fast path cannot do, naming the field")
 {
     Relay relay = Relay::load();
     auto unicast = multicast_output(0xc6336409, 6000);
-    unicast.rewrite.multicast = false;
+    unicast.multicast = false;
     const auto message = [&](const fastpath::FastRule& rule) {
         const Status status = relay.maps.install(rule);
         return status.ok() ? std::string("accepted") : status.error().message();
