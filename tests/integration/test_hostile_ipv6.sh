@@ -60,12 +60,9 @@ worker_stop w
 gen_recv_stop hbh
 gen_recv_stop hl
 
-check_eq "valid stream unique at the sink" "$STREAM" "$(json_get "$(scratch valid.json)" unique)"
-check_eq "valid stream lost" 0 "$(json_get "$(scratch valid.json)" lost)"
-check_eq "valid stream duplicated" 0 "$(json_get "$(scratch valid.json)" duplicated)"
+check_received valid "$STREAM"
 check_eq "valid stream: no foreign datagram at its sink" 0 "$(json_get "$(scratch valid.json)" invalid)"
-check_eq "rule r1 packets (the stream only)" "$STREAM" "$(worker_stat w rules.name=r1.packets)"
-check_eq "rule r1 out0 packets" "$STREAM" "$(worker_stat w rules.name=r1.outputs.0.packets)"
+check_relayed w r1 "$STREAM"
 check_eq "ingress malformed (truncated UDP header, payload length past the frame)" "$((2 * ROUNDS))" \
     "$(worker_stat w ingress.malformed)"
 check_eq "ingress ipv6_extension_chain (overlong, nine headers, late hop-by-hop)" "$((3 * ROUNDS))" \

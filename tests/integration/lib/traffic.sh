@@ -186,6 +186,26 @@ check_fast_share() {
     done
 }
 
+# check_received NAME COUNT: receiver NAME got COUNT distinct packets, none
+# lost and none twice (the sink side of an exact count).
+check_received() {
+    check_eq "$1 unique" "$2" "$(json_get "$(scratch "$1.json")" unique)"
+    check_eq "$1 lost" 0 "$(json_get "$(scratch "$1.json")" lost)"
+    check_eq "$1 duplicated" 0 "$(json_get "$(scratch "$1.json")" duplicated)"
+}
+
+# check_relayed NAME RULE COUNT: worker NAME counted COUNT packets for RULE
+# and for each of its outputs (the relay side of an exact count).
+check_relayed() {
+    local outputs o
+    check_eq "rule $2 packets" "$3" "$(worker_stat "$1" "rules.name=$2.packets")"
+    outputs=$(worker_stat "$1" "rules.name=$2.outputs" | "$MCRT_PYTHON" -c 'import json,sys; print(len(json.load(sys.stdin)))')
+    for ((o = 0; o < outputs; o++)); do
+        check_eq "rule $2 output $o ($(worker_stat "$1" "rules.name=$2.outputs.$o.interface")) packets" "$3" \
+            "$(worker_stat "$1" "rules.name=$2.outputs.$o.packets")"
+    done
+}
+
 # fast_pass NAME REASON: frames the program left to the stack for REASON
 # (fastpath/pass_reason.cpp names), from worker NAME's stats.
 fast_pass() { worker_stat "$1" "fast_path.pass.$2"; }
