@@ -82,9 +82,8 @@ FrameClass parse_ipv4(std::span<const std::uint8_t> frame, UdpFrameView& view) n
     view.traffic_class = ip[1];
     view.ttl = ip[8];
     view.ip_checksum = load_be16(ip + 10);
-    // The view's other 12 address bytes stay zero (value-initialised).
-    std::memcpy(view.source_address.data(), ip + 12, 4);
-    std::memcpy(view.destination_address.data(), ip + 16, 4);
+    view.source_address = ipv4_address_bytes(load_be32(ip + 12));
+    view.destination_address = ipv4_address_bytes(load_be32(ip + 16));
     return FrameClass::accepted;
 }
 

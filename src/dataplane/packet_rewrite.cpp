@@ -30,11 +30,19 @@ std::size_t address_bytes(AddressFamily family) noexcept
     return family == AddressFamily::ipv4 ? 4 : 16;
 }
 
-// The pseudo-header's address words of one family.
+// The pseudo-header's address words of one family, unfolded (at most 16
+// words of 16 bits: no overflow). Inlined 32-bit loads: this runs for every
+// IPv6 and translated copy.
 std::uint32_t address_sum(AddressFamily family, const AddressBytes& source, const AddressBytes& destination) noexcept
 {
     const std::size_t n = address_bytes(family);
-    return checksum_accumulate({destination.data(), n}, checksum_accumulate({source.data(), n}, 0));
+    std::uint32_t sum = 0;
+    for (std::size_t i = 0; i < n; i += 4) {
+        const std::uint32_t s = load_be32(source.data() + i);
+        const std::uint32_t d = load_be32(destination.data() + i);
+        sum += (s >> 16) + (s & 0xffffU) + (d >> 16) + (d & 0xffffU);
+    }
+    return sum;
 }
 
 // A computed 0 is sent as 0xffff, since 0 would mean "none".

@@ -19,14 +19,32 @@ namespace mcr::dataplane {
 // 0.0.0.0 and :: are never a valid SSM source.
 inline constexpr AddressBytes kAnySource{};
 
-struct RuleKey {
-    AddressBytes destination_address{};    // as AddressBytes says (frame.hpp)
+// A table per family: IPv4 keys stay as small (and as fast to hash and
+// compare) as before IPv6 came; IPv6 keys carry the 16-byte addresses.
+struct Ipv4RuleKey {
+    std::uint32_t destination_address = 0; // host order
+    std::uint32_t source_address = 0;      // 0: any source
+    std::uint16_t destination_port = 0;
+    std::uint8_t protocol = 0;
+
+    friend bool operator==(const Ipv4RuleKey&, const Ipv4RuleKey&) = default;
+};
+
+struct Ipv6RuleKey {
+    AddressBytes destination_address{};
     AddressBytes source_address = kAnySource;
     std::uint16_t destination_port = 0;
     std::uint8_t protocol = 0;
-    AddressFamily family = AddressFamily::ipv4;
 
-    friend bool operator==(const RuleKey&, const RuleKey&) = default;
+    // Word by word: the defaulted comparison calls memcmp per array.
+    friend bool operator==(const Ipv6RuleKey& a, const Ipv6RuleKey& b) noexcept;
+};
+
+template <typename Key>
+struct RuleSlot {
+    Key key;
+    std::uint32_t rule_index = 0;
+    bool used = false;
 };
 
 class RuleTable {
@@ -38,7 +56,8 @@ public:
     // with the same input.
     [[nodiscard]] static Result<RuleTable> build(std::span<const Rule> rules);
 
-    // Index into the `rules` given to build(), SSM match first.
+    // Index into the `rules` given to build(), SSM match first. Addresses as
+    // AddressBytes says (frame.hpp).
     [[nodiscard]] std::optional<std::size_t> lookup(AddressFamily family, const AddressBytes& destination_address,
                                                     std::uint16_t destination_port, std::uint8_t protocol,
                                                     const AddressBytes& source_address) const noexcept;
@@ -51,15 +70,8 @@ public:
     [[nodiscard]] std::size_t size() const noexcept { return entries_; }
 
 private:
-    struct Slot {
-        RuleKey key;
-        std::uint32_t rule_index = 0;
-        bool used = false;
-    };
-    [[nodiscard]] std::optional<std::size_t> find(const RuleKey& key) const noexcept;
-    [[nodiscard]] bool insert(const RuleKey& key, std::uint32_t rule_index);
-
-    std::vector<Slot> slots_; // power-of-two size, at most half full
+    std::vector<RuleSlot<Ipv4RuleKey>> slots4_; // power-of-two size, at most half full
+    std::vector<RuleSlot<Ipv6RuleKey>> slots6_; // the same
     std::size_t entries_ = 0;
 };
 
