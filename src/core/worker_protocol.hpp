@@ -8,10 +8,17 @@
 // per connection; the same vtables and fd passing ('h') work there.
 #pragma once
 
+#include <cstdint>
+#include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace mcr::worker_protocol {
+
+// Outputs (rule name, output index) with "listeners": "required" that have
+// listeners now: SetListeners' argument and the config's "listening".
+using ListeningOutputs = std::set<std::pair<std::string, std::uint32_t>>;
 
 // ---- FD names (FDNAME= in the FD store, LISTEN_FDNAMES= on restart) -------
 // systemd forbids ':' in fd names (LISTEN_FDNAMES is ':'-separated), so the
@@ -73,6 +80,11 @@ inline constexpr const char* kSupervisorInterface = "org.mcr.Relay.Worker1";
 //   SetConfig(s config, a{sh} sockets) -> ()   new rules; sockets added or replaced
 //                                              (an empty dict keeps the current ones)
 //   GetStats() -> s                              counters JSON (below)
+//   SetListeners(a(su) listening) -> ()          the outputs with "listeners": "required"
+//                                                that have listeners now, as (rule name,
+//                                                output index); the others hold their copies
+//                                                (counted as "no_listener"). The whole set
+//                                                each time, so a lost or reordered call heals.
 inline constexpr const char* kWorkerInterface = "org.mcr.Relay.WorkerAgent1";
 
 // Default path of the supervisor's worker socket (per instance for mcrd@NS:
@@ -84,7 +96,8 @@ inline constexpr const char* kDefaultWorkerSocket = "/run/mcr/worker.sock";
 //   { "interface": "in0",                      // ingress interface name
 //     "rules": [ <rule_to_json(rule)>... ],    // only rules whose input is on "interface"
 //     "egress": { "out0": { "mtu": 1500 } },   // one entry per output interface
-//     "receive_buffer_bytes": 16777216 }
+//     "receive_buffer_bytes": 16777216,
+//     "listening": [ ["video1", 0], ... ] }        // as SetListeners; absent: none
 //
 // Stats (GetStats, and the worker's --stats-file):
 //   { "interface": "in0", "uptime_ms": 1234,
@@ -98,6 +111,8 @@ inline constexpr const char* kDefaultWorkerSocket = "/run/mcr/worker.sock";
 //                                 "packets": N, "bytes": N,
 //                                 "drops": { "no_buffer": N, "would_block": N,
 //                                            "too_big": N, "send_error": N } } ] } ] }
+// An output with "listeners": "required" adds "no_listener": N, the copies
+// held while no listener was known (not a drop).
 // With the fast path (mcrd-worker built with it), rule and output "packets"
 // and "bytes" are the sum of both paths, and the fast path's share is added:
 //   rules[i]: "path": "tc" | "tc-legacy" | "userspace", "path_reason": "…" (userspace only),

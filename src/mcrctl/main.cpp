@@ -50,7 +50,7 @@ int run(int argc, char** argv)
     auto* add = app.add_subcommand("add", "Add a rule");
     add->add_option("NAME", line.rule_name, "Rule name: [A-Za-z0-9_.-], up to 64 characters")->required();
     add->add_option("--in", line.input, "Input IF:GROUP:PORT[@SOURCE]")->required();
-    add->add_option("--out", line.outputs, "Output IF:ADDRESS:PORT[:TTL] (repeat for fan-out)")
+    add->add_option("--out", line.outputs, "Output IF:ADDRESS:PORT[:TTL][+listeners] (repeat for fan-out; +listeners: send only while IGMP reports listeners)")
         ->required()
         ->allow_extra_args(false);   // one value per --out: "--out A NAME" keeps NAME positional
     add->add_option("--fast-path", line.add_settings.fast_path, "auto|off: may the kernel's fast path relay this rule")

@@ -8,7 +8,7 @@
 
 namespace mcr::membership {
 
-InterfaceMembership::InterfaceMembership(AddressFamily family, MembershipConfig config)
+InterfaceMembership::InterfaceMembership(AddressFamily family, const MembershipConfig& config)
     : family_(family), config_(config), effective_(config), own_address_(unspecified())
 {
 }

@@ -59,7 +59,7 @@ struct GroupView {
 
 class InterfaceMembership {
 public:
-    InterfaceMembership(AddressFamily family, MembershipConfig config);
+    InterfaceMembership(AddressFamily family, const MembershipConfig& config);
 
     // Our address on the interface (the lowest wins the election); while it
     // is unspecified we cannot send queries, so we never claim the role.

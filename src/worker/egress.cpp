@@ -66,12 +66,16 @@ std::vector<std::vector<EgressTarget>> build_egress_targets(const WorkerConfig& 
 {
     std::vector<std::vector<EgressTarget>> targets;
     targets.reserve(config.rules.size());
-    for (const Rule& rule : config.rules) {
+    const std::vector<std::vector<bool>> held = held_outputs(config);
+    for (std::size_t r = 0; r < config.rules.size(); ++r) {
+        const Rule& rule = config.rules[r];
         auto& row = targets.emplace_back();
-        for (const RuleOutput& output : rule.outputs) {
+        for (std::size_t o = 0; o < rule.outputs.size(); ++o) {
+            const RuleOutput& output = rule.outputs[o];
             const auto egress = config.egress.find(output.interface);
             const unsigned mtu = egress == config.egress.end() ? kDefaultEgressMtu : egress->second.mtu;
             row.push_back(target_for(output, mtu, sockets, rule.name));
+            row.back().held = held[r][o];
         }
     }
     return targets;

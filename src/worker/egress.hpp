@@ -28,6 +28,9 @@ struct EgressTarget {
     std::size_t max_bytes = 0;           // largest copy the interface's MTU takes
     sockaddr_in unicast_destination{};   // unicast outputs only
     int unicast_ttl = kDefaultUnicastTtl;
+    // The output requires listeners and has none now: copies are counted
+    // (no_listener) instead of sent.
+    bool held = false;
 };
 
 // targets[rule][output]. MACs come from getsockname() on each pkt.<if>

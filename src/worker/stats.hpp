@@ -20,6 +20,9 @@ struct OutputCounters {
     std::uint64_t would_block = 0; // socket buffer full (EAGAIN/ENOBUFS)
     std::uint64_t too_big = 0;     // larger than the egress MTU (or EMSGSIZE)
     std::uint64_t send_error = 0;  // any other send failure, or no socket for the output
+    // Copies not sent because the output's "listeners" is "required" and no
+    // listener is known on its interface: the policy, not a drop.
+    std::uint64_t no_listener = 0;
 };
 
 struct RuleCounters {

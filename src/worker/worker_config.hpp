@@ -5,8 +5,14 @@
 
 #include "core/result.hpp"
 #include "core/rule.hpp"
+#include "core/worker_protocol.hpp"
 
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
 #include <map>
+#include <set>
+#include <utility>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +34,8 @@ struct EgressInterface {
     bool usable = true;
 };
 
+using worker_protocol::ListeningOutputs;
+
 struct WorkerConfig {
     std::string interface;                          // ingress interface
     std::vector<Rule> rules;                        // every input on `interface`
@@ -36,7 +44,19 @@ struct WorkerConfig {
     // The ingress interface's MTU: sizes the receive ring's blocks. Unknown
     // (an older supervisor): a jumbo frame must fit.
     unsigned ingress_mtu = 9000;
+    // Outputs whose "listeners" is "required" that have listeners now, as
+    // (rule name, output index): the supervisor's membership view when the
+    // config was made (later changes come by SetListeners).
+    ListeningOutputs listening;
 };
+
+// [["video1", 0], ...]: the form of "listening" in the config and, as
+// a(su), of SetListeners (core/worker_protocol.hpp).
+[[nodiscard]] Result<ListeningOutputs> listening_from_json(const nlohmann::json& value);
+
+// Per rule, per output: whether copies wait for a listener (the output
+// requires one and `config.listening` does not name it).
+[[nodiscard]] std::vector<std::vector<bool>> held_outputs(const WorkerConfig& config);
 
 // Text -> config. Errors carry a JSON path ("rules[1].outputs[0].interface")
 // and quote the bad value. Rules are validated with validate_rule(); inputs

@@ -27,7 +27,7 @@ MembershipConfig test_config()
 }
 
 struct Fixture {
-    explicit Fixture(MembershipConfig config = test_config(), const std::string& own = "192.0.2.1")
+    explicit Fixture(const MembershipConfig& config = test_config(), const std::string& own = "192.0.2.1")
         : engine(mcr::AddressFamily::ipv4, config)
     {
         engine.set_own_address(ip(own), now);

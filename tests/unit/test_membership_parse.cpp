@@ -1,6 +1,7 @@
 // Proves IGMP/MLD message validation and parsing against crafted and
 // hostile datagrams (bad checksums, truncation, source counts longer than
 // the packet), the time codes, and that built queries parse back equal.
+#include "membership/ip_envelope.hpp"
 #include "membership/membership_config.hpp"
 #include "membership/message_parse.hpp"
 #include "membership/query_build.hpp"
@@ -289,4 +290,79 @@ TEST_CASE("router alert constants: IPv4 option 148 length 4, IPv6 hop-by-hop opt
     CHECK(kIpv6RouterAlertHopByHop[3] == 2);
     CHECK(report_group(mcr::AddressFamily::ipv4) == ip("224.0.0.22"));
     CHECK(report_group(mcr::AddressFamily::ipv6) == ip("ff02::16"));
+}
+
+TEST_CASE("IPv4 envelope: TTL, router alert among other options, addresses, payload by total length")
+{
+    const Bytes igmp = igmp_v3_report({{2, "239.1.1.1", {}}});
+    // IHL 6: the 20-byte header and the 4-byte router alert option.
+    Bytes d = {0x46, 0xc0, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 192, 0, 2, 10, 224, 0, 0, 22, 0x94, 0x04, 0x00, 0x00};
+    d.insert(d.end(), igmp.begin(), igmp.end());
+    d.insert(d.end(), {0xee, 0xee}); // Ethernet padding past the total length
+    const std::size_t total = d.size() - 2;
+    d[2] = static_cast<std::uint8_t>(total >> 8);
+    d[3] = static_cast<std::uint8_t>(total);
+    auto packet = unwrap_ipv4(d);
+    REQUIRE(packet.ok());
+    CHECK(packet->router_alert);
+    CHECK(packet->hop_limit == 1);
+    CHECK(packet->source == ip("192.0.2.10"));
+    CHECK(packet->destination == ip("224.0.0.22"));
+    CHECK(Bytes(packet->payload.begin(), packet->payload.end()) == igmp);
+    CHECK(parse_igmp(*packet).ok());
+
+    Bytes no_alert = d;
+    no_alert[20] = 0x01; // NOP, NOP, NOP, End instead of the alert
+    no_alert[21] = 0x01;
+    no_alert[22] = 0x01;
+    auto plain = unwrap_ipv4(no_alert);
+    REQUIRE(plain.ok());
+    CHECK_FALSE(plain->router_alert);
+
+    Bytes overrun = d;
+    overrun[21] = 40; // the alert claims 40 bytes
+    CHECK(unwrap_ipv4(overrun).error() == ParseError::truncated);
+    Bytes fragment = d;
+    fragment[6] = 0x20; // MF
+    CHECK(unwrap_ipv4(fragment).error() == ParseError::truncated);
+    Bytes udp = d;
+    udp[9] = 17;
+    CHECK(unwrap_ipv4(udp).error() == ParseError::not_membership);
+    Bytes long_total = d;
+    long_total[2] = 0x40;
+    CHECK(unwrap_ipv4(long_total).error() == ParseError::truncated);
+    CHECK(unwrap_ipv4(Bytes(d.begin(), d.begin() + 19)).error() == ParseError::truncated);
+}
+
+TEST_CASE("IPv6 envelope: hop-by-hop router alert, then ICMPv6; other headers are not MLD")
+{
+    const IpAddress source = ip("fe80::10");
+    const IpAddress destination = ip("ff02::16");
+    Bytes mld = v3_report({{2, "ff3e::4001", {}}}, true);
+    set_mld_checksum(mld, source, destination);
+    Bytes d = {0x60, 0, 0, 0, 0, 0, 0, 1};
+    put_address(d, source);
+    put_address(d, destination);
+    d.insert(d.end(), {58, 0, 5, 2, 0, 0, 1, 0}); // HbH: RA (MLD), PadN
+    d.insert(d.end(), mld.begin(), mld.end());
+    const std::size_t payload = d.size() - 40;
+    d[4] = static_cast<std::uint8_t>(payload >> 8);
+    d[5] = static_cast<std::uint8_t>(payload);
+    auto packet = unwrap_ipv6(d);
+    REQUIRE(packet.ok());
+    CHECK(packet->router_alert);
+    CHECK(packet->hop_limit == 1);
+    CHECK(packet->source == source);
+    CHECK(packet->destination == destination);
+    CHECK(parse_mld(*packet).ok());
+
+    Bytes overrun = d;
+    overrun[41] = 9; // HbH claims 80 bytes
+    CHECK(unwrap_ipv6(overrun).error() == ParseError::truncated);
+    Bytes routing = d;
+    routing[40] = 43; // HbH followed by a routing header
+    CHECK(unwrap_ipv6(routing).error() == ParseError::not_membership);
+    Bytes short_payload = d;
+    short_payload[5] = static_cast<std::uint8_t>(payload + 1);
+    CHECK(unwrap_ipv6(short_payload).error() == ParseError::truncated);
 }
