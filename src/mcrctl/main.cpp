@@ -75,6 +75,9 @@ int run(int argc, char** argv)
     count->needs("--watch");
 
     auto* workers = app.add_subcommand("workers", "List the worker units");
+    auto* groups = app.add_subcommand("groups", "Show IGMP membership on interfaces with outputs that require listeners");
+    std::string groups_interface;
+    groups->add_option("IF", groups_interface, "Only this interface");
     auto* status = app.add_subcommand("status", "Show the relay's units, rules and recent audit events");
     status->add_option("--sample", line.status.sample_seconds, "Seconds between the two counter samples for PKT/S "
                                                                "(0: no rates; default 1)")
@@ -139,6 +142,8 @@ int run(int argc, char** argv)
              socket_stats(global);
          }},
         {workers, [&] { command_workers(global); }, [&] { socket_workers(global); }},
+        {groups, [&] { command_groups(global, groups_interface); },
+         [] { refuse_over_socket("groups", "the protocol has no membership view"); }},
         {status, [&] { command_status(global, line.status); },
          [] { refuse_over_socket("status", "it reads systemd units and the journal, which the protocol does not carry"); }},
         {reload, [&] { command_reload(global); },

@@ -321,4 +321,48 @@ std::vector<InterfaceMembershipView> ListenerTracker::interfaces() const
     return views;
 }
 
+nlohmann::json ListenerTracker::to_json() const
+{
+    auto optional_address = [](const std::optional<IpAddress>& address) {
+        return address ? nlohmann::json(address->to_string()) : nlohmann::json(nullptr);
+    };
+    nlohmann::json interfaces = nlohmann::json::array();
+    for (const InterfaceMembershipView& view : this->interfaces()) {
+        nlohmann::json groups = nlohmann::json::array();
+        for (const m::GroupView& group : view.groups) {
+            nlohmann::json sources = nlohmann::json::array();
+            for (const m::SourceView& source : group.sources)
+                sources.push_back({{"source", source.source.to_string()},
+                                   {"timer_ms", source.remaining ? nlohmann::json(source.remaining->count())
+                                                                 : nlohmann::json(nullptr)}});
+            groups.push_back({{"group", group.group.to_string()},
+                              {"mode", group.mode == m::FilterMode::exclude ? "exclude" : "include"},
+                              {"version", static_cast<int>(group.compatibility)},
+                              {"timer_ms", group.group_remaining ? nlohmann::json(group.group_remaining->count())
+                                                                 : nlohmann::json(nullptr)},
+                              {"sources", std::move(sources)}});
+        }
+        nlohmann::json rejected = nlohmann::json::object();
+        for (std::size_t e = 0; e < m::kParseErrorCount; ++e)
+            rejected[std::string(m::to_string(static_cast<m::ParseError>(e)))] = view.counters.rejected[e];
+        const m::MembershipCounters& c = view.counters;
+        interfaces.push_back({{"interface", view.interface},
+                              {"protocol", "igmp"},
+                              {"querier", view.querier},
+                              {"address", optional_address(view.own_address)},
+                              {"other_querier", optional_address(view.other_querier)},
+                              {"groups", std::move(groups)},
+                              {"counters",
+                               {{"reports", c.reports},
+                                {"records", c.records},
+                                {"records_ignored", c.records_ignored},
+                                {"queries_received", c.queries_received},
+                                {"queries_sent", c.queries_sent},
+                                {"groups_refused", c.groups_refused},
+                                {"sources_refused", c.sources_refused},
+                                {"rejected", std::move(rejected)}}}});
+    }
+    return interfaces;
+}
+
 } // namespace mcr::supervisor

@@ -14,6 +14,7 @@
 #include "netlink/link_monitor.hpp"
 #include "supervisor/membership_sockets.hpp"
 
+#include <nlohmann/json.hpp>
 #include <systemd/sd-event.h>
 
 #include <map>
@@ -64,6 +65,8 @@ public:
     // Whether output `index` of `rule` sends now ("always" outputs always do).
     [[nodiscard]] bool output_listening(const Rule& rule, std::size_t index) const;
     [[nodiscard]] std::vector<InterfaceMembershipView> interfaces() const;
+    // interfaces() as GetStats' "membership" array (org.mcr.Relay(5)).
+    [[nodiscard]] nlohmann::json to_json() const;
 
 private:
     struct Port;
