@@ -69,11 +69,11 @@ done
 # timers instead, for the join and leave timings only (LMQT 2 s).
 if [ -n "${MCRT_LISTENERS_DEFAULT_TIMERS:-}" ]; then
     mcrd_start relay --max-groups "$MAX_GROUPS"
-    LEAVE_BOUND_MS=2300 LEAVE_WAIT_S=3
+    LEAVE_BOUND_MS=2600 LEAVE_WAIT_S=3
 else
     mcrd_start relay --robustness 2 --query-interval-ms 2000 --query-response-interval-ms 1000 \
         --last-member-interval-ms 200 --max-groups "$MAX_GROUPS"
-    LEAVE_BOUND_MS=600 LEAVE_WAIT_S=0
+    LEAVE_BOUND_MS=900 LEAVE_WAIT_S=0
 fi
 RULE='{"name": "r1", "input": {"interface": "in0", "address": "239.1.1.1", "port": 5000},
        "outputs": [{"interface": "out0", "address": "239.2.2.1", "port": 6000, "listeners": "required"},
@@ -120,7 +120,8 @@ check_eq "frames before the join" 0 "$(probe_value joinleave before_join)"
 "$MCRT_PYTHON" -c "import sys; sys.exit(0 if $FIRST_MS <= 100 else 1)" \
     || die "first frame $FIRST_MS ms after the join (more than 100 ms)"
 # Leave -> TO_IN({}) -> two group-specific queries 200 ms apart -> the group
-# timer (lowered to 400 ms) runs out. A frame in flight may follow.
+# timer (lowered to 400 ms) runs out; the bound leaves 500 ms for the host's
+# report and the loaded machine (without the leave it would be GMI, 5 s).
 "$MCRT_PYTHON" -c "import sys; sys.exit(0 if '$LAST_MS' == 'None' or $LAST_MS <= $LEAVE_BOUND_MS else 1)" \
     || die "last frame $LAST_MS ms after the leave (more than $LEAVE_BOUND_MS ms)"
 grep -q "Group 239.2.2.1 on out0 has its first listener" "$(scratch mcrd.1.log)" || die "no first-listener entry"
@@ -153,7 +154,7 @@ V2_LAST=$(probe_value v2 last_after_leave_ms)
 log "IGMPv2 host: first frame ${V2_FIRST} ms after the join, last ${V2_LAST} ms after the leave"
 check_eq "IGMPv2: frames before the join" 0 "$(probe_value v2 before_join)"
 [ "$V2_FIRST" != "None" ] || die "IGMPv2: no frame after the join"
-"$MCRT_PYTHON" -c "import sys; sys.exit(0 if '$V2_LAST' == 'None' or $V2_LAST <= 600 else 1)" \
+"$MCRT_PYTHON" -c "import sys; sys.exit(0 if '$V2_LAST' == 'None' or $V2_LAST <= $LEAVE_BOUND_MS else 1)" \
     || die "IGMPv2: last frame $V2_LAST ms after the leave"
 
 log "--- membership on the surfaces: GetStats and mcrctl groups"
@@ -190,14 +191,14 @@ log "flood: $(relay_stat membership.interface=out0.counters.reports) reports tak
 
 log "--- election: a lower querier (hosta .2) wins, mcrd takes over when it is silent"
 ns_exec hosta "$MCRT_PYTHON" "$IGMP_SENDER" --interface eth0 --source 198.51.100.2 --interval-ms 1000 query 3
-SILENT_AT=$SECONDS
+SILENT_AT=${EPOCHREALTIME/./}
 wait_until 5 "mcrd to defer" grep -q "IGMP querier on out0 is 198.51.100.2; this relay listens" "$(scratch mcrd.1.log)"
 check_eq "GetStats querier while deferring" False "$(relay_stat membership.interface=out0.querier)"
 wait_until 15 "mcrd to take over" sh -c \
     "[ \$(grep -c 'IGMP querier on out0 is this relay' '$(scratch mcrd.1.log)') -ge 2 ]"
-TAKEOVER_S=$((SECONDS - SILENT_AT))
-log "mcrd queried again ${TAKEOVER_S} s after the other querier's sender ended (its last query 1 s before; OQPI 4.5 s)"
-[ "$TAKEOVER_S" -ge 3 ] || die "took over after ${TAKEOVER_S} s, before the other-querier-present interval"
+TAKEOVER_MS=$(((${EPOCHREALTIME/./} - SILENT_AT) / 1000))
+log "mcrd queried again ${TAKEOVER_MS} ms after the other querier's sender ended (its last query 1 s before; OQPI 4.5 s)"
+[ "$TAKEOVER_MS" -ge 3000 ] || die "took over after ${TAKEOVER_MS} ms, before the other-querier-present interval"
 log "--- election: a higher querier (hostb .9) changes nothing"
 ns_exec hostb "$MCRT_PYTHON" "$IGMP_SENDER" --interface eth0 --source 198.51.100.9 --interval-ms 500 query 4
 check_eq "GetStats querier after a higher query" True "$(relay_stat membership.interface=out0.querier)"
