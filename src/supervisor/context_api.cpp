@@ -55,9 +55,10 @@ void Context::listeners_changed()
         workers_->set_listening(listeners_->listening());
 }
 
-void Context::group_listeners_changed(const std::string&, const IpAddress&, bool)
+void Context::group_listeners_changed(const std::string& interface, const IpAddress& group, bool present)
 {
-    // The journal entry is the tracker's; the D-Bus signal is not there yet.
+    // The journal entry is the tracker's; this is the bus's.
+    relay_bus_.group_listeners_changed(interface, group.to_string(), present);
 }
 
 ApiOutcome Context::add_rule(Rule rule)

@@ -157,8 +157,9 @@ check_eq "IGMPv2: frames before the join" 0 "$(probe_value v2 before_join)"
 "$MCRT_PYTHON" -c "import sys; sys.exit(0 if '$V2_LAST' == 'None' or $V2_LAST <= $LEAVE_BOUND_MS else 1)" \
     || die "IGMPv2: last frame $V2_LAST ms after the leave"
 
-log "--- membership on the surfaces: GetStats and mcrctl groups"
+log "--- membership on the surfaces: GetStats, mcrctl groups, the GroupListenersChanged signal"
 find_binary MCRCTL src/mcrctl/mcrctl
+monitor_start signals
 gen_recv_start hostb shown --group 239.2.2.1 --port 6000 --interface eth0 --duration 30 --expect 2000
 wait_until 10 "hostb's membership" sh -c "'$MCRCTL' --bus-address '$BUS_ADDRESS' groups out0 | grep -q 239.2.2.1"
 "$MCRCTL" --bus-address "$BUS_ADDRESS" groups out0 >"$(scratch groups.txt)"
@@ -166,6 +167,9 @@ grep -q "out0: querier this relay (198.51.100.6)" "$(scratch groups.txt)" || die
 grep -Eq "out0 +239.2.2.1 +exclude +v3" "$(scratch groups.txt)" || die "mcrctl groups: $(cat "$(scratch groups.txt)")"
 check_eq "GetStats out0 listening" True "$(relay_stat rules.name=r1.outputs.interface=out0.listening)"
 check_eq "GetStats membership querier" True "$(relay_stat membership.interface=out0.querier)"
+monitor_stop signals
+grep 'GroupListenersChanged' "$(scratch signals.monitor)" | grep '"out0"' | grep '"239.2.2.1"' | grep -q true \
+    || die "no GroupListenersChanged(out0, 239.2.2.1, true): $(grep GroupListeners "$(scratch signals.monitor)")"
 
 log "--- hostile IGMP while hostb receives a stream"
 for mode in bad-checksum truncated long-sources; do
