@@ -278,6 +278,7 @@ const sd_bus_vtable kManagerVtable[] = {
                             SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_SIGNAL_WITH_ARGS("RuleAdded", SD_BUS_ARGS("s", name, "o", path), 0),
     SD_BUS_SIGNAL_WITH_ARGS("RuleRemoved", SD_BUS_ARGS("s", name, "o", path), 0),
+    SD_BUS_SIGNAL_WITH_ARGS("GroupListenersChanged", SD_BUS_ARGS("s", interface, "s", group, "b", present), 0),
     SD_BUS_VTABLE_END,
 };
 

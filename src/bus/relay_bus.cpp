@@ -74,6 +74,16 @@ void RelayBus::announce_rule(const std::string& name, bool added)
     manager_properties_changed({"RuleCount"});
 }
 
+void RelayBus::group_listeners_changed(const std::string& interface, const std::string& group, bool present)
+{
+    if (!bus_)
+        return;
+    const int r = sd_bus_emit_signal(bus_, kObjectPath, kManagerInterface, "GroupListenersChanged", "ssb",
+                                     interface.c_str(), group.c_str(), static_cast<int>(present));
+    if (r < 0)
+        log_emit_failure("GroupListenersChanged", kObjectPath, r);
+}
+
 void RelayBus::rule_properties_changed(const std::string& name, std::initializer_list<const char*> properties)
 {
     emit_properties_changed(rule_object_path(name), kRuleInterface, properties);

@@ -38,6 +38,9 @@ public:
     void rule_removed(const std::string& name);
     void rule_properties_changed(const std::string& name, std::initializer_list<const char*> properties);
     void manager_properties_changed(std::initializer_list<const char*> properties);
+    // GroupListenersChanged: a group some output requiring listeners sends
+    // to gained its first listener on `interface` (present) or lost its last.
+    void group_listeners_changed(const std::string& interface, const std::string& group, bool present);
 
     // Used by the vtable callbacks (C linkage targets, defined in
     // manager_methods.cpp / rule_objects.cpp).

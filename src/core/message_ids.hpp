@@ -29,6 +29,15 @@ inline constexpr std::string_view kInterfaceBack = "813bbd1261834d19bd9048ec2733
 inline constexpr std::string_view kStreamLosing = "7dee83a122d24635a11137d8615c00dd";
 inline constexpr std::string_view kStreamRecovered = "63a32dc02a5f4bbcae63e6a6e4b1a1b5";
 inline constexpr std::string_view kStateFileCorrupt = "7dcdcfd6efa240e49af49200c2383584";
+// IGMP/MLD (src/supervisor/listener_tracker.cpp): a group some output with
+// "listeners": "required" sends to gained its first listener on that
+// output's interface, or lost its last; this relay became the querier on an
+// interface, or deferred to another one; an interface reached its group limit.
+inline constexpr std::string_view kGroupJoined = "be3e7dc6a23b443bb6e1ddf76dba8de8";
+inline constexpr std::string_view kGroupLeft = "ab6b94a9246346d98acc1a099b469eb4";
+inline constexpr std::string_view kQuerierElected = "666b402e290f45088bd1513ead085eb1";
+inline constexpr std::string_view kQuerierOther = "324b7dd4d38342cdb5efb3b548e7f673";
+inline constexpr std::string_view kGroupLimit = "2453ee7f0b2c449a9642d17d009aa91a";
 
 // Every id an audit record (core/audit.hpp) may carry: `mcrctl status`
 // reads the last few entries matching any of them.

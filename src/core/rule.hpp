@@ -30,6 +30,11 @@ struct RuleInput {
     friend bool operator==(const RuleInput&, const RuleInput&) = default;
 };
 
+// "listeners": whether an output sends always (as MCR does) or only while
+// IGMP/MLD says someone on its interface listens to its group
+// (listener_policy.hpp has the spellings; src/membership the protocol).
+enum class ListenerPolicy : std::uint8_t { always, required };
+
 // One copy of the stream: sent out of `interface` to `address`:`port`.
 struct RuleOutput {
     std::string interface;               // egress interface (also for unicast: SO_BINDTODEVICE)
@@ -40,6 +45,9 @@ struct RuleOutput {
     // IP TTL (IPv6: hop limit) of the copy: 1-255. Unset means: unicast -> kDefaultUnicastTtl;
     // multicast -> the arriving TTL minus one (as a router would).
     std::optional<std::uint8_t> ttl;
+    // required: multicast outputs only. A copy not sent for lack of
+    // listeners is counted as "no_listener", not as a drop.
+    ListenerPolicy listeners = ListenerPolicy::always;
 
     friend bool operator==(const RuleOutput&, const RuleOutput&) = default;
 };

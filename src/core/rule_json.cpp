@@ -5,6 +5,7 @@
 
 #include "json5.hpp"
 #include "json_fields.hpp"
+#include "listener_policy.hpp"
 #include "quote.hpp"
 #include "rule_validation.hpp"
 #include "stream_inspection.hpp"
@@ -27,13 +28,13 @@ constexpr std::int64_t kRuleSetVersion = 1;
 // nothing recursive (dump, copy) ever meets a 500000-level array.
 constexpr int kMaxJsonDepth = 32;
 
-// The interface/address/port triple inputs and outputs share. `extra` is
-// the one optional key each adds (source, ttl).
+// The interface/address/port triple inputs and outputs share; `allowed`
+// adds the optional keys each has (source; ttl, listeners).
 template <typename Endpoint>
-Result<Endpoint> endpoint_from_json(const json& j, const std::string& path, std::string_view extra)
+Result<Endpoint> endpoint_from_json(const json& j, const std::string& path,
+                                    std::initializer_list<std::string_view> allowed)
 {
-    if (Status s = check_object(j, path, {"interface", "address", "port", extra},
-                                {"interface", "address", "port"});
+    if (Status s = check_object(j, path, allowed, {"interface", "address", "port"});
         !s)
         return s.error();
     return endpoint_fields<Endpoint>(j, path, {"interface", "address", "port"});
@@ -41,7 +42,7 @@ Result<Endpoint> endpoint_from_json(const json& j, const std::string& path, std:
 
 Result<RuleInput> input_from_json(const json& j, const std::string& path)
 {
-    auto input = endpoint_from_json<RuleInput>(j, path, "source");
+    auto input = endpoint_from_json<RuleInput>(j, path, {"interface", "address", "port", "source"});
     if (input && j.contains("source")) {
         auto source = address_field(j, path, "source");
         if (!source)
@@ -53,12 +54,19 @@ Result<RuleInput> input_from_json(const json& j, const std::string& path)
 
 Result<RuleOutput> output_from_json(const json& j, const std::string& path)
 {
-    auto output = endpoint_from_json<RuleOutput>(j, path, "ttl");
+    auto output = endpoint_from_json<RuleOutput>(j, path, {"interface", "address", "port", "ttl", "listeners"});
     if (output && j.contains("ttl")) {
         auto ttl = integer_field(j, path, "ttl", 1, 255);
         if (!ttl)
             return ttl.error();
         output->ttl = static_cast<std::uint8_t>(*ttl);
+    }
+    if (output && j.contains("listeners")) {
+        const json& setting = j.at("listeners");
+        const auto policy = setting.is_string() ? listener_policy_from_name(setting.get<std::string>()) : std::nullopt;
+        if (!policy)
+            return type_error(key_path(path, "listeners"), kListenerPolicyChoices, setting);
+        output->listeners = *policy;
     }
     return output;
 }
@@ -119,6 +127,8 @@ json rule_to_json(const Rule& rule)
                   {"port", output.port}};
         if (output.ttl)
             o["ttl"] = *output.ttl;
+        if (output.listeners != ListenerPolicy::always) // the default is never written, as MCR configs have none
+            o["listeners"] = std::string(listener_policy_name(output.listeners));
         outputs.push_back(std::move(o));
     }
     json out = {{"name", rule.name},

@@ -132,6 +132,10 @@ Status validate_output(const RuleOutput& output, const std::string& path, bool a
         return s;
     if (output.ttl && *output.ttl == 0)
         return fail(join_path(path, "ttl"), "must be 1..255, got 0");
+    // Only a multicast group has listeners that IGMP/MLD can report.
+    if (output.listeners == ListenerPolicy::required && !output.address.is_multicast())
+        return fail(join_path(path, "listeners"),
+                    "\"required\" needs a multicast output address, got " + output.address.to_string());
     return Ok{};
 }
 

@@ -10,10 +10,17 @@
 
 #include "address.hpp"
 
+#include <cstdint>
+#include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace mcr::worker_protocol {
+
+// Outputs (rule name, output index) with "listeners": "required" that have
+// listeners now: SetListeners' argument and the config's "listening".
+using ListeningOutputs = std::set<std::pair<std::string, std::uint32_t>>;
 
 // ---- FD names (FDNAME= in the FD store, LISTEN_FDNAMES= on restart) -------
 // systemd forbids ':' in fd names (LISTEN_FDNAMES is ':'-separated), so the
@@ -91,6 +98,11 @@ inline constexpr const char* kSupervisorInterface = "org.mcr.Relay.Worker1";
 //   SetConfig(s config, a{sh} sockets) -> ()   new rules; sockets added or replaced
 //                                              (an empty dict keeps the current ones)
 //   GetStats() -> s                              counters JSON (below)
+//   SetListeners(a(su) listening) -> ()          the outputs with "listeners": "required"
+//                                                that have listeners now, as (rule name,
+//                                                output index); the others hold their copies
+//                                                (counted as "no_listener"). The whole set
+//                                                each time, so a lost or reordered call heals.
 inline constexpr const char* kWorkerInterface = "org.mcr.Relay.WorkerAgent1";
 
 // Default path of the supervisor's worker socket (per instance for mcrd@NS:
@@ -106,7 +118,8 @@ inline constexpr const char* kDefaultWorkerSocket = "/run/mcr/worker.sock";
 //                                              // address of the output's family, which its
 //                                              // copies leave from (absent: it has none)
 //     "egress": { "out0": { "mtu": 1500 } },   // one entry per output interface
-//     "receive_buffer_bytes": 16777216 }
+//     "receive_buffer_bytes": 16777216,
+//     "listening": [ ["video1", 0], ... ] }        // as SetListeners; absent: none
 //
 // Stats (GetStats, and the worker's --stats-file):
 //   { "interface": "in0", "uptime_ms": 1234,
@@ -123,6 +136,8 @@ inline constexpr const char* kDefaultWorkerSocket = "/run/mcr/worker.sock";
 //                                 "drops": { "no_buffer": N, "would_block": N,
 //                                            "too_big": N, "send_error": N,
 //                                            "no_source_address": N } } ] } ] }
+// An output with "listeners": "required" adds "no_listener": N, the copies
+// held while no listener was known (not a drop).
 // With the fast path (mcrd-worker built with it), rule and output "packets"
 // and "bytes" are the sum of both paths, and the fast path's share is added:
 //   rules[i]: "path": "tc" | "tc-legacy" | "userspace", "path_reason": "…" (userspace only),

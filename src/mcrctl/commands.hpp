@@ -64,6 +64,10 @@ struct ListedRule {
 // commands_status.cpp
 void command_stats(const GlobalOptions& options, const StatsOptions& stats);
 void command_workers(const GlobalOptions& options);
+// GetStats' JSON document (commands_status.cpp).
+[[nodiscard]] std::string fetch_stats(RelayClient& client);
+// IGMP membership per interface (all, or `interface`): commands_groups.cpp.
+void command_groups(const GlobalOptions& options, const std::string& interface);
 
 // One row of ListWorkers' a(ssssu); shared by `workers` and `status`.
 struct WorkerEntry {

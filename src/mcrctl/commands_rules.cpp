@@ -9,6 +9,8 @@
 #include "stats_view.hpp"
 #include "stream_inspection.hpp"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include <fstream>
@@ -122,7 +124,10 @@ void command_add(const GlobalOptions& options, const std::string& name, const st
         outputs.push_back(std::move(*output));
     }
     RelayClient client(options.connect);
-    if (!settings.defaults()) {
+    const bool listeners_required = std::any_of(outputs.begin(), outputs.end(), [](const RuleOutput& output) {
+        return output.listeners == ListenerPolicy::required;
+    });
+    if (!settings.defaults() || listeners_required) {
         // AddRule's signature has no room for them; the JSON form has.
         const auto inspect = inspection_from_name(settings.inspect);
         if (!inspect)

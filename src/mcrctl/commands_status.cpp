@@ -13,9 +13,6 @@
 #include <thread>
 
 namespace mcr::ctl {
-namespace {
-
-using nlohmann::json;
 
 std::string fetch_stats(RelayClient& client)
 {
@@ -24,6 +21,10 @@ std::string fetch_stats(RelayClient& client)
     check_read(sd_bus_message_read_basic(reply.get(), 's', &text), "stats");
     return text;
 }
+
+namespace {
+
+using nlohmann::json;
 
 StatsSnapshot parse_or_fail(const std::string& text)
 {

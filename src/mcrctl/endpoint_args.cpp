@@ -13,9 +13,12 @@ namespace mcr::ctl {
 namespace {
 
 constexpr std::string_view kInputSyntax = "IF:GROUP:PORT[@SOURCE]";
-constexpr std::string_view kOutputSyntax = "IF:ADDRESS:PORT[:TTL]";
+constexpr std::string_view kOutputSyntax = "IF:ADDRESS:PORT[:TTL][+listeners]";
 constexpr std::string_view kBracketedInputSyntax = "IF:[GROUP]:PORT[@[SOURCE]]";
-constexpr std::string_view kBracketedOutputSyntax = "IF:[ADDRESS]:PORT[:HOPLIMIT]";
+constexpr std::string_view kBracketedOutputSyntax = "IF:[ADDRESS]:PORT[:HOPLIMIT][+listeners]";
+// The output's "listeners": "required". The fields before it end in a
+// number (port or TTL), so the suffix can never be part of one.
+constexpr std::string_view kListenersSuffix = "+listeners";
 
 Error endpoint_error(std::string_view option, std::string_view text, const std::string& reason)
 {
@@ -207,7 +210,11 @@ Result<RuleInput> parse_input_endpoint(std::string_view text)
 Result<RuleOutput> parse_output_endpoint(std::string_view text)
 {
     constexpr std::string_view kOption = "--out";
-    auto fields = endpoint_fields(text, kOutputSyntax, kBracketedOutputSyntax, 2);
+    std::string_view main_part = text;
+    const bool listeners_required = main_part.ends_with(kListenersSuffix);
+    if (listeners_required)
+        main_part.remove_suffix(kListenersSuffix.size());
+    auto fields = endpoint_fields(main_part, kOutputSyntax, kBracketedOutputSyntax, 2);
     if (!fields)
         return endpoint_error(kOption, text, fields.error().message());
     auto common = parse_common(kOption, text, *fields, "address");
@@ -222,6 +229,8 @@ Result<RuleOutput> parse_output_endpoint(std::string_view text)
             return endpoint_error(kOption, text, std::string(label) + " '" + (*fields)[3].text + "' must be 1..255");
         output.ttl = static_cast<std::uint8_t>(*ttl);
     }
+    if (listeners_required)
+        output.listeners = ListenerPolicy::required;
     return output;
 }
 
@@ -238,6 +247,8 @@ std::string format_output_endpoint(const RuleOutput& output)
     std::string text = output.interface + ":" + format_address(output.address) + ":" + std::to_string(output.port);
     if (output.ttl)
         text += ":" + std::to_string(*output.ttl);
+    if (output.listeners == ListenerPolicy::required)
+        text += kListenersSuffix;
     return text;
 }
 

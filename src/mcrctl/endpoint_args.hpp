@@ -1,6 +1,7 @@
 // mcrctl's --in and --out arguments: "IF:GROUP:PORT[@SOURCE]" and
-// "IF:ADDRESS:PORT[:TTL]"; IPv6 addresses only in brackets, the TTL then
-// being the hop limit: "eth0:[ff3e::1]:5000@[2001:db8::1]", "eth1:[ff3e::2]:6000:8".
+// "IF:ADDRESS:PORT[:TTL][+listeners]"; IPv6 addresses only in brackets, the
+// TTL then being the hop limit: "eth0:[ff3e::1]:5000@[2001:db8::1]",
+// "eth1:[ff3e::2]:6000:8"; "+listeners": the output's "listeners": "required".
 // Strict: every part must be present and well-formed; errors quote the whole
 // argument and name the bad part.
 #pragma once
@@ -16,7 +17,8 @@ namespace mcr::ctl {
 [[nodiscard]] Result<RuleOutput> parse_output_endpoint(std::string_view text);
 
 // The reverse, as `mcrctl list` shows endpoints: "eth0:239.1.1.1:5000@192.0.2.1",
-// "eth1:239.2.2.2:6000:16", "eth0:[ff3e::1]:5000@[2001:db8::1]".
+// "eth1:239.2.2.2:6000:16", "eth0:[ff3e::1]:5000@[2001:db8::1]",
+// "eth1:239.2.2.2:6000+listeners".
 [[nodiscard]] std::string format_input_endpoint(const RuleInput& input);
 [[nodiscard]] std::string format_output_endpoint(const RuleOutput& output);
 

@@ -51,7 +51,8 @@ int run(int argc, char** argv)
     add->add_option("NAME", line.rule_name, "Rule name: [A-Za-z0-9_.-], up to 64 characters")->required();
     add->add_option("--in", line.input, "Input IF:GROUP:PORT[@SOURCE] (IPv6: IF:[GROUP]:PORT[@[SOURCE]])")->required();
     add->add_option("--out", line.outputs,
-                    "Output IF:ADDRESS:PORT[:TTL] (IPv6: IF:[ADDRESS]:PORT[:HOPLIMIT]; repeat for fan-out)")
+                    "Output IF:ADDRESS:PORT[:TTL][+listeners] (IPv6: IF:[ADDRESS]:PORT[:HOPLIMIT][+listeners]; "
+                    "repeat for fan-out; +listeners: send only while IGMP reports listeners)")
         ->required()
         ->allow_extra_args(false);   // one value per --out: "--out A NAME" keeps NAME positional
     add->add_option("--fast-path", line.add_settings.fast_path, "auto|off: may the kernel's fast path relay this rule")
@@ -78,6 +79,9 @@ int run(int argc, char** argv)
     count->needs("--watch");
 
     auto* workers = app.add_subcommand("workers", "List the worker units");
+    auto* groups = app.add_subcommand("groups", "Show IGMP membership on interfaces with outputs that require listeners");
+    std::string groups_interface;
+    groups->add_option("IF", groups_interface, "Only this interface");
     auto* status = app.add_subcommand("status", "Show the relay's units, rules and recent audit events");
     status->add_option("--sample", line.status.sample_seconds, "Seconds between the two counter samples for PKT/S "
                                                                "(0: no rates; default 1)")
@@ -144,6 +148,8 @@ int run(int argc, char** argv)
              socket_stats(global);
          }},
         {workers, [&] { command_workers(global); }, [&] { socket_workers(global); }},
+        {groups, [&] { command_groups(global, groups_interface); },
+         [] { refuse_over_socket("groups", "the protocol has no membership view"); }},
         {status, [&] { command_status(global, line.status); },
          [] { refuse_over_socket("status", "it reads systemd units and the journal, which the protocol does not carry"); }},
         {reload, [&] { command_reload(global); },

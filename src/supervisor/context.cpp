@@ -199,6 +199,7 @@ Status Context::start_workers()
     if (!manager)
         return manager.error();
     workers_ = std::move(*manager);
+    listeners_ = std::make_unique<ListenerTracker>(event_.get(), options_.membership, *this);
     link_monitor_ = std::make_unique<LinkMonitor>([this](const LinkEvent& event) {
         // An AF_PACKET socket survives down/up, but not the interface's
         // removal (its ifindex is gone); the manager sorts that out.
@@ -209,11 +210,13 @@ Status Context::start_workers()
                       {{"MCR_INTERFACE", event.ifname}});
         }
         workers_->link_changed(event);
+        listeners_->link_changed(event);
     });
     if (const int r = link_monitor_->start(event_.get()); r < 0)
         log_warning(std::string("Cannot watch interfaces: ") + std::strerror(-r) +
                     "; interface hot-plug will go unnoticed, ignoring");
     workers_->apply(store_.rule_set());
+    listeners_->apply(store_.rule_set());
     return Ok{};
 }
 

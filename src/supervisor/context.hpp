@@ -14,6 +14,7 @@
 #include "control_server.hpp"
 #include "netlink/link_monitor.hpp"
 #include "supervisor/control_bridge.hpp"
+#include "supervisor/listener_tracker.hpp"
 #include "supervisor/options.hpp"
 #include "supervisor/rule_store.hpp"
 #include "supervisor/worker_manager.hpp"
@@ -36,7 +37,7 @@ struct RuleTotals {
     friend bool operator==(const RuleTotals&, const RuleTotals&) = default;
 };
 
-class Context final : public RelayApi, public WorkerObserver {
+class Context final : public RelayApi, public WorkerObserver, public ListenerObserver {
 public:
     explicit Context(Options options);
     ~Context() override;
@@ -67,6 +68,10 @@ public:
     void workers_changed() override;
     void stats_tick() override;
 
+    // ListenerObserver
+    void listeners_changed() override;
+    void group_listeners_changed(const std::string& interface, const IpAddress& group, bool present) override;
+
 private:
     [[nodiscard]] Status setup();
     [[nodiscard]] Status setup_signals();
@@ -96,6 +101,7 @@ private:
     std::unique_ptr<ControlBridge> control_bridge_;
     std::unique_ptr<control::ControlServer> control_server_;
     std::unique_ptr<WorkerManager> workers_;
+    std::unique_ptr<ListenerTracker> listeners_; // gates workers_: goes first
     std::unique_ptr<LinkMonitor> link_monitor_;
     EventSourcePtr sigterm_source_;
     EventSourcePtr sigint_source_;

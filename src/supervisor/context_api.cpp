@@ -43,8 +43,22 @@ void Context::after_change(const RuleChanges& changes)
     }
     if (workers_)
         workers_->apply(store_.rule_set());
+    if (listeners_)
+        listeners_->apply(store_.rule_set());
     update_idle_timer();
     notify_status();
+}
+
+void Context::listeners_changed()
+{
+    if (workers_ && listeners_)
+        workers_->set_listening(listeners_->listening());
+}
+
+void Context::group_listeners_changed(const std::string& interface, const IpAddress& group, bool present)
+{
+    // The journal entry is the tracker's; this is the bus's.
+    relay_bus_.group_listeners_changed(interface, group.to_string(), present);
 }
 
 ApiOutcome Context::add_rule(Rule rule)

@@ -89,6 +89,10 @@ std::string Context::stats_json() const
                         entry[key] = rule[key];
             }
         }
+        // Outputs that require listeners say whether they have one now.
+        for (std::size_t o = 0; o < stored.rule.outputs.size() && o < entry["outputs"].size(); ++o)
+            if (stored.rule.outputs[o].listeners == ListenerPolicy::required && listeners_)
+                entry["outputs"][o]["listening"] = listeners_->output_listening(stored.rule, o);
         rules.push_back(std::move(entry));
     }
     nlohmann::json workers = nlohmann::json::array();
@@ -99,7 +103,10 @@ std::string Context::stats_json() const
                            {"ingress", doc.value("ingress", nlohmann::json::object())},
                            {"fast_path", doc.value("fast_path", nlohmann::json::object())}});
     }
-    return nlohmann::json{{"rules", std::move(rules)}, {"workers", std::move(workers)}}.dump();
+    nlohmann::json document{{"rules", std::move(rules)}, {"workers", std::move(workers)}};
+    if (listeners_)
+        document["membership"] = listeners_->to_json();
+    return document.dump();
 }
 
 void Context::reset_stats()

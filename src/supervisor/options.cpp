@@ -13,6 +13,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <map>
 
@@ -72,6 +74,19 @@ Result<Options> parse_options(int argc, char** argv, int& exit_code)
     app.add_option("--fast-path-attach", fast_path_attach,
                    "auto|tc|tc-legacy: a tcx link, or a cls_bpf filter on clsact (auto: tc where the kernel has it)")
         ->check(CLI::IsMember({"auto", "tc", "tc-legacy"}));
+    // IGMP timers as numbers; membership::validate() checks them after parsing.
+    unsigned robustness = options.membership.robustness;
+    std::uint64_t query_interval_ms = static_cast<std::uint64_t>(options.membership.query_interval.count());
+    std::uint64_t query_response_interval_ms =
+        static_cast<std::uint64_t>(options.membership.query_response_interval.count());
+    std::uint64_t last_member_interval_ms = static_cast<std::uint64_t>(options.membership.last_member_interval.count());
+    app.add_option("--robustness", robustness, "IGMP robustness variable (1..7, default 2)");
+    app.add_option("--query-interval-ms", query_interval_ms, "IGMP general query interval (default 125000)");
+    app.add_option("--query-response-interval-ms", query_response_interval_ms,
+                   "Max response time of general queries (default 10000)");
+    app.add_option("--last-member-interval-ms", last_member_interval_ms,
+                   "Max response time of and time between last-member queries (default 1000)");
+    app.add_option("--max-groups", options.membership.max_groups, "Most IGMP groups tracked per interface (default 1024)");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -129,6 +144,19 @@ Result<Options> parse_options(int argc, char** argv, int& exit_code)
         options.idle_exit_sec = seconds;
     }
     options.max_rules = max_rules;
+    options.membership.robustness = robustness;
+    options.membership.query_interval = std::chrono::milliseconds(query_interval_ms);
+    options.membership.query_response_interval = std::chrono::milliseconds(query_response_interval_ms);
+    options.membership.last_member_interval = std::chrono::milliseconds(last_member_interval_ms);
+    if (Status valid = membership::validate(options.membership); !valid) {
+        // The library names its fields; the command line spells them as options.
+        std::string option = "--" + valid.error().path;
+        std::replace(option.begin(), option.end(), '_', '-');
+        if (valid.error().path != "robustness" && valid.error().path != "max_groups" &&
+            valid.error().path != "max_sources_per_group")
+            option += "-ms";
+        return Error{option, valid.error().reason};
+    }
     exit_code = 0;
     return options;
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "core/result.hpp"
+#include "membership/membership_config.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -38,6 +39,10 @@ struct Options {
     std::string log_level = "info";
     bool fast_path = true;          // --fast-path auto|off: load the in-kernel fast path where it works
     FastPathAttach fast_path_attach = FastPathAttach::automatic; // --fast-path-attach auto|tc|tc-legacy
+    // IGMP router side for outputs with "listeners": "required":
+    // --robustness, --query-interval-ms, --query-response-interval-ms,
+    // --last-member-interval-ms, --max-groups (RFC 3376 defaults).
+    membership::MembershipConfig membership;
 };
 
 // --bus none: no D-Bus connection at all; the control socket is the API.

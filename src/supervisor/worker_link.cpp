@@ -95,6 +95,7 @@ Result<std::unique_ptr<WorkerLink>> WorkerLink::create(sd_event* event, unique_f
 WorkerLink::~WorkerLink()
 {
     // Slots first (they point at this object), then the bus.
+    listeners_slot_.reset();
     stats_slot_.reset();
     set_config_slot_.reset();
     disconnect_slot_.reset();
@@ -189,6 +190,41 @@ int WorkerLink::on_set_config_reply(sd_bus_message* m, void* userdata, sd_bus_er
             return 0;
         });
     link->set_config_slot_.reset();
+    return 0;
+}
+
+void WorkerLink::send_listeners(const worker_protocol::ListeningOutputs& listening)
+{
+    if (!synced_)
+        return;
+    // A newer set replaces one still in flight: dropping the slot only
+    // forgets its reply, and the worker applies both in order.
+    const int r = call_worker(
+        "SetListeners",
+        [&](sd_bus_message* call) {
+            int appended = sd_bus_message_open_container(call, 'a', "(su)");
+            for (const auto& [rule, output] : listening) {
+                if (appended < 0)
+                    return appended;
+                appended = sd_bus_message_append(call, "(su)", rule.c_str(), output);
+            }
+            return appended < 0 ? appended : sd_bus_message_close_container(call);
+        },
+        on_listeners_reply, kSetConfigTimeoutUsec, listeners_slot_);
+    if (r < 0)
+        log_error("Failed to send listener state to the worker: " + errno_text(r), {{"MCR_INTERFACE", interface_}});
+}
+
+int WorkerLink::on_listeners_reply(sd_bus_message* m, void* userdata, sd_bus_error*) noexcept
+{
+    auto* link = static_cast<WorkerLink*>(userdata);
+    if (const sd_bus_error* e = sd_bus_message_get_error(m))
+        (void)guard_callback("Logging refused listener state", [link, e] {
+            log_error(std::string("Worker refused listener state: ") + bus_error_text(e),
+                      {{"MCR_INTERFACE", link->interface_}});
+            return 0;
+        });
+    link->listeners_slot_.reset();
     return 0;
 }
 

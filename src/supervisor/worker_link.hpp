@@ -7,6 +7,7 @@
 #include "core/result.hpp"
 #include "core/sd_ptr.hpp"
 #include "core/unique_fd.hpp"
+#include "core/worker_protocol.hpp"
 
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
@@ -57,6 +58,9 @@ public:
     void send_config(const std::string& config, const NamedFds& sockets);
     // GetStats(); the answer reaches owner.link_stats(). One at a time.
     void request_stats();
+    // SetListeners(listening). Before the worker synced it is not sent: the
+    // config it fetches carries the same set. A failure is logged.
+    void send_listeners(const worker_protocol::ListeningOutputs& listening);
 
     [[nodiscard]] const std::string& interface() const { return interface_; }
 
@@ -73,6 +77,7 @@ private:
     static int on_disconnected(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept;
     static int on_set_config_reply(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept;
     static int on_stats_reply(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept;
+    static int on_listeners_reply(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept;
 
     std::string interface_;
     WorkerLinkOwner& owner_;
@@ -83,6 +88,7 @@ private:
     BusSlotPtr disconnect_slot_;
     BusSlotPtr set_config_slot_;
     BusSlotPtr stats_slot_;
+    BusSlotPtr listeners_slot_;
     bool synced_ = false;      // the worker finished its start-up calls
     bool held_change_ = false; // a config change came before that
 };

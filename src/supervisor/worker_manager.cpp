@@ -219,7 +219,7 @@ void WorkerManager::ensure(Worker& worker)
         if (!link)
             missing.insert(needed);
     }
-    worker.config = worker_config_json(worker.interface, worker.rules, unusable_);
+    worker.config = worker_config_json(worker.interface, worker.rules, worker.listening, unusable_);
     if (missing.count(worker.interface)) {
         stop(worker);
         worker.sockets = WorkerSockets{};
@@ -364,6 +364,21 @@ NamedFds WorkerManager::link_sockets(const std::string& interface)
 {
     auto it = workers_.find(interface);
     return it == workers_.end() ? NamedFds{} : it->second->sockets.all();
+}
+
+void WorkerManager::set_listening(const std::map<std::string, worker_protocol::ListeningOutputs>& by_interface)
+{
+    static const worker_protocol::ListeningOutputs kNone;
+    for (auto& [interface, worker] : workers_) {
+        const auto it = by_interface.find(interface);
+        const worker_protocol::ListeningOutputs& listening = it == by_interface.end() ? kNone : it->second;
+        if (listening == worker->listening)
+            continue;
+        worker->listening = listening;
+        worker->config = worker_config_json(worker->interface, worker->rules, worker->listening, unusable_);
+        if (worker->link)
+            worker->link->send_listeners(worker->listening);
+    }
 }
 
 std::string WorkerManager::link_config(const std::string& interface)

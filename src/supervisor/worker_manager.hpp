@@ -61,6 +61,9 @@ public:
 
     // Brings the workers in line with `rules`.
     void apply(const RuleSet& rules);
+    // The outputs with listeners now, by input interface (ListenerTracker):
+    // workers whose set changed get it by SetListeners, and in their config.
+    void set_listening(const std::map<std::string, worker_protocol::ListeningOutputs>& by_interface);
     // A link appeared/vanished: workers using it are rebuilt.
     void interface_changed(const std::string& ifname, bool present);
     // Any rtnetlink event: existence (above), up/down (rules wait while an

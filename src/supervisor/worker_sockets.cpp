@@ -116,6 +116,7 @@ NamedFds WorkerSockets::all() const
 }
 
 std::string worker_config_json(const std::string& interface, const std::vector<Rule>& rules,
+                               const worker_protocol::ListeningOutputs& listening,
                                const std::set<std::string>& unusable)
 {
     nlohmann::json config = {{"interface", interface}, {"rules", nlohmann::json::array()},
@@ -144,6 +145,9 @@ std::string worker_config_json(const std::string& interface, const std::vector<R
                 config["egress"][output.interface]["usable"] = false;
         }
     }
+    // Written only when some output has listeners: configs stay as they were otherwise.
+    for (const auto& [rule, output] : listening)
+        config["listening"].push_back({rule, output});
     return config.dump();
 }
 

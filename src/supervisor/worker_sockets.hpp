@@ -30,6 +30,7 @@ struct WorkerSockets {
 // The worker config JSON for the rules whose input is on `interface`;
 // output interfaces in `unusable` (down or missing) are marked so.
 [[nodiscard]] std::string worker_config_json(const std::string& interface, const std::vector<Rule>& rules,
+                                             const worker_protocol::ListeningOutputs& listening,
                                              const std::set<std::string>& unusable = {});
 
 // Makes the sockets `rules` need that `sockets` lacks, drops egress sockets

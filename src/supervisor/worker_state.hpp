@@ -13,6 +13,7 @@ struct WorkerManager::Worker {
     std::string unit;                    // systemd mode: mcrd-worker@….service
     std::vector<Rule> rules;             // rules whose input is on `interface`
     std::string config;                  // worker config JSON for `rules`
+    worker_protocol::ListeningOutputs listening; // its required outputs that have listeners now
     WorkerSockets sockets;
     WorkerState state = WorkerState::stopped;
     std::string sub_state;

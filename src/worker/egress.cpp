@@ -83,6 +83,7 @@ std::vector<std::vector<EgressTarget>> build_egress_targets(const WorkerConfig& 
 {
     std::vector<std::vector<EgressTarget>> targets;
     targets.reserve(config.rules.size());
+    const std::vector<std::vector<bool>> held = held_outputs(config);
     for (std::size_t r = 0; r < config.rules.size(); ++r) {
         const Rule& rule = config.rules[r];
         auto& row = targets.emplace_back();
@@ -91,6 +92,7 @@ std::vector<std::vector<EgressTarget>> build_egress_targets(const WorkerConfig& 
             const auto egress = config.egress.find(output.interface);
             const unsigned mtu = egress == config.egress.end() ? kDefaultEgressMtu : egress->second.mtu;
             row.push_back(target_for(output, config.source_address(r, o), mtu, sockets, rule.name));
+            row.back().held = held[r][o];
         }
     }
     return targets;

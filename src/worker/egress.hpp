@@ -35,6 +35,9 @@ struct EgressTarget {
     SocketAddress unicast_destination{}; // unicast outputs only
     socklen_t unicast_destination_length = 0;
     int unicast_ttl = kDefaultUnicastTtl; // TTL or hop limit
+    // The output requires listeners and has none now: copies are counted
+    // (no_listener) instead of sent.
+    bool held = false;
 };
 
 // targets[rule][output]. MACs come from getsockname() on each pkt.<if>

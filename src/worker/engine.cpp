@@ -594,10 +594,21 @@ void Engine::forward_frame(const std::uint8_t* frame, std::size_t length)
         send_copy(static_cast<std::uint32_t>(*rule), static_cast<std::uint32_t>(o), udp, targets[o]);
 }
 
+void Engine::hold_outputs(const std::vector<std::vector<bool>>& held)
+{
+    for (std::size_t r = 0; r < plan_.targets.size() && r < held.size(); ++r)
+        for (std::size_t o = 0; o < plan_.targets[r].size() && o < held[r].size(); ++o)
+            plan_.targets[r][o].held = held[r][o];
+}
+
 void Engine::send_copy(std::uint32_t rule_index, std::uint32_t output_index, const dataplane::UdpFrameView& in,
                        const EgressTarget& target)
 {
     OutputCounters& counters = counters_.rules[rule_index].outputs[output_index];
+    if (target.held) {
+        ++counters.no_listener;
+        return;
+    }
     if (target.fd < 0) {
         ++counters.send_error;
         return;

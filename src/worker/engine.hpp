@@ -80,6 +80,10 @@ public:
     // on the next new ingress socket.
     void set_packet_ring_geometry(RingGeometry geometry) noexcept { packet_ring_geometry_ = geometry; }
 
+    // Holds or releases outputs that require listeners (SetListeners), in
+    // place: held[rule][output], the shape of the installed plan.
+    void hold_outputs(const std::vector<std::vector<bool>>& held);
+
     // Re-arms the receive if an error stopped it (called from a timer).
     void rearm_receive_if_stopped();
 

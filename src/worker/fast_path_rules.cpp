@@ -62,6 +62,11 @@ Result<fastpath::FastRule, std::string> translate(const Rule& rule, std::size_t 
         return std::string("off");   // the rule's "fast_path": "off"
     if (rule.inspect != StreamInspection::none)
         return std::string("inspect"); // stream health is tracked by the worker (core/rule.hpp)
+    // The worker holds such outputs while no one listens; the program has
+    // no per-output switch yet, so these rules stay on the userspace path.
+    for (const RuleOutput& output : rule.outputs)
+        if (output.listeners == ListenerPolicy::required)
+            return std::string("listeners");
     if (!rule.input.address.is_multicast())
         return std::string("unicast-input");
     if (rule.outputs.size() > fastpath::kMaxOutputs || rule.outputs.size() != targets.size())

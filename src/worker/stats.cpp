@@ -102,6 +102,9 @@ std::string stats_to_json(const std::string& interface, std::uint64_t uptime_ms,
             if (rc.health)
                 entry["health"] = {{"gaps", oc.no_buffer + oc.would_block + oc.too_big + oc.send_error +
                                                 oc.no_source_address}};
+            // Held copies are the output's policy at work, not a loss: apart from "drops".
+            if (output.listeners == ListenerPolicy::required)
+                entry["no_listener"] = oc.no_listener;
             outputs.push_back(std::move(entry));
         }
         json rule = {{"name", rules[r].name},

@@ -23,6 +23,9 @@ struct OutputCounters {
     // Translated multicast copies not built: the egress interface has no
     // address of the output's family to send them from (never made up).
     std::uint64_t no_source_address = 0;
+    // Copies not sent because the output's "listeners" is "required" and no
+    // listener is known on its interface: the policy, not a drop.
+    std::uint64_t no_listener = 0;
 };
 
 struct RuleCounters {

@@ -299,6 +299,25 @@ int SupervisorLink::method_get_stats(sd_bus_message* message, void* userdata, sd
     });
 }
 
+int SupervisorLink::method_set_listeners(sd_bus_message* message, void* userdata, sd_bus_error* error) noexcept
+{
+    auto* self = static_cast<SupervisorLink*>(userdata);
+    return run_guarded(error, [&]() -> int {
+        ListeningOutputs listening;
+        int rc = sd_bus_message_enter_container(message, 'a', "(su)");
+        if (rc < 0)
+            return rc;
+        const char* rule = nullptr;
+        std::uint32_t output = 0;
+        while ((rc = sd_bus_message_read(message, "(su)", &rule, &output)) > 0)
+            listening.emplace(rule, output);
+        if (rc < 0 || (rc = sd_bus_message_exit_container(message)) < 0)
+            return rc;
+        self->handlers_.set_listeners(std::move(listening));
+        return sd_bus_reply_method_return(message, "");
+    });
+}
+
 // The supervisor is the only peer on this private connection, so no polkit
 // check applies.
 const sd_bus_vtable* SupervisorLink::agent_vtable()
@@ -307,6 +326,7 @@ const sd_bus_vtable* SupervisorLink::agent_vtable()
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD("SetConfig", "sa{sh}", "", &SupervisorLink::method_set_config, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("GetStats", "", "s", &SupervisorLink::method_get_stats, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("SetListeners", "a(su)", "", &SupervisorLink::method_set_listeners, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
     };
     return vtable;

@@ -8,6 +8,7 @@
 #include "core/sd_ptr.hpp"
 #include "core/unique_fd.hpp"
 #include "named_fds.hpp"
+#include "worker_config.hpp"
 
 #include <chrono>
 #include <functional>
@@ -24,6 +25,7 @@ enum class SocketMerge {
 struct SupervisorHandlers {
     std::function<Status(const std::string& config, NamedFds sockets, SocketMerge merge)> apply_config;
     std::function<std::string()> stats_json;
+    std::function<void(ListeningOutputs listening)> set_listeners;
 };
 
 struct AcquiredState {
@@ -61,6 +63,7 @@ private:
     static int on_config_reply(sd_bus_message* reply, void* userdata, sd_bus_error* error) noexcept;
     static int method_set_config(sd_bus_message* message, void* userdata, sd_bus_error* error) noexcept;
     static int method_get_stats(sd_bus_message* message, void* userdata, sd_bus_error* error) noexcept;
+    static int method_set_listeners(sd_bus_message* message, void* userdata, sd_bus_error* error) noexcept;
     static const sd_bus_vtable* agent_vtable();
 
     sd_event* event_;

@@ -68,7 +68,8 @@ Status Worker::start()
             [this](const std::string& text, NamedFds fds, SocketMerge merge) {
                 return apply_config(text, std::move(fds), merge, have_notify_socket());
             },
-            [this] { return stats_json(); }};
+            [this] { return stats_json(); },
+            [this](ListeningOutputs listening) { set_listeners(std::move(listening)); }};
         link_.emplace(event_.get(), options_.supervisor_socket,
                       unique_fd(std::exchange(options_.bus_fd, -1)), std::move(handlers));
     }
@@ -208,6 +209,15 @@ void Worker::store_in_fd_store(const std::vector<std::string>& names, bool confi
     }
     if (int rc = replace_stored_fd(worker_protocol::kConfigFd, memfd->get()); rc < 0)
         log_warning("Cannot store the config in the FD store: " + std::string(std::strerror(-rc)));
+}
+
+// Only the held flags of the installed plan change: no new plan, no fast
+// path or filter work, so a join reaches the send path at once. The config
+// the FD store holds keeps its "listening" (a restarted worker re-syncs).
+void Worker::set_listeners(ListeningOutputs listening)
+{
+    config_.listening = std::move(listening);
+    engine_->hold_outputs(held_outputs(config_));
 }
 
 std::string Worker::stats_json()

@@ -45,6 +45,7 @@ private:
     [[nodiscard]] Status acquire_initial_state();
     [[nodiscard]] Status apply_config(const std::string& text, NamedFds incoming, SocketMerge merge, bool store);
     [[nodiscard]] std::string stats_json();
+    void set_listeners(ListeningOutputs listening);
     void watch_stream_health();
     void write_stats_file();
     void store_in_fd_store(const std::vector<std::string>& names, bool config_changed);

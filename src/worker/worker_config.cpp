@@ -93,7 +93,7 @@ Result<WorkerConfig> config_from_json(const json& document)
     for (const auto& [key, value] : document.items()) {
         (void)value;
         if (key != "interface" && key != "rules" && key != "egress" && key != "receive_buffer_bytes" &&
-            key != "ingress")
+            key != "ingress" && key != "listening")
             return Error{key, "unknown key"};
     }
     WorkerConfig config;
@@ -158,6 +158,12 @@ Result<WorkerConfig> config_from_json(const json& document)
         config.source_addresses.push_back(std::move(sources));
         config.rules.push_back(std::move(*rule));
     }
+    if (document.contains("listening")) {
+        auto listening = listening_from_json(document["listening"]);
+        if (!listening)
+            return listening.error();
+        config.listening = std::move(*listening);
+    }
     return config;
 }
 
@@ -171,6 +177,35 @@ Result<WorkerConfig> parse_worker_config(std::string_view text)
     if (document.is_discarded())
         return Error{"", "worker config is not valid JSON"};
     return config_from_json(document);
+}
+
+Result<ListeningOutputs> listening_from_json(const json& value)
+{
+    if (!value.is_array())
+        return Error{"listening", "must be an array of [rule name, output index], got " + value.dump()};
+    ListeningOutputs listening;
+    for (std::size_t i = 0; i < value.size(); ++i) {
+        const json& entry = value[i];
+        if (!entry.is_array() || entry.size() != 2 || !entry[0].is_string() || !entry[1].is_number_unsigned() ||
+            entry[1].get<std::uint64_t>() >= kMaxOutputsPerRule)
+            return Error{"listening[" + std::to_string(i) + "]",
+                         "must be [rule name, output index 0.." + std::to_string(kMaxOutputsPerRule - 1) +
+                             "], got " + entry.dump()};
+        listening.emplace(entry[0].get<std::string>(), entry[1].get<std::uint32_t>());
+    }
+    return listening;
+}
+
+std::vector<std::vector<bool>> held_outputs(const WorkerConfig& config)
+{
+    std::vector<std::vector<bool>> held;
+    held.reserve(config.rules.size());
+    for (const Rule& rule : config.rules) {
+        auto& row = held.emplace_back(rule.outputs.size(), false);
+        for (std::uint32_t o = 0; o < rule.outputs.size(); ++o)
+            row[o] = rule.outputs[o].listeners == ListenerPolicy::required && !config.listening.contains({rule.name, o});
+    }
+    return held;
 }
 
 std::vector<std::string> required_socket_names(const WorkerConfig& config)

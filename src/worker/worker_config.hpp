@@ -5,9 +5,15 @@
 
 #include "core/result.hpp"
 #include "core/rule.hpp"
+#include "core/worker_protocol.hpp"
 
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
+#include <utility>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +35,8 @@ struct EgressInterface {
     bool usable = true;
 };
 
+using worker_protocol::ListeningOutputs;
+
 struct WorkerConfig {
     std::string interface;                          // ingress interface
     std::vector<Rule> rules;                        // every input on `interface`
@@ -47,7 +55,19 @@ struct WorkerConfig {
             return std::nullopt;
         return source_addresses[rule][output];
     }
+    // Outputs whose "listeners" is "required" that have listeners now, as
+    // (rule name, output index): the supervisor's membership view when the
+    // config was made (later changes come by SetListeners).
+    ListeningOutputs listening;
 };
+
+// [["video1", 0], ...]: the form of "listening" in the config and, as
+// a(su), of SetListeners (core/worker_protocol.hpp).
+[[nodiscard]] Result<ListeningOutputs> listening_from_json(const nlohmann::json& value);
+
+// Per rule, per output: whether copies wait for a listener (the output
+// requires one and `config.listening` does not name it).
+[[nodiscard]] std::vector<std::vector<bool>> held_outputs(const WorkerConfig& config);
 
 // Text -> config. Errors carry a JSON path ("rules[1].outputs[0].interface")
 // and quote the bad value. Rules are validated with validate_rule(); inputs

@@ -55,6 +55,24 @@ TEST_CASE("--out parses IF:ADDRESS:PORT with an optional TTL")
     CHECK(with_ttl->ttl == std::optional<std::uint8_t>(16));
 }
 
+TEST_CASE("--out takes a +listeners suffix for \"listeners\": \"required\"")
+{
+    // After the port or the TTL; default is "always".
+    CHECK(parse_output_endpoint("eth1:239.2.2.2:6000")->listeners == mcr::ListenerPolicy::always);
+    auto required = parse_output_endpoint("eth1:239.2.2.2:6000+listeners");
+    REQUIRE(required.ok());
+    CHECK(required->listeners == mcr::ListenerPolicy::required);
+    CHECK(required->port == 6000);
+    auto with_ttl = parse_output_endpoint("eth1:239.2.2.2:6000:16+listeners");
+    REQUIRE(with_ttl.ok());
+    CHECK(with_ttl->ttl == std::optional<std::uint8_t>(16));
+    CHECK(with_ttl->listeners == mcr::ListenerPolicy::required);
+    CHECK(output_error("eth1:239.2.2.2:6000+listen") ==
+          "--out 'eth1:239.2.2.2:6000+listen': port '6000+listen' must be 1..65535");
+    CHECK(output_error("eth1:239.2.2.2+listeners") ==
+          "--out 'eth1:239.2.2.2+listeners': expected IF:ADDRESS:PORT[:TTL][+listeners]");
+}
+
 TEST_CASE("bracketed IPv6 addresses keep their colons")
 {
     // Brackets protect IPv6 colons from the field separator.
@@ -83,11 +101,11 @@ TEST_CASE("an unbracketed IPv6 address is refused with the bracketed syntax")
           "--in 'eth0:2001:db8:0:0:0:0:0:1:5000': an IPv6 address must be written in brackets: "
           "IF:[GROUP]:PORT[@[SOURCE]]");
     CHECK(output_error("eth1:ff3e::2:6000") ==
-          "--out 'eth1:ff3e::2:6000': an IPv6 address must be written in brackets: IF:[ADDRESS]:PORT[:HOPLIMIT]");
+          "--out 'eth1:ff3e::2:6000': an IPv6 address must be written in brackets: IF:[ADDRESS]:PORT[:HOPLIMIT][+listeners]");
     CHECK(output_error("eth1:ff3e::2:6000:8") ==
-          "--out 'eth1:ff3e::2:6000:8': an IPv6 address must be written in brackets: IF:[ADDRESS]:PORT[:HOPLIMIT]");
+          "--out 'eth1:ff3e::2:6000:8': an IPv6 address must be written in brackets: IF:[ADDRESS]:PORT[:HOPLIMIT][+listeners]");
     CHECK(output_error("eth1:fe80::1%eth1:6000") ==
-          "--out 'eth1:fe80::1%eth1:6000': an IPv6 address must be written in brackets: IF:[ADDRESS]:PORT[:HOPLIMIT]");
+          "--out 'eth1:fe80::1%eth1:6000': an IPv6 address must be written in brackets: IF:[ADDRESS]:PORT[:HOPLIMIT][+listeners]");
     CHECK(input_error("eth0:[ff3e::1]:5000@2001:db8::1") ==
           "--in 'eth0:[ff3e::1]:5000@2001:db8::1': source '2001:db8::1' must be written in brackets: [2001:db8::1]");
     // "eth0::::5000" holds "::" between IF and PORT; "eth0:::5000" holds only ':'.
@@ -136,8 +154,8 @@ TEST_CASE("an IPv6 output's last field is its hop limit")
 TEST_CASE("malformed --out arguments name the bad part")
 {
     // The exact messages users see for each kind of mistake.
-    CHECK(output_error("eth1:239.2.2.2") == "--out 'eth1:239.2.2.2': expected IF:ADDRESS:PORT[:TTL]");
-    CHECK(output_error("eth1:239.2.2.2:6000:16:9") == "--out 'eth1:239.2.2.2:6000:16:9': expected IF:ADDRESS:PORT[:TTL]");
+    CHECK(output_error("eth1:239.2.2.2") == "--out 'eth1:239.2.2.2': expected IF:ADDRESS:PORT[:TTL][+listeners]");
+    CHECK(output_error("eth1:239.2.2.2:6000:16:9") == "--out 'eth1:239.2.2.2:6000:16:9': expected IF:ADDRESS:PORT[:TTL][+listeners]");
     CHECK(output_error(":239.2.2.2:6000") == "--out ':239.2.2.2:6000': interface is empty");
     CHECK(output_error("eth1:239.2.2:6000") == "--out 'eth1:239.2.2:6000': address '239.2.2' is not an IP address");
     CHECK(output_error("eth1:239.2.2.2:0") == "--out 'eth1:239.2.2.2:0': port '0' must be 1..65535");
@@ -164,7 +182,8 @@ TEST_CASE("endpoints print back in the syntax they parse from")
     // format(parse(x)) == x, so `mcrctl list` output can be pasted into add.
     for (const char* text : {"eth0:239.1.1.1:5000", "eth0:239.1.1.1:5000@192.0.2.10", "eth0:[ff05::1]:5000@[2001:db8::1]"})
         CHECK(format_input_endpoint(*parse_input_endpoint(text)) == text);
-    for (const char* text : {"eth1:239.2.2.2:6000", "eth1:239.2.2.2:6000:16", "eth1:[2001:db8::7]:6000:3"})
+    for (const char* text : {"eth1:239.2.2.2:6000", "eth1:239.2.2.2:6000:16", "eth1:[2001:db8::7]:6000:3",
+                             "eth1:239.2.2.2:6000+listeners", "eth1:239.2.2.2:6000:16+listeners"})
         CHECK(format_output_endpoint(*parse_output_endpoint(text)) == text);
     // The daemon's RFC 5952 spelling is what is printed, whatever was typed.
     CHECK(format_input_endpoint(*parse_input_endpoint("eth0:[FF3E:0::1]:5000")) == "eth0:[ff3e::1]:5000");

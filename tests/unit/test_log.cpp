@@ -120,6 +120,8 @@ TEST_CASE("message ids are distinct 128-bit ids in journal form")
         message_id::kConfigReloaded,  message_id::kLogLevelChanged,     message_id::kAuthorizationDenied,
         message_id::kWorkerStarted,   message_id::kWorkerRestarted,     message_id::kWorkerFailed,
         message_id::kInterfaceLost,   message_id::kInterfaceBack,       message_id::kStateFileCorrupt,
+        message_id::kGroupJoined,     message_id::kGroupLeft,           message_id::kQuerierElected,
+        message_id::kQuerierOther,    message_id::kGroupLimit,
     };
     std::set<std::string_view> seen;
     for (std::string_view id : ids) {

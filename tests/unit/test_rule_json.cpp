@@ -98,6 +98,28 @@ TEST_CASE("the inspect setting")
                 "must be \"none\", \"rtp\" or \"mpegts\", got null");
 }
 
+// "listeners": "always" is the default and is never written (so MCR
+// configs export unchanged); "required" is, per output, and reads back;
+// other words and types are refused with the output's path.
+TEST_CASE("the listeners setting of an output")
+{
+    Rule rule = valid_rule();
+    CHECK_FALSE(rule_to_json(rule)["outputs"][0].contains("listeners"));
+    rule.outputs[0].listeners = ListenerPolicy::required;
+    CHECK(rule_to_json(rule)["outputs"][0]["listeners"] == "required");
+    auto back = rule_from_json(rule_to_json(rule));
+    REQUIRE(back.ok());
+    CHECK(*back == rule);
+    auto always = rule_with(json::json_pointer("/outputs/0/listeners"), "always");
+    REQUIRE(always.ok());
+    CHECK(always->outputs[0].listeners == ListenerPolicy::always);
+    check_error(rule_with(json::json_pointer("/outputs/0/listeners"), "sometimes"), "outputs[0].listeners",
+                "must be \"always\" or \"required\", got \"sometimes\"");
+    check_error(rule_with(json::json_pointer("/outputs/0/listeners"), true), "outputs[0].listeners",
+                "must be \"always\" or \"required\", got true");
+    check_error(rule_with(json::json_pointer("/outputs/0/"), 1), "outputs[0][\"\"]", "unknown key");
+}
+
 TEST_CASE("rule_from_json reads every field")
 {
     // All optional fields present.

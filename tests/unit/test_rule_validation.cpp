@@ -358,6 +358,17 @@ TEST_CASE("an output TTL of 0 is refused, 1 and 255 are fine")
     CHECK(validate_rule(rule).ok());
 }
 
+TEST_CASE("listeners \"required\" is for multicast outputs only")
+{
+    // Only a group has listeners that IGMP/MLD can report.
+    Rule rule = valid_rule();
+    rule.outputs[0].listeners = ListenerPolicy::required;
+    CHECK(validate_rule(rule).ok());
+    rule.outputs[0].address = ip("198.51.100.7");
+    check_error(validate_rule(rule), "outputs[0].listeners",
+                "\"required\" needs a multicast output address, got 198.51.100.7");
+}
+
 TEST_CASE("a rule needs 1..64 outputs")
 {
     // Empty and 65 outputs are refused; 64 distinct outputs pass.

@@ -139,3 +139,36 @@ TEST_CASE("an output's source_address is kept per output and checked")
               "rules[0].outputs[0].source_address");
     }
 }
+
+TEST_CASE("listening: outputs that require listeners are held unless named, and bad entries are refused")
+{
+    const std::string required =
+        with(kValid, R"("port": 6000, "ttl": 16 })", R"("port": 6000, "ttl": 16, "listeners": "required" })");
+    auto config = parse_worker_config(required);
+    REQUIRE(config.ok());
+    CHECK(config->listening.empty());
+    // Output 0 requires listeners and has none; output 1 ("always") never waits.
+    CHECK(mcr::worker::held_outputs(*config) == std::vector<std::vector<bool>>{{true, false}});
+    auto listening = parse_worker_config(with(required, R"("receive_buffer_bytes")",
+                                              R"("listening": [["video1", 0]], "receive_buffer_bytes")"));
+    REQUIRE(listening.ok());
+    CHECK(listening->listening == mcr::worker::ListeningOutputs{{"video1", 0}});
+    CHECK(mcr::worker::held_outputs(*listening) == std::vector<std::vector<bool>>{{false, false}});
+    // An "always" output named in the list is not affected, nor is an unknown rule.
+    auto other = parse_worker_config(with(kValid, R"("receive_buffer_bytes")",
+                                          R"("listening": [["video1", 1], ["gone", 0]], "receive_buffer_bytes")"));
+    REQUIRE(other.ok());
+    CHECK(mcr::worker::held_outputs(*other) == std::vector<std::vector<bool>>{{false, false}});
+
+    auto bad = [&](const std::string& value) {
+        auto parsed = parse_worker_config(with(kValid, R"("receive_buffer_bytes")",
+                                               R"("listening": )" + value + R"(, "receive_buffer_bytes")"));
+        REQUIRE_FALSE(parsed.ok());
+        return parsed.error().message();
+    };
+    CHECK(bad(R"({"video1": 0})") == R"(listening: must be an array of [rule name, output index], got {"video1":0})");
+    CHECK(bad(R"([["video1"]])") == R"(listening[0]: must be [rule name, output index 0..63], got ["video1"])");
+    CHECK(bad(R"([["video1", -1]])") == R"(listening[0]: must be [rule name, output index 0..63], got ["video1",-1])");
+    CHECK(bad(R"([["video1", 64]])") == R"(listening[0]: must be [rule name, output index 0..63], got ["video1",64])");
+    CHECK(bad(R"([[0, 0]])") == R"(listening[0]: must be [rule name, output index 0..63], got [0,0])");
+}

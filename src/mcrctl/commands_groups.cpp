@@ -1,0 +1,67 @@
+// mcrctl groups [IF]: the IGMP membership mcrd keeps on the interfaces of
+// outputs that require listeners (GetStats' "membership"), as MCR users
+// know it from "igmp groups".
+#include "commands.hpp"
+#include "output_table.hpp"
+#include "stats_view.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <iostream>
+
+namespace mcr::ctl {
+
+using nlohmann::json;
+
+namespace {
+
+std::string timer_text(const json& value)
+{
+    return value.is_number() ? std::to_string(value.get<std::int64_t>() / 1000) + "s" : "-";
+}
+
+} // namespace
+
+void command_groups(const GlobalOptions& options, const std::string& interface)
+{
+    RelayClient client(options.connect);
+    const json stats = json::parse(fetch_stats(client), nullptr, false);
+    const json membership =
+        stats.is_object() && stats.contains("membership") && stats["membership"].is_array() ? stats["membership"]
+                                                                                           : json::array();
+    json shown = json::array();
+    OutputTable table({{"INTERFACE"}, {"GROUP"}, {"MODE"}, {"VERSION", true}, {"EXPIRES", true}, {"SOURCES"}});
+    std::string queriers;
+    bool found = interface.empty();
+    for (const json& entry : membership) {
+        const std::string name = entry.value("interface", "");
+        if (!interface.empty() && name != interface)
+            continue;
+        found = true;
+        shown.push_back(entry);
+        const json other = entry.value("other_querier", json());
+        queriers += name + ": querier " +
+                    (entry.value("querier", false) ? "this relay (" + entry.value("address", json("-")).get<std::string>() + ")"
+                                                   : (other.is_string() ? other.get<std::string>() : std::string("none"))) +
+                    "\n";
+        for (const json& group : entry.value("groups", json::array())) {
+            std::string sources;
+            for (const json& source : group.value("sources", json::array()))
+                sources += (sources.empty() ? "" : ",") + source.value("source", "") +
+                           (source.value("timer_ms", json()).is_null() ? "(blocked)" : "");
+            table.add_row({name, group.value("group", ""), group.value("mode", ""),
+                           "v" + std::to_string(group.value("version", 3)), timer_text(group.value("timer_ms", json())),
+                           sources.empty() ? "-" : sources});
+        }
+    }
+    if (!found)
+        throw CommandFailure(ExitCode::not_found, "no IGMP membership is kept on '" + interface +
+                                                      "' (no output there requires listeners)");
+    if (options.json) {
+        std::cout << shown.dump(2) << "\n";
+        return;
+    }
+    std::cout << queriers << table.render() << "\n";
+}
+
+} // namespace mcr::ctl

@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""A host on a relay's output segment that joins and leaves a group with an
+ordinary socket (its kernel sends the IGMP reports), and watches the wire
+with an AF_PACKET socket to time the relayed stream against its own join
+and leave: first frame after the join, last frame after the leave, frames
+seen while not joined. Bounded by --until; one JSON line on stdout.
+
+  listener_probe.py --interface eth0 --group 239.2.2.1 --port 6000 \
+      [--join-at 0] [--leave-at 3] --until 5
+Without --join-at it never joins (a host that does not listen).
+"""
+import argparse
+import json
+import socket
+import struct
+import time
+
+ETH_P_IP = 0x0800
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--interface", required=True)
+    parser.add_argument("--group", required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--join-at", type=float)
+    parser.add_argument("--leave-at", type=float)
+    parser.add_argument("--until", type=float, required=True)
+    parser.add_argument("--ready-file")
+    args = parser.parse_args()
+    if args.until > 120:
+        parser.error("--until is at most 120 s")
+
+    wire = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_IP))
+    wire.bind((args.interface, ETH_P_IP))
+    wire.settimeout(0.01)
+    group = socket.inet_aton(args.group)
+    ifindex = socket.if_nametoindex(args.interface)
+    member = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    member.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    member.bind(("0.0.0.0", args.port))
+    mreqn = group + socket.inet_aton("0.0.0.0") + struct.pack("@i", ifindex)
+
+    start = time.monotonic()
+    if args.ready_file:
+        open(args.ready_file, "w").write("ready\n")
+    joined_at = left_at = None
+    first_after_join = last_after_leave = None
+    before_join = while_joined = after_leave = 0
+    while True:
+        now = time.monotonic() - start
+        if now >= args.until:
+            break
+        if args.join_at is not None and joined_at is None and now >= args.join_at:
+            member.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreqn)
+            joined_at = time.monotonic()
+        if args.leave_at is not None and joined_at is not None and left_at is None and now >= args.leave_at:
+            member.setsockopt(socket.IPPROTO_IP, socket.IP_DROP_MEMBERSHIP, mreqn)
+            left_at = time.monotonic()
+        try:
+            frame, address = wire.recvfrom(65536)
+        except socket.timeout:
+            continue
+        if address[2] == socket.PACKET_OUTGOING or len(frame) < 28 or frame[9] != 17:
+            continue
+        header = (frame[0] & 0x0F) * 4
+        if frame[16:20] != group or struct.unpack("!H", frame[header + 2:header + 4])[0] != args.port:
+            continue
+        at = time.monotonic()
+        if joined_at is None:
+            before_join += 1
+        elif left_at is None:
+            while_joined += 1
+            if first_after_join is None:
+                first_after_join = at - joined_at
+        else:
+            after_leave += 1
+            last_after_leave = at - left_at
+
+    def ms(seconds):
+        return None if seconds is None else round(seconds * 1000, 1)
+
+    print(json.dumps({"before_join": before_join, "while_joined": while_joined, "after_leave": after_leave,
+                      "first_after_join_ms": ms(first_after_join), "last_after_leave_ms": ms(last_after_leave)}))
+
+
+if __name__ == "__main__":
+    main()
