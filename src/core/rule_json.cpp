@@ -146,7 +146,9 @@ json rule_set_to_json(const RuleSet& set)
 
 Result<Rule> rule_from_json(const json& j, const std::string& path)
 {
-    if (Status s = check_object(j, path, {"name", "input", "outputs", "forward_expired_ttl", "allow_link_local", "fast_path", "inspect"},
+    if (Status s = check_object(j, path,
+                                {"name", "input", "outputs", "forward_expired_ttl", "allow_link_local", "fast_path",
+                                 "inspect"},
                                 {"name", "input", "outputs"});
         !s)
         return s.error();

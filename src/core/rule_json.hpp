@@ -8,12 +8,12 @@
 //                    "source": "192.0.2.10" },               // source optional (SSM)
 //       "outputs": [ { "interface": "eth1", "address": "239.2.2.2", "port": 6000,
 //                      "ttl": 16 } ],                          // ttl optional
-//   Addresses are IPv4 or IPv6 text ("ff3e::1", no zone suffix); input and
-//   outputs may differ in family (the relay translates), a source may not.
 //       "forward_expired_ttl": false,                          // optional
 //       "allow_link_local": false,                             // optional (IPv6 ffX2::, fe80::/10)
 //       "fast_path": "auto",                                   // optional: "auto" | "off"
 //       "inspect": "none" } ] }                                // optional: "none" | "rtp" | "mpegts"
+// Addresses are IPv4 or IPv6 text ("ff3e::1", no zone suffix); input and
+// outputs may differ in family (the relay translates), a source may not.
 #pragma once
 
 #include "json_fields.hpp"

@@ -8,6 +8,8 @@
 // per connection; the same vtables and fd passing ('h') work there.
 #pragma once
 
+#include "address.hpp"
+
 #include <string>
 #include <string_view>
 
@@ -38,6 +40,14 @@ inline constexpr std::string_view kMembershipFd = "membership";  // AF_INET UDP,
 inline constexpr std::string_view kConfigFd = "config";          // memfd holding the worker config JSON (below)
 inline constexpr std::string_view kPacketEgressPrefix = "pkt.";  // "pkt.eth1": AF_PACKET SOCK_RAW, proto 0, bound to eth1, PACKET_QDISC_BYPASS
 inline constexpr std::string_view kUdpEgressPrefix = "udp.";     // "udp.wg0":  AF_INET UDP, SO_BINDTODEVICE wg0, for unicast outputs
+inline constexpr std::string_view kUdp6EgressPrefix = "udp6.";   // "udp6.wg0": AF_INET6 UDP, the same for IPv6 unicast outputs
+// The ingress socket for IPv6 (AF_PACKET SOCK_RAW, ETH_P_IPV6, bound to the
+// ingress ifindex), read by recv. Not ETH_P_ALL with one socket for both
+// families: a packet socket of ETH_P_ALL is a tap that sees every frame
+// before tc ingress, so it would also read what the fast path relays. A
+// packet socket binds one protocol and a fanout group holds one protocol,
+// hence a socket of its own, outside the IPv4 sockets' group.
+inline constexpr std::string_view kIngress6Fd = "ingress6";
 
 // The in-kernel fast path (src/fastpath), loaded and attached by the
 // supervisor: the program's map fds and, in attach mode "tc", a tcx link fd;
@@ -59,6 +69,14 @@ inline bool is_fast_path_fd_name(std::string_view name) { return name.substr(0, 
 
 inline std::string packet_egress_fd_name(std::string_view ifname) { return std::string(kPacketEgressPrefix) + std::string(ifname); }
 inline std::string udp_egress_fd_name(std::string_view ifname) { return std::string(kUdpEgressPrefix) + std::string(ifname); }
+inline std::string udp6_egress_fd_name(std::string_view ifname) { return std::string(kUdp6EgressPrefix) + std::string(ifname); }
+// The egress socket an output to `address` on `ifname` is sent through.
+inline std::string egress_fd_name(std::string_view ifname, const IpAddress& address)
+{
+    if (address.is_multicast())
+        return packet_egress_fd_name(ifname);
+    return address.is_ipv4() ? udp_egress_fd_name(ifname) : udp6_egress_fd_name(ifname);
+}
 
 // ---- D-Bus on the worker link ---------------------------------------------
 inline constexpr const char* kObjectPath = "/org/mcr/Relay";
@@ -83,6 +101,10 @@ inline constexpr const char* kDefaultWorkerSocket = "/run/mcr/worker.sock";
 // Worker config:
 //   { "interface": "in0",                      // ingress interface name
 //     "rules": [ <rule_to_json(rule)>... ],    // only rules whose input is on "interface"
+//                                              // a translated multicast output carries
+//                                              // "source_address": the egress interface's
+//                                              // address of the output's family, which its
+//                                              // copies leave from (absent: it has none)
 //     "egress": { "out0": { "mtu": 1500 } },   // one entry per output interface
 //     "receive_buffer_bytes": 16777216 }
 //
@@ -92,12 +114,15 @@ inline constexpr const char* kDefaultWorkerSocket = "/run/mcr/worker.sock";
 //     "receive": { "mode": "quiet" | "ring" | "socket",   // how the ingress is read now
 //                  "to_ring": N, "to_quiet": N },      // switches between the two ingress sockets
 //     "ingress": { "frames": N, "bytes": N, "not_ip": N, "malformed": N,
-//                  "fragment": N, "ip_options": N, "not_matched": N, "no_buffer": N },
+//                  "fragment": N, "ip_options": N, "not_matched": N,
+//                  "ipv6_fragment": N, "ipv6_routing_header": N, "ipv6_extension_chain": N,
+//                  "zero_udp_checksum": N, "no_buffer": N },   // reasons: dataplane/frame.hpp
 //     "rules": [ { "name": "video1", "packets": N, "bytes": N, "ttl_expired": N,
 //                  "outputs": [ { "interface": "out0", "address": "239.2.2.2", "port": 6000,
 //                                 "packets": N, "bytes": N,
 //                                 "drops": { "no_buffer": N, "would_block": N,
-//                                            "too_big": N, "send_error": N } } ] } ] }
+//                                            "too_big": N, "send_error": N,
+//                                            "no_source_address": N } } ] } ] }
 // With the fast path (mcrd-worker built with it), rule and output "packets"
 // and "bytes" are the sum of both paths, and the fast path's share is added:
 //   rules[i]: "path": "tc" | "tc-legacy" | "userspace", "path_reason": "…" (userspace only),

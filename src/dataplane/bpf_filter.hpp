@@ -22,10 +22,17 @@ inline constexpr std::uint32_t kAncillaryPacketType = static_cast<std::uint32_t>
 // address, destination port) is the input of one of `rules`; everything
 // else returns 0 (dropped). IP options are accepted, and so are fragments
 // whose destination is a rule's address (up to 250 distinct addresses;
-// later fragments carry no port), so that userspace counts them. SSM sources are checked in userspace, not here. IPv6 inputs
-// are skipped. When the rules need more than BPF_MAXINSNS instructions, the
-// program accepts all non-fragment IPv4 UDP and leaves matching to userspace.
-// An empty rule list yields a program that drops everything.
+// later fragments carry no port), so that userspace counts them. IPv6
+// frames to an IPv6 input's address are accepted when UDP follows the base
+// header and has the input's port, or when any other header does
+// (extension headers, fragments: userspace walks and counts them). Frames
+// of another host (PACKET_OTHERHOST) or sent by this one (PACKET_OUTGOING)
+// are dropped. SSM sources are checked in userspace, not here. When the
+// rules need more than BPF_MAXINSNS instructions, the larger family's part
+// accepts all of its UDP non-fragments (IPv6: all of its frames) and leaves
+// matching to userspace. An empty rule list yields a program that drops
+// everything. One program serves every ingress socket, whatever protocol
+// it is bound to.
 [[nodiscard]] std::vector<sock_filter> build_ingress_filter(std::span<const Rule> rules);
 
 } // namespace mcr::dataplane

@@ -41,4 +41,13 @@ std::uint16_t checksum_replace32(std::uint16_t checksum, std::uint32_t old_value
     return checksum_replace16(checksum, static_cast<std::uint16_t>(old_value), static_cast<std::uint16_t>(new_value));
 }
 
+std::uint16_t checksum_replace_sum(std::uint16_t checksum, std::uint32_t old_sum, std::uint32_t new_sum) noexcept
+{
+    // ~m summed word by word is ~(sum of m) once folded: one's complement.
+    std::uint32_t sum = static_cast<std::uint16_t>(~checksum);
+    sum += static_cast<std::uint16_t>(~checksum_fold(old_sum));
+    sum += checksum_fold(new_sum);
+    return static_cast<std::uint16_t>(~checksum_fold(sum));
+}
+
 } // namespace mcr::dataplane

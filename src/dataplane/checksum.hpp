@@ -20,5 +20,11 @@ namespace mcr::dataplane {
 // The same for a 32-bit field (two words), e.g. an IPv4 address.
 [[nodiscard]] std::uint16_t checksum_replace32(std::uint16_t checksum, std::uint32_t old_value,
                                                std::uint32_t new_value) noexcept;
+// The same for any run of words, given as the sums checksum_accumulate()
+// returns for the old and the new words (e.g. a pseudo-header's addresses
+// when a copy changes address family: the rest of the pseudo-header sums
+// alike for IPv4 and IPv6 UDP).
+[[nodiscard]] std::uint16_t checksum_replace_sum(std::uint16_t checksum, std::uint32_t old_sum,
+                                                 std::uint32_t new_sum) noexcept;
 
 } // namespace mcr::dataplane

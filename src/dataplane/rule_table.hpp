@@ -1,11 +1,12 @@
 // The worker's per-packet rule lookup: an open-addressing hash table keyed on
-// (destination address, destination port, protocol, source) built once per
-// config; lookups never allocate. Source-specific (SSM) rules win over
+// (family, destination address, destination port, protocol, source) built
+// once per config; lookups never allocate. Source-specific (SSM) rules win over
 // any-source rules for the same group and port.
 #pragma once
 
 #include "core/result.hpp"
 #include "core/rule.hpp"
+#include "frame.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -15,13 +16,15 @@
 
 namespace mcr::dataplane {
 
-inline constexpr std::uint32_t kAnySource = 0; // 0.0.0.0 is never a valid SSM source
+// 0.0.0.0 and :: are never a valid SSM source.
+inline constexpr AddressBytes kAnySource{};
 
 struct RuleKey {
-    std::uint32_t destination_address = 0; // host order
-    std::uint32_t source_address = kAnySource;
+    AddressBytes destination_address{};    // as AddressBytes says (frame.hpp)
+    AddressBytes source_address = kAnySource;
     std::uint16_t destination_port = 0;
     std::uint8_t protocol = 0;
+    AddressFamily family = AddressFamily::ipv4;
 
     friend bool operator==(const RuleKey&, const RuleKey&) = default;
 };
@@ -30,14 +33,20 @@ class RuleTable {
 public:
     RuleTable() = default;
 
-    // Indexes `rules` by input. Errors (path "rules[i].input") for an IPv6
-    // input (the data plane is IPv4-only today) and for two rules with the
-    // same input.
+    // Indexes `rules` by input, either family. Errors (path "rules[i].input")
+    // for an SSM source of another family than the group and for two rules
+    // with the same input.
     [[nodiscard]] static Result<RuleTable> build(std::span<const Rule> rules);
 
     // Index into the `rules` given to build(), SSM match first.
-    [[nodiscard]] std::optional<std::size_t> lookup(std::uint32_t destination_address, std::uint16_t destination_port,
-                                                    std::uint8_t protocol, std::uint32_t source_address) const noexcept;
+    [[nodiscard]] std::optional<std::size_t> lookup(AddressFamily family, const AddressBytes& destination_address,
+                                                    std::uint16_t destination_port, std::uint8_t protocol,
+                                                    const AddressBytes& source_address) const noexcept;
+    // The rule for an accepted UDP frame.
+    [[nodiscard]] std::optional<std::size_t> lookup(const UdpFrameView& udp) const noexcept
+    {
+        return lookup(udp.family, udp.destination_address, udp.destination_port, kIpProtocolUdp, udp.source_address);
+    }
 
     [[nodiscard]] std::size_t size() const noexcept { return entries_; }
 

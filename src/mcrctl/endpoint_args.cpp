@@ -1,7 +1,7 @@
 // Parses and prints mcrctl's IF:ADDRESS:PORT endpoint syntax. IPv6 addresses
 // are always bracketed ("eth0:[ff3e::1]:5000"): the colons of an address
 // would otherwise be indistinguishable from the field separators, so an
-// unbracketed one is refused with the bracketed spelling to use instead.
+// unbracketed one is refused with the bracketed syntax in the error.
 #include "endpoint_args.hpp"
 
 #include <charconv>
@@ -120,7 +120,9 @@ Result<CommonFields> parse_common(std::string_view option, std::string_view text
                                   std::string_view address_role)
 {
     CommonFields common;
-    if (fields[0].text.empty() || fields[0].bracketed)
+    if (fields[0].bracketed)
+        return endpoint_error(option, text, "interface '[" + fields[0].text + "]' must not be in brackets");
+    if (fields[0].text.empty())
         return endpoint_error(option, text, "interface is empty");
     common.interface = fields[0].text;
     auto address = parse_address(fields[1], address_role);

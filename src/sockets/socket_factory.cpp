@@ -148,11 +148,18 @@ Result<unique_fd> open_packet_egress_socket(const std::string& ifname)
     return open_bound_packet_socket(ifname, 0, 0, false);
 }
 
-Result<unique_fd> open_udp_egress_socket(const std::string& ifname)
+Result<unique_fd> open_ingress6_socket(const std::string& ifname, int receive_buffer_bytes)
+{
+    return open_bound_packet_socket(ifname, ETH_P_IPV6, receive_buffer_bytes, true);
+}
+
+namespace {
+
+Result<unique_fd> open_udp_egress(const std::string& ifname, int family)
 {
     if (auto index = interface_index(ifname); !index)
         return index.error();
-    unique_fd fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    unique_fd fd(socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!fd)
         return errno_error(ifname, "cannot create UDP socket", errno);
     if (setsockopt(fd.get(), SOL_SOCKET, SO_BINDTODEVICE, ifname.c_str(), static_cast<socklen_t>(ifname.size())) < 0)
@@ -160,6 +167,18 @@ Result<unique_fd> open_udp_egress_socket(const std::string& ifname)
     if (set_buffer_size(fd.get(), SO_SNDBUFFORCE, SO_SNDBUF, kEgressSendBufferBytes) < 0)
         return errno_error(ifname, "cannot set the send buffer size", errno);
     return fd;
+}
+
+} // namespace
+
+Result<unique_fd> open_udp_egress_socket(const std::string& ifname)
+{
+    return open_udp_egress(ifname, AF_INET);
+}
+
+Result<unique_fd> open_udp6_egress_socket(const std::string& ifname)
+{
+    return open_udp_egress(ifname, AF_INET6);
 }
 
 Result<unique_fd> open_membership_socket()

@@ -23,6 +23,11 @@ inline constexpr int kDefaultReceiveBufferBytes = 16 * 1024 * 1024;
 [[nodiscard]] Result<unique_fd> open_ingress_socket(const std::string& ifname,
                                                     int receive_buffer_bytes = kDefaultReceiveBufferBytes);
 
+// The same bound to ETH_P_IPV6: the worker's IPv6 ingress (worker_protocol.hpp
+// kIngress6Fd says why not one socket for both families).
+[[nodiscard]] Result<unique_fd> open_ingress6_socket(const std::string& ifname,
+                                                     int receive_buffer_bytes = kDefaultReceiveBufferBytes);
+
 // Both ingress sockets of a worker (worker_protocol kIngressFd and
 // kIngressQuietFd), each as open_ingress_socket() makes it, joined to one
 // fanout group (ingress_fanout.hpp) that sends every frame to the quiet one
@@ -42,6 +47,8 @@ struct IngressSockets {
 // AF_INET/SOCK_DGRAM with SO_BINDTODEVICE=`ifname`, for unicast outputs that
 // go through the kernel's routing (works over tunnels).
 [[nodiscard]] Result<unique_fd> open_udp_egress_socket(const std::string& ifname);
+// The same with AF_INET6, for IPv6 unicast outputs.
+[[nodiscard]] Result<unique_fd> open_udp6_egress_socket(const std::string& ifname);
 
 // An unbound AF_INET UDP socket that only carries group memberships, so
 // IGMP snooping switches keep delivering the inputs. It never receives data.

@@ -207,6 +207,7 @@ void WorkerManager::drop_egress_sockets(Worker& worker, const std::string& ifnam
 {
     worker.sockets.by_name.erase(worker_protocol::packet_egress_fd_name(ifname));
     worker.sockets.by_name.erase(worker_protocol::udp_egress_fd_name(ifname));
+    worker.sockets.by_name.erase(worker_protocol::udp6_egress_fd_name(ifname));
 }
 
 void WorkerManager::ensure(Worker& worker)

@@ -4,12 +4,14 @@
 #include "core/log.hpp"
 #include "core/rule_json.hpp"
 #include "core/worker_protocol.hpp"
+#include "netlink/source_addresses.hpp"
 #include "sockets/socket_factory.hpp"
 
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -39,17 +41,17 @@ std::set<std::string> egress_names(const std::vector<Rule>& rules, const std::se
     for (const Rule& rule : rules)
         for (const RuleOutput& output : rule.outputs)
             if (!missing.count(output.interface))
-                names.insert(output.address.is_multicast() ? wp::packet_egress_fd_name(output.interface)
-                                                       : wp::udp_egress_fd_name(output.interface));
+                names.insert(wp::egress_fd_name(output.interface, output.address));
     return names;
 }
 
 Result<unique_fd> open_egress(const std::string& name)
 {
-    const std::string pkt(wp::kPacketEgressPrefix);
-    if (name.compare(0, pkt.size(), pkt) == 0)
-        return sockets::open_packet_egress_socket(name.substr(pkt.size()));
-    return sockets::open_udp_egress_socket(name.substr(std::string(wp::kUdpEgressPrefix).size()));
+    if (name.starts_with(wp::kPacketEgressPrefix))
+        return sockets::open_packet_egress_socket(name.substr(wp::kPacketEgressPrefix.size()));
+    if (name.starts_with(wp::kUdp6EgressPrefix))
+        return sockets::open_udp6_egress_socket(name.substr(wp::kUdp6EgressPrefix.size()));
+    return sockets::open_udp_egress_socket(name.substr(wp::kUdpEgressPrefix.size()));
 }
 
 // The kernel caps SO_RCVBUF at net.core.rmem_max without an error; too
@@ -72,7 +74,8 @@ void warn_if_receive_buffer_capped(const std::string& interface, int fd)
 
 bool is_egress_name(const std::string& name)
 {
-    return name.rfind(wp::kPacketEgressPrefix, 0) == 0 || name.rfind(wp::kUdpEgressPrefix, 0) == 0;
+    return name.starts_with(wp::kPacketEgressPrefix) || name.starts_with(wp::kUdpEgressPrefix) ||
+           name.starts_with(wp::kUdp6EgressPrefix);
 }
 
 Status follow_joins(const std::string& interface, const std::vector<Rule>& rules, WorkerSockets& sockets)
@@ -119,8 +122,21 @@ std::string worker_config_json(const std::string& interface, const std::vector<R
                              {"ingress", {{"mtu", interface_mtu(interface)}}},
                              {"egress", nlohmann::json::object()},
                              {"receive_buffer_bytes", sockets::kDefaultReceiveBufferBytes}};
+    std::map<std::string, SourceAddresses> sources; // asked once per interface
     for (const Rule& rule : rules) {
-        config["rules"].push_back(rule_to_json(rule));
+        nlohmann::json rule_json = rule_to_json(rule);
+        for (std::size_t o = 0; o < rule.outputs.size(); ++o) {
+            const RuleOutput& output = rule.outputs[o];
+            if (!output.address.is_multicast() || output.address.family() == rule.input.address.family())
+                continue; // only translated multicast copies need one (the others keep theirs or are routed)
+            auto known = sources.find(output.interface);
+            if (known == sources.end())
+                known = sources.emplace(output.interface, query_source_addresses(output.interface)).first;
+            const auto& source = output.address.is_ipv4() ? known->second.ipv4 : known->second.ipv6;
+            if (source)
+                rule_json["outputs"][o]["source_address"] = source->to_string();
+        }
+        config["rules"].push_back(std::move(rule_json));
         for (const RuleOutput& output : rule.outputs) {
             config["egress"][output.interface] = {{"mtu", interface_mtu(output.interface)}};
             // Written only when false: configs stay as they were otherwise.
@@ -159,6 +175,17 @@ Result<std::vector<std::string>> update_worker_sockets(const std::string& interf
         if (Status s = add(ingress, std::move(made->ring)); !s)
             return s.error();
         warn_if_receive_buffer_capped(interface, sockets.by_name.at(ingress).get());
+    }
+    // IPv6 arrives on a socket of its own, made once an input needs it and
+    // kept (an idle one costs a filter run per IPv6 frame, which its
+    // program drops).
+    const std::string ingress6(wp::kIngress6Fd);
+    const bool wants_ipv6 = std::any_of(rules.begin(), rules.end(),
+                                        [](const Rule& rule) { return !rule.input.address.is_ipv4(); });
+    if (wants_ipv6 && !sockets.by_name.count(ingress6)) {
+        if (Status s = add(ingress6, sockets::open_ingress6_socket(interface)); !s)
+            return s.error();
+        warn_if_receive_buffer_capped(interface, sockets.by_name.at(ingress6).get());
     }
     if (!sockets.by_name.count(membership)) {
         if (Status s = add(membership, sockets::open_membership_socket()); !s)

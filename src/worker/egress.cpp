@@ -13,8 +13,6 @@ namespace mcr::worker {
 
 namespace {
 
-constexpr std::size_t kIpv4UdpHeaderBytes = 28;
-
 std::optional<dataplane::MacAddress> interface_mac(int packet_fd)
 {
     sockaddr_ll address{};
@@ -26,16 +24,34 @@ std::optional<dataplane::MacAddress> interface_mac(int packet_fd)
     return mac;
 }
 
-EgressTarget target_for(const RuleOutput& output, unsigned mtu, const NamedFds& sockets, const std::string& rule)
+void set_unicast_destination(EgressTarget& target, const RuleOutput& output)
+{
+    if (output.address.is_ipv4()) {
+        target.unicast_destination.ipv4.sin_family = AF_INET;
+        target.unicast_destination.ipv4.sin_addr.s_addr = htonl(output.address.ipv4());
+        target.unicast_destination.ipv4.sin_port = htons(output.port);
+        target.unicast_destination_length = sizeof(sockaddr_in);
+        return;
+    }
+    target.unicast_destination.ipv6.sin6_family = AF_INET6;
+    std::memcpy(target.unicast_destination.ipv6.sin6_addr.s6_addr, output.address.bytes().data(), 16);
+    target.unicast_destination.ipv6.sin6_port = htons(output.port);
+    target.unicast_destination_length = sizeof(sockaddr_in6);
+}
+
+EgressTarget target_for(const RuleOutput& output, const std::optional<IpAddress>& source_address, unsigned mtu,
+                        const NamedFds& sockets, const std::string& rule)
 {
     EgressTarget target;
     const bool multicast = output.address.is_multicast();
-    const std::string name = multicast ? worker_protocol::packet_egress_fd_name(output.interface)
-                                       : worker_protocol::udp_egress_fd_name(output.interface);
+    const std::string name = worker_protocol::egress_fd_name(output.interface, output.address);
     target.rewrite.multicast = multicast;
-    target.rewrite.destination_address = output.address.ipv4();
+    target.rewrite.family = output.address.family();
+    target.rewrite.destination_address = output.address.bytes();
     target.rewrite.destination_port = output.port;
     target.rewrite.ttl = output.ttl;
+    if (source_address && source_address->family() == output.address.family())
+        target.rewrite.source_address = source_address->bytes();
     target.fd = fd_named(sockets, name);
     if (target.fd < 0) {
         log_warning("No socket for output, its copies will count as send errors",
@@ -44,17 +60,18 @@ EgressTarget target_for(const RuleOutput& output, unsigned mtu, const NamedFds& 
     }
     if (multicast) {
         target.max_bytes = mtu + dataplane::kEthernetHeaderBytes;
-        target.rewrite.destination_mac = dataplane::multicast_mac(output.address.ipv4());
+        target.rewrite.destination_mac = dataplane::multicast_mac(target.rewrite.family, target.rewrite.destination_address);
         if (auto mac = interface_mac(target.fd))
             target.rewrite.source_mac = *mac;
         else
             log_warning("Cannot read the egress interface's MAC, sending from 00:00:00:00:00:00",
                         {{"MCR_SOCKET", name}});
     } else {
-        target.max_bytes = mtu > kIpv4UdpHeaderBytes ? mtu - kIpv4UdpHeaderBytes : 0;
-        target.unicast_destination.sin_family = AF_INET;
-        target.unicast_destination.sin_addr.s_addr = htonl(output.address.ipv4());
-        target.unicast_destination.sin_port = htons(output.port);
+        const std::size_t headers = (output.address.is_ipv4() ? dataplane::kIpv4MinHeaderBytes
+                                                              : dataplane::kIpv6HeaderBytes) +
+                                    dataplane::kUdpHeaderBytes;
+        target.max_bytes = mtu > headers ? mtu - headers : 0;
+        set_unicast_destination(target, output);
         target.unicast_ttl = output.ttl.value_or(kDefaultUnicastTtl);
     }
     return target;
@@ -66,12 +83,14 @@ std::vector<std::vector<EgressTarget>> build_egress_targets(const WorkerConfig& 
 {
     std::vector<std::vector<EgressTarget>> targets;
     targets.reserve(config.rules.size());
-    for (const Rule& rule : config.rules) {
+    for (std::size_t r = 0; r < config.rules.size(); ++r) {
+        const Rule& rule = config.rules[r];
         auto& row = targets.emplace_back();
-        for (const RuleOutput& output : rule.outputs) {
+        for (std::size_t o = 0; o < rule.outputs.size(); ++o) {
+            const RuleOutput& output = rule.outputs[o];
             const auto egress = config.egress.find(output.interface);
             const unsigned mtu = egress == config.egress.end() ? kDefaultEgressMtu : egress->second.mtu;
-            row.push_back(target_for(output, mtu, sockets, rule.name));
+            row.push_back(target_for(output, config.source_address(r, o), mtu, sockets, rule.name));
         }
     }
     return targets;
@@ -104,14 +123,15 @@ void EgressPool::prepare_unicast(EgressSlot& slot, const EgressTarget& target, s
     slot.vector = iovec{slot.buffer, length};
     slot.message = msghdr{};
     slot.message.msg_name = &slot.destination;
-    slot.message.msg_namelen = sizeof(slot.destination);
+    slot.message.msg_namelen = target.unicast_destination_length;
     slot.message.msg_iov = &slot.vector;
     slot.message.msg_iovlen = 1;
     slot.message.msg_control = slot.control.data();
     slot.message.msg_controllen = slot.control.size();
     cmsghdr* header = CMSG_FIRSTHDR(&slot.message);
-    header->cmsg_level = IPPROTO_IP;
-    header->cmsg_type = IP_TTL;
+    const bool ipv4 = target.unicast_destination.ipv4.sin_family == AF_INET;
+    header->cmsg_level = ipv4 ? IPPROTO_IP : IPPROTO_IPV6;
+    header->cmsg_type = ipv4 ? IP_TTL : IPV6_HOPLIMIT;
     header->cmsg_len = CMSG_LEN(sizeof(int));
     std::memcpy(CMSG_DATA(header), &target.unicast_ttl, sizeof(int));
 }

@@ -22,12 +22,19 @@ inline constexpr std::size_t kEgressSlots = 1024;
 // A 9000-byte jumbo IP packet plus Ethernet header, rounded up.
 inline constexpr std::size_t kEgressBufferBytes = 9216;
 
+// A unicast destination of either family.
+union SocketAddress {
+    sockaddr_in ipv4;
+    sockaddr_in6 ipv6;
+};
+
 struct EgressTarget {
-    int fd = -1;                         // pkt.<if> or udp.<if>; -1: socket missing (counted as send_error)
+    int fd = -1;                         // pkt.<if>, udp.<if> or udp6.<if>; -1: socket missing (counted as send_error)
     dataplane::OutputRewrite rewrite;
     std::size_t max_bytes = 0;           // largest copy the interface's MTU takes
-    sockaddr_in unicast_destination{};   // unicast outputs only
-    int unicast_ttl = kDefaultUnicastTtl;
+    SocketAddress unicast_destination{}; // unicast outputs only
+    socklen_t unicast_destination_length = 0;
+    int unicast_ttl = kDefaultUnicastTtl; // TTL or hop limit
 };
 
 // targets[rule][output]. MACs come from getsockname() on each pkt.<if>
@@ -40,7 +47,7 @@ struct EgressSlot {
     std::uint8_t* buffer = nullptr;      // kEgressBufferBytes, owned by the pool
     msghdr message{};                    // unicast sends (IORING_OP_SENDMSG)
     iovec vector{};
-    sockaddr_in destination{};
+    SocketAddress destination{};
     alignas(cmsghdr) std::array<std::uint8_t, CMSG_SPACE(sizeof(int))> control{};
     std::uint32_t generation = 0;        // plan the slot was filled for
     std::uint32_t rule_index = 0;
@@ -63,7 +70,7 @@ public:
     [[nodiscard]] std::uint32_t size() const noexcept { return static_cast<std::uint32_t>(slots_.size()); }
 
     // Points the slot's msghdr at its buffer (`length` bytes), the target's
-    // destination and an IP_TTL control message.
+    // destination and an IP_TTL (IPV6_HOPLIMIT) control message.
     static void prepare_unicast(EgressSlot& slot, const EgressTarget& target, std::size_t length) noexcept;
 
 private:

@@ -27,6 +27,7 @@ constexpr std::uint64_t kKindSend = 2;
 constexpr std::uint64_t kKindCancel = 3;
 constexpr std::uint64_t kKindQuietReceive = 4;
 constexpr std::uint64_t kKindTransitionTimer = 5;
+constexpr std::uint64_t kKindReceive6 = 6;
 constexpr std::uint64_t kValueMask = (std::uint64_t{1} << kKindShift) - 1;
 
 // struct virtio_net_hdr of <linux/virtio_net.h>, which does not compile as
@@ -102,7 +103,7 @@ io_uring_sqe* Engine::next_sqe()
 }
 
 void Engine::install(ForwardingPlan plan, std::vector<RuleCounters> rule_counters, const OutputRemap& remap,
-                     int ingress_fd, int quiet_fd)
+                     int ingress_fd, int quiet_fd, int ingress6_fd)
 {
     plan_ = std::move(plan);
     counters_.rules = std::move(rule_counters);
@@ -137,15 +138,30 @@ void Engine::install(ForwardingPlan plan, std::vector<RuleCounters> rule_counter
         start_two_socket_receive();
         vnet_header_bytes_ = 0;
         if (two_sockets_)
-            enable_vnet_header(quiet_fd_);
+            vnet_header_bytes_ = enable_vnet_header(quiet_fd_);
         else if (!packet_ring_)
-            enable_vnet_header(ingress_fd_);
+            vnet_header_bytes_ = enable_vnet_header(ingress_fd_);
         ++receive_generation_;
         receive_armed_ = false;
         quiet_armed_ = false;
         arm_receive();
     }
+    if (ingress6_fd != ingress6_fd_)
+        switch_ipv6_ingress(ingress6_fd);
     (void)io_uring_submit(uring_.get());
+}
+
+void Engine::switch_ipv6_ingress(int ingress6_fd)
+{
+    if (ingress6_armed_) {
+        poll_kernel_stats(); // the old socket's last numbers
+        cancel_ipv6_receive();
+    }
+    ingress6_fd_ = ingress6_fd;
+    ++ingress6_generation_;
+    ingress6_armed_ = false;
+    ingress6_vnet_bytes_ = ingress6_fd_ >= 0 ? enable_vnet_header(ingress6_fd_) : 0;
+    arm_receive();
 }
 
 // With PACKET_VNET_HDR every frame comes with a virtio_net_hdr saying whether
@@ -153,12 +169,10 @@ void Engine::install(ForwardingPlan plan, std::vector<RuleCounters> rule_counter
 // offload, e.g. a container on this host); without it such frames would be
 // relayed with a wrong UDP checksum. Unprivileged; if refused, frames are
 // taken as they are.
-void Engine::enable_vnet_header(int fd)
+std::size_t Engine::enable_vnet_header(int fd)
 {
     const int on = 1;
-    vnet_header_bytes_ = setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &on, sizeof(on)) == 0
-                             ? sizeof(VnetHeader)
-                             : 0;
+    return setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &on, sizeof(on)) == 0 ? sizeof(VnetHeader) : 0;
 }
 
 // Both receives share the provided buffers, but at most one of them is a
@@ -167,12 +181,14 @@ void Engine::arm_receive()
 {
     if (receive_stopped_)
         return;
+    if (ingress6_fd_ >= 0 && !ingress6_armed_)
+        arm_frame_receive(ingress6_fd_, kKindReceive6, ingress6_armed_, ingress6_generation_);
     if (two_sockets_ && !quiet_armed_)
-        arm_frame_receive(quiet_fd_, kKindQuietReceive, quiet_armed_);
+        arm_frame_receive(quiet_fd_, kKindQuietReceive, quiet_armed_, receive_generation_);
     if (receive_armed_ || ingress_fd_ < 0)
         return;
     if (!packet_ring_) {
-        arm_frame_receive(ingress_fd_, kKindReceive, receive_armed_);
+        arm_frame_receive(ingress_fd_, kKindReceive, receive_armed_, receive_generation_);
         return;
     }
     io_uring_sqe* sqe = next_sqe();
@@ -184,7 +200,7 @@ void Engine::arm_receive()
     receive_armed_ = true;
 }
 
-void Engine::arm_frame_receive(int fd, std::uint64_t kind, bool& armed)
+void Engine::arm_frame_receive(int fd, std::uint64_t kind, bool& armed, std::uint32_t generation)
 {
     io_uring_sqe* sqe = next_sqe();
     if (sqe == nullptr)
@@ -192,7 +208,7 @@ void Engine::arm_frame_receive(int fd, std::uint64_t kind, bool& armed)
     io_uring_prep_recv_multishot(sqe, fd, nullptr, 0, 0);
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = kBufferGroup;
-    io_uring_sqe_set_data64(sqe, tag(kind, receive_generation_));
+    io_uring_sqe_set_data64(sqe, tag(kind, generation));
     armed = true;
 }
 
@@ -203,6 +219,14 @@ void Engine::cancel_receives()
             io_uring_prep_cancel64(sqe, tag(kind, receive_generation_), 0);
             io_uring_sqe_set_data64(sqe, tag(kKindCancel, 0));
         }
+}
+
+void Engine::cancel_ipv6_receive()
+{
+    if (io_uring_sqe* sqe = next_sqe()) {
+        io_uring_prep_cancel64(sqe, tag(kKindReceive6, ingress6_generation_), 0);
+        io_uring_sqe_set_data64(sqe, tag(kKindCancel, 0));
+    }
 }
 
 void Engine::arm_transition_timer()
@@ -223,7 +247,7 @@ void Engine::arm_transition_timer()
 
 void Engine::rearm_receive_if_stopped()
 {
-    if (!receive_armed_ || (two_sockets_ && !quiet_armed_)) {
+    if (!receive_armed_ || (two_sockets_ && !quiet_armed_) || (ingress6_fd_ >= 0 && !ingress6_armed_)) {
         arm_receive();
         (void)io_uring_submit(uring_.get());
     }
@@ -260,15 +284,16 @@ void Engine::drain(std::chrono::milliseconds limit)
     constexpr long kWaitStepNs = 10'000'000;
     const auto deadline = std::chrono::steady_clock::now() + limit;
     receive_stopped_ = true;
-    if (receive_armed_ || quiet_armed_) {
+    if (receive_armed_ || quiet_armed_ || ingress6_armed_) {
         // The multishot receive keeps moving frames from the socket into our
         // buffers until it ends; a frame moved after the last completion we
         // handle would die with this process. Its final completion (no
-        // IORING_CQE_F_MORE) clears receive_armed_ (quiet_armed_).
+        // IORING_CQE_F_MORE) clears receive_armed_ (quiet_armed_, ingress6_armed_).
         cancel_receives();
+        cancel_ipv6_receive();
         (void)io_uring_submit(uring_.get());
     }
-    while ((receive_armed_ || quiet_armed_ || egress_.in_flight() > 0 || pending_count_ > 0 ||
+    while ((receive_armed_ || quiet_armed_ || ingress6_armed_ || egress_.in_flight() > 0 || pending_count_ > 0 ||
             packet_block_.has_value()) &&
            std::chrono::steady_clock::now() < deadline) {
         __kernel_timespec step{0, kWaitStepNs};
@@ -282,7 +307,7 @@ void Engine::poll_kernel_stats()
 {
     // A quiet socket outside the ring socket's group is not read: what it
     // drops is not ours to count.
-    for (const int fd : {ingress_fd_, two_sockets_ ? quiet_fd_ : -1}) {
+    for (const int fd : {ingress_fd_, two_sockets_ ? quiet_fd_ : -1, ingress6_fd_}) {
         if (fd < 0)
             continue;
         tpacket_stats stats{};
@@ -340,7 +365,10 @@ bool Engine::handle_available_completions()
                 handle_receive(*cqe);
                 break;
             case kKindQuietReceive:
-                handle_frame_receive(*cqe, quiet_armed_);
+                handle_frame_receive(*cqe, quiet_armed_, receive_generation_, vnet_header_bytes_);
+                break;
+            case kKindReceive6:
+                handle_frame_receive(*cqe, ingress6_armed_, ingress6_generation_, ingress6_vnet_bytes_);
                 break;
             case kKindSend:
                 handle_send(*cqe);
@@ -384,7 +412,7 @@ void Engine::forward_pending_frames()
         const PendingFrame frame = pending_[pending_head_];
         pending_head_ = (pending_head_ + 1) % kIngressBuffers;
         --pending_count_;
-        receive_frame(provided_buffers_.buffer(frame.buffer_id), frame.length);
+        receive_frame(provided_buffers_.buffer(frame.buffer_id), frame.length, frame.vnet_bytes);
         provided_buffers_.give_back(frame.buffer_id);
     }
 }
@@ -469,7 +497,7 @@ bool Engine::walk_packet_ring()
 void Engine::handle_receive(const io_uring_cqe& cqe)
 {
     if (!packet_ring_) {
-        handle_frame_receive(cqe, receive_armed_);
+        handle_frame_receive(cqe, receive_armed_, receive_generation_, vnet_header_bytes_);
         return;
     }
     // A poll result: the frames themselves are read by walk_packet_ring().
@@ -478,15 +506,16 @@ void Engine::handle_receive(const io_uring_cqe& cqe)
         receive_armed_ = false;
 }
 
-void Engine::handle_frame_receive(const io_uring_cqe& cqe, bool& armed)
+void Engine::handle_frame_receive(const io_uring_cqe& cqe, bool& armed, std::uint32_t generation,
+                                  std::size_t vnet_bytes)
 {
-    const bool current = (cqe.user_data & kValueMask) == (receive_generation_ & kValueMask);
+    const bool current = (cqe.user_data & kValueMask) == (generation & kValueMask);
     const ReceiveCompletion c = classify_receive(cqe.res, cqe.flags, current, pending_count_ >= kIngressBuffers);
     if (c.take_frame) {
         received_ = true;
         // Each buffer is pending at most once, so the queue never overflows.
         pending_[(pending_head_ + pending_count_) % kIngressBuffers] =
-            PendingFrame{c.buffer_id, static_cast<std::uint32_t>(cqe.res)};
+            PendingFrame{c.buffer_id, static_cast<std::uint32_t>(cqe.res), static_cast<std::uint8_t>(vnet_bytes)};
         ++pending_count_;
     }
     if (c.give_back)
@@ -500,21 +529,21 @@ void Engine::handle_frame_receive(const io_uring_cqe& cqe, bool& armed)
         armed = false; // multishot ended (ENOBUFS, error): re-armed after this batch
 }
 
-void Engine::receive_frame(std::uint8_t* data, std::size_t length)
+void Engine::receive_frame(std::uint8_t* data, std::size_t length, std::size_t vnet_bytes)
 {
-    if (vnet_header_bytes_ == 0) {
+    if (vnet_bytes == 0) {
         forward_frame(data, length);
         return;
     }
-    if (length < vnet_header_bytes_) {
+    if (length < vnet_bytes) {
         ++counters_.ingress.frames;
         ++counters_.ingress.malformed;
         return;
     }
     VnetHeader header{};
     std::memcpy(&header, data, sizeof(header));
-    std::uint8_t* frame = data + vnet_header_bytes_;
-    const std::size_t frame_length = length - vnet_header_bytes_;
+    std::uint8_t* frame = data + vnet_bytes;
+    const std::size_t frame_length = length - vnet_bytes;
     // A frame whose checksum cannot be completed keeps its partial sum and
     // will fail the receiver's check; parse_frame() still classifies it.
     if (header.flags & kVnetNeedsChecksum)
@@ -534,11 +563,14 @@ void Engine::forward_frame(const std::uint8_t* frame, std::size_t length)
     case dataplane::FrameClass::fragment: ++in.fragment; return;
     case dataplane::FrameClass::ip_options: ++in.ip_options; return;
     case dataplane::FrameClass::not_udp: ++in.not_matched; return;
+    case dataplane::FrameClass::ipv6_fragment: ++in.ipv6_fragment; return;
+    case dataplane::FrameClass::ipv6_routing_header: ++in.ipv6_routing_header; return;
+    case dataplane::FrameClass::ipv6_extension_chain: ++in.ipv6_extension_chain; return;
+    case dataplane::FrameClass::zero_udp_checksum: ++in.zero_udp_checksum; return;
     case dataplane::FrameClass::accepted: break;
     }
     const dataplane::UdpFrameView& udp = parsed.udp;
-    const auto rule = plan_.table.lookup(udp.destination_address, udp.destination_port, dataplane::kIpProtocolUdp,
-                                         udp.source_address);
+    const auto rule = plan_.table.lookup(udp);
     if (!rule) {
         ++in.not_matched;
         return;
@@ -568,6 +600,10 @@ void Engine::send_copy(std::uint32_t rule_index, std::uint32_t output_index, con
     OutputCounters& counters = counters_.rules[rule_index].outputs[output_index];
     if (target.fd < 0) {
         ++counters.send_error;
+        return;
+    }
+    if (dataplane::lacks_source_address(in, target.rewrite)) {
+        ++counters.no_source_address;
         return;
     }
     const std::size_t length = dataplane::rewritten_length(in, target.rewrite);

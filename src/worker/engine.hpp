@@ -55,12 +55,13 @@ public:
     // Switches to `plan` with `rule_counters` (same order as its rules). When
     // `ingress_fd` or `quiet_fd` (-1: none) differs from the current one, the
     // old receives are cancelled and new ones armed (the caller keeps the old fd open until
-    // this returns; io_uring holds its own reference after that). Sends
+    // this returns; io_uring holds its own reference after that); the same
+    // for `ingress6_fd`, the IPv6 ingress (read by recv, on its own). Sends
     // still in flight are counted, when they complete, against the output
     // `remap` says they now are (indices shift when another rule is added or
     // removed); copies for an output that went away are not counted.
     void install(ForwardingPlan plan, std::vector<RuleCounters> rule_counters, const OutputRemap& remap,
-                 int ingress_fd, int quiet_fd);
+                 int ingress_fd, int quiet_fd, int ingress6_fd);
 
     // Handles every completion available, then submits the batch of sends.
     // With busy polling on and frames flowing, keeps handling completions as
@@ -102,13 +103,16 @@ private:
     void arm_receive();
     [[nodiscard]] bool handle_available_completions();
     void handle_receive(const io_uring_cqe& cqe);
-    void handle_frame_receive(const io_uring_cqe& cqe, bool& armed);
-    void arm_frame_receive(int fd, std::uint64_t kind, bool& armed);
+    void handle_frame_receive(const io_uring_cqe& cqe, bool& armed, std::uint32_t generation,
+                              std::size_t vnet_bytes);
+    void arm_frame_receive(int fd, std::uint64_t kind, bool& armed, std::uint32_t generation);
     void cancel_receives();
+    void cancel_ipv6_receive();
+    void switch_ipv6_ingress(int ingress6_fd);
     void forward_pending_frames();
     void handle_send(const io_uring_cqe& cqe);
-    void enable_vnet_header(int fd);
-    void receive_frame(std::uint8_t* data, std::size_t length);
+    [[nodiscard]] static std::size_t enable_vnet_header(int fd);
+    void receive_frame(std::uint8_t* data, std::size_t length, std::size_t vnet_bytes);
     void forward_frame(const std::uint8_t* frame, std::size_t length);
     void send_copy(std::uint32_t rule_index, std::uint32_t output_index, const dataplane::UdpFrameView& in,
                    const EgressTarget& target);
@@ -130,6 +134,7 @@ private:
     struct PendingFrame {
         std::uint16_t buffer_id = 0;
         std::uint32_t length = 0;
+        std::uint8_t vnet_bytes = 0;     // virtio_net_hdr before it: its socket's
     };
     std::array<PendingFrame, kIngressBuffers> pending_{};
     std::size_t pending_head_ = 0;
@@ -142,7 +147,13 @@ private:
     int ingress_fd_ = -1;
     int quiet_fd_ = -1;                  // "ingress-quiet", read by recv while the mode is quiet
     bool quiet_armed_ = false;
-    std::size_t vnet_header_bytes_ = 0;  // virtio_net_hdr before each frame (PACKET_VNET_HDR)
+    std::size_t vnet_header_bytes_ = 0;  // virtio_net_hdr before each frame of "ingress"/"ingress-quiet" (PACKET_VNET_HDR)
+    // "ingress6" (worker_protocol.hpp), read by a multishot recv of its own
+    // generation, so that replacing it leaves the IPv4 receives alone.
+    int ingress6_fd_ = -1;
+    bool ingress6_armed_ = false;
+    std::uint32_t ingress6_generation_ = 0;
+    std::size_t ingress6_vnet_bytes_ = 0;
     std::uint32_t receive_generation_ = 0;
     bool receive_armed_ = false;
     bool receive_stopped_ = false;       // drain(): never re-armed

@@ -45,11 +45,11 @@ fastpath::RuleMatch match_of(const Rule& rule)
     return fastpath::RuleMatch{rule.input.address, rule.input.source, rule.input.port};
 }
 
-// RFC 2464: 33:33 followed by the low 32 bits of the IPv6 group.
-dataplane::MacAddress ipv6_multicast_mac(const IpAddress& group)
+// An address of `family` from the bytes the worker config carries.
+IpAddress address_of(AddressFamily family, const dataplane::AddressBytes& bytes)
 {
-    const auto& bytes = group.bytes();
-    return {0x33, 0x33, bytes[12], bytes[13], bytes[14], bytes[15]};
+    return family == AddressFamily::ipv4 ? IpAddress::from_ipv4(dataplane::load_be32(bytes.data()))
+                                         : IpAddress::from_ipv6(bytes);
 }
 
 // The rule as the tc program runs it, or why it cannot (a pass reason's
@@ -74,10 +74,10 @@ Result<fastpath::FastRule, std::string> translate(const Rule& rule, const std::v
         if (!output.address.is_multicast())
             return std::string("unicast-output"); // the kernel's routing: the userspace path's UDP socket
         // A translated copy's IP source is the egress interface's address
-        // of its family, which the worker config does not carry yet
-        // (v6design point 3, branch v6dataplane): such rules stay with the
-        // worker until it does. The program and RuleMaps do translate.
-        if (output.address.family() != rule.input.address.family())
+        // of its family (v6design point 3): without one the worker counts
+        // each copy as no_source_address, so the rule stays with it.
+        const bool translated = output.address.family() != rule.input.address.family();
+        if (translated && !target.rewrite.source_address)
             return std::string("no-source-address");
         if (target.fd < 0)
             return std::string("output-interface-missing");
@@ -90,12 +90,13 @@ Result<fastpath::FastRule, std::string> translate(const Rule& rule, const std::v
         fastpath::Output out;
         out.ifindex = ifindex;
         out.mtu = egress == config.egress.end() ? kDefaultEgressMtu : std::min(egress->second.mtu, 65535U);
-        out.destination_mac = output.address.is_ipv4() ? dataplane::multicast_mac(output.address.ipv4())
-                                                       : ipv6_multicast_mac(output.address);
+        out.destination_mac = target.rewrite.destination_mac; // 01:00:5e:... or 33:33:...
         out.source_mac = target.rewrite.source_mac;
         out.destination_address = output.address;
         out.destination_port = output.port;
         out.ttl = output.ttl;
+        if (translated)
+            out.source_address = address_of(output.address.family(), *target.rewrite.source_address);
         fast.outputs.push_back(out);
     }
     return fast;

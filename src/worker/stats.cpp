@@ -69,6 +69,10 @@ std::string stats_to_json(const std::string& interface, std::uint64_t uptime_ms,
           {"fragment", in.fragment},
           {"ip_options", in.ip_options},
           {"not_matched", in.not_matched},
+          {"ipv6_fragment", in.ipv6_fragment},
+          {"ipv6_routing_header", in.ipv6_routing_header},
+          {"ipv6_extension_chain", in.ipv6_extension_chain},
+          {"zero_udp_checksum", in.zero_udp_checksum},
           {"no_buffer", in.no_buffer}}},
         {"receive",
          {{"mode", counters.receive.mode},
@@ -91,11 +95,13 @@ std::string stats_to_json(const std::string& interface, std::uint64_t uptime_ms,
                                 {{"no_buffer", oc.no_buffer},
                                  {"would_block", oc.would_block},
                                  {"too_big", oc.too_big},
-                                 {"send_error", oc.send_error}}}};
+                                 {"send_error", oc.send_error},
+                                 {"no_source_address", oc.no_source_address}}}};
             // The stream's packets this output lost on top of the input's
             // own loss: every copy the worker could not send.
             if (rc.health)
-                entry["health"] = {{"gaps", oc.no_buffer + oc.would_block + oc.too_big + oc.send_error}};
+                entry["health"] = {{"gaps", oc.no_buffer + oc.would_block + oc.too_big + oc.send_error +
+                                                oc.no_source_address}};
             outputs.push_back(std::move(entry));
         }
         json rule = {{"name", rules[r].name},

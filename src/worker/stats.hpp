@@ -20,6 +20,9 @@ struct OutputCounters {
     std::uint64_t would_block = 0; // socket buffer full (EAGAIN/ENOBUFS)
     std::uint64_t too_big = 0;     // larger than the egress MTU (or EMSGSIZE)
     std::uint64_t send_error = 0;  // any other send failure, or no socket for the output
+    // Translated multicast copies not built: the egress interface has no
+    // address of the output's family to send them from (never made up).
+    std::uint64_t no_source_address = 0;
 };
 
 struct RuleCounters {
@@ -39,7 +42,11 @@ struct IngressCounters {
     std::uint64_t malformed = 0;
     std::uint64_t fragment = 0;
     std::uint64_t ip_options = 0;
-    std::uint64_t not_matched = 0; // IPv4 but no rule (other protocols, ports, groups, SSM sources)
+    std::uint64_t not_matched = 0; // IP but no rule (other protocols, ports, groups, SSM sources)
+    std::uint64_t ipv6_fragment = 0;        // dataplane/frame.hpp says what each IPv6 reason is
+    std::uint64_t ipv6_routing_header = 0;
+    std::uint64_t ipv6_extension_chain = 0;
+    std::uint64_t zero_udp_checksum = 0;    // IPv6 UDP with checksum 0 (RFC 8200)
     std::uint64_t no_buffer = 0;   // the provided-buffer ring ran empty (multishot receive re-armed)
 };
 

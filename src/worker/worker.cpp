@@ -17,6 +17,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 
@@ -142,6 +143,7 @@ Status Worker::apply_config(const std::string& text, NamedFds incoming, SocketMe
     }
     const int ingress_fd = fd_named(sockets_, worker_protocol::kIngressFd);
     const int quiet_fd = fd_named(sockets_, worker_protocol::kIngressQuietFd);
+    const int ingress6_fd = fd_named(sockets_, worker_protocol::kIngress6Fd);
 
     ForwardingPlan plan;
     plan.table = std::move(*table);
@@ -156,9 +158,14 @@ Status Worker::apply_config(const std::string& text, NamedFds incoming, SocketMe
     attach_ingress_filter(ingress_fd, parsed->rules);
     if (quiet_fd >= 0)
         attach_ingress_filter(quiet_fd, parsed->rules);
+    if (ingress6_fd >= 0)
+        attach_ingress_filter(ingress6_fd, parsed->rules);
+    else if (std::any_of(parsed->rules.begin(), parsed->rules.end(),
+                         [](const Rule& rule) { return !rule.input.address.is_ipv4(); }))
+        log_warning("No \"ingress6\" socket: IPv6 inputs receive nothing", {{"MCR_INTERFACE", parsed->interface}});
     engine_->set_packet_ring_geometry(RingGeometry::for_mtu(parsed->ingress_mtu));
     auto carried = carry_over_counters(config_.rules, engine_->counters().rules, parsed->rules);
-    engine_->install(std::move(plan), std::move(carried.rules), carried.remap, ingress_fd, quiet_fd);
+    engine_->install(std::move(plan), std::move(carried.rules), carried.remap, ingress_fd, quiet_fd, ingress6_fd);
 
     const bool config_changed = text != config_text_;
     config_ = std::move(*parsed);

@@ -47,19 +47,43 @@ Status check_rule_fits(const Rule& rule, const WorkerConfig& config, const std::
     if (rule.input.interface != config.interface)
         return Error{path + ".input.interface", mcr::quoted_text(rule.input.interface) + " is not this worker's interface " +
                                                     mcr::quoted_text(config.interface)};
-    if (!rule.input.address.is_ipv4())
-        return Error{path + ".input.address", "IPv6 inputs are not supported by the worker yet (" +
-                                                  rule.input.address.to_string() + ")"};
     for (std::size_t o = 0; o < rule.outputs.size(); ++o) {
         const RuleOutput& output = rule.outputs[o];
         const std::string output_path = path + ".outputs[" + std::to_string(o) + "]";
         if (!config.egress.contains(output.interface))
             return Error{output_path + ".interface", mcr::quoted_text(output.interface) + " has no entry in \"egress\""};
-        if (!output.address.is_ipv4())
-            return Error{output_path + ".address", "IPv6 outputs are not supported by the worker yet (" +
-                                                       output.address.to_string() + ")"};
     }
     return Ok{};
+}
+
+// Takes the outputs' "source_address" out of a rule object (the rule schema
+// has no such key) into `sources`, checked against each output's address.
+Result<json> take_source_addresses(const json& rule, const std::string& path,
+                                   std::vector<std::optional<IpAddress>>& sources)
+{
+    json stripped = rule;
+    if (!stripped.is_object() || !stripped.contains("outputs") || !stripped["outputs"].is_array())
+        return stripped; // rule_from_json() reports what is wrong
+    json& outputs = stripped["outputs"];
+    sources.assign(outputs.size(), std::nullopt);
+    for (std::size_t o = 0; o < outputs.size(); ++o) {
+        json& output = outputs[o];
+        if (!output.is_object() || !output.contains("source_address"))
+            continue;
+        const std::string field = path + ".outputs[" + std::to_string(o) + "].source_address";
+        const json& value = output["source_address"];
+        auto address = value.is_string() ? IpAddress::parse(value.get<std::string>()) : std::nullopt;
+        if (!address || address->is_multicast() || address->is_unspecified())
+            return Error{field, "must be a unicast IPv4 or IPv6 address, got " + value.dump()};
+        auto destination = output.contains("address") && output["address"].is_string()
+                               ? IpAddress::parse(output["address"].get<std::string>())
+                               : std::nullopt;
+        if (destination && destination->family() != address->family())
+            return Error{field, address->to_string() + " is not of the output address's family"};
+        sources[o] = *address;
+        output.erase("source_address");
+    }
+    return stripped;
 }
 
 Result<WorkerConfig> config_from_json(const json& document)
@@ -117,7 +141,11 @@ Result<WorkerConfig> config_from_json(const json& document)
     std::set<std::string> names;
     for (std::size_t i = 0; i < rules.size(); ++i) {
         const std::string path = "rules[" + std::to_string(i) + "]";
-        auto rule = rule_from_json(rules[i], path);
+        std::vector<std::optional<IpAddress>> sources;
+        auto stripped = take_source_addresses(rules[i], path, sources);
+        if (!stripped)
+            return stripped.error();
+        auto rule = rule_from_json(*stripped, path);
         if (!rule)
             return rule.error();
         if (Status valid = validate_rule(*rule, path); !valid)
@@ -126,6 +154,8 @@ Result<WorkerConfig> config_from_json(const json& document)
             return fits.error();
         if (!names.insert(rule->name).second)
             return Error{path + ".name", "duplicate rule name " + mcr::quoted_text(rule->name)};
+        sources.resize(rule->outputs.size());
+        config.source_addresses.push_back(std::move(sources));
         config.rules.push_back(std::move(*rule));
     }
     return config;
@@ -146,10 +176,12 @@ Result<WorkerConfig> parse_worker_config(std::string_view text)
 std::vector<std::string> required_socket_names(const WorkerConfig& config)
 {
     std::set<std::string> names{std::string(worker_protocol::kIngressFd), std::string(worker_protocol::kMembershipFd)};
-    for (const Rule& rule : config.rules)
+    for (const Rule& rule : config.rules) {
+        if (!rule.input.address.is_ipv4())
+            names.insert(std::string(worker_protocol::kIngress6Fd));
         for (const RuleOutput& output : rule.outputs)
-            names.insert(output.address.is_multicast() ? worker_protocol::packet_egress_fd_name(output.interface)
-                                                       : worker_protocol::udp_egress_fd_name(output.interface));
+            names.insert(worker_protocol::egress_fd_name(output.interface, output.address));
+    }
     return {names.begin(), names.end()};
 }
 

@@ -7,6 +7,7 @@
 #include "core/rule.hpp"
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,17 +37,29 @@ struct WorkerConfig {
     // The ingress interface's MTU: sizes the receive ring's blocks. Unknown
     // (an older supervisor): a jumbo frame must fit.
     unsigned ingress_mtu = 9000;
+    // [rule][output]: the output's "source_address" (core/worker_protocol.hpp),
+    // the egress interface's address of the output's family; nullopt: none.
+    std::vector<std::vector<std::optional<IpAddress>>> source_addresses;
+
+    [[nodiscard]] std::optional<IpAddress> source_address(std::size_t rule, std::size_t output) const
+    {
+        if (rule >= source_addresses.size() || output >= source_addresses[rule].size())
+            return std::nullopt;
+        return source_addresses[rule][output];
+    }
 };
 
 // Text -> config. Errors carry a JSON path ("rules[1].outputs[0].interface")
 // and quote the bad value. Rules are validated with validate_rule(); inputs
-// must be IPv4 and on `interface`; every output interface needs an "egress"
-// entry. Refuses text over kMaxConfigBytes.
+// must be on `interface`; every output interface needs an "egress" entry; an
+// output's "source_address" must be a unicast address of its family.
+// Refuses text over kMaxConfigBytes.
 [[nodiscard]] Result<WorkerConfig> parse_worker_config(std::string_view text);
 
 // The socket names a worker with this config needs (worker_protocol.hpp):
-// ingress, membership, pkt.<if> for interfaces with multicast outputs,
-// udp.<if> for interfaces with unicast outputs. Sorted, no duplicates.
+// ingress, membership, ingress6 when an input is IPv6, pkt.<if> for
+// interfaces with multicast outputs, udp.<if> (udp6.<if>) for interfaces
+// with IPv4 (IPv6) unicast outputs. Sorted, no duplicates.
 [[nodiscard]] std::vector<std::string> required_socket_names(const WorkerConfig& config);
 
 } // namespace mcr::worker

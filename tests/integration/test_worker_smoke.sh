@@ -120,7 +120,7 @@ relay_stream launched "$PACKETS"
 stop_pid "$WORKER_PID" || die "worker did not exit 0 on SIGTERM: $(tail -n 20 "$(scratch worker.log)")"
 check_eq "rule packets" "$PACKETS" "$(stats_value "$STATS" 'd["rules"][0]["packets"]')"
 check_eq "output packets" "$PACKETS" "$(stats_value "$STATS" 'd["rules"][0]["outputs"][0]["packets"]')"
-check_eq "output drops" "0 0 0 0" "$(stats_value "$STATS" '" ".join(str(v) for v in d["rules"][0]["outputs"][0]["drops"].values())')"
+check_eq "output drops" "0 0 0 0 0" "$(stats_value "$STATS" '" ".join(str(v) for v in d["rules"][0]["outputs"][0]["drops"].values())')"
 check_eq "rule ttl_expired" 0 "$(stats_value "$STATS" 'd["rules"][0]["ttl_expired"]')"
 
 # --- 2. sockets and config from a supervisor over the p2p D-Bus link -----

@@ -15,6 +15,8 @@ Result<unique_fd> open_named_socket(const std::string& name, const worker::Worke
     namespace wp = worker_protocol;
     if (name == wp::kIngressFd)
         return sockets::open_ingress_socket(config.interface, config.receive_buffer_bytes);
+    if (name == wp::kIngress6Fd)
+        return sockets::open_ingress6_socket(config.interface, config.receive_buffer_bytes);
     if (name == wp::kMembershipFd) {
         auto fd = sockets::open_membership_socket();
         if (!fd)
@@ -28,6 +30,8 @@ Result<unique_fd> open_named_socket(const std::string& name, const worker::Worke
     }
     if (name.starts_with(wp::kPacketEgressPrefix))
         return sockets::open_packet_egress_socket(name.substr(wp::kPacketEgressPrefix.size()));
+    if (name.starts_with(wp::kUdp6EgressPrefix))
+        return sockets::open_udp6_egress_socket(name.substr(wp::kUdp6EgressPrefix.size()));
     if (name.starts_with(wp::kUdpEgressPrefix))
         return sockets::open_udp_egress_socket(name.substr(wp::kUdpEgressPrefix.size()));
     return Error{name, "unknown socket name"};

@@ -122,17 +122,20 @@ inline fastpath::FastRule rule_for(std::uint32_t group, std::uint16_t port, std:
     return rule;
 }
 
-// The worker's description of an IPv4 output, for comparing with its rewrite.
+// The worker's description of an output, for comparing with its rewrite.
 inline dataplane::OutputRewrite rewrite_of(const fastpath::Output& output)
 {
     dataplane::OutputRewrite rewrite;
     rewrite.multicast = output.multicast;
+    rewrite.family = output.destination_address.family();
     rewrite.destination_mac = output.destination_mac;
     rewrite.source_mac = output.source_mac;
-    rewrite.destination_address = output.destination_address.ipv4();
+    rewrite.destination_address = output.destination_address.bytes();
     rewrite.destination_port = output.destination_port;
     if (output.ttl)
         rewrite.ttl = *output.ttl;
+    if (output.source_address)
+        rewrite.source_address = output.source_address->bytes();
     return rewrite;
 }
 

@@ -120,7 +120,8 @@ TEST_CASE("misplaced brackets, bracketed IPv4 and zone suffixes are named")
           "--in 'eth0:[ff3e::1]:5000@[2001:db8::1': source: '[' without a closing ']'");
     CHECK(output_error("eth1:[ff3e::zz]:6000") == "--out 'eth1:[ff3e::zz]:6000': address '[ff3e::zz]' is not an IP address");
     CHECK(output_error("eth1:[]:6000") == "--out 'eth1:[]:6000': address '[]' is not an IP address");
-    CHECK(output_error("[eth1]:[ff3e::2]:6000") == "--out '[eth1]:[ff3e::2]:6000': interface is empty");
+    CHECK(output_error("[eth1]:[ff3e::2]:6000") ==
+          "--out '[eth1]:[ff3e::2]:6000': interface '[eth1]' must not be in brackets");
     CHECK(output_error("eth1:[ff3e::2]:[6000]") == "--out 'eth1:[ff3e::2]:[6000]': port '6000' must be 1..65535");
 }
 

@@ -26,12 +26,16 @@ TEST_CASE("a valid IPv4 UDP frame is accepted with its fields in host order")
     const auto frame = make_udp_frame(spec);
     const auto parsed = parse_frame(frame);
     REQUIRE(parsed.kind == FrameClass::accepted);
-    CHECK(parsed.udp.source_address == 0xc6336402U);
-    CHECK(parsed.udp.destination_address == 0xef010101U);
+    CHECK(parsed.udp.family == mcr::AddressFamily::ipv4);
+    CHECK(parsed.udp.source_ipv4() == 0xc6336402U);
+    CHECK(parsed.udp.destination_ipv4() == 0xef010101U);
+    // The other 12 address bytes are zero, as in mcr::IpAddress::bytes().
+    CHECK(parsed.udp.destination_address == mcr::IpAddress::parse("239.1.1.1")->bytes());
     CHECK(parsed.udp.source_port == 40000);
     CHECK(parsed.udp.destination_port == 5000);
     CHECK(parsed.udp.ttl == 64);
-    CHECK(parsed.udp.ip_total_length == 20 + 8 + 7);
+    CHECK(parsed.udp.udp_length == 8 + 7);
+    CHECK(parsed.udp.udp_offset == 34);
     CHECK(parsed.udp.payload_offset == 42);
     CHECK(parsed.udp.payload_length == 7);
     CHECK(parsed.udp.payload()[6] == 7);
@@ -46,7 +50,7 @@ TEST_CASE("Ethernet padding after the IP packet is ignored")
     CHECK(parsed.udp.payload_length == 5);
 }
 
-TEST_CASE("frames that are not IPv4 are not_ip, including 802.1Q-tagged ones")
+TEST_CASE("frames that are neither IPv4 nor IPv6 are not_ip, including 802.1Q-tagged ones")
 {
     auto arp = make_udp_frame(FrameSpec{});
     store_be16(&arp[12], 0x0806);
@@ -54,9 +58,13 @@ TEST_CASE("frames that are not IPv4 are not_ip, including 802.1Q-tagged ones")
     auto tagged = make_udp_frame(FrameSpec{});
     store_be16(&tagged[12], 0x8100);
     CHECK(classify(tagged) == FrameClass::not_ip);
-    auto ipv6 = make_udp_frame(FrameSpec{});
-    store_be16(&ipv6[12], 0x86dd);
-    CHECK(classify(ipv6) == FrameClass::not_ip);
+    auto other = make_udp_frame(FrameSpec{});
+    store_be16(&other[12], 0x88b5);
+    CHECK(classify(other) == FrameClass::not_ip);
+    // An IPv4 packet labelled IPv6 is no IPv6 packet: version 4.
+    auto mislabelled = make_udp_frame(FrameSpec{});
+    store_be16(&mislabelled[12], 0x86dd);
+    CHECK(classify(mislabelled) == FrameClass::malformed);
 }
 
 TEST_CASE("every malformed kind is classified malformed")

@@ -17,7 +17,7 @@ OutputRewrite multicast_output(std::uint32_t group, std::uint16_t port, std::opt
     OutputRewrite out;
     out.destination_mac = multicast_mac(group);
     out.source_mac = {0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee};
-    out.destination_address = group;
+    out.destination_address = ipv4_address_bytes(group);
     out.destination_port = port;
     // Assigned only when set: copying a disengaged optional makes GCC 12 at
     // -O3 warn (falsely) that its value may be used uninitialized.
@@ -48,10 +48,10 @@ TEST_CASE("a multicast copy carries new MACs, address, port and TTL-1 with valid
           std::vector<std::uint8_t>{0x01, 0x00, 0x5e, 0x02, 0x02, 0x02, 0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee});
     const auto reparsed = parse_frame(out);
     REQUIRE(reparsed.kind == FrameClass::accepted);
-    CHECK(reparsed.udp.destination_address == 0xef020202U);
+    CHECK(reparsed.udp.destination_ipv4() == 0xef020202U);
     CHECK(reparsed.udp.destination_port == 6000);
     CHECK(reparsed.udp.ttl == 63);
-    CHECK(reparsed.udp.source_address == 0xc6336402U);
+    CHECK(reparsed.udp.source_ipv4() == 0xc6336402U);
     CHECK(reparsed.udp.source_port == 40000);
     CHECK(mcr::test::ip_checksum_verifies(out));
     CHECK(mcr::test::udp_checksum_verifies(out));

@@ -117,3 +117,25 @@ TEST_CASE("two rules with the same name are refused")
     REQUIRE_FALSE(config.ok());
     CHECK(config.error().path == "rules[1].name");
 }
+
+// The supervisor writes the egress interface's address of the output's
+// family on translated multicast outputs (core/worker_protocol.hpp); the
+// worker keeps it per output and refuses one that cannot be a source.
+TEST_CASE("an output's source_address is kept per output and checked")
+{
+    const std::string from = R"("port": 6000, "ttl": 16 })";
+    auto config = parse_worker_config(with(kValid, from, R"("port": 6000, "ttl": 16, "source_address": "192.0.2.1" })"));
+    REQUIRE(config.ok());
+    REQUIRE(config->source_address(0, 0).has_value());
+    CHECK(config->source_address(0, 0)->to_string() == "192.0.2.1");
+    CHECK_FALSE(config->source_address(0, 1).has_value());
+    CHECK_FALSE(config->source_address(1, 0).has_value()); // no such rule
+    CHECK(config->rules[0].outputs[0].ttl == 16);          // the rest of the output is read as before
+    CHECK_FALSE(parse_worker_config(kValid)->source_address(0, 0).has_value());
+    for (const char* bad : {R"("ff3e::1")", R"("2001:db8::1")", R"("239.1.1.1")", R"("0.0.0.0")", R"("host")",
+                            R"(17)"}) {
+        CAPTURE(bad);
+        CHECK(error_path(with(kValid, from, std::string(R"("port": 6000, "ttl": 16, "source_address": )") + bad + " }")) ==
+              "rules[0].outputs[0].source_address");
+    }
+}

@@ -34,21 +34,27 @@ TEST_CASE("stats JSON carries every counter of the protocol under its documented
     counters.rules[0].outputs.resize(1);
     counters.rules[0].outputs[0].packets = 4;
     counters.rules[0].outputs[0].would_block = 1;
+    counters.rules[0].outputs[0].no_source_address = 2;
+    counters.ingress.zero_udp_checksum = 6;
     const auto j = nlohmann::json::parse(stats_to_json("in0", 1234, rules, counters));
     CHECK(j["interface"] == "in0");
     CHECK(j["uptime_ms"] == 1234);
     CHECK(j["kernel"] == nlohmann::json{{"packets", 7}, {"drops", 1}});
     CHECK(j["receive"] == nlohmann::json{{"mode", "quiet"}, {"to_ring", 2}, {"to_quiet", 1}});
-    CHECK(j["ingress"].size() == 8);
+    CHECK(j["ingress"].size() == 12);
+    for (const char* reason : {"ipv6_fragment", "ipv6_routing_header", "ipv6_extension_chain"})
+        CHECK(j["ingress"][reason] == 0);
     CHECK(j["ingress"]["frames"] == 10);
     CHECK(j["ingress"]["not_matched"] == 3);
+    CHECK(j["ingress"]["zero_udp_checksum"] == 6);
     const auto& output = j["rules"][0]["outputs"][0];
     CHECK(j["rules"][0]["name"] == "video1");
     CHECK(j["rules"][0]["packets"] == 5);
     CHECK(output["address"] == "239.2.2.2");
     CHECK(output["port"] == 6000);
     CHECK(output["packets"] == 4);
-    CHECK(output["drops"] == nlohmann::json{{"no_buffer", 0}, {"would_block", 1}, {"too_big", 0}, {"send_error", 0}});
+    CHECK(output["drops"] == nlohmann::json{{"no_buffer", 0},  {"would_block", 1}, {"too_big", 0},
+                                            {"send_error", 0}, {"no_source_address", 2}});
 }
 
 TEST_CASE("counters carry over by rule name and output destination; changed outputs restart at 0")
