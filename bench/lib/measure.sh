@@ -86,7 +86,7 @@ trial() {
     local relay_before softirq_before backlog_before cpu_before
     relay_before=$(relay_cpu_ticks); softirq_before=$(softirq_ticks); backlog_before=$(softnet_drops)
     cpu_before=$(cpu_times)
-    gen_send src "${tag}_send" --group "$BENCH_INPUT_GROUP" --port "$BENCH_INPUT_PORT" --interface eth0 \
+    gen_send src "${tag}_send" --group "$(input_group "$kind")" --port "$BENCH_INPUT_PORT" --interface eth0 \
         --rate "$rate" --size "$size" "${bound[@]}" "${rtp[@]}"
     TRIAL_CPU_LOAD=$(cpu_load "$cpu_before" "$(cpu_times)")
     TRIAL_DELIVERED=""
@@ -145,7 +145,7 @@ backlog_drops() {
 # counters (socket drops from PACKET_STATISTICS, egress would-block).
 trial_losses() {
     local text="backlog drops $TRIAL_BACKLOG_DROPS ($TRIAL_BACKLOG_DROPS_BY_CPU); $TRIAL_CPU_LOAD"
-    if [ "$1" = mcrd ]; then
+    if [[ $1 == mcrd || $1 == mcrd6 || $1 == mcrd46 || $1 == mcrd64 ]]; then
         local kernel_drops would_block
         kernel_drops=$(worker_stat bench_worker kernel.drops)
         would_block=$(worker_stat bench_worker rules.name=bench.outputs.0.drops.would_block)

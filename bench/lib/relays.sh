@@ -11,6 +11,12 @@
 #   socat   one socat per sink (socat has one destination), same mapping as mcrd
 #   none    no relay: the sinks listen in the relay namespace on in0 itself,
 #           one veth hop from the sender (the limit every relay is held to)
+# IPv6 (issue 18), each as its IPv4 namesake with [ff3e::1]:5000 in and
+# [ff3e::2<i+1>]:6000 out, measured against "mcrd" of the same run:
+#   none6 mcrd6 socat6
+#   mcrd46  translation: 239.1.1.1:5000 in, [ff3e::2<i+1>]:6000 out (IPv6
+#           copies from out<i>'s address 2001:db8:10<i>::1)
+#   mcrd64  translation: [ff3e::1]:5000 in, 239.2.2.<i+1>:6000 out
 # RELAY_PIDS holds the processes whose CPU time is the relay's cost.
 
 RELAY_PIDS=()
@@ -22,7 +28,23 @@ if [ "${MCRT_REALTIME:-0}" = 1 ]; then
     MCRT_TRAFFIC_PIN+=(chrt -f 10)
     MCRT_RELAY_PIN+=(chrt -f 10)
 fi
-readonly BENCH_INPUT_GROUP=239.1.1.1 BENCH_INPUT_PORT=5000 BENCH_SOURCE=192.0.2.2
+readonly BENCH_INPUT_GROUP=239.1.1.1 BENCH_INPUT_PORT=5000 BENCH_SOURCE=192.0.2.2 BENCH_INPUT_GROUP6=ff3e::1
+
+# input_group KIND: the group KIND's stream is sent to.
+input_group() {
+    case $1 in
+        none6|mcrd6|mcrd64|socat6) echo "$BENCH_INPUT_GROUP6" ;;
+        *) echo "$BENCH_INPUT_GROUP" ;;
+    esac
+}
+
+# output_group KIND I: the group sink I listens on (relays that rewrite).
+output_group() {
+    case $1 in
+        mcrd6|mcrd46|socat6) echo "ff3e::2$(($2 + 1))" ;;
+        *) echo "239.2.2.$(($2 + 1))" ;;
+    esac
+}
 
 # steer_receive_work: a veth receives on the CPU that transmitted, so without
 # help the relay's whole receive path (AF_PACKET delivery, the kernel's
@@ -68,8 +90,8 @@ set_rps() {
 sink_endpoint() {
     case $1 in
         kernel) echo "sink$2 eth0 $BENCH_INPUT_GROUP $BENCH_INPUT_PORT" ;;
-        none) echo "relay in0 $BENCH_INPUT_GROUP $BENCH_INPUT_PORT" ;;
-        *) echo "sink$2 eth0 239.2.2.$(($2 + 1)) 6000" ;;
+        none|none6) echo "relay in0 $(input_group "$1") $BENCH_INPUT_PORT" ;;
+        *) echo "sink$2 eth0 $(output_group "$1" "$2") 6000" ;;
     esac
 }
 
@@ -83,32 +105,80 @@ relay_unavailable() {
 # relay_require KIND: the binaries KIND runs (found through MCRT_BUILD_DIR).
 relay_require() {
     case $1 in
-        mcrd|mcrd-rtp) require_worker ;;
+        mcrd|mcrd-rtp|mcrd6|mcrd46|mcrd64) require_worker ;;
         fastpath) require_worker; find_binary MCRD src/supervisor/mcrd; find_binary MCRCTL src/mcrctl/mcrctl ;;
     esac
 }
 
 relay_start_none() { RELAY_PIDS=(); }
 
-relay_start_mcrd() {
-    local sinks=$1 outputs="" i
-    for ((i = 0; i < sinks; i++)); do outputs+=" out=out$i:239.2.2.$((i + 1)):6000"; done
+# The IPv6 rows need IPv6 where their frames are sent from: src's eth0 for
+# every one (count_at_interfaces_only turned it off), and the relay's
+# outputs for socat6 (it sends through the stack) and mcrd46 (the copies'
+# source address). The sinks stay without IPv6 (frames are counted at the
+# interface, or received by a socket joined on a link-local-only eth0).
+# Neighbour discovery and MLD reports of an interface just enabled settle
+# before the first trial.
+BENCH_IPV6_ON=()
+bench_ipv6_on() {
+    local sinks=$1 outputs=$2 i
+    ipv6_enable src eth0 2001:db8:1::2/64
+    ipv6_enable relay in0 2001:db8:1::1/64
+    if [ "$outputs" = outputs ]; then
+        for ((i = 0; i < sinks; i++)); do ipv6_enable relay "out$i" "2001:db8:10$i::1/64"; done
+    fi
+    sleep 2
+}
+
+# ipv6_enable NS IF CIDR: IPv6 on (again) with the address, undone by relay_stop.
+ipv6_enable() {
+    ns_exec "$1" sysctl -qw "net.ipv6.conf.$2.disable_ipv6=0" >/dev/null || die "cannot enable IPv6 on $1/$2"
+    ip -n "$(ns_name "$1")" addr replace "$3" dev "$2" nodad || die "cannot add $3 to $1/$2"
+    BENCH_IPV6_ON+=("$1 $2")
+}
+
+# bench_ipv6_off: IPv6 off again where bench/run counts frames (it removes
+# the addresses too); in0 only loses its address.
+bench_ipv6_off() {
+    local entry ns iface
+    for entry in "${BENCH_IPV6_ON[@]}"; do
+        read -r ns iface <<<"$entry"
+        if [ "$BENCH_COUNT" = interface ] && [ "$iface" != in0 ]; then
+            ns_exec "$ns" sysctl -qw "net.ipv6.conf.$iface.disable_ipv6=1" >/dev/null
+        elif [ "$iface" = in0 ]; then
+            ip -n "$(ns_name "$ns")" addr flush dev in0 scope global to 2001:db8::/32 2>/dev/null || true
+        fi
+    done
+    BENCH_IPV6_ON=()
+}
+
+relay_start_none6() { RELAY_PIDS=(); bench_ipv6_on "$1" no-outputs; }
+
+# bench_worker_start INPUT OUTPUT_GROUP_KIND SINKS [RULE OPTIONS]: the
+# userspace worker with one rule from INPUT to a group per sink.
+bench_worker_start() {
+    local input=$1 kind=$2 sinks=$3 options=${4:-} outputs="" i group
+    for ((i = 0; i < sinks; i++)); do
+        group=$(output_group "$kind" "$i")
+        [[ $group == *:* ]] && group="[$group]"
+        outputs+=" out=out$i:$group:6000"
+    done
+    [[ $input == *:* ]] && input="[$input]"
     # The userspace worker's row: the fast path has a row of its own (fastpath).
     MCRD_TEST_FAST_PATH=off worker_start relay bench_worker in0 \
-        "name=bench in=in0:$BENCH_INPUT_GROUP:$BENCH_INPUT_PORT$outputs"
+        "name=bench in=in0:$input:$BENCH_INPUT_PORT$outputs${options:+ $options}"
     RELAY_PIDS=("${MCRT_JOBS[bench_worker]}")
 }
+
+relay_start_mcrd() { bench_worker_start "$BENCH_INPUT_GROUP" mcrd "$1"; }
+relay_start_mcrd6() { bench_ipv6_on "$1" no-outputs; bench_worker_start "$BENCH_INPUT_GROUP6" mcrd6 "$1"; }
+relay_start_mcrd46() { bench_ipv6_on "$1" outputs; bench_worker_start "$BENCH_INPUT_GROUP" mcrd46 "$1"; }
+relay_start_mcrd64() { bench_ipv6_on "$1" no-outputs; bench_worker_start "$BENCH_INPUT_GROUP6" mcrd64 "$1"; }
 
 # The same worker with the rule's "inspect": "rtp" (stream health; the
 # sender puts an RTP header before mcrgen's, trial() passes --rtp): the cost
 # of inspection on the userspace path, where it runs.
-relay_start_mcrd-rtp() {
-    local sinks=$1 outputs="" i
-    for ((i = 0; i < sinks; i++)); do outputs+=" out=out$i:239.2.2.$((i + 1)):6000"; done
-    MCRD_TEST_FAST_PATH=off worker_start relay bench_worker in0 \
-        "name=bench in=in0:$BENCH_INPUT_GROUP:$BENCH_INPUT_PORT$outputs inspect=rtp"
-    RELAY_PIDS=("${MCRT_JOBS[bench_worker]}")
-}
+relay_start_mcrd-rtp() { bench_worker_start "$BENCH_INPUT_GROUP" mcrd-rtp "$1" inspect=rtp; }
 
 relay_start_fastpath() {
     local sinks=$1 i outs=() socket
@@ -168,6 +238,22 @@ relay_start_socat() {
     sleep 0.2
 }
 
+# socat over IPv6: as socat, hop limit 16 (IPPROTO_IPV6 41, IPV6_MULTICAST_HOPS 18).
+relay_start_socat6() {
+    local sinks=$1 i
+    bench_ipv6_on "$sinks" outputs
+    RELAY_PIDS=()
+    for ((i = 0; i < sinks; i++)); do
+        bg_start relay "$(scratch "socat6-$i.log")" "${MCRT_RELAY_PIN[@]}" socat -u -b 65536 \
+            "UDP6-RECV:$BENCH_INPUT_PORT,ipv6-join-group=[$BENCH_INPUT_GROUP6]:in0,reuseaddr,rcvbuf=16777216" \
+            "UDP6-SENDTO:[$(output_group socat6 "$i")]:6000,so-bindtodevice=out$i,setsockopt-int=41:18:16"
+        RELAY_PIDS+=("$BG_PID")
+    done
+    wait_until 15 "socat to join $BENCH_INPUT_GROUP6" sh -c \
+        "ip -n '$(ns_name relay)' -6 maddr show dev in0 | grep -qw '$BENCH_INPUT_GROUP6'"
+    sleep 0.2
+}
+
 relay_start() {
     local kind=$1 sinks=$2
     "relay_start_$kind" "$sinks"
@@ -178,6 +264,7 @@ relay_stop() {
     for pid in "${RELAY_PIDS[@]}"; do stop_pid "$pid" || true; done
     RELAY_PIDS=()
     ns_exec relay sysctl -qw net.ipv4.ip_forward=0 net.ipv4.conf.all.forwarding=0 >/dev/null
+    bench_ipv6_off
 }
 
 # relay_cpu_ticks: utime+stime of every relay process and its threads (clock ticks).

@@ -17,6 +17,17 @@ COLUMNS = [
 # and the relay's true maximum is higher than the numbers show.
 SENDER_BOUND_FRACTION = 0.999
 RATIOS = [("lossless_pps", "lossless"), ("max_delivered_pps", "delivered"), ("total_ns_per_pkt", "cpu/pkt")]
+# The IPv6 rows (issue 18) and what each is compared with: mcrd's own IPv4
+# row first, then the IPv6 limit and socat over IPv6.
+IPV6_PEERS = {
+    "mcrd6": ("mcrd", "none6", "socat6"),
+    "mcrd46": ("mcrd", "mcrd6"),
+    "mcrd64": ("mcrd", "mcrd6"),
+    "none6": ("none",),
+    "socat6": ("socat",),
+}
+# Issue 18's done-means: lossless rate as a share of mcrd's IPv4 row.
+IPV6_TARGETS = (("mcrd6", 0.9), ("mcrd46", 0.8), ("mcrd64", 0.8))
 
 
 def table(rows):
@@ -40,6 +51,13 @@ def ratios(rows):
             if peer:
                 parts = ", ".join(f"{label} {ratio(mcrd[key], peer[key])}" for key, label in RATIOS)
                 lines.append(f"mcrd-rtp/mcrd   sinks {sinks} payload {size:>4}: {parts} (inspect rtp / off)")
+            continue
+        if relay in IPV6_PEERS:
+            for other in IPV6_PEERS[relay]:
+                peer = by_key.get((other, sinks, size))
+                if peer:
+                    parts = ", ".join(f"{label} {ratio(mcrd[key], peer[key])}" for key, label in RATIOS)
+                    lines.append(f"{relay:>8}/{other:6} sinks {sinks} payload {size:>4}: {parts}")
             continue
         if relay not in ("fastpath", "mcrd"):
             continue
@@ -70,6 +88,18 @@ def done_means(rows):
         lines.append(f"  {label}: {a / b:.2f} (target >= {target:g}: {verdict}{bound})")
 
     sizes = sorted({size for (_, _, size) in by_key})
+    ipv6_lines_from = len(lines)
+    for size in sizes:
+        for sinks in (1, 3):
+            ipv4 = by_key.get(("mcrd", sinks, size))
+            for relay, target in IPV6_TARGETS:
+                row = by_key.get((relay, sinks, size))
+                if row and ipv4:
+                    check(f"{relay} lossless / mcrd (IPv4) lossless, sinks {sinks} payload {size:>4}", row, ipv4,
+                          "lossless_pps", target)
+    if len(lines) > ipv6_lines_from:
+        lines.insert(ipv6_lines_from, "Issue 18's done-means for IPv6 (userspace path, same run):")
+    fast_lines_from = len(lines)
     for size in sizes:
         one = by_key.get(("fastpath", 1, size))
         if one is None:
@@ -99,9 +129,10 @@ def done_means(rows):
                      for name, r in (("three", three), ("one", one))}
             check(f"fastpath 1->3 per sink / 1 sink, delivered share of offered at maximum load, payload {size:>4}",
                   share["three"], share["one"], "share", 0.9)
+    if len(lines) > fast_lines_from:
+        lines.insert(fast_lines_from, ("\n" if fast_lines_from else "") + "Issue 17's done-means for the fast path (same run):")
     if lines:
-        print("\nIssue 17's done-means for the fast path (same run):")
-        print("\n".join(lines))
+        print("\n" + "\n".join(lines))
 
 
 def limit(row):

@@ -36,7 +36,7 @@ inline constexpr std::string_view kIngressQuietFd = "ingress-quiet";
 // "ingress" last, at index 1.
 inline constexpr unsigned kQuietFanoutMember = 0;
 inline constexpr unsigned kRingFanoutMember = 1;
-inline constexpr std::string_view kMembershipFd = "membership";  // AF_INET UDP, unbound, holds the IGMP joins; never read
+inline constexpr std::string_view kMembershipFd = "membership";  // AF_INET6 UDP (AF_INET without IPv6), unbound, holds the IGMP and MLD joins; never read
 inline constexpr std::string_view kConfigFd = "config";          // memfd holding the worker config JSON (below)
 inline constexpr std::string_view kPacketEgressPrefix = "pkt.";  // "pkt.eth1": AF_PACKET SOCK_RAW, proto 0, bound to eth1, PACKET_QDISC_BYPASS
 inline constexpr std::string_view kUdpEgressPrefix = "udp.";     // "udp.wg0":  AF_INET UDP, SO_BINDTODEVICE wg0, for unicast outputs

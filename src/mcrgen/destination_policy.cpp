@@ -25,11 +25,15 @@ bool in_prefix(std::uint32_t address, const Ipv4Prefix& prefix)
     return (address & mask) == prefix.network;
 }
 
+// 2001:db8::/32, or multicast with the transient flag set (ff1x::, ff3x::,
+// any scope): a transient group is by definition not a well-known one that a
+// real service listens on.
 bool safe_ipv6(const std::array<std::uint8_t, 16>& bytes)
 {
     const bool documentation = bytes[0] == 0x20 && bytes[1] == 0x01 && bytes[2] == 0x0d && bytes[3] == 0xb8;
-    const bool scoped_multicast = bytes[0] == 0xff && (bytes[1] & 0x0f) >= 0x04 && (bytes[1] & 0x0f) <= 0x05;
-    return documentation || scoped_multicast;
+    const std::uint8_t flags = bytes[1] >> 4;
+    const bool transient_multicast = bytes[0] == 0xff && (flags == 0x1 || flags == 0x3);
+    return documentation || transient_multicast;
 }
 
 } // namespace
@@ -46,7 +50,7 @@ std::optional<std::string> destination_refusal(const IpAddress& destination)
     }
     if (safe_ipv6(destination.bytes()))
         return std::nullopt;
-    return "destination " + text + " is outside 2001:db8::/32 and admin/site-local IPv6 multicast (use --force to send anyway)";
+    return "destination " + text + " is outside 2001:db8::/32 and transient IPv6 multicast ff1x::/ff3x:: (use --force to send anyway)";
 }
 
 } // namespace mcr::gen

@@ -88,6 +88,10 @@ int run_send(const SendArguments& args, const CLI::App& command)
         options.socket.source = parse_address(args.source, "--source");
         if (!options.socket.source)
             return kExitUsage;
+        if (options.socket.source->family() != group->family())
+            return fail("--source: '" + args.source + "' and --group '" + args.group +
+                            "' are of different address families",
+                        kExitUsage);
     }
     options.rate_pps = args.rate_pps;
     options.payload_bytes = args.size;
@@ -144,7 +148,7 @@ int run(int argc, char** argv)
     send_cmd->add_option("--group", send.group, "destination group or unicast address")->required();
     send_cmd->add_option("--port", send.port, "UDP destination port")->required()->check(CLI::Range(1, 65535));
     auto* send_if = send_cmd->add_option("--interface", send.interface, "egress interface");
-    auto* send_src = send_cmd->add_option("--source", send.source, "local source address to send from");
+    auto* send_src = send_cmd->add_option("--source", send.source, "local source address to send from (of --group's family)");
     send_if->excludes(send_src);
     send_cmd->add_option("--rate", send.rate_pps, "packets per second, 0 = as fast as possible")
         ->required()->check(CLI::Range(std::uint64_t{0}, kMaxRatePps));
@@ -154,9 +158,9 @@ int run(int argc, char** argv)
         ->check(CLI::Range(std::uint64_t{1}, mcr::gen::kMaxSendPackets));
     send_cmd->add_option("--duration", send.duration_s, "seconds to send for")
         ->check(CLI::Range(0.001, mcr::gen::kMaxSendSeconds));
-    send_cmd->add_option("--ttl", send.ttl, "IP TTL of the datagrams")->check(CLI::Range(1, 255));
+    send_cmd->add_option("--ttl", send.ttl, "IPv4 TTL or IPv6 hop limit of the datagrams")->check(CLI::Range(1, 255));
     send_cmd->add_option("--stream-id", send.stream_id, "stream id in the payload header (default random)");
-    send_cmd->add_flag("--force", send.force, "allow destinations outside 239/8 and the documentation ranges");
+    send_cmd->add_flag("--force", send.force, "allow destinations outside 239/8, ff1x::/ff3x:: and the documentation ranges");
     send_cmd->add_flag("--rtp", send.rtp, "put an RTP header (v2, pt 96, 16-bit sequence) before mcrgen's own");
     send_cmd->add_flag("--json", send.json, "print the result as one JSON object");
 

@@ -35,7 +35,7 @@ void pause_ns(std::uint64_t ns)
 class BatchBuffers {
 public:
     // `rtp`: an RTP header (kRtpPrefixBytes) goes before ours.
-    BatchBuffers(std::size_t payload_bytes, const sockaddr_in& destination, bool rtp)
+    BatchBuffers(std::size_t payload_bytes, const SocketAddress& destination, bool rtp)
         : destination_(destination), payloads_(kMaxBatchPackets, std::vector<std::byte>(payload_bytes)),
           header_offset_(rtp ? kRtpPrefixBytes : 0), rtp_(rtp)
     {
@@ -45,8 +45,8 @@ public:
         for (std::size_t i = 0; i < kMaxBatchPackets; ++i) {
             iovecs_[i] = iovec{payloads_[i].data(), payloads_[i].size()};
             messages_[i] = mmsghdr{};
-            messages_[i].msg_hdr.msg_name = &destination_;
-            messages_[i].msg_hdr.msg_namelen = sizeof(destination_);
+            messages_[i].msg_hdr.msg_name = &destination_.storage;
+            messages_[i].msg_hdr.msg_namelen = destination_.length;
             messages_[i].msg_hdr.msg_iov = &iovecs_[i];
             messages_[i].msg_hdr.msg_iovlen = 1;
         }
@@ -75,7 +75,7 @@ public:
     }
 
 private:
-    sockaddr_in destination_;
+    SocketAddress destination_;
     std::vector<std::vector<std::byte>> payloads_;
     std::size_t header_offset_ = 0;   // where our header starts (after the RTP header with --rtp)
     bool rtp_ = false;
@@ -95,7 +95,7 @@ Result<SendReport> run_sender(const SendOptions& options)
 
     const std::uint64_t limit = options.count ? *options.count : kMaxSendPackets;
     const double seconds = options.duration_s ? *options.duration_s : kMaxSendSeconds;
-    BatchBuffers buffers(options.payload_bytes, to_sockaddr(options.socket.destination, options.socket.port),
+    BatchBuffers buffers(options.payload_bytes, to_socket_address(options.socket.destination, options.socket.port),
                          options.rtp);
 
     SendReport report;

@@ -1,5 +1,6 @@
-// The UDP sockets mcrgen sends and receives on (IPv4): multicast interface
-// and TTL for senders, group membership and a large buffer for receivers.
+// The UDP sockets mcrgen sends and receives on, IPv4 or IPv6 by the
+// address's family: multicast interface and TTL/hop limit for senders, group
+// membership (IGMP or MLD) and a large buffer for receivers.
 #pragma once
 
 #include "core/address.hpp"
@@ -7,6 +8,7 @@
 #include "core/unique_fd.hpp"
 
 #include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <cstdint>
 #include <optional>
@@ -22,9 +24,9 @@ inline constexpr int kSendBufferBytes = 4 * 1024 * 1024;
 struct SenderSocketSpec {
     IpAddress destination;
     std::uint16_t port = 0;
-    std::optional<std::string> interface;  // IP_MULTICAST_IF + SO_BINDTODEVICE
-    std::optional<IpAddress> source;       // bind() address (and IP_MULTICAST_IF by address)
-    std::uint8_t ttl = 0;
+    std::optional<std::string> interface;  // multicast interface + SO_BINDTODEVICE
+    std::optional<IpAddress> source;       // bind() address, destination's family; its interface sends the multicast
+    std::uint8_t ttl = 0;                  // IPv4 TTL or IPv6 hop limit
 };
 
 struct ReceiverSocketSpec {
@@ -37,6 +39,14 @@ struct ReceiverSocketSpec {
 // Also enables SO_RXQ_OVFL so the receiver can report socket drops.
 [[nodiscard]] Result<unique_fd> open_receiver_socket(const ReceiverSocketSpec& spec);
 
-[[nodiscard]] sockaddr_in to_sockaddr(const IpAddress& address, std::uint16_t port);
+// An address as bind() and sendmmsg() take it, of either family.
+struct SocketAddress {
+    sockaddr_storage storage{};
+    socklen_t length = 0;
+    [[nodiscard]] const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&storage); }
+};
+
+// `scope_id`: the interface index an IPv6 link-scoped address needs (0: none).
+[[nodiscard]] SocketAddress to_socket_address(const IpAddress& address, std::uint16_t port, unsigned scope_id = 0);
 
 } // namespace mcr::gen

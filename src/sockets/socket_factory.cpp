@@ -85,38 +85,68 @@ Result<unique_fd> open_bound_packet_socket(const std::string& ifname, std::uint1
     return fd;
 }
 
+sockaddr_storage to_storage(const IpAddress& address)
+{
+    sockaddr_storage storage{};
+    if (address.is_ipv4()) {
+        auto* in = reinterpret_cast<sockaddr_in*>(&storage);
+        in->sin_family = AF_INET;
+        in->sin_addr.s_addr = htonl(address.ipv4());
+    } else {
+        auto* in6 = reinterpret_cast<sockaddr_in6*>(&storage);
+        in6->sin6_family = AF_INET6;
+        std::memcpy(in6->sin6_addr.s6_addr, address.bytes().data(), address.bytes().size());
+    }
+    return storage;
+}
+
+// The family a socket was made with (SO_DOMAIN).
+int socket_family(int fd)
+{
+    int family = AF_UNSPEC;
+    socklen_t length = sizeof(family);
+    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &length) < 0)
+        return AF_UNSPEC;
+    return family;
+}
+
+// The protocol-independent requests (RFC 3678) serve both families: the
+// level says which, IPPROTO_IP for IGMP and IPPROTO_IPV6 for MLD. An
+// AF_INET6 socket takes IPPROTO_IP requests too, so one membership socket
+// holds the joins of both.
 Status change_membership(int membership_fd, const std::string& ifname, const IpAddress& group,
                          const std::optional<IpAddress>& source, bool join)
 {
     auto index = interface_index(ifname);
     if (!index)
         return index.error();
-    if (!group.is_ipv4() || (source && !source->is_ipv4()))
-        return Error{ifname, "IPv6 groups are not supported yet (" + group.to_string() + ")"};
-    auto to_storage = [](const IpAddress& a) {
-        sockaddr_storage storage{};
-        auto* in = reinterpret_cast<sockaddr_in*>(&storage);
-        in->sin_family = AF_INET;
-        in->sin_addr.s_addr = htonl(a.ipv4());
-        return storage;
-    };
+    if (source && source->family() != group.family())
+        return Error{ifname, "source " + source->to_string() + " and group " + group.to_string() +
+                                 " are of different address families"};
+    const bool ipv6 = !group.is_ipv4();
+    if (ipv6 && socket_family(membership_fd) != AF_INET6)
+        return Error{ifname, "cannot join IPv6 group " + group.to_string() +
+                                 ": IPv6 is not available in this kernel (the membership socket is IPv4 only)"};
+    const int level = ipv6 ? IPPROTO_IPV6 : IPPROTO_IP;
     int rc = 0;
     if (source) {
         group_source_req request{};
         request.gsr_interface = static_cast<std::uint32_t>(*index);
         request.gsr_group = to_storage(group);
         request.gsr_source = to_storage(*source);
-        rc = set_option(membership_fd, IPPROTO_IP, join ? MCAST_JOIN_SOURCE_GROUP : MCAST_LEAVE_SOURCE_GROUP, request);
+        rc = set_option(membership_fd, level, join ? MCAST_JOIN_SOURCE_GROUP : MCAST_LEAVE_SOURCE_GROUP, request);
     } else {
         group_req request{};
         request.gr_interface = static_cast<std::uint32_t>(*index);
         request.gr_group = to_storage(group);
-        rc = set_option(membership_fd, IPPROTO_IP, join ? MCAST_JOIN_GROUP : MCAST_LEAVE_GROUP, request);
+        rc = set_option(membership_fd, level, join ? MCAST_JOIN_GROUP : MCAST_LEAVE_GROUP, request);
     }
     // Joining twice (EADDRINUSE) or leaving what was not joined (EADDRNOTAVAIL)
     // leaves the membership as the caller wants it.
     if (rc < 0 && !(join && errno == EADDRINUSE) && !(!join && errno == EADDRNOTAVAIL))
-        return errno_error(ifname, join ? "cannot join group" : "cannot leave group", errno);
+        return errno_error(ifname, join ? (ipv6 ? "cannot join group (MLD)" : "cannot join group (IGMP)")
+                                        : "cannot leave group",
+                           errno);
     return Ok{};
 }
 
@@ -183,7 +213,11 @@ Result<unique_fd> open_udp6_egress_socket(const std::string& ifname)
 
 Result<unique_fd> open_membership_socket()
 {
-    unique_fd fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    // AF_INET6 carries both IGMP and MLD joins; a kernel without IPv6
+    // (ipv6.disable=1) gets an AF_INET socket, and IPv6 joins say why they fail.
+    unique_fd fd(socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!fd && errno == EAFNOSUPPORT)
+        fd = unique_fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     if (!fd)
         return errno_error("membership", "cannot create UDP socket", errno);
     return fd;

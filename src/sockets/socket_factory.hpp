@@ -50,12 +50,15 @@ struct IngressSockets {
 // The same with AF_INET6, for IPv6 unicast outputs.
 [[nodiscard]] Result<unique_fd> open_udp6_egress_socket(const std::string& ifname);
 
-// An unbound AF_INET UDP socket that only carries group memberships, so
-// IGMP snooping switches keep delivering the inputs. It never receives data.
+// An unbound UDP socket that only carries group memberships, so IGMP/MLD
+// snooping switches keep delivering the inputs. It never receives data.
+// AF_INET6, which holds IPv4 joins as well; AF_INET on a kernel without IPv6.
 [[nodiscard]] Result<unique_fd> open_membership_socket();
 
-// IP_ADD_MEMBERSHIP (or IP_ADD_SOURCE_MEMBERSHIP when `source` is set) of
-// `group` on `ifname`; join_group of a group already joined is not an error.
+// Joins `group` on `ifname`: IGMP for an IPv4 group, MLD for an IPv6 one;
+// any source (MCAST_JOIN_GROUP), or only `source` (MCAST_JOIN_SOURCE_GROUP,
+// SSM), which must be of the group's family. Joining a group already joined
+// is not an error; nor is leaving one that is not.
 [[nodiscard]] Status join_group(int membership_fd, const std::string& ifname, const IpAddress& group,
                                 const std::optional<IpAddress>& source);
 [[nodiscard]] Status leave_group(int membership_fd, const std::string& ifname, const IpAddress& group,

@@ -16,6 +16,7 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -45,17 +46,17 @@ fastpath::RuleMatch match_of(const Rule& rule)
     return fastpath::RuleMatch{rule.input.address, rule.input.source, rule.input.port};
 }
 
-// An address of `family` from the bytes the worker config carries.
-IpAddress address_of(AddressFamily family, const dataplane::AddressBytes& bytes)
+// RFC 2464: 33:33 followed by the low 32 bits of the IPv6 group.
+dataplane::MacAddress ipv6_multicast_mac(const IpAddress& group)
 {
-    return family == AddressFamily::ipv4 ? IpAddress::from_ipv4(dataplane::load_be32(bytes.data()))
-                                         : IpAddress::from_ipv6(bytes);
+    const auto& bytes = group.bytes();
+    return {0x33, 0x33, bytes[12], bytes[13], bytes[14], bytes[15]};
 }
 
 // The rule as the tc program runs it, or why it cannot (a pass reason's
 // sibling: shown as the rule's "path_reason").
-Result<fastpath::FastRule, std::string> translate(const Rule& rule, const std::vector<EgressTarget>& targets,
-                                                  const WorkerConfig& config)
+Result<fastpath::FastRule, std::string> translate(const Rule& rule, std::size_t rule_index,
+                                                  const std::vector<EgressTarget>& targets, const WorkerConfig& config)
 {
     if (!rule.fast_path)
         return std::string("off");   // the rule's "fast_path": "off"
@@ -74,11 +75,14 @@ Result<fastpath::FastRule, std::string> translate(const Rule& rule, const std::v
         if (!output.address.is_multicast())
             return std::string("unicast-output"); // the kernel's routing: the userspace path's UDP socket
         // A translated copy's IP source is the egress interface's address
-        // of its family (v6design point 3): without one the worker counts
-        // each copy as no_source_address, so the rule stays with it.
-        const bool translated = output.address.family() != rule.input.address.family();
-        if (translated && !target.rewrite.source_address)
-            return std::string("no-source-address");
+        // of its family, which the supervisor resolves into the worker
+        // config; without one the worker counts the copies (no_source_address).
+        std::optional<IpAddress> source;
+        if (output.address.family() != rule.input.address.family()) {
+            source = config.source_address(rule_index, i);
+            if (!source)
+                return std::string("no-source-address");
+        }
         if (target.fd < 0)
             return std::string("output-interface-missing");
         const int ifindex = bound_ifindex(target.fd);
@@ -90,13 +94,13 @@ Result<fastpath::FastRule, std::string> translate(const Rule& rule, const std::v
         fastpath::Output out;
         out.ifindex = ifindex;
         out.mtu = egress == config.egress.end() ? kDefaultEgressMtu : std::min(egress->second.mtu, 65535U);
-        out.destination_mac = target.rewrite.destination_mac; // 01:00:5e:... or 33:33:...
+        out.destination_mac = output.address.is_ipv4() ? dataplane::multicast_mac(output.address.ipv4())
+                                                       : ipv6_multicast_mac(output.address);
         out.source_mac = target.rewrite.source_mac;
         out.destination_address = output.address;
         out.destination_port = output.port;
         out.ttl = output.ttl;
-        if (translated)
-            out.source_address = address_of(output.address.family(), *target.rewrite.source_address);
+        out.source_address = source;
         fast.outputs.push_back(out);
     }
     return fast;
@@ -267,8 +271,8 @@ void FastPathRules::apply(const WorkerConfig& config, const NamedFds& sockets,
 
     std::vector<Result<fastpath::FastRule, std::string>> translated;
     for (std::size_t r = 0; r < config.rules.size(); ++r)
-        translated.push_back(translate(config.rules[r], r < targets.size() ? targets[r] : std::vector<EgressTarget>{},
-                                       config));
+        translated.push_back(translate(config.rules[r], r,
+                                       r < targets.size() ? targets[r] : std::vector<EgressTarget>{}, config));
     // The program looks up the exact source, then any source: an any-source
     // rule on the fast path would take the frames of a source-specific rule
     // of the same group and port left on the userspace path.

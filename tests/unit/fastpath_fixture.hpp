@@ -131,11 +131,11 @@ inline dataplane::OutputRewrite rewrite_of(const fastpath::Output& output)
     rewrite.destination_mac = output.destination_mac;
     rewrite.source_mac = output.source_mac;
     rewrite.destination_address = output.destination_address.bytes();
+    if (output.source_address)
+        rewrite.source_address = output.source_address->bytes();
     rewrite.destination_port = output.destination_port;
     if (output.ttl)
         rewrite.ttl = *output.ttl;
-    if (output.source_address)
-        rewrite.source_address = output.source_address->bytes();
     return rewrite;
 }
 

@@ -1,5 +1,5 @@
-// Test helper for the fast path's IPv6 and translation tests (IPv6 frames
-// from frame_builder.hpp): the copy v6design.md (points 2-4) describes for any
+// Test helper for the fast path's IPv6 and translation tests: IPv6 UDP frames
+// built from scratch, the copy v6design.md (points 2-4) describes for any
 // frame and output built from scratch too (never by the code under test),
 // checksum checks by recomputation, and a run that captures every output's
 // copy, clones included, from lo of a throw-away netns.
@@ -47,13 +47,65 @@ inline Address16 documentation6(std::uint16_t subnet, std::uint16_t last)
     return bytes;
 }
 
-// frame_builder.hpp's IPv6 frame, addressed to this file's rule group.
-[[gnu::noinline]] inline Frame6Spec default_spec6()
+struct FastPathFrame6Spec {
+    Address16 source_address = kSource6;
+    Address16 destination_address = kGroup6;
+    std::uint16_t source_port = 40000;
+    std::uint16_t destination_port = 5000;
+    std::uint8_t hop_limit = 64;
+    std::uint8_t traffic_class = 0;
+    std::uint32_t flow_label = 0;
+    bool udp_checksum = true; // false: 0, which IPv6 does not allow
+    std::vector<std::uint8_t> payload = {'h', 'e', 'l', 'l', 'o'};
+};
+
+[[gnu::noinline]] inline FastPathFrame6Spec default_spec6()
 {
-    Frame6Spec spec;
-    spec.source_address = kSource6;
-    spec.destination_address = kGroup6;
-    return spec;
+    return FastPathFrame6Spec{};
+}
+
+// The UDP checksum over an IPv6 pseudo-header (RFC 8200 8.1), from scratch;
+// over a datagram whose checksum field is filled in, 0 when it verifies.
+inline std::uint16_t fast_path_udp6_checksum(const std::uint8_t* source, const std::uint8_t* destination,
+                                                const std::uint8_t* udp, std::size_t udp_length)
+{
+    std::uint8_t pseudo[40] = {};
+    std::copy(source, source + 16, pseudo);
+    std::copy(destination, destination + 16, pseudo + 16);
+    dataplane::store_be32(pseudo + 32, static_cast<std::uint32_t>(udp_length));
+    pseudo[39] = dataplane::kIpProtocolUdp;
+    std::uint32_t sum = dataplane::checksum_accumulate(pseudo, 0);
+    sum = dataplane::checksum_accumulate({udp, udp_length}, sum);
+    return static_cast<std::uint16_t>(~dataplane::checksum_fold(sum));
+}
+
+inline std::vector<std::uint8_t> make_fast_path_udp6_frame(const FastPathFrame6Spec& spec)
+{
+    const std::size_t udp_length = 8 + spec.payload.size();
+    std::vector<std::uint8_t> f(14 + kIpv6HeaderBytes + udp_length, 0);
+    f[0] = 0x33;
+    f[1] = 0x33;
+    std::copy(spec.destination_address.begin() + 12, spec.destination_address.end(), f.begin() + 2);
+    f[6] = 0x02;
+    f[11] = 0x01;
+    dataplane::store_be16(&f[12], kEtherTypeIpv6);
+    std::uint8_t* ip = &f[14];
+    dataplane::store_be32(ip, (6U << 28) | (std::uint32_t{spec.traffic_class} << 20) | (spec.flow_label & 0xfffffU));
+    dataplane::store_be16(ip + 4, static_cast<std::uint16_t>(udp_length));
+    ip[6] = dataplane::kIpProtocolUdp;
+    ip[7] = spec.hop_limit;
+    std::copy(spec.source_address.begin(), spec.source_address.end(), ip + 8);
+    std::copy(spec.destination_address.begin(), spec.destination_address.end(), ip + 24);
+    std::uint8_t* udp = ip + kIpv6HeaderBytes;
+    dataplane::store_be16(udp, spec.source_port);
+    dataplane::store_be16(udp + 2, spec.destination_port);
+    dataplane::store_be16(udp + 4, static_cast<std::uint16_t>(udp_length));
+    std::copy(spec.payload.begin(), spec.payload.end(), udp + 8);
+    if (spec.udp_checksum) {
+        const std::uint16_t c = fast_path_udp6_checksum(ip + 8, ip + 24, udp, udp_length);
+        dataplane::store_be16(udp + 6, c == 0 ? std::uint16_t{0xffff} : c);
+    }
+    return f;
 }
 
 inline bool is_ipv6_frame(std::span<const std::uint8_t> frame)
@@ -69,7 +121,7 @@ inline bool udp_checksum_verifies_any(std::span<const std::uint8_t> frame)
         const std::uint8_t* ip = &frame[14];
         const std::uint8_t* udp = ip + kIpv6HeaderBytes;
         const std::size_t udp_length = dataplane::load_be16(ip + 4);
-        return dataplane::load_be16(udp + 6) != 0 && udp6_checksum_from_scratch(ip + 8, ip + 24, udp, udp_length) == 0;
+        return dataplane::load_be16(udp + 6) != 0 && fast_path_udp6_checksum(ip + 8, ip + 24, udp, udp_length) == 0;
     }
     const std::vector<std::uint8_t> copy(frame.begin(), frame.end());
     return dataplane::load_be16(&frame[40]) != 0 && udp_checksum_verifies(copy);
@@ -175,7 +227,7 @@ inline std::vector<std::uint8_t> expected_copy(std::span<const std::uint8_t> fra
     dataplane::store_be16(udp + 2, output.destination_port);
     dataplane::store_be16(udp + 6, 0);
     const std::uint16_t checksum =
-        out6 ? udp6_checksum_from_scratch(header + 8, header + 24, udp, udp_length)
+        out6 ? fast_path_udp6_checksum(header + 8, header + 24, udp, udp_length)
              : udp_checksum_from_scratch(dataplane::load_be32(header + 12), dataplane::load_be32(header + 16), udp,
                                          udp_length);
     dataplane::store_be16(udp + 6, checksum == 0 ? std::uint16_t{0xffff} : checksum);

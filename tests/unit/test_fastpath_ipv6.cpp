@@ -35,10 +35,10 @@ TEST_CASE("IPv6 -> IPv6: the copy gets the output's group, port, hop limit and 3
     Relay relay = Relay::load();
     const auto output = multicast_output6(kOutGroup6, 6000);
     relay.install(rule6_for(kGroup6, kPort, {output}));
-    Frame6Spec spec = default_spec6();
+    FastPathFrame6Spec spec = default_spec6();
     spec.traffic_class = 0xb9;
     spec.flow_label = 0x12345;
-    const auto frame = make_udp6_frame(spec);
+    const auto frame = make_fast_path_udp6_frame(spec);
     const auto run = relay.run(frame);
     REQUIRE(run.verdict == kVerdictRelayed);
     CHECK(run.frame == expected_copy(frame, output));
@@ -60,7 +60,7 @@ TEST_CASE("IPv6 random frames, hop limits and outputs: every copy exact, every c
     Relay relay = Relay::load();
     std::mt19937 random(6262); // fixed seed: reproducible
     for (int round = 0; round < 300; ++round) {
-        Frame6Spec spec = default_spec6();
+        FastPathFrame6Spec spec = default_spec6();
         spec.hop_limit = static_cast<std::uint8_t>(2 + random() % 254);
         spec.traffic_class = static_cast<std::uint8_t>(random());
         spec.flow_label = static_cast<std::uint32_t>(random()) & 0xfffffU;
@@ -80,7 +80,7 @@ TEST_CASE("IPv6 random frames, hop limits and outputs: every copy exact, every c
             random() % 2 ? std::optional<std::uint8_t>(static_cast<std::uint8_t>(1 + random() % 255)) : std::nullopt;
         const auto output = multicast_output6(out_group, static_cast<std::uint16_t>(1 + random() % 65535), hop_limit);
         relay.install(rule6_for(spec.destination_address, spec.destination_port, {output}));
-        const auto frame = make_udp6_frame(spec);
+        const auto frame = make_fast_path_udp6_frame(spec);
         const auto run = relay.run(frame);
         REQUIRE(run.verdict == kVerdictRelayed);
         REQUIRE(run.frame == expected_copy(frame, output));
@@ -104,9 +104,9 @@ TEST_CASE("IPv6 hop limit: arriving - 1, the output's when set, <= 1 to the stac
         auto rule = rule6_for(kGroup6, kPort, {output});
         rule.forward_expired_ttl = true;
         relay.install(rule);
-        Frame6Spec spec = default_spec6();
+        FastPathFrame6Spec spec = default_spec6();
         spec.hop_limit = c.arriving;
-        const auto frame = make_udp6_frame(spec);
+        const auto frame = make_fast_path_udp6_frame(spec);
         const auto run = relay.run(frame);
         REQUIRE(run.verdict == kVerdictRelayed);
         CHECK(run.frame[14 + 7] == c.leaving);
@@ -115,9 +115,9 @@ TEST_CASE("IPv6 hop limit: arriving - 1, the output's when set, <= 1 to the stac
 
     relay.install(rule6_for(kGroup6, kPort, {multicast_output6(kOutGroup6, 6000)}));
     for (const std::uint8_t hop_limit : {std::uint8_t{0}, std::uint8_t{1}}) {
-        Frame6Spec spec = default_spec6();
+        FastPathFrame6Spec spec = default_spec6();
         spec.hop_limit = hop_limit;
-        CHECK(pass_reason_of(relay, make_udp6_frame(spec)) == PassReason::ttl_expired);
+        CHECK(pass_reason_of(relay, make_fast_path_udp6_frame(spec)) == PassReason::ttl_expired);
     }
 }
 
@@ -129,9 +129,9 @@ TEST_CASE("IPv6 1 -> 3: each output's copy, clones included, exact and counted u
         multicast_output6(address6(0xff15, 0x0b, 0x02), 6002, std::uint8_t{9}, kLoopbackIfindex),
         multicast_output6(address6(0xff3e, 0x0c, 0x03), 6003, std::nullopt, kLoopbackIfindex)};
     relay.install(rule6_for(kGroup6, kPort, outputs));
-    Frame6Spec spec = default_spec6();
+    FastPathFrame6Spec spec = default_spec6();
     spec.payload.assign(300, 0x6b);
-    const auto frame = make_udp6_frame(spec);
+    const auto frame = make_fast_path_udp6_frame(spec);
     const auto captured = run_capturing_clones(relay, frame, spec.source_port);
     if (!captured.entered) {
         MESSAGE("skipped: cannot make a network namespace here (needs CAP_SYS_ADMIN)");
@@ -163,11 +163,11 @@ TEST_CASE("IPv6 SSM: the exact-source rule wins for its source only; without an 
     relay.install(rule6_for(kGroup6, kPort, {any_source_output}));
     relay.install(rule6_for(kGroup6, kPort, {ssm_output}, kSource6));
 
-    const auto ssm_frame = make_udp6_frame(default_spec6());
+    const auto ssm_frame = make_fast_path_udp6_frame(default_spec6());
     CHECK(relay.run(ssm_frame).frame == expected_copy(ssm_frame, ssm_output));
-    Frame6Spec other = default_spec6();
+    FastPathFrame6Spec other = default_spec6();
     other.source_address = kOtherSource6;
-    const auto other_frame = make_udp6_frame(other);
+    const auto other_frame = make_fast_path_udp6_frame(other);
     CHECK(relay.run(other_frame).frame == expected_copy(other_frame, any_source_output));
 
     CHECK(relay.traffic(match6(kGroup6, kPort, kSource6)).packets == 1);
@@ -185,13 +185,13 @@ TEST_CASE("IPv4 and IPv6 rules side by side: each family matches its own rules o
     relay.install(rule_for(kGroup, kPort, {output4}));
     relay.install(rule6_for(kGroup6, kPort, {output6}));
     const auto frame4 = make_udp_frame(default_spec());
-    const auto frame6 = make_udp6_frame(default_spec6());
+    const auto frame6 = make_fast_path_udp6_frame(default_spec6());
     CHECK(relay.run(frame4).frame == userspace_copy(frame4, output4));
     CHECK(relay.run(frame6).frame == expected_copy(frame6, output6));
     // An IPv6 group whose first word is the IPv4 group's: another key.
-    Frame6Spec lookalike = default_spec6();
+    FastPathFrame6Spec lookalike = default_spec6();
     lookalike.destination_address = {0xef, 0x01, 0x01, 0x01};
-    CHECK(pass_reason_of(relay, make_udp6_frame(lookalike)) == PassReason::no_rule);
+    CHECK(pass_reason_of(relay, make_fast_path_udp6_frame(lookalike)) == PassReason::no_rule);
     CHECK(relay.traffic({kGroup, 0, kPort}).packets == 1);
     CHECK(relay.traffic(match6(kGroup6, kPort)).packets == 1);
 }
@@ -202,7 +202,7 @@ TEST_CASE("IPv6 frames the program leaves to the worker: each reason counted onc
     auto rule = rule6_for(kGroup6, kPort, {multicast_output6(kOutGroup6, 6000)});
     rule.outputs[0].mtu = 1280;
     relay.install(rule);
-    const auto valid = make_udp6_frame(default_spec6());
+    const auto valid = make_fast_path_udp6_frame(default_spec6());
     REQUIRE(relay.run(valid).verdict == kVerdictRelayed);
 
     // Any extension header, walkable or not: the worker walks the chain
@@ -220,9 +220,9 @@ TEST_CASE("IPv6 frames the program leaves to the worker: each reason counted onc
     no_next[14 + 6] = 59;
     CHECK(pass_reason_of(relay, no_next) == PassReason::not_udp);
 
-    Frame6Spec zero = default_spec6();
+    FastPathFrame6Spec zero = default_spec6();
     zero.udp_checksum = false;
-    CHECK(pass_reason_of(relay, make_udp6_frame(zero)) == PassReason::zero_udp_checksum);
+    CHECK(pass_reason_of(relay, make_fast_path_udp6_frame(zero)) == PassReason::zero_udp_checksum);
 
     auto version4 = valid;
     version4[14] = static_cast<std::uint8_t>(0x40 | (version4[14] & 0x0f));
@@ -249,15 +249,15 @@ TEST_CASE("IPv6 frames the program leaves to the worker: each reason counted onc
 
     CHECK(pass_reason_of(relay, valid, fastpath::TestSkb{1400}) == PassReason::aggregated);
 
-    Frame6Spec other_port = default_spec6();
+    FastPathFrame6Spec other_port = default_spec6();
     other_port.destination_port = kPort + 1;
-    CHECK(pass_reason_of(relay, make_udp6_frame(other_port)) == PassReason::no_rule);
+    CHECK(pass_reason_of(relay, make_fast_path_udp6_frame(other_port)) == PassReason::no_rule);
 
-    Frame6Spec big = default_spec6();
+    FastPathFrame6Spec big = default_spec6();
     big.payload.resize(1280 - 48 + 1); // IPv6 packet of 1281 bytes, MTU 1280
-    CHECK(pass_reason_of(relay, make_udp6_frame(big)) == PassReason::too_big);
+    CHECK(pass_reason_of(relay, make_fast_path_udp6_frame(big)) == PassReason::too_big);
     big.payload.resize(1280 - 48);
-    CHECK(relay.run(make_udp6_frame(big)).verdict == kVerdictRelayed);
+    CHECK(relay.run(make_fast_path_udp6_frame(big)).verdict == kVerdictRelayed);
 }
 
 TEST_CASE("IPv6: bytes after the payload are dropped, as the worker's copy ends with the IP packet")
@@ -265,7 +265,7 @@ TEST_CASE("IPv6: bytes after the payload are dropped, as the worker's copy ends 
     Relay relay = Relay::load();
     const auto output = multicast_output6(kOutGroup6, 6000);
     relay.install(rule6_for(kGroup6, kPort, {output}));
-    const auto frame = make_udp6_frame(default_spec6());
+    const auto frame = make_fast_path_udp6_frame(default_spec6());
     auto trailed = frame;
     trailed.resize(frame.size() + 9, 0xee);
     const auto run = relay.run(trailed);
@@ -278,7 +278,7 @@ TEST_CASE("IPv6 rules survive reopening the maps, and are replaced whole")
     Relay relay = Relay::load();
     relay.install(rule6_for(kGroup6, kPort, {multicast_output6(kOutGroup6, 6000)}, kSource6));
     relay.install(rule_for(kGroup, kPort, {multicast_output(0xef020202, 6000)}));
-    const auto frame = make_udp6_frame(default_spec6());
+    const auto frame = make_fast_path_udp6_frame(default_spec6());
     REQUIRE(relay.run(frame).verdict == kVerdictRelayed);
 
     auto fds = relay.program.map_fds();

@@ -79,10 +79,10 @@ TEST_CASE("6 -> 4: a new IPv4 header with the traffic class as TOS, id 0, DF, ch
     Relay relay = Relay::load();
     const auto output = translated_output(multicast_output(0xef020202, 6000), kInterface4);
     relay.install(rule6_for(kGroup6, kPort, {output}));
-    Frame6Spec spec = default_spec6();
+    FastPathFrame6Spec spec = default_spec6();
     spec.traffic_class = 0x2a;
     spec.flow_label = 0xabcde;
-    const auto frame = make_udp6_frame(spec);
+    const auto frame = make_fast_path_udp6_frame(spec);
     const auto run = relay.run(frame);
     REQUIRE(run.verdict == kVerdictRelayed);
     CHECK(run.frame == expected_copy(frame, output));
@@ -137,7 +137,7 @@ TEST_CASE("translation both ways on random frames: every copy exact, every check
             REQUIRE(run.frame == userspace_copy(frame, output)); // and the worker's copy
             REQUIRE(udp_checksum_verifies_any(run.frame));
         } else {
-            Frame6Spec spec = default_spec6();
+            FastPathFrame6Spec spec = default_spec6();
             spec.hop_limit = static_cast<std::uint8_t>(2 + random() % 254);
             spec.traffic_class = static_cast<std::uint8_t>(random());
             spec.flow_label = static_cast<std::uint32_t>(random()) & 0xfffffU;
@@ -152,7 +152,7 @@ TEST_CASE("translation both ways on random frames: every copy exact, every check
                 translated_output(multicast_output(0xef000000U | (random() & 0xffffffU), out_port, ttl),
                                   IpAddress::from_ipv4(static_cast<std::uint32_t>(random())));
             relay.install(rule6_for(spec.destination_address, spec.destination_port, {output}));
-            const auto frame = make_udp6_frame(spec);
+            const auto frame = make_fast_path_udp6_frame(spec);
             const auto run = relay.run(frame);
             REQUIRE(run.verdict == kVerdictRelayed);
             REQUIRE(run.frame == expected_copy(frame, output));
@@ -188,9 +188,9 @@ TEST_CASE("TTL <-> hop limit: arriving - 1, the output's, and 1 for an expired o
         auto rule6 = rule6_for(kGroup6, kPort, {to4});
         rule6.forward_expired_ttl = true;
         relay.install(rule6);
-        Frame6Spec spec6 = default_spec6();
+        FastPathFrame6Spec spec6 = default_spec6();
         spec6.hop_limit = c.arriving;
-        const auto frame6 = make_udp6_frame(spec6);
+        const auto frame6 = make_fast_path_udp6_frame(spec6);
         const auto run6 = relay.run(frame6);
         REQUIRE(run6.verdict == kVerdictRelayed);
         CHECK(run6.frame[22] == c.leaving);
@@ -225,10 +225,10 @@ void check_mixed_rule(bool ipv6_input)
     std::vector<std::uint8_t> frame;
     if (ipv6_input) {
         relay.install(rule6_for(kGroup6, kPort, outputs));
-        Frame6Spec spec = default_spec6();
+        FastPathFrame6Spec spec = default_spec6();
         spec.traffic_class = 0x88;
         spec.payload.assign(200, 0x77);
-        frame = make_udp6_frame(spec);
+        frame = make_fast_path_udp6_frame(spec);
     } else {
         relay.install(rule_for(kGroup, kPort, outputs));
         FrameSpec spec = default_spec();
@@ -307,11 +307,11 @@ TEST_CASE("MTU: a copy translated to IPv6 is 20 bytes longer, one translated to 
     auto to4 = translated_output(multicast_output(0xef020202, 6000), kInterface4);
     to4.mtu = 1000;
     relay.install(rule6_for(kGroup6, kPort, {to4, multicast_output6(kOutGroup6, 6000)}));
-    Frame6Spec spec6 = default_spec6();
+    FastPathFrame6Spec spec6 = default_spec6();
     spec6.payload.resize(1000 - 28 + 1); // IPv6 packet of 1021 bytes: 1001 as IPv4
-    CHECK(pass_reason_of(relay, make_udp6_frame(spec6)) == PassReason::too_big);
+    CHECK(pass_reason_of(relay, make_fast_path_udp6_frame(spec6)) == PassReason::too_big);
     spec6.payload.resize(1000 - 28);
-    CHECK(relay.run(make_udp6_frame(spec6)).verdict == kVerdictRelayed);
+    CHECK(relay.run(make_fast_path_udp6_frame(spec6)).verdict == kVerdictRelayed);
 }
 
 TEST_CASE("install refuses a translated output without a source address of its family, naming the field")

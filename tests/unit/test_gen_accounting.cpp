@@ -133,16 +133,22 @@ TEST_CASE("pacer owes one packet per period and caps a catch-up batch")
 
 TEST_CASE("only scoped multicast and documentation ranges are allowed without --force")
 {
-    // Proves the safety net: 239/8 and TEST-NETs pass, everything else is refused with a reason.
+    // Proves the safety net: 239/8, TEST-NETs, 2001:db8::/32 and transient IPv6 groups (flags 1 or 3,
+    // any scope) pass; everything else is refused with a reason that names --force.
     for (const char* ok : {"239.0.0.1", "239.255.255.255", "192.0.2.7", "198.51.100.1", "203.0.113.254",
-                           "2001:db8::1", "ff15::1"})
+                           "2001:db8::1", "2001:db8:ffff::1", "ff15::1", "ff3e::1", "ff3e:30:2001:db8::1", "ff12::7",
+                           "ff1e::1", "ff35::1"})
         CHECK_MESSAGE(!destination_refusal(*mcr::IpAddress::parse(ok)), ok);
     for (const char* bad : {"224.0.0.1", "238.255.255.255", "240.0.0.1", "10.0.0.1", "192.168.1.1",
-                            "8.8.8.8", "192.0.3.1", "2001:db9::1", "ff02::1", "ff0e::1"}) {
+                            "8.8.8.8", "192.0.3.1", "2001:db9::1", "2001:d00::1", "ff02::1", "ff0e::1", "ff05::1",
+                            "ff25::1", "ff7e::1", "fe80::1", "::1", "2002::1", "::ffff:239.1.1.1"}) {
         const auto refusal = destination_refusal(*mcr::IpAddress::parse(bad));
         REQUIRE_MESSAGE(refusal, bad);
         CHECK(refusal->find("--force") != std::string::npos);
     }
+    CHECK(*destination_refusal(*mcr::IpAddress::parse("ff0e::1")) ==
+          "destination ff0e::1 is outside 2001:db8::/32 and transient IPv6 multicast ff1x::/ff3x:: "
+          "(use --force to send anyway)");
 }
 
 TEST_CASE("--json reports carry the keys and values the test scripts read")

@@ -3,6 +3,7 @@
 // veth link inside a private network namespace made by a forked child.
 #include "core/unique_fd.hpp"
 #include "netlink/link_monitor.hpp"
+#include "private_netns.hpp"
 
 #include <doctest/doctest.h>
 #include <fcntl.h>
@@ -44,19 +45,7 @@ nlmsghdr* link_message(MessageBuffer& buffer, std::uint16_t type, int family, in
     return message;
 }
 
-// Child side of the namespace test: each failed expectation adds a line.
-class Expectations {
-public:
-    void expect(bool ok, const std::string& what)
-    {
-        if (!ok)
-            failures_ += what + "\n";
-    }
-    [[nodiscard]] const std::string& failures() const { return failures_; }
-
-private:
-    std::string failures_;
-};
+using mcr::testing::Expectations;
 
 bool run_until(sd_event* loop, const std::function<bool()>& done)
 {
@@ -244,27 +233,6 @@ TEST_CASE("LinkMonitor reports a veth link's life in a private netns")
         MESSAGE("skipped: needs root to create a network namespace and links");
         return;
     }
-    int pipe_fds[2];
-    REQUIRE(::pipe2(pipe_fds, O_CLOEXEC) == 0);
-    unique_fd report_read(pipe_fds[0]);
-    unique_fd report_write(pipe_fds[1]);
-    const pid_t child = ::fork();
-    REQUIRE(child >= 0);
-    if (child == 0) {
-        report_read.reset();
-        std::string failures = ::unshare(CLONE_NEWNET) == 0 ? exercise_link_monitor()
-                                                            : "unshare(CLONE_NEWNET) failed\n";
-        const ssize_t written = ::write(report_write.get(), failures.data(), failures.size());
-        ::_exit(written == static_cast<ssize_t>(failures.size()) ? 0 : 1);
-    }
-    report_write.reset();
-    std::string failures;
-    char chunk[512];
-    for (ssize_t n; (n = ::read(report_read.get(), chunk, sizeof chunk)) > 0;)
-        failures.append(chunk, static_cast<std::size_t>(n));
-    int status = 0;
-    REQUIRE(::waitpid(child, &status, 0) == child);
-    CHECK(WIFEXITED(status));
-    CHECK(WEXITSTATUS(status) == 0);
+    const std::string failures = mcr::testing::in_private_netns(exercise_link_monitor);
     CHECK_MESSAGE(failures.empty(), failures);
 }

@@ -189,3 +189,21 @@ relay_topology() {
         addr_add "sink$i" eth0 "198.51.100.$((16 * i + 2))/28"
     done
 }
+
+# relay_topology_ipv6 SINKS [MTU]: relay_topology with IPv6 beside IPv4 on
+# every link (the IPv4 addresses stay, so one layout serves translation):
+#   src:eth0 2001:db8:1::2/64 -- relay:in0 2001:db8:1::1/64
+#   relay:out<i> 2001:db8:10<i>::1/64 -- sink<i>:eth0 2001:db8:10<i>::2/64   (i < SINKS <= 10)
+# Groups come from ff3e::/16 and ff15::/16; a sender names its interface
+# (every interface has its own ff00::/8 route).
+relay_topology_ipv6() {
+    local sinks=$1 i
+    [ "$sinks" -le 10 ] || die "relay_topology_ipv6: at most 10 sinks"
+    relay_topology "$@"
+    addr_add src eth0 2001:db8:1::2/64
+    addr_add relay in0 2001:db8:1::1/64
+    for ((i = 0; i < sinks; i++)); do
+        addr_add relay "out$i" "2001:db8:10$i::1/64"
+        addr_add "sink$i" eth0 "2001:db8:10$i::2/64"
+    done
+}

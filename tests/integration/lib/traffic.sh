@@ -106,7 +106,9 @@ craft_send() {
 }
 
 # worker_start NS NAME IFACE RULE_SPEC...: writes the worker config (see
-# mcrt.py config) and runs the worker through mcrd-test-launch; returns once
+# mcrt.py config: translated outputs get their interface's address in NS as
+# the source, as mcrd's supervisor gives them) and runs the worker through
+# mcrd-test-launch; returns once
 # the first stats file is written. Stats: $(scratch NAME.stats.json).
 # MCRD_WORKER_ARGS: extra worker options (e.g. --busy-poll-usec 0 in bench/).
 # MCRD_TEST_FAST_PATH (see the top): the launcher's --fast-path; a worker
@@ -125,7 +127,7 @@ worker_start() {
     # The ingress MTU, as the supervisor sends it (it sizes the receive
     # ring's blocks); an interface not there yet leaves the worker's default.
     mtu=$(ns_exec "$ns" cat "/sys/class/net/$iface/mtu" 2>/dev/null) && mtu_option=(--ingress-mtu "$mtu")
-    "$MCRT_PYTHON" "$MCRT_LIB_DIR/mcrt.py" config "${mtu_option[@]}" "$iface" "$@" >"$config"
+    "$MCRT_PYTHON" "$MCRT_LIB_DIR/mcrt.py" config "${mtu_option[@]}" --netns "$(ns_name "$ns")" "$iface" "$@" >"$config"
     bg_start "$ns" "$(scratch "$name.log")" \
         "${MCRT_RELAY_PIN[@]}" "$MCRD_TEST_LAUNCH" --config "$config" --fast-path "$fast_path" -- \
         "$MCRD_WORKER" --stats-file "$stats" --stats-interval-ms 200 ${MCRD_WORKER_ARGS:-}
@@ -184,6 +186,26 @@ check_fast_share() {
     done
 }
 
+# check_received NAME COUNT: receiver NAME got COUNT distinct packets, none
+# lost and none twice (the sink side of an exact count).
+check_received() {
+    check_eq "$1 unique" "$2" "$(json_get "$(scratch "$1.json")" unique)"
+    check_eq "$1 lost" 0 "$(json_get "$(scratch "$1.json")" lost)"
+    check_eq "$1 duplicated" 0 "$(json_get "$(scratch "$1.json")" duplicated)"
+}
+
+# check_relayed NAME RULE COUNT: worker NAME counted COUNT packets for RULE
+# and for each of its outputs (the relay side of an exact count).
+check_relayed() {
+    local outputs o
+    check_eq "rule $2 packets" "$3" "$(worker_stat "$1" "rules.name=$2.packets")"
+    outputs=$(worker_stat "$1" "rules.name=$2.outputs" | "$MCRT_PYTHON" -c 'import json,sys; print(len(json.load(sys.stdin)))')
+    for ((o = 0; o < outputs; o++)); do
+        check_eq "rule $2 output $o ($(worker_stat "$1" "rules.name=$2.outputs.$o.interface")) packets" "$3" \
+            "$(worker_stat "$1" "rules.name=$2.outputs.$o.packets")"
+    done
+}
+
 # fast_pass NAME REASON: frames the program left to the stack for REASON
 # (fastpath/pass_reason.cpp names), from worker NAME's stats.
 fast_pass() { worker_stat "$1" "fast_path.pass.$2"; }
@@ -206,24 +228,27 @@ capture_stop() { stop_pid "${MCRT_JOBS[$1]}" || true; }
 
 # The fields every capture check uses. tshark takes seconds to start on a
 # loaded machine, so a capture is decoded once (checksums verified) into
-# $(scratch NAME.fields) and every count reads that file.
-readonly MCRT_CAPTURE_FIELDS="eth.src eth.dst ip.src ip.dst ip.ttl ip.checksum.status udp.dstport udp.length udp.checksum.status"
+# $(scratch NAME.fields) and every count reads that file. Tab-separated: a
+# field the frame lacks (ip.* of an IPv6 frame, ipv6.* of an IPv4 one) is
+# an empty column.
+readonly MCRT_CAPTURE_FIELDS="eth.src eth.dst ip.src ip.dst ip.ttl ip.checksum.status udp.dstport udp.length udp.checksum.status ipv6.src ipv6.dst ipv6.hlim udp.srcport ip.dsfield ipv6.tclass"
 
 capture_decode() {
     local fields=() field
     for field in $MCRT_CAPTURE_FIELDS; do fields+=(-e "$field"); done
     tshark -n -r "$(scratch "$1.pcap")" -o ip.check_checksum:TRUE -o udp.check_checksum:TRUE \
-        -Y udp -T fields -E separator=' ' "${fields[@]}" >"$(scratch "$1.fields")" 2>/dev/null \
+        -Y udp -T fields -E separator=/t "${fields[@]}" >"$(scratch "$1.fields")" 2>/dev/null \
         || die "tshark cannot read capture $1"
 }
 
 # capture_count NAME FIELD=VALUE...: UDP frames in capture NAME whose fields
-# all have these values, e.g. capture_count c0 ip.dst=239.2.2.2 ip.ttl=5
-# (checksum status: 1 good, 0 bad, 2 unverified).
+# all have these values, e.g. capture_count c0 ip.dst=239.2.2.2 ip.ttl=5 or
+# capture_count c0 ipv6.dst=ff3e::2 ipv6.hlim=15 (checksum status: 1 good,
+# 0 bad, 2 unverified; FIELD= matches a field the frame lacks).
 capture_count() {
     local name=$1; shift
     [ -e "$(scratch "$name.fields")" ] || capture_decode "$name"
-    awk -v names="$MCRT_CAPTURE_FIELDS" -v wanted="$*" '
+    awk -F '\t' -v names="$MCRT_CAPTURE_FIELDS" -v wanted="$*" '
         BEGIN { n = split(names, column, " "); for (i = 1; i <= n; i++) index_of[column[i]] = i
                 m = split(wanted, condition, " ")
                 for (j = 1; j <= m; j++) { split(condition[j], kv, "=")

@@ -29,10 +29,11 @@ relay_add_rule_as() {
 # relay_stream SRC_NS DST_NS GROUP PORT OUT_GROUP OUT_PORT COUNT RATE:
 # receive on dst0 in DST_NS while sending COUNT packets from src0; prints the
 # receiver's JSON. Bounded: the receiver waits at most COUNT/RATE + 20 s.
+# RELAY_SRC_IF / RELAY_DST_IF name other interfaces than src0 / dst0.
 relay_stream() {
     local src=$1 dst=$2 group=$3 port=$4 out_group=$5 out_port=$6 count=$7 rate=$8
     local ready=/run/mcrt-ready-$$-$RANDOM duration=$(( count / rate + 20 )) recv_pid
-    sys_exec ip netns exec "$dst" mcrgen recv --group "$out_group" --port "$out_port" --interface dst0 \
+    sys_exec ip netns exec "$dst" mcrgen recv --group "$out_group" --port "$out_port" --interface "${RELAY_DST_IF:-dst0}" \
         --duration "$duration" --expect "$count" --json --ready-file "$ready" >"$BOOT_DIR/recv.json" 2>"$BOOT_DIR/recv.err" &
     recv_pid=$!
     sys_wait_for 10 test -e "$ready"
@@ -41,7 +42,7 @@ relay_stream() {
         (sleep "$relay_event_delay"; "${relay_event[@]}") >"$BOOT_DIR/event.log" 2>&1 &
         relay_event_pid=$!
     fi
-    sys_exec ip netns exec "$src" mcrgen send --group "$group" --port "$port" --interface src0 \
+    sys_exec ip netns exec "$src" mcrgen send --group "$group" --port "$port" --interface "${RELAY_SRC_IF:-src0}" \
         --rate "$rate" --size 200 --count "$count" --json >"$BOOT_DIR/send.json" 2>&1
     wait "$recv_pid"
     cat "$BOOT_DIR/recv.json"
