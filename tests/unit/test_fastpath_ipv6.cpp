@@ -84,6 +84,7 @@ TEST_CASE("IPv6 random frames, hop limits and outputs: every copy exact, every c
         const auto run = relay.run(frame);
         REQUIRE(run.verdict == kVerdictRelayed);
         REQUIRE(run.frame == expected_copy(frame, output));
+        REQUIRE(run.frame == userspace_copy(frame, output)); // and the worker's copy
         REQUIRE(udp_checksum_verifies_any(run.frame));
     }
 }

@@ -134,6 +134,7 @@ TEST_CASE("translation both ways on random frames: every copy exact, every check
             const auto run = relay.run(frame);
             REQUIRE(run.verdict == kVerdictRelayed);
             REQUIRE(run.frame == expected_copy(frame, output));
+            REQUIRE(run.frame == userspace_copy(frame, output)); // and the worker's copy
             REQUIRE(udp_checksum_verifies_any(run.frame));
         } else {
             FastPathFrame6Spec spec = default_spec6();
@@ -155,6 +156,7 @@ TEST_CASE("translation both ways on random frames: every copy exact, every check
             const auto run = relay.run(frame);
             REQUIRE(run.verdict == kVerdictRelayed);
             REQUIRE(run.frame == expected_copy(frame, output));
+            REQUIRE(run.frame == userspace_copy(frame, output)); // and the worker's copy
             REQUIRE(ip_checksum_verifies(run.frame));
             REQUIRE(udp_checksum_verifies_any(run.frame));
         }
