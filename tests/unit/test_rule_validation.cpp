@@ -367,6 +367,10 @@ TEST_CASE("listeners \"required\" is for multicast outputs only")
     rule.outputs[0].address = ip("198.51.100.7");
     check_error(validate_rule(rule), "outputs[0].listeners",
                 "\"required\" needs a multicast output address, got 198.51.100.7");
+    // MLD is not tracked yet: an IPv6 group would never be reported.
+    rule.outputs[0].address = ip("ff3e::2");
+    check_error(validate_rule(rule), "outputs[0].listeners",
+                "\"required\" is IPv4-only for now (mcrd tracks IGMP, not yet MLD), got ff3e::2; use \"always\"");
 }
 
 TEST_CASE("a rule needs 1..64 outputs")
