@@ -136,12 +136,6 @@ Status validate_output(const RuleOutput& output, const std::string& path, bool a
     if (output.listeners == ListenerPolicy::required && !output.address.is_multicast())
         return fail(join_path(path, "listeners"),
                     "\"required\" needs a multicast output address, got " + output.address.to_string());
-    // The supervisor's querier speaks IGMP only so far (the MLD half is in
-    // src/membership but not wired): an IPv6 output would wait forever.
-    if (output.listeners == ListenerPolicy::required && !output.address.is_ipv4())
-        return fail(join_path(path, "listeners"),
-                    "\"required\" is IPv4-only for now (mcrd tracks IGMP, not yet MLD), got " +
-                        output.address.to_string() + "; use \"always\"");
     return Ok{};
 }
 

@@ -10,6 +10,10 @@
 #include "membership/message_parse.hpp"
 #include "membership/query_build.hpp"
 
+#include <ifaddrs.h>
+#include <netinet/in.h>
+
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <set>
@@ -32,25 +36,60 @@ std::uint64_t monotonic_usec(m::TimePoint at)
         std::chrono::duration_cast<std::chrono::microseconds>(at.time_since_epoch()).count());
 }
 
-std::set<std::string> required_interfaces(const RuleSet& rules)
+std::set<std::pair<std::string, AddressFamily>> required_ports(const RuleSet& rules)
 {
-    std::set<std::string> interfaces;
+    std::set<std::pair<std::string, AddressFamily>> ports;
     for (const Rule& rule : rules.rules)
         for (const RuleOutput& output : rule.outputs)
-            if (output.listeners == ListenerPolicy::required && output.address.is_ipv4())
-                interfaces.insert(output.interface);
-    return interfaces;
+            if (output.listeners == ListenerPolicy::required)
+                ports.emplace(output.interface, output.address.family());
+    return ports;
+}
+
+const char* protocol_name(AddressFamily family)
+{
+    return family == AddressFamily::ipv4 ? "IGMP" : "MLD";
+}
+
+IpAddress any_source(AddressFamily family)
+{
+    return family == AddressFamily::ipv4 ? IpAddress::from_ipv4(0) : IpAddress::from_ipv6({});
+}
+
+// The lowest usable link-local IPv6 address of `ifname` (MLD's source, and
+// the best claim in the election): getifaddrs lists no tentative addresses'
+// flags, so one still in duplicate detection fails the socket's bind instead.
+std::optional<IpAddress> lowest_link_local(const std::string& ifname)
+{
+    ifaddrs* list = nullptr;
+    if (getifaddrs(&list) < 0)
+        return std::nullopt;
+    std::optional<IpAddress> lowest;
+    for (const ifaddrs* entry = list; entry != nullptr; entry = entry->ifa_next) {
+        if (entry->ifa_addr == nullptr || entry->ifa_addr->sa_family != AF_INET6 || ifname != entry->ifa_name)
+            continue;
+        std::array<std::uint8_t, 16> bytes{};
+        std::memcpy(bytes.data(), &reinterpret_cast<const sockaddr_in6*>(entry->ifa_addr)->sin6_addr, bytes.size());
+        const IpAddress address = IpAddress::from_ipv6(bytes);
+        if (address.is_link_local_unicast() && (!lowest || address < *lowest))
+            lowest = address;
+    }
+    freeifaddrs(list);
+    return lowest;
 }
 
 } // namespace
 
 struct ListenerTracker::Port {
-    Port(ListenerTracker& owner_, std::string ifname_, const m::MembershipConfig& config)
-        : owner(owner_), ifname(std::move(ifname_)), engine(AddressFamily::ipv4, config)
+    Port(ListenerTracker& owner_, std::string ifname_, AddressFamily family_, const m::MembershipConfig& config)
+        : owner(owner_), ifname(std::move(ifname_)), family(family_), protocol(protocol_name(family_)),
+          engine(family_, config)
     {
     }
     ListenerTracker& owner;
     std::string ifname;
+    AddressFamily family;
+    std::string protocol; // "IGMP" or "MLD", for the journal
     int ifindex = 0;
     IpAddress own_address;
     MembershipSockets sockets;
@@ -72,49 +111,65 @@ ListenerTracker::~ListenerTracker() = default;
 void ListenerTracker::apply(const RuleSet& rules)
 {
     rules_ = rules;
-    const std::set<std::string> wanted = required_interfaces(rules_);
+    const std::set<PortKey> wanted = required_ports(rules_);
     for (auto it = ports_.begin(); it != ports_.end();) {
-        const std::string ifname = it->first;
+        const PortKey key = it->first;
         ++it;
-        if (!wanted.contains(ifname))
-            close_port(ifname);
+        if (!wanted.contains(key))
+            close_port(key);
     }
-    for (const std::string& ifname : wanted)
-        if (!ports_.contains(ifname))
-            open_port(ifname);
+    for (const PortKey& key : wanted)
+        if (!ports_.contains(key))
+            open_port(key);
     observer_.listeners_changed();
 }
 
-void ListenerTracker::open_port(const std::string& ifname)
+void ListenerTracker::open_port(const PortKey& key)
 {
+    const auto& [ifname, family] = key;
+    const char* protocol = protocol_name(family);
     const std::optional<LinkInfo> link = query_link(ifname);
     if (!link)
         return; // link_changed() opens it when the interface appears
-    if (link->ipv4_addresses.empty()) {
-        // A query needs a source; without one we could only listen, and a
-        // router that never queries loses every member after GMI.
-        log_warning("Interface " + ifname + " has no IPv4 address: no IGMP querier there yet, its outputs "
-                    "that require listeners stay held", {{"MCR_INTERFACE", ifname}});
+    // A query needs a source; without one we could only listen, and a
+    // router that never queries loses every member after GMI.
+    std::optional<IpAddress> own;
+    if (family == AddressFamily::ipv4) {
+        if (!link->ipv4_addresses.empty())
+            own = link->ipv4_addresses.front(); // the lowest: the best claim in the election
+    } else {
+        own = lowest_link_local(ifname);
+    }
+    if (!own) {
+        log_warning("Interface " + ifname + " has no " +
+                        (family == AddressFamily::ipv4 ? "IPv4 address" : "IPv6 link-local address") + ": no " +
+                        protocol + " querier there yet, its outputs that require listeners stay held",
+                    {{"MCR_INTERFACE", ifname}});
         return;
     }
-    auto port = std::make_unique<Port>(*this, ifname, config_);
+    auto port = std::make_unique<Port>(*this, ifname, family, config_);
     port->ifindex = link->ifindex;
-    port->own_address = link->ipv4_addresses.front(); // the lowest: the best claim in the election
-    Result<MembershipSockets> sockets = open_igmp_sockets(ifname, port->ifindex, port->own_address);
+    port->own_address = *own;
+    Result<MembershipSockets> sockets = family == AddressFamily::ipv4
+                                            ? open_igmp_sockets(ifname, port->ifindex, port->own_address)
+                                            : open_mld_sockets(ifname, port->ifindex, port->own_address);
     if (!sockets) {
-        log_error("Failed to start the IGMP querier: " + sockets.error().message(), {{"MCR_INTERFACE", ifname}});
+        log_error(std::string("Failed to start the ") + protocol + " querier: " + sockets.error().message(),
+                  {{"MCR_INTERFACE", ifname}});
         return;
     }
     port->sockets = std::move(*sockets);
     sd_event_source* source = nullptr;
     if (int r = sd_event_add_io(event_, &source, port->sockets.receive.get(), EPOLLIN, on_readable, port.get());
         r < 0) {
-        log_error(std::string("Failed to watch the IGMP socket: ") + std::strerror(-r), {{"MCR_INTERFACE", ifname}});
+        log_error(std::string("Failed to watch the ") + protocol + " socket: " + std::strerror(-r),
+                  {{"MCR_INTERFACE", ifname}});
         return;
     }
     port->io.reset(source);
     if (int r = sd_event_add_time(event_, &source, CLOCK_MONOTONIC, 0, 0, on_timer, port.get()); r < 0) {
-        log_error(std::string("Failed to add the IGMP timer: ") + std::strerror(-r), {{"MCR_INTERFACE", ifname}});
+        log_error(std::string("Failed to add the ") + protocol + " timer: " + std::strerror(-r),
+                  {{"MCR_INTERFACE", ifname}});
         return;
     }
     port->timer.reset(source);
@@ -122,51 +177,60 @@ void ListenerTracker::open_port(const std::string& ifname)
     port->engine.set_own_address(port->own_address, now);
     port->engine.start(now);
     Port& started = *port;
-    ports_.emplace(ifname, std::move(port));
-    log_info("IGMP querier started on " + ifname + " as " + started.own_address.to_string(),
+    ports_.emplace(key, std::move(port));
+    log_info(std::string(protocol) + " querier started on " + ifname + " as " + started.own_address.to_string(),
              {{"MCR_INTERFACE", ifname}});
     flush(started);
 }
 
-void ListenerTracker::close_port(const std::string& ifname)
+void ListenerTracker::close_port(const PortKey& key)
 {
-    if (ports_.erase(ifname) > 0)
-        log_info("IGMP querier stopped on " + ifname, {{"MCR_INTERFACE", ifname}});
+    if (ports_.erase(key) > 0)
+        log_info(std::string(protocol_name(key.second)) + " querier stopped on " + key.first,
+                 {{"MCR_INTERFACE", key.first}});
 }
 
 void ListenerTracker::link_changed(const LinkEvent& event)
 {
-    const bool wanted = required_interfaces(rules_).contains(event.ifname);
-    if (!wanted)
-        return;
-    auto it = ports_.find(event.ifname);
-    switch (event.kind) {
-    case LinkEventKind::removed:
-        close_port(event.ifname);
-        observer_.listeners_changed();
-        return;
-    case LinkEventKind::added:
-    case LinkEventKind::address_changed:
-        // A new ifindex or a new lowest address: sockets are bound to both.
-        if (it != ports_.end() &&
-            (it->second->ifindex != event.ifindex || event.ipv4_addresses.empty() ||
-             event.ipv4_addresses.front() != it->second->own_address))
-            close_port(event.ifname);
-        if (!ports_.contains(event.ifname))
-            open_port(event.ifname);
-        observer_.listeners_changed();
-        return;
-    case LinkEventKind::up:
-    case LinkEventKind::down:
-    case LinkEventKind::mtu_changed:
-        return; // the sockets survive; members time out by themselves while down
+    bool any = false;
+    for (const AddressFamily family : {AddressFamily::ipv4, AddressFamily::ipv6}) {
+        const PortKey key{event.ifname, family};
+        if (!required_ports(rules_).contains(key))
+            continue;
+        any = true;
+        auto it = ports_.find(key);
+        switch (event.kind) {
+        case LinkEventKind::removed:
+            close_port(key);
+            break;
+        case LinkEventKind::added:
+        case LinkEventKind::address_changed:
+            // A new ifindex or a new lowest address: sockets are bound to
+            // both. Link events carry IPv4 addresses only: an MLD port
+            // follows the ifindex, its link-local address is read at start.
+            if (it != ports_.end() &&
+                (it->second->ifindex != event.ifindex ||
+                 (family == AddressFamily::ipv4 &&
+                  (event.ipv4_addresses.empty() || event.ipv4_addresses.front() != it->second->own_address))))
+                close_port(key);
+            if (!ports_.contains(key))
+                open_port(key);
+            break;
+        case LinkEventKind::up:
+        case LinkEventKind::down:
+        case LinkEventKind::mtu_changed:
+            break; // the sockets survive; members time out by themselves while down
+        }
     }
+    if (any && event.kind != LinkEventKind::up && event.kind != LinkEventKind::down &&
+        event.kind != LinkEventKind::mtu_changed)
+        observer_.listeners_changed();
 }
 
 int ListenerTracker::on_readable(sd_event_source*, int, std::uint32_t, void* userdata) noexcept
 {
     auto* port = static_cast<Port*>(userdata);
-    return guard_callback("Reading IGMP", [port] {
+    return guard_callback("Reading membership reports", [port] {
         const m::TimePoint now = m::Clock::now();
         for (int i = 0; i < kDatagramsPerWakeup; ++i) {
             const int length = receive_membership_datagram(port->sockets.receive.get(), port->buffer);
@@ -175,12 +239,13 @@ int ListenerTracker::on_readable(sd_event_source*, int, std::uint32_t, void* use
             if (length <= 0)
                 continue;
             const std::span<const std::uint8_t> datagram(port->buffer.data(), static_cast<std::size_t>(length));
-            auto packet = m::unwrap_ipv4(datagram);
+            const bool igmp = port->family == AddressFamily::ipv4;
+            auto packet = igmp ? m::unwrap_ipv4(datagram) : m::unwrap_ipv6(datagram);
             if (!packet) {
                 port->engine.note_rejected(packet.error());
                 continue;
             }
-            auto message = m::parse_igmp(*packet);
+            auto message = igmp ? m::parse_igmp(*packet) : m::parse_mld(*packet);
             if (!message) {
                 port->engine.note_rejected(message.error());
                 continue;
@@ -195,7 +260,7 @@ int ListenerTracker::on_readable(sd_event_source*, int, std::uint32_t, void* use
 int ListenerTracker::on_timer(sd_event_source*, std::uint64_t, void* userdata) noexcept
 {
     auto* port = static_cast<Port*>(userdata);
-    return guard_callback("Running IGMP timers", [port] {
+    return guard_callback("Running membership timers", [port] {
         port->engine.advance(m::Clock::now());
         port->owner.flush(*port);
         return 0;
@@ -206,8 +271,11 @@ void ListenerTracker::flush(Port& port)
 {
     for (const m::OutgoingQuery& query : port.engine.take_queries()) {
         const std::vector<std::uint8_t> message = m::build_query(query, port.own_address);
-        if (int r = send_igmp(port.sockets.send.get(), message, query.destination); r < 0 && port.send_errors++ == 0)
-            log_warning(std::string("Failed to send an IGMP query: ") + std::strerror(-r) + ", ignoring",
+        const int r = port.family == AddressFamily::ipv4
+                          ? send_igmp(port.sockets.send.get(), message, query.destination)
+                          : send_mld(port.sockets.send.get(), message, query.destination, port.ifindex);
+        if (r < 0 && port.send_errors++ == 0)
+            log_warning("Failed to send an " + port.protocol + " query: " + std::strerror(-r) + ", ignoring",
                         {{"MCR_INTERFACE", port.ifname}});
     }
     bool changed = false;
@@ -263,18 +331,18 @@ void ListenerTracker::log_events(Port& port, const std::vector<m::MembershipEven
             break;
         case Kind::became_querier:
             log_event(LogLevel::info, message_id::kQuerierElected,
-                      "IGMP querier on " + port.ifname + " is this relay (" + address + ")",
+                       port.protocol + " querier on " + port.ifname + " is this relay (" + address + ")",
                       {{"MCR_INTERFACE", port.ifname}, {"MCR_QUERIER", address}});
             break;
         case Kind::other_querier:
             log_event(LogLevel::info, message_id::kQuerierOther,
-                      "IGMP querier on " + port.ifname + " is " + address + "; this relay listens",
+                      port.protocol + " querier on " + port.ifname + " is " + address + "; this relay listens",
                       {{"MCR_INTERFACE", port.ifname}, {"MCR_QUERIER", address}});
             break;
         case Kind::group_limit_reached:
             log_event(LogLevel::warning, message_id::kGroupLimit,
                       "Interface " + port.ifname + " reached its limit of " + std::to_string(config_.max_groups) +
-                          " IGMP groups; reports for further groups (first: " + address + ") are ignored",
+                          " " + port.protocol + " groups; reports for further groups (first: " + address + ") are ignored",
                       {{"MCR_INTERFACE", port.ifname}, {"MCR_GROUP", address}});
             break;
         }
@@ -296,11 +364,14 @@ bool ListenerTracker::output_listening(const Rule& rule, std::size_t index) cons
     const RuleOutput& output = rule.outputs.at(index);
     if (output.listeners == ListenerPolicy::always)
         return true;
-    auto it = ports_.find(output.interface);
-    if (it == ports_.end() || !output.address.is_ipv4())
+    auto it = ports_.find(PortKey{output.interface, output.address.family()});
+    if (it == ports_.end())
         return false;
-    // Copies keep the sender's address: an SSM listener names it.
-    const IpAddress source = rule.input.source.value_or(IpAddress::from_ipv4(0));
+    // Copies keep the sender's address: an SSM listener names it. (A
+    // translated copy's source is of the other family: any listener counts.)
+    const IpAddress source = rule.input.source && rule.input.source->family() == output.address.family()
+                                 ? *rule.input.source
+                                 : any_source(output.address.family());
     return it->second->engine.forwards(output.address, source);
 }
 
@@ -308,9 +379,10 @@ std::vector<InterfaceMembershipView> ListenerTracker::interfaces() const
 {
     std::vector<InterfaceMembershipView> views;
     const m::TimePoint now = m::Clock::now();
-    for (const auto& [ifname, port] : ports_) {
+    for (const auto& [key, port] : ports_) {
         InterfaceMembershipView view;
-        view.interface = ifname;
+        view.interface = key.first;
+        view.family = key.second;
         view.querier = port->engine.is_querier();
         view.own_address = port->own_address;
         view.other_querier = port->engine.other_querier();
@@ -347,7 +419,7 @@ nlohmann::json ListenerTracker::to_json() const
             rejected[std::string(m::to_string(static_cast<m::ParseError>(e)))] = view.counters.rejected[e];
         const m::MembershipCounters& c = view.counters;
         interfaces.push_back({{"interface", view.interface},
-                              {"protocol", "igmp"},
+                              {"protocol", view.family == AddressFamily::ipv4 ? "igmp" : "mld"},
                               {"querier", view.querier},
                               {"address", optional_address(view.own_address)},
                               {"other_querier", optional_address(view.other_querier)},

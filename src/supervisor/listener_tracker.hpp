@@ -2,8 +2,8 @@
 // has an output with "listeners": "required", a querier and membership
 // engine (src/membership) on its own sockets and sd-event sources, and the
 // resulting set of outputs that have listeners, which the workers gate
-// their copies by. IPv4 only so far: MLD for IPv6 outputs is in the library
-// but not run here yet, so such outputs stay held.
+// their copies by. IGMP for IPv4 outputs, MLD for IPv6 ones: an interface
+// with both runs one engine of each, on sockets of its own.
 #pragma once
 
 #include "core/result.hpp"
@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mcr::supervisor {
@@ -39,6 +40,7 @@ public:
 // One interface's view, for D-Bus and mcrctl.
 struct InterfaceMembershipView {
     std::string interface;
+    AddressFamily family = AddressFamily::ipv4; // ipv4: IGMP, ipv6: MLD
     bool querier = false;
     std::optional<IpAddress> own_address;
     std::optional<IpAddress> other_querier;
@@ -70,9 +72,10 @@ public:
 
 private:
     struct Port;
+    using PortKey = std::pair<std::string, AddressFamily>; // interface, IGMP or MLD
 
-    void open_port(const std::string& ifname);
-    void close_port(const std::string& ifname);
+    void open_port(const PortKey& key);
+    void close_port(const PortKey& key);
     void flush(Port& port);
     void arm_timer(Port& port);
     void log_events(Port& port, const std::vector<membership::MembershipEvent>& events, bool& changed);
@@ -85,7 +88,7 @@ private:
     membership::MembershipConfig config_;
     ListenerObserver& observer_;
     RuleSet rules_;
-    std::map<std::string, std::unique_ptr<Port>> ports_; // by interface
+    std::map<PortKey, std::unique_ptr<Port>> ports_;
 };
 
 } // namespace mcr::supervisor

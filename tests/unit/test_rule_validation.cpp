@@ -367,10 +367,12 @@ TEST_CASE("listeners \"required\" is for multicast outputs only")
     rule.outputs[0].address = ip("198.51.100.7");
     check_error(validate_rule(rule), "outputs[0].listeners",
                 "\"required\" needs a multicast output address, got 198.51.100.7");
-    // MLD is not tracked yet: an IPv6 group would never be reported.
+    // An IPv6 group is tracked by MLD; an IPv6 unicast output has no listeners.
     rule.outputs[0].address = ip("ff3e::2");
+    CHECK(validate_rule(rule).ok());
+    rule.outputs[0].address = ip("2001:db8::7");
     check_error(validate_rule(rule), "outputs[0].listeners",
-                "\"required\" is IPv4-only for now (mcrd tracks IGMP, not yet MLD), got ff3e::2; use \"always\"");
+                "\"required\" needs a multicast output address, got 2001:db8::7");
 }
 
 TEST_CASE("a rule needs 1..64 outputs")

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """A host on a relay's output segment that joins and leaves a group with an
-ordinary socket (its kernel sends the IGMP reports), and watches the wire
+ordinary socket (its kernel sends the IGMP or, for an IPv6 group, MLD reports), and watches the wire
 with an AF_PACKET socket to time the relayed stream against its own join
 and leave: first frame after the join, last frame after the leave, frames
 seen while not joined. Bounded by --until; one JSON line on stdout.
@@ -16,6 +16,7 @@ import struct
 import time
 
 ETH_P_IP = 0x0800
+ETH_P_IPV6 = 0x86DD
 
 
 def main():
@@ -31,15 +32,26 @@ def main():
     if args.until > 120:
         parser.error("--until is at most 120 s")
 
-    wire = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_IP))
-    wire.bind((args.interface, ETH_P_IP))
+    ipv6 = ":" in args.group
+    ethertype = ETH_P_IPV6 if ipv6 else ETH_P_IP
+    wire = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ethertype))
+    wire.bind((args.interface, ethertype))
     wire.settimeout(0.01)
-    group = socket.inet_aton(args.group)
     ifindex = socket.if_nametoindex(args.interface)
-    member = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    member.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    member.bind(("0.0.0.0", args.port))
-    mreqn = group + socket.inet_aton("0.0.0.0") + struct.pack("@i", ifindex)
+    if ipv6:
+        group = socket.inet_pton(socket.AF_INET6, args.group)
+        member = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        member.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        member.bind(("::", args.port))
+        mreqn = group + struct.pack("@I", ifindex)
+        join, leave, level = socket.IPV6_JOIN_GROUP, socket.IPV6_LEAVE_GROUP, socket.IPPROTO_IPV6
+    else:
+        group = socket.inet_aton(args.group)
+        member = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        member.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        member.bind(("0.0.0.0", args.port))
+        mreqn = group + socket.inet_aton("0.0.0.0") + struct.pack("@i", ifindex)
+        join, leave, level = socket.IP_ADD_MEMBERSHIP, socket.IP_DROP_MEMBERSHIP, socket.IPPROTO_IP
 
     start = time.monotonic()
     if args.ready_file:
@@ -52,19 +64,27 @@ def main():
         if now >= args.until:
             break
         if args.join_at is not None and joined_at is None and now >= args.join_at:
-            member.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreqn)
+            member.setsockopt(level, join, mreqn)
             joined_at = time.monotonic()
         if args.leave_at is not None and joined_at is not None and left_at is None and now >= args.leave_at:
-            member.setsockopt(socket.IPPROTO_IP, socket.IP_DROP_MEMBERSHIP, mreqn)
+            member.setsockopt(level, leave, mreqn)
             left_at = time.monotonic()
         try:
             frame, address = wire.recvfrom(65536)
         except socket.timeout:
             continue
-        if address[2] == socket.PACKET_OUTGOING or len(frame) < 28 or frame[9] != 17:
+        if address[2] == socket.PACKET_OUTGOING:
             continue
-        header = (frame[0] & 0x0F) * 4
-        if frame[16:20] != group or struct.unpack("!H", frame[header + 2:header + 4])[0] != args.port:
+        if ipv6:
+            # UDP right after the fixed header: relayed copies carry no extension headers.
+            if len(frame) < 48 or frame[6] != 17:
+                continue
+            header, destination = 40, frame[24:40]
+        else:
+            if len(frame) < 28 or frame[9] != 17:
+                continue
+            header, destination = (frame[0] & 0x0F) * 4, frame[16:20]
+        if destination != group or struct.unpack("!H", frame[header + 2:header + 4])[0] != args.port:
             continue
         at = time.monotonic()
         if joined_at is None:
