@@ -322,7 +322,7 @@ void ListenerTracker::log_events(Port& port, const std::vector<m::MembershipEven
             log_event(LogLevel::info, present ? message_id::kGroupJoined : message_id::kGroupLeft,
                       "Group " + address + " on " + port.ifname +
                           (present ? " has its first listener" : " lost its last listener"),
-                      {{"MCR_INTERFACE", port.ifname}, {"MCR_GROUP", address}});
+                      {{"MCR_INTERFACE", port.ifname}, {"MCR_GROUP", address}, {"MCR_PROTOCOL", port.protocol}});
             observer_.group_listeners_changed(port.ifname, event.address, present);
             break;
         }
@@ -332,18 +332,18 @@ void ListenerTracker::log_events(Port& port, const std::vector<m::MembershipEven
         case Kind::became_querier:
             log_event(LogLevel::info, message_id::kQuerierElected,
                        port.protocol + " querier on " + port.ifname + " is this relay (" + address + ")",
-                      {{"MCR_INTERFACE", port.ifname}, {"MCR_QUERIER", address}});
+                      {{"MCR_INTERFACE", port.ifname}, {"MCR_QUERIER", address}, {"MCR_PROTOCOL", port.protocol}});
             break;
         case Kind::other_querier:
             log_event(LogLevel::info, message_id::kQuerierOther,
                       port.protocol + " querier on " + port.ifname + " is " + address + "; this relay listens",
-                      {{"MCR_INTERFACE", port.ifname}, {"MCR_QUERIER", address}});
+                      {{"MCR_INTERFACE", port.ifname}, {"MCR_QUERIER", address}, {"MCR_PROTOCOL", port.protocol}});
             break;
         case Kind::group_limit_reached:
             log_event(LogLevel::warning, message_id::kGroupLimit,
                       "Interface " + port.ifname + " reached its limit of " + std::to_string(config_.max_groups) +
                           " " + port.protocol + " groups; reports for further groups (first: " + address + ") are ignored",
-                      {{"MCR_INTERFACE", port.ifname}, {"MCR_GROUP", address}});
+                      {{"MCR_INTERFACE", port.ifname}, {"MCR_GROUP", address}, {"MCR_PROTOCOL", port.protocol}});
             break;
         }
     }
