@@ -1,4 +1,4 @@
-// mcrctl groups [IF]: the IGMP membership mcrd keeps on the interfaces of
+// mcrctl groups [IF]: the IGMP and MLD membership mcrd keeps on the interfaces of
 // outputs that require listeners (GetStats' "membership"), as MCR users
 // know it from "igmp groups".
 #include "commands.hpp"
@@ -55,7 +55,7 @@ void command_groups(const GlobalOptions& options, const std::string& interface)
         }
     }
     if (!found)
-        throw CommandFailure(ExitCode::not_found, "no IGMP membership is kept on '" + interface +
+        throw CommandFailure(ExitCode::not_found, "no IGMP or MLD membership is kept on '" + interface +
                                                       "' (no output there requires listeners)");
     if (options.json) {
         std::cout << shown.dump(2) << "\n";

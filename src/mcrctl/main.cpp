@@ -52,7 +52,7 @@ int run(int argc, char** argv)
     add->add_option("--in", line.input, "Input IF:GROUP:PORT[@SOURCE] (IPv6: IF:[GROUP]:PORT[@[SOURCE]])")->required();
     add->add_option("--out", line.outputs,
                     "Output IF:ADDRESS:PORT[:TTL][+listeners] (IPv6: IF:[ADDRESS]:PORT[:HOPLIMIT][+listeners]; "
-                    "repeat for fan-out; +listeners: send only while IGMP reports listeners)")
+                    "repeat for fan-out; +listeners: send only while IGMP/MLD report listeners)")
         ->required()
         ->allow_extra_args(false);   // one value per --out: "--out A NAME" keeps NAME positional
     add->add_option("--fast-path", line.add_settings.fast_path, "auto|off: may the kernel's fast path relay this rule")
@@ -79,7 +79,7 @@ int run(int argc, char** argv)
     count->needs("--watch");
 
     auto* workers = app.add_subcommand("workers", "List the worker units");
-    auto* groups = app.add_subcommand("groups", "Show IGMP membership on interfaces with outputs that require listeners");
+    auto* groups = app.add_subcommand("groups", "Show IGMP/MLD membership on interfaces with outputs that require listeners");
     std::string groups_interface;
     groups->add_option("IF", groups_interface, "Only this interface");
     auto* status = app.add_subcommand("status", "Show the relay's units, rules and recent audit events");

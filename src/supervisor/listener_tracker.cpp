@@ -56,6 +56,14 @@ IpAddress any_source(AddressFamily family)
     return family == AddressFamily::ipv4 ? IpAddress::from_ipv4(0) : IpAddress::from_ipv6({});
 }
 
+// The version as the protocol numbers it: MLDv1 and MLDv2 behave as (and
+// are kept as) IGMPv2 and IGMPv3.
+int wire_version(AddressFamily family, m::ProtocolVersion version)
+{
+    const int number = static_cast<int>(version);
+    return family == AddressFamily::ipv4 ? number : number - 1;
+}
+
 // The lowest usable link-local IPv6 address of `ifname` (MLD's source, and
 // the best claim in the election): getifaddrs lists no tentative addresses'
 // flags, so one still in duplicate detection fails the socket's bind instead.
@@ -409,7 +417,7 @@ nlohmann::json ListenerTracker::to_json() const
                                                                  : nlohmann::json(nullptr)}});
             groups.push_back({{"group", group.group.to_string()},
                               {"mode", group.mode == m::FilterMode::exclude ? "exclude" : "include"},
-                              {"version", static_cast<int>(group.compatibility)},
+                              {"version", wire_version(view.family, group.compatibility)},
                               {"timer_ms", group.group_remaining ? nlohmann::json(group.group_remaining->count())
                                                                  : nlohmann::json(nullptr)},
                               {"sources", std::move(sources)}});
