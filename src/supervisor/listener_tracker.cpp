@@ -13,6 +13,7 @@
 #include <ifaddrs.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -126,9 +127,11 @@ void ListenerTracker::apply(const RuleSet& rules)
         if (!wanted.contains(key))
             close_port(key);
     }
+    std::erase_if(failing_, [&wanted](const PortKey& key) { return !wanted.contains(key); });
     for (const PortKey& key : wanted)
         if (!ports_.contains(key))
             open_port(key);
+    arm_retry();
     observer_.listeners_changed();
 }
 
@@ -136,6 +139,12 @@ void ListenerTracker::open_port(const PortKey& key)
 {
     const auto& [ifname, family] = key;
     const char* protocol = protocol_name(family);
+    // Retries of a port that failed the same way stay out of the journal.
+    const bool first_failure = failing_.insert(key).second;
+    auto log_failure = [first_failure](LogLevel level, const std::string& message, const std::string& interface) {
+        if (first_failure)
+            log_event(level, {}, message, {{"MCR_INTERFACE", interface}});
+    };
     const std::optional<LinkInfo> link = query_link(ifname);
     if (!link)
         return; // link_changed() opens it when the interface appears
@@ -149,10 +158,11 @@ void ListenerTracker::open_port(const PortKey& key)
         own = lowest_link_local(ifname);
     }
     if (!own) {
-        log_warning("Interface " + ifname + " has no " +
+        log_failure(LogLevel::warning,
+                    "Interface " + ifname + " has no " +
                         (family == AddressFamily::ipv4 ? "IPv4 address" : "IPv6 link-local address") + ": no " +
                         protocol + " querier there yet, its outputs that require listeners stay held",
-                    {{"MCR_INTERFACE", ifname}});
+                    ifname);
         return;
     }
     auto port = std::make_unique<Port>(*this, ifname, family, config_);
@@ -162,8 +172,11 @@ void ListenerTracker::open_port(const PortKey& key)
                                             ? open_igmp_sockets(ifname, port->ifindex, port->own_address)
                                             : open_mld_sockets(ifname, port->ifindex, port->own_address);
     if (!sockets) {
-        log_error(std::string("Failed to start the ") + protocol + " querier: " + sockets.error().message(),
-                  {{"MCR_INTERFACE", ifname}});
+        // A link-local address still in duplicate detection refuses the
+        // bind (EADDRNOTAVAIL) for a second or two after the link came up.
+        log_failure(LogLevel::err, std::string("Failed to start the ") + protocol + " querier: " +
+                                       sockets.error().message() + (family == AddressFamily::ipv6 ? ", retrying" : ""),
+                    ifname);
         return;
     }
     port->sockets = std::move(*sockets);
@@ -186,9 +199,54 @@ void ListenerTracker::open_port(const PortKey& key)
     port->engine.start(now);
     Port& started = *port;
     ports_.emplace(key, std::move(port));
+    failing_.erase(key);
     log_info(std::string(protocol) + " querier started on " + ifname + " as " + started.own_address.to_string(),
              {{"MCR_INTERFACE", ifname}});
     flush(started);
+}
+
+void ListenerTracker::arm_retry()
+{
+    constexpr std::uint64_t kRetryUsec = 1'000'000;
+    const bool waiting = std::ranges::any_of(
+        failing_, [](const PortKey& key) { return key.second == AddressFamily::ipv6; });
+    if (!waiting) {
+        if (retry_)
+            (void)sd_event_source_set_enabled(retry_.get(), SD_EVENT_OFF);
+        return;
+    }
+    std::uint64_t now = 0;
+    (void)sd_event_now(event_, CLOCK_MONOTONIC, &now);
+    if (!retry_) {
+        sd_event_source* source = nullptr;
+        if (int r = sd_event_add_time(event_, &source, CLOCK_MONOTONIC, now + kRetryUsec, 0, on_retry, this);
+            r < 0) {
+            log_error(std::string("Failed to add the MLD retry timer: ") + std::strerror(-r));
+            return;
+        }
+        retry_.reset(source);
+    } else {
+        (void)sd_event_source_set_time(retry_.get(), now + kRetryUsec);
+    }
+    (void)sd_event_source_set_enabled(retry_.get(), SD_EVENT_ONESHOT);
+}
+
+int ListenerTracker::on_retry(sd_event_source*, std::uint64_t, void* userdata) noexcept
+{
+    auto* self = static_cast<ListenerTracker*>(userdata);
+    return guard_callback("Retrying the MLD queriers", [self] {
+        const std::set<PortKey> waiting = self->failing_;
+        bool opened = false;
+        for (const PortKey& key : waiting)
+            if (key.second == AddressFamily::ipv6 && !self->ports_.contains(key)) {
+                self->open_port(key);
+                opened = opened || self->ports_.contains(key);
+            }
+        self->arm_retry();
+        if (opened)
+            self->observer_.listeners_changed();
+        return 0;
+    });
 }
 
 void ListenerTracker::close_port(const PortKey& key)
@@ -230,6 +288,8 @@ void ListenerTracker::link_changed(const LinkEvent& event)
             break; // the sockets survive; members time out by themselves while down
         }
     }
+    if (any)
+        arm_retry();
     if (any && event.kind != LinkEventKind::up && event.kind != LinkEventKind::down &&
         event.kind != LinkEventKind::mtu_changed)
         observer_.listeners_changed();
