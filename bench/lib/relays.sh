@@ -173,6 +173,9 @@ bench_worker_start() {
     # default (an empty MCRD_TEST_FAST_PATH): the fast path, or worker_start
     # dies.
     [[ $kind != tc* ]] || fast_path=""
+    # worker_start waits for the stats file: the previous row's worker left
+    # one under the same name, and its fast path mode.
+    rm -f "$(scratch bench_worker.stats.json)"
     MCRD_TEST_FAST_PATH=$fast_path worker_start relay bench_worker in0 \
         "name=bench in=in0:$input:$BENCH_INPUT_PORT$outputs${options:+ $options}"
     RELAY_PIDS=("${MCRT_JOBS[bench_worker]}")
