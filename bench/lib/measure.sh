@@ -59,7 +59,8 @@ cpu_load() {
 # Sets TRIAL_SENT, TRIAL_DELIVERED (the fewest packets any sink got; unique
 # packets with --count receiver), TRIAL_ELAPSED_MS (sender),
 # TRIAL_RELAY_TICKS, TRIAL_SOFTIRQ_TICKS, TRIAL_BACKLOG_DROPS, TRIAL_CPU_LOAD.
-# Runs in the caller's shell (no subshell) so the fixture tracks every PID.
+# Runs in the caller's shell (no subshell) so the fixture tracks every PID,
+# and so that relay_check can end the run.
 trial() {
     local kind=$1 sinks=$2 size=$3 rate=$4 seconds=$5 i group port
     local tag expect=() bound=() rtp=()
@@ -113,6 +114,7 @@ trial() {
     if [ "$TRIAL_DELIVERED" -gt "$TRIAL_SENT" ]; then
         log "  note: a sink counted $TRIAL_DELIVERED frames of $TRIAL_SENT sent (other traffic on the sink interface)"
     fi
+    relay_check "$kind"
 }
 
 # softnet_drops: packets the kernel dropped because a CPU's input backlog
@@ -142,15 +144,18 @@ backlog_drops() {
 
 # trial_losses KIND: where packets were lost in the last trial, for the log:
 # backlog drops (machine-wide) and, for mcrd, the worker's own cumulative
-# counters (socket drops from PACKET_STATISTICS, egress would-block).
+# counters (socket drops from PACKET_STATISTICS, egress would-block) and,
+# for the tc rows, how many of the rule's packets the fast path relayed.
 trial_losses() {
     local text="backlog drops $TRIAL_BACKLOG_DROPS ($TRIAL_BACKLOG_DROPS_BY_CPU); $TRIAL_CPU_LOAD"
-    if [[ $1 == mcrd || $1 == mcrd6 || $1 == mcrd46 || $1 == mcrd64 ]]; then
+    case $1 in mcrd|mcrd6|mcrd46|mcrd64|tc|tc6|tc46|tc64)
         local kernel_drops would_block
         kernel_drops=$(worker_stat bench_worker kernel.drops)
         would_block=$(worker_stat bench_worker rules.name=bench.outputs.0.drops.would_block)
         text+=", worker total: socket drops $kernel_drops, egress would-block $would_block"
-    fi
+        [[ $1 != tc* ]] || text+=", fast path $(worker_stat bench_worker rules.name=bench.fast_path.packets) of $(worker_stat bench_worker rules.name=bench.packets) packets"
+        ;;
+    esac
     echo "$text"
 }
 

@@ -17,6 +17,10 @@
 #   mcrd46  translation: 239.1.1.1:5000 in, [ff3e::2<i+1>]:6000 out (IPv6
 #           copies from out<i>'s address 2001:db8:10<i>::1)
 #   mcrd64  translation: [ff3e::1]:5000 in, 239.2.2.<i+1>:6000 out
+# The worker's fast path, for both families: "tc", "tc6", "tc46" and "tc64"
+# are mcrd, mcrd6, mcrd46 and mcrd64 with the launcher attaching the fast
+# path (as mcrd's supervisor does), measured against "tc" of the same run.
+# Each trial dies unless the worker still reports the rule's path as tc.
 # RELAY_PIDS holds the processes whose CPU time is the relay's cost.
 
 RELAY_PIDS=()
@@ -33,7 +37,7 @@ readonly BENCH_INPUT_GROUP=239.1.1.1 BENCH_INPUT_PORT=5000 BENCH_SOURCE=192.0.2.
 # input_group KIND: the group KIND's stream is sent to.
 input_group() {
     case $1 in
-        none6|mcrd6|mcrd64|socat6) echo "$BENCH_INPUT_GROUP6" ;;
+        none6|mcrd6|mcrd64|socat6|tc6|tc64) echo "$BENCH_INPUT_GROUP6" ;;
         *) echo "$BENCH_INPUT_GROUP" ;;
     esac
 }
@@ -41,7 +45,7 @@ input_group() {
 # output_group KIND I: the group sink I listens on (relays that rewrite).
 output_group() {
     case $1 in
-        mcrd6|mcrd46|socat6) echo "ff3e::2$(($2 + 1))" ;;
+        mcrd6|mcrd46|socat6|tc6|tc46) echo "ff3e::2$(($2 + 1))" ;;
         *) echo "239.2.2.$(($2 + 1))" ;;
     esac
 }
@@ -105,7 +109,7 @@ relay_unavailable() {
 # relay_require KIND: the binaries KIND runs (found through MCRT_BUILD_DIR).
 relay_require() {
     case $1 in
-        mcrd|mcrd-rtp|mcrd6|mcrd46|mcrd64) require_worker ;;
+        mcrd|mcrd-rtp|mcrd6|mcrd46|mcrd64|tc|tc6|tc46|tc64) require_worker ;;
         fastpath) require_worker; find_binary MCRD src/supervisor/mcrd; find_binary MCRCTL src/mcrctl/mcrctl ;;
     esac
 }
@@ -154,26 +158,47 @@ bench_ipv6_off() {
 
 relay_start_none6() { RELAY_PIDS=(); bench_ipv6_on "$1" no-outputs; }
 
-# bench_worker_start INPUT OUTPUT_GROUP_KIND SINKS [RULE OPTIONS]: the
-# userspace worker with one rule from INPUT to a group per sink.
+# bench_worker_start INPUT KIND SINKS [RULE OPTIONS]: the worker with one
+# rule from INPUT to a group per sink, on the userspace path alone or, for
+# the tc rows, with the fast path attached.
 bench_worker_start() {
-    local input=$1 kind=$2 sinks=$3 options=${4:-} outputs="" i group
+    local input=$1 kind=$2 sinks=$3 options=${4:-} outputs="" i group fast_path=off
     for ((i = 0; i < sinks; i++)); do
         group=$(output_group "$kind" "$i")
         [[ $group == *:* ]] && group="[$group]"
         outputs+=" out=out$i:$group:6000"
     done
     [[ $input == *:* ]] && input="[$input]"
-    # The userspace worker's row: the fast path has a row of its own (fastpath).
-    MCRD_TEST_FAST_PATH=off worker_start relay bench_worker in0 \
+    # The mcrd rows are the userspace path; the tc rows take the launcher's
+    # default (an empty MCRD_TEST_FAST_PATH): the fast path, or worker_start
+    # dies.
+    [[ $kind != tc* ]] || fast_path=""
+    # worker_start waits for the stats file: the previous row's worker left
+    # one under the same name, and its fast path mode.
+    rm -f "$(scratch bench_worker.stats.json)"
+    MCRD_TEST_FAST_PATH=$fast_path worker_start relay bench_worker in0 \
         "name=bench in=in0:$input:$BENCH_INPUT_PORT$outputs${options:+ $options}"
     RELAY_PIDS=("${MCRT_JOBS[bench_worker]}")
+    relay_check "$kind"
+}
+
+# relay_check KIND: a tc row whose rule the worker no longer relays on the
+# fast path would measure the userspace path under the fast path's name.
+relay_check() {
+    local path
+    [[ $1 == tc* ]] || return 0
+    path=$(worker_stat bench_worker rules.name=bench.path) || path="(unreadable)"
+    [ "$path" = tc ] || die "$1: the worker relays rule bench on the $path path, not tc: $(worker_stat bench_worker rules.name=bench.path_reason)"
 }
 
 relay_start_mcrd() { bench_worker_start "$BENCH_INPUT_GROUP" mcrd "$1"; }
 relay_start_mcrd6() { bench_ipv6_on "$1" no-outputs; bench_worker_start "$BENCH_INPUT_GROUP6" mcrd6 "$1"; }
 relay_start_mcrd46() { bench_ipv6_on "$1" outputs; bench_worker_start "$BENCH_INPUT_GROUP" mcrd46 "$1"; }
 relay_start_mcrd64() { bench_ipv6_on "$1" no-outputs; bench_worker_start "$BENCH_INPUT_GROUP6" mcrd64 "$1"; }
+relay_start_tc() { bench_worker_start "$BENCH_INPUT_GROUP" tc "$1"; }
+relay_start_tc6() { bench_ipv6_on "$1" no-outputs; bench_worker_start "$BENCH_INPUT_GROUP6" tc6 "$1"; }
+relay_start_tc46() { bench_ipv6_on "$1" outputs; bench_worker_start "$BENCH_INPUT_GROUP" tc46 "$1"; }
+relay_start_tc64() { bench_ipv6_on "$1" no-outputs; bench_worker_start "$BENCH_INPUT_GROUP6" tc64 "$1"; }
 
 # The same worker with the rule's "inspect": "rtp" (stream health; the
 # sender puts an RTP header before mcrgen's, trial() passes --rtp): the cost

@@ -17,17 +17,25 @@ COLUMNS = [
 # and the relay's true maximum is higher than the numbers show.
 SENDER_BOUND_FRACTION = 0.999
 RATIOS = [("lossless_pps", "lossless"), ("max_delivered_pps", "delivered"), ("total_ns_per_pkt", "cpu/pkt")]
-# The IPv6 rows (issue 18) and what each is compared with: mcrd's own IPv4
-# row first, then the IPv6 limit and socat over IPv6.
-IPV6_PEERS = {
+# The IPv6 rows (issue 18) and the worker's fast-path rows, and what each is
+# compared with: the same path's IPv4 row first ("mcrd" for the userspace
+# path, "tc" for the fast path), then the IPv6 limit and socat over IPv6,
+# or the other path.
+PEERS = {
     "mcrd6": ("mcrd", "none6", "socat6"),
     "mcrd46": ("mcrd", "mcrd6"),
     "mcrd64": ("mcrd", "mcrd6"),
     "none6": ("none",),
     "socat6": ("socat",),
+    "tc": ("none", "fastpath", "mcrd"),
+    "tc6": ("tc", "none6", "mcrd6"),
+    "tc46": ("tc", "tc6", "mcrd46"),
+    "tc64": ("tc", "tc6", "mcrd64"),
 }
-# Issue 18's done-means: lossless rate as a share of mcrd's IPv4 row.
-IPV6_TARGETS = (("mcrd6", 0.9), ("mcrd46", 0.8), ("mcrd64", 0.8))
+# Issue 18's done-means: lossless rate as a share of the same path's IPv4
+# row (relay, IPv4 row, target).
+IPV6_TARGETS = (("mcrd6", "mcrd", 0.9), ("mcrd46", "mcrd", 0.8), ("mcrd64", "mcrd", 0.8),
+                ("tc6", "tc", 0.9), ("tc46", "tc", 0.8), ("tc64", "tc", 0.8))
 
 
 def table(rows):
@@ -52,8 +60,8 @@ def ratios(rows):
                 parts = ", ".join(f"{label} {ratio(mcrd[key], peer[key])}" for key, label in RATIOS)
                 lines.append(f"mcrd-rtp/mcrd   sinks {sinks} payload {size:>4}: {parts} (inspect rtp / off)")
             continue
-        if relay in IPV6_PEERS:
-            for other in IPV6_PEERS[relay]:
+        if relay in PEERS:
+            for other in PEERS[relay]:
                 peer = by_key.get((other, sinks, size))
                 if peer:
                     parts = ", ".join(f"{label} {ratio(mcrd[key], peer[key])}" for key, label in RATIOS)
@@ -83,22 +91,24 @@ def done_means(rows):
             lines.append(f"  {label}: n/a (the other row is 0)")
             return
         verdict = "met" if a / b >= target else "NOT met"
-        # A row the sender could not overload shows less than the relay can.
+        # A row the sender could not overload shows less than the relay can;
+        # so does the row it is compared with, and the ratio is then unsure.
         bound = "; sender-bound, a lower bound" if value["limit"] == "sender" and value is not peer else ""
+        if peer.get("limit") == "sender" and value is not peer:
+            bound += f"; the {peer['relay']} row is sender-bound"
         lines.append(f"  {label}: {a / b:.2f} (target >= {target:g}: {verdict}{bound})")
 
     sizes = sorted({size for (_, _, size) in by_key})
     ipv6_lines_from = len(lines)
     for size in sizes:
         for sinks in (1, 3):
-            ipv4 = by_key.get(("mcrd", sinks, size))
-            for relay, target in IPV6_TARGETS:
-                row = by_key.get((relay, sinks, size))
+            for relay, base, target in IPV6_TARGETS:
+                row, ipv4 = by_key.get((relay, sinks, size)), by_key.get((base, sinks, size))
                 if row and ipv4:
-                    check(f"{relay} lossless / mcrd (IPv4) lossless, sinks {sinks} payload {size:>4}", row, ipv4,
+                    check(f"{relay} lossless / {base} (IPv4) lossless, sinks {sinks} payload {size:>4}", row, ipv4,
                           "lossless_pps", target)
     if len(lines) > ipv6_lines_from:
-        lines.insert(ipv6_lines_from, "Issue 18's done-means for IPv6 (userspace path, same run):")
+        lines.insert(ipv6_lines_from, "Issue 18's done-means for IPv6 (mcrd: userspace path, tc: fast path; same run):")
     fast_lines_from = len(lines)
     for size in sizes:
         one = by_key.get(("fastpath", 1, size))
