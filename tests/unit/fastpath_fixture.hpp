@@ -183,6 +183,18 @@ inline std::optional<fastpath::PassReason> single_pass(const fastpath::PassCount
     return moved;
 }
 
+// Runs `frame` and checks it went to the stack unchanged, counted once
+// (shared by the fast-path test files: a unity build compiles them as one).
+inline std::optional<fastpath::PassReason> pass_reason_of(const Relay& relay, const std::vector<std::uint8_t>& frame,
+                                                         const fastpath::TestSkb& skb = {})
+{
+    const auto before = relay.passes();
+    const auto run = relay.run(frame, skb);
+    CHECK(run.verdict == kVerdictToStack);
+    CHECK(run.frame == frame);
+    return single_pass(before, relay.passes());
+}
+
 // Runs `body` on a thread in a network namespace of its own with lo up: the
 // namespace, and whatever was attached in it, go when the thread ends.
 template <typename Body>

@@ -23,17 +23,6 @@ constexpr std::uint32_t kOutGroup = 0xef020202;    // 239.2.2.2
 constexpr std::uint32_t kSource = 0xc6336402;      // 198.51.100.2
 constexpr std::uint32_t kOtherSource = 0xcb007107; // 203.0.113.7
 
-// Runs `frame` and checks it went to the stack unchanged, counted once.
-std::optional<PassReason> pass_reason_of(const Relay& relay, const std::vector<std::uint8_t>& frame,
-                                         const fastpath::TestSkb& skb = {})
-{
-    const auto before = relay.passes();
-    const auto run = relay.run(frame, skb);
-    CHECK(run.verdict == kVerdictToStack);
-    CHECK(run.frame == frame);
-    return single_pass(before, relay.passes());
-}
-
 } // namespace
 
 TEST_CASE("one output: the frame leaves rewritten exactly as the worker's copy")

@@ -17,17 +17,6 @@ namespace {
 const Address16 kOutGroup6 = address6(0xff3e, 0x0202, 0x0002);   // ff3e::2:202
 const Address16 kOtherSource6 = documentation6(0, 7);            // 2001:db8::7
 
-// Runs `frame` and checks it went to the stack unchanged, counted once.
-std::optional<PassReason> pass_reason_of(const Relay& relay, const std::vector<std::uint8_t>& frame,
-                                         const fastpath::TestSkb& skb = {})
-{
-    const auto before = relay.passes();
-    const auto run = relay.run(frame, skb);
-    CHECK(run.verdict == kVerdictToStack);
-    CHECK(run.frame == frame);
-    return single_pass(before, relay.passes());
-}
-
 } // namespace
 
 TEST_CASE("IPv6 -> IPv6: the copy gets the output's group, port, hop limit and 33:33 MAC, checksum exact")

@@ -39,15 +39,6 @@ std::vector<std::uint8_t> with_tos(std::vector<std::uint8_t> frame, std::uint8_t
     return frame;
 }
 
-std::optional<PassReason> pass_reason_of(const Relay& relay, const std::vector<std::uint8_t>& frame)
-{
-    const auto before = relay.passes();
-    const auto run = relay.run(frame);
-    CHECK(run.verdict == kVerdictToStack);
-    CHECK(run.frame == frame);
-    return single_pass(before, relay.passes());
-}
-
 } // namespace
 
 TEST_CASE("4 -> 6: a new IPv6 header with the TOS as traffic class, flow label 0, the interface's source")
