@@ -40,7 +40,9 @@ void command_groups(const GlobalOptions& options, const std::string& interface)
         found = true;
         shown.push_back(entry);
         const json other = entry.value("other_querier", json());
-        queriers += name + ": querier " +
+        // One querier per family on an interface: say which protocol each is.
+        const std::string protocol = entry.value("protocol", "igmp") == "mld" ? "MLD" : "IGMP";
+        queriers += name + ": " + protocol + " querier " +
                     (entry.value("querier", false) ? "this relay (" + entry.value("address", json("-")).get<std::string>() + ")"
                                                    : (other.is_string() ? other.get<std::string>() : std::string("none"))) +
                     "\n";
@@ -50,7 +52,7 @@ void command_groups(const GlobalOptions& options, const std::string& interface)
                 sources += (sources.empty() ? "" : ",") + source.value("source", "") +
                            (source.value("timer_ms", json()).is_null() ? "(blocked)" : "");
             table.add_row({name, group.value("group", ""), group.value("mode", ""),
-                           "v" + std::to_string(group.value("version", 3)), timer_text(group.value("timer_ms", json())),
+                           protocol + "v" + std::to_string(group.value("version", 3)), timer_text(group.value("timer_ms", json())),
                            sources.empty() ? "-" : sources});
         }
     }

@@ -163,8 +163,8 @@ monitor_start signals
 gen_recv_start hostb shown --group 239.2.2.1 --port 6000 --interface eth0 --duration 30 --expect 2000
 wait_until 10 "hostb's membership" sh -c "'$MCRCTL' --bus-address '$BUS_ADDRESS' groups out0 | grep -q 239.2.2.1"
 "$MCRCTL" --bus-address "$BUS_ADDRESS" groups out0 >"$(scratch groups.txt)"
-grep -q "out0: querier this relay (198.51.100.6)" "$(scratch groups.txt)" || die "mcrctl groups: $(cat "$(scratch groups.txt)")"
-grep -Eq "out0 +239.2.2.1 +exclude +v3" "$(scratch groups.txt)" || die "mcrctl groups: $(cat "$(scratch groups.txt)")"
+grep -q "out0: IGMP querier this relay (198.51.100.6)" "$(scratch groups.txt)" || die "mcrctl groups: $(cat "$(scratch groups.txt)")"
+grep -Eq "out0 +239.2.2.1 +exclude +IGMPv3" "$(scratch groups.txt)" || die "mcrctl groups: $(cat "$(scratch groups.txt)")"
 check_eq "GetStats out0 listening" True "$(relay_stat rules.name=r1.outputs.interface=out0.listening)"
 check_eq "GetStats membership querier" True "$(relay_stat membership.interface=out0.querier)"
 monitor_stop signals

@@ -125,8 +125,8 @@ sleep 6
 check_eq "GetStats version of ff3e::2 (MLDv2)" 2 "$(relay_stat membership.interface=out0.groups.group=ff3e::2.version)"
 find_binary MCRCTL src/mcrctl/mcrctl
 "$MCRCTL" --bus-address "$BUS_ADDRESS" groups out0 >"$(scratch groups.txt)"
-grep -q "out0: querier this relay (fe80::" "$(scratch groups.txt)" || die "mcrctl groups: $(cat "$(scratch groups.txt)")"
-grep -Eq "out0 +ff3e::2 +exclude +v2" "$(scratch groups.txt)" || die "mcrctl groups: $(cat "$(scratch groups.txt)")"
+grep -q "out0: MLD querier this relay (fe80::" "$(scratch groups.txt)" || die "mcrctl groups: $(cat "$(scratch groups.txt)")"
+grep -Eq "out0 +ff3e::2 +exclude +MLDv2" "$(scratch groups.txt)" || die "mcrctl groups: $(cat "$(scratch groups.txt)")"
 gen_send src kept-tx --group ff3e::1 --port 5000 --interface eth0 --rate "$RATE" --size "$SIZE" --count 1000
 probe_wait kept
 check_eq "frames after 6 s of membership" 1000 "$(probe_value kept while_joined)"
