@@ -24,6 +24,8 @@
 #     groups: each counted under its reason exactly, no state change, the
 #     groups held at --max-groups with one journal entry, and a stream to
 #     a listener beside them loses 0.
+# MCRT_LISTENERS_DEFAULT_TIMERS=1 measures the join and leave with the RFC
+# 3810 default timers instead (LLQT 2 s; by hand, about 15 s) and stops there.
 #
 #   src eth0 2001:db8:1::2 -- in0 relay out0 -- sink0 eth0 (MLDv2)
 #                                       out1 -- sink1 eth0 (MLDv1)
@@ -34,7 +36,7 @@
 require_worker
 require_root
 
-readonly RATE=1000 SIZE=100 LEAVE_BOUND_MS=900 MAX_GROUPS=64 HOSTILE_COUNT=50
+readonly RATE=1000 SIZE=100 MAX_GROUPS=64 HOSTILE_COUNT=50
 PROBE="$MCRT_LIB_DIR/listener_probe.py"
 MLD_SENDER="$MCRT_LIB_DIR/mld_sender.py"
 
@@ -58,8 +60,17 @@ for end in "relay out0" "relay out1" "sink0 eth0" "sink1 eth0"; do
     wait_until 10 "a link-local address on $end" link_local_ready $end
 done
 
-mcrd_start relay --robustness 2 --query-interval-ms 2000 --query-response-interval-ms 1000 \
-    --last-member-interval-ms 200 --max-groups "$MAX_GROUPS"
+# MCRT_LISTENERS_DEFAULT_TIMERS=1 (by hand, not in CI): the RFC default
+# timers instead, for the join and leave timings only (LLQT 2 s).
+if [ -n "${MCRT_LISTENERS_DEFAULT_TIMERS:-}" ]; then
+    mcrd_start relay --max-groups "$MAX_GROUPS"
+    LEAVE_BOUND_MS=2600 LEAVE_WAIT_S=2
+else
+    mcrd_start relay --robustness 2 --query-interval-ms 2000 --query-response-interval-ms 1000 \
+        --last-member-interval-ms 200 --max-groups "$MAX_GROUPS"
+    LEAVE_BOUND_MS=900 LEAVE_WAIT_S=0
+fi
+readonly TX_COUNT=$(((4 + LEAVE_WAIT_S) * RATE + 500))
 RULE='{"name": "r6", "input": {"interface": "in0", "address": "ff3e::1", "port": 5000},
        "outputs": [{"interface": "out0", "address": "ff3e::2", "port": 6000, "listeners": "required"},
                    {"interface": "out1", "address": "ff3e::3", "port": 6001, "listeners": "required"}]}'
@@ -89,9 +100,9 @@ probe_wait() { wait_pid "${MCRT_JOBS[$1]}" 60 || die "probe $1 failed: $(cat "$(
 probe_value() { json_get "$(scratch "$1.json")" "$2"; }
 
 log "--- no listener for 1 s, a join at 1 s, a leave at 3 s; MLDv2 on out0, MLDv1 on out1"
-probe_start sink0 v2 ff3e::2 6000 --join-at 1 --leave-at 3 --until 4.5
-probe_start sink1 v1 ff3e::3 6001 --join-at 1 --leave-at 3 --until 4.5
-gen_send src tx --group ff3e::1 --port 5000 --interface eth0 --rate "$RATE" --size "$SIZE" --count 4500
+probe_start sink0 v2 ff3e::2 6000 --join-at 1 --leave-at 3 --until $((4 + LEAVE_WAIT_S)).5
+probe_start sink1 v1 ff3e::3 6001 --join-at 1 --leave-at 3 --until $((4 + LEAVE_WAIT_S)).5
+gen_send src tx --group ff3e::1 --port 5000 --interface eth0 --rate "$RATE" --size "$SIZE" --count "$TX_COUNT"
 probe_wait v2
 probe_wait v1
 for name in v2 v1; do
@@ -117,13 +128,17 @@ for pair in "out0 ff3e::2" "out1 ff3e::3"; do
     read -r out group <<<"$pair"
     grep -q "Group $group on $out has its first listener" "$(scratch mcrd.1.log)" || die "no first-listener entry on $out"
     grep -q "Group $group on $out lost its last listener" "$(scratch mcrd.1.log)" || die "no last-listener entry on $out"
-    check_eventually "$out packets + no_listener" 4500 10 output_total "$out"
+    check_eventually "$out packets + no_listener" "$TX_COUNT" 10 output_total "$out"
     HELD=$(relay_stat "rules.name=r6.outputs.interface=$out.no_listener")
     [ "$HELD" -ge 1000 ] || die "$out: only $HELD copies held back without a listener"
     check_eq "GetStats $out protocol" mld "$(relay_stat "membership.interface=$out.protocol")"
     check_eq "GetStats $out querier" True "$(relay_stat "membership.interface=$out.querier")"
 done
 check_eq "r6 drops" "t 0" "$(rule_property r6 Drops)"
+if [ -n "${MCRT_LISTENERS_DEFAULT_TIMERS:-}" ]; then
+    mcrd_stop || die "mcrd did not stop cleanly"
+    finish "default timers: MLDv2 join ${V2_FIRST} ms, leave ${V2_LAST} ms; MLDv1 join ${V1_FIRST} ms, leave ${V1_LAST} ms (LLQT 2 s)"
+fi
 
 log "--- a listener past the listening interval (5 s) keeps the stream: it answered our queries"
 QUERIES_BEFORE=$(relay_stat membership.interface=out0.counters.queries_sent)
