@@ -28,8 +28,11 @@ expect_status() {
     [ "$status" -eq "$expected" ] || die "$what: exit status $status, expected $expected; output: $OUT"
     ok "$what exits $status"
 }
+# A here-string, not printf | grep -q: bash writes $OUT line by line, and
+# grep -q leaving at the first match makes printf's next write fail
+# (SIGPIPE), which pipefail turned into "lacks" now and then.
 expect_output_has() {
-    printf '%s\n' "$OUT" | grep -qF -- "$2" || die "$1: output lacks '$2'; output: $OUT"
+    grep -qF -- "$2" <<<"$OUT" || die "$1: output lacks '$2'; output: $OUT"
 }
 json_field() { "$MCRT_PYTHON" -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
 
@@ -147,12 +150,12 @@ gated_held() { ctl --json stats | json_field \
 check_eventually "gated copies held without a listener" 200 10 gated_held
 expect_status 0 "status with a held output" ctl status --sample 0
 expect_output_has "status" "Outputs:"
-printf '%s\n' "$OUT" | grep -Eq "^  gated +out0:239\.2\.2\.20:6020 +required +holding +200 +0 +no report$" \
+grep -Eq "^  gated +out0:239\.2\.2\.20:6020 +required +holding +200 +0 +no report$" <<<"$OUT" \
     || die "status: no held line for gated's first output: $OUT"
-printf '%s\n' "$OUT" | grep -Eq "^  gated +out0:239\.2\.2\.21:6021 +always +sending +- +- +-$" \
+grep -Eq "^  gated +out0:239\.2\.2\.21:6021 +always +sending +- +- +-$" <<<"$OUT" \
     || die "status: no always line for gated's second output: $OUT"
 expect_status 0 "stats with a held output" ctl stats
-printf '%s\n' "$OUT" | grep -Eq "^gated +out0:239\.2\.2\.20:6020 +0 +0 +0 +required, holding +200$" \
+grep -Eq "^gated +out0:239\.2\.2\.20:6020 +0 +0 +0 +required, holding +200$" <<<"$OUT" \
     || die "stats: no held line for gated: $OUT"
 expect_status 0 "show gated (held)" ctl show gated
 expect_output_has "show gated" "Outputs: out0:239.2.2.20:6020+listeners"
@@ -172,7 +175,7 @@ gen_recv_wait gated-rx || die "sink0 did not get the 300 packets sent while it l
 check_eq "sink0 unique" 300 "$(json_get "$(scratch gated-rx.json)" unique)"
 check_eq "held copies after the join" 200 "$(gated_held)"
 expect_status 0 "status with a listener" ctl status --sample 0
-printf '%s\n' "$OUT" | grep -Eq "^  gated +out0:239\.2\.2\.20:6020 +required +sending +200 +1 +IGMPv3 exclude, 0 sources$" \
+grep -Eq "^  gated +out0:239\.2\.2\.20:6020 +required +sending +200 +1 +IGMPv3 exclude, 0 sources$" <<<"$OUT" \
     || die "status: no sending line for gated: $OUT"
 expect_status 0 "status --json with a listener" ctl --json status --sample 0
 check_eq "status --json of the gated output" \
@@ -182,7 +185,7 @@ expect_status 0 "show gated (sending)" ctl show gated
 expect_output_has "show gated" "           listeners: sending (IGMPv3 exclude, 0 sources; 1 group on out0), 200 held without listener"
 expect_status 0 "groups out0" ctl groups out0
 expect_output_has "groups out0" "out0: IGMP querier this relay (198.51.100.1)"
-printf '%s\n' "$OUT" | grep -Eq "^out0 +239\.2\.2\.20 +exclude +IGMPv3 " || die "groups out0: $OUT"
+grep -Eq "^out0 +239\.2\.2\.20 +exclude +IGMPv3 " <<<"$OUT" || die "groups out0: $OUT"
 check_eq "GetMembership \"\" lists out0's IGMP" "out0 igmp 239.2.2.20" \
     "$(relay_string GetMembership s "" | json_field '" ".join([d[0]["interface"], d[0]["protocol"]] + [g["group"] for g in d[0]["groups"]])')"
 expect_status 0 "remove gated" ctl remove gated
