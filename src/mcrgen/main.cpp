@@ -41,6 +41,7 @@ struct SendArguments {
     bool json = false;
     bool raw = false;
     std::string destination_mac;
+    bool no_retry = false;
 };
 
 struct ReceiveArguments {
@@ -127,6 +128,7 @@ int run_send(const SendArguments& args, const CLI::App& command)
                     kExitUsage);
     if (auto status = set_raw_options(args, *group, options); status != 0)
         return status;
+    options.no_retry = args.no_retry;
     options.rate_pps = args.rate_pps;
     options.payload_bytes = args.size;
     options.rtp = args.rtp;
@@ -201,6 +203,8 @@ int run(int argc, char** argv)
     send_cmd->add_flag("--raw", send.raw,
                        "write whole Ethernet frames to --interface through an AF_PACKET socket, past the UDP/IP "
                        "stack (needs CAP_NET_RAW)");
+    send_cmd->add_flag("--no-retry", send.no_retry,
+                       "count a frame the device refuses (ENOBUFS) as sent and lost instead of sending it again");
     send_cmd->add_option("--dst-mac", send.destination_mac,
                          "with --raw: destination MAC address (required for a unicast --group; default for a group: "
                          "its multicast MAC)");

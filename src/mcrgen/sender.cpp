@@ -172,6 +172,14 @@ Result<SendReport> run_sender(const SendOptions& options)
     const std::uint64_t end = start + static_cast<std::uint64_t>(seconds * static_cast<double>(kNsPerSecond));
     const Pacer pacer(options.rate_pps, start);
     std::uint64_t last_progress = start;
+    // --no-retry: the device dropped the first frame of the batch; it
+    // counts as sent (and refused), as a frame a wire lost would.
+    const auto refuse_front = [&](std::uint64_t& batch) {
+        ++report.sent;
+        ++report.refused;
+        buffers.drop_front(1, batch);
+        --batch;
+    };
 
     while (report.sent < limit && monotonic_ns() < end) {
         std::uint64_t batch = std::min(pacer.wait_for_due(report.sent), limit - report.sent);
@@ -184,10 +192,19 @@ Result<SendReport> run_sender(const SendOptions& options)
                 buffers.drop_front(static_cast<std::uint64_t>(n), batch);
                 batch -= static_cast<std::uint64_t>(n);
                 last_progress = now;
+                // sendmmsg stops at the first message that fails, and
+                // drops its error: with --no-retry that one was refused.
+                if (options.no_retry && batch > 0)
+                    refuse_front(batch);
                 continue;
             }
             if (n < 0 && !transient_send_error(errno))
                 return Error{"sendmmsg to " + options.socket.destination.to_string(), std::strerror(errno)};
+            if (options.no_retry && errno == ENOBUFS) {
+                refuse_front(batch);
+                last_progress = now;
+                continue;
+            }
             if (now - last_progress > kSendStallLimitNs)
                 return Error{"sendmmsg to " + options.socket.destination.to_string(),
                              "no progress for 5 s (device queue stays full)"};

@@ -35,6 +35,11 @@ struct SendOptions {
     std::optional<double> duration_s;
     std::uint32_t stream_id = 0;
     bool rtp = false;                     // an RTP header before ours (kRtpPrefixBytes)
+    // A frame the device refuses (ENOBUFS) is counted as sent and refused
+    // instead of being sent again. On a veth that is the peer's full input
+    // backlog, which a wire would just lose: bench/ uses this so that the
+    // relay under test cannot slow its sender down.
+    bool no_retry = false;
 };
 
 struct SendReport {
@@ -43,6 +48,7 @@ struct SendReport {
     std::uint64_t retries = 0;            // sendmmsg calls that hit ENOBUFS/EAGAIN and were repeated
     std::uint64_t elapsed_ns = 0;
     std::uint32_t stream_id = 0;
+    std::uint64_t refused = 0;            // --no-retry: frames the device dropped (counted in `sent`)
 };
 
 [[nodiscard]] Result<SendReport> run_sender(const SendOptions& options);

@@ -4,7 +4,8 @@
 # CAP_NET_RAW, no such interface, not Ethernet, no address, above the MTU),
 # and N frames sent over a veth pair arrive N times at an mcrgen receiver
 # (no loss, no corruption) with IPv4 header and UDP checksums that tshark
-# verifies, for IPv4, IPv6 with --rtp, unicast with --dst-mac, and --source.
+# verifies, for IPv4, IPv6 with --rtp, unicast with --dst-mac, and --source;
+# with --no-retry, frames the device refuses count as sent and refused.
 #
 #   +-----------------------+        +-----------------------+
 #   | src eth0              |--------| sink eth0             |
@@ -12,7 +13,8 @@
 #   | 2001:db8:1::2/64      |        | 2001:db8:1::3/64      |
 #   | mcrgen send --raw     |        | mcrgen recv, tshark   |
 #   +-----------------------+        +-----------------------+
-#   src v6off: a veth end with IPv6 disabled (no address to send from)
+#   src v6off: a veth end with IPv6 disabled (no address to send from) and
+#   a 0-length FIFO qdisc (every frame refused)
 . "$(dirname "$0")/lib/netns.sh"
 . "$(dirname "$0")/lib/traffic.sh"
 require_mcrgen
@@ -27,6 +29,9 @@ addr_add sink eth0 2001:db8:1::3/64
 ip -n "$(ns_name src)" link add v6off type veth peer name v6off-peer
 ns_exec src sysctl -qw net.ipv6.conf.v6off.disable_ipv6=1
 ip -n "$(ns_name src)" link set v6off up
+ip -n "$(ns_name src)" link set v6off-peer up
+# A FIFO of length 0: the device refuses every frame (NET_XMIT_DROP, ENOBUFS).
+ns_exec src tc qdisc replace dev v6off root pfifo limit 0 || die "cannot add a 0-length pfifo to v6off"
 
 # refused STATUS TEXT mcrgen-send-args...: run in src, exit STATUS, TEXT on stderr.
 refused() {
@@ -55,6 +60,13 @@ refused 3 "above the MTU of eth0 (1500)" --raw --interface eth0 --group ff3e::1 
 prefix=(setpriv --bounding-set=-net_raw --)
 refused 3 "needs the CAP_NET_RAW capability" --raw --interface eth0 --group 239.1.1.1
 prefix=()
+
+# --no-retry: v6off refuses every frame (ENOBUFS); each counts as sent and
+# refused, none is sent again.
+ns_exec src "$MCRGEN" send --raw --no-retry --interface v6off --source 192.0.2.9 --group 239.1.1.1 --port 5000 \
+    --rate 0 --size 64 --count 300 --json >"$(scratch refused.json)" || fail "send --no-retry to a refusing device failed"
+check_eq "sent with --no-retry to a refusing device" 300 "$(json_get "$(scratch refused.json)" sent)"
+check_eq "refused with --no-retry to a refusing device" 300 "$(json_get "$(scratch refused.json)" refused)"
 
 # The largest frames the MTU allows are sent (1472 + 28, 1452 + 48 = 1500).
 # Paced, so that tshark keeps up and the capture holds every frame.
