@@ -3,6 +3,7 @@
 
 #include "dataplane/checksum.hpp"
 
+#include <charconv>
 #include <cstdio>
 
 namespace mcr::gen {
@@ -10,16 +11,19 @@ namespace {
 
 using dataplane::checksum_accumulate;
 using dataplane::checksum_fold;
+using dataplane::kEthernetHeaderBytes;
+using dataplane::kIpProtocolUdp;
+using dataplane::kIpv4MinHeaderBytes;
+using dataplane::kIpv6HeaderBytes;
+using dataplane::kUdpHeaderBytes;
 
-constexpr std::uint8_t kProtocolUdp = 17;
 constexpr std::uint8_t kIpv4VersionIhl = 0x45;       // version 4, 5 words: no options
 constexpr std::uint16_t kIpv4DontFragment = 0x4000;
 constexpr std::uint8_t kIpv6Version = 0x60;
 
 void put16(std::byte* out, std::uint16_t value)
 {
-    out[0] = static_cast<std::byte>(value >> 8);
-    out[1] = static_cast<std::byte>(value);
+    dataplane::store_be16(reinterpret_cast<std::uint8_t*>(out), value);
 }
 
 std::span<const std::uint8_t> as_octets(std::span<const std::byte> bytes)
@@ -29,23 +33,12 @@ std::span<const std::uint8_t> as_octets(std::span<const std::byte> bytes)
 
 std::size_t ip_header_bytes(const IpAddress& address)
 {
-    return address.is_ipv4() ? kIpv4HeaderBytes : kIpv6HeaderBytes;
+    return address.is_ipv4() ? kIpv4MinHeaderBytes : kIpv6HeaderBytes;
 }
 
 std::span<const std::uint8_t> address_octets(const IpAddress& address)
 {
     return std::span(address.bytes()).first(address.is_ipv4() ? 4 : 16);
-}
-
-int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 // Writes the IPv4 header at `out` with its checksum, which stays valid for
@@ -55,17 +48,17 @@ void write_ipv4_header(std::byte* out, const RawFrameSpec& spec, std::size_t udp
 {
     out[0] = static_cast<std::byte>(kIpv4VersionIhl);
     out[1] = std::byte{0};
-    put16(out + 2, static_cast<std::uint16_t>(kIpv4HeaderBytes + udp_bytes));
+    put16(out + 2, static_cast<std::uint16_t>(kIpv4MinHeaderBytes + udp_bytes));
     put16(out + 4, 0);
     put16(out + 6, kIpv4DontFragment);
     out[8] = static_cast<std::byte>(spec.ttl);
-    out[9] = static_cast<std::byte>(kProtocolUdp);
+    out[9] = static_cast<std::byte>(kIpProtocolUdp);
     put16(out + 10, 0);
     for (std::size_t i = 0; i < 4; ++i) {
         out[12 + i] = static_cast<std::byte>(spec.source.bytes()[i]);
         out[16 + i] = static_cast<std::byte>(spec.destination.bytes()[i]);
     }
-    put16(out + 10, dataplane::internet_checksum(as_octets({out, kIpv4HeaderBytes})));
+    put16(out + 10, dataplane::internet_checksum(as_octets({out, kIpv4MinHeaderBytes})));
 }
 
 void write_ipv6_header(std::byte* out, const RawFrameSpec& spec, std::size_t udp_bytes)
@@ -73,7 +66,7 @@ void write_ipv6_header(std::byte* out, const RawFrameSpec& spec, std::size_t udp
     out[0] = static_cast<std::byte>(kIpv6Version);  // traffic class and flow label 0
     out[1] = out[2] = out[3] = std::byte{0};
     put16(out + 4, static_cast<std::uint16_t>(udp_bytes));
-    out[6] = static_cast<std::byte>(kProtocolUdp);
+    out[6] = static_cast<std::byte>(kIpProtocolUdp);
     out[7] = static_cast<std::byte>(spec.ttl);
     for (std::size_t i = 0; i < 16; ++i) {
         out[8 + i] = static_cast<std::byte>(spec.source.bytes()[i]);
@@ -87,7 +80,7 @@ std::uint32_t pseudo_header_sum(const RawFrameSpec& spec, std::size_t udp_bytes)
 {
     std::uint32_t sum = checksum_accumulate(address_octets(spec.source), 0);
     sum = checksum_accumulate(address_octets(spec.destination), sum);
-    sum += kProtocolUdp;
+    sum += kIpProtocolUdp;
     sum += static_cast<std::uint32_t>(udp_bytes >> 16);
     sum += static_cast<std::uint32_t>(udp_bytes & 0xffffU);
     return sum;
@@ -102,11 +95,10 @@ std::optional<MacAddress> parse_mac(std::string_view text)
         return std::nullopt;
     MacAddress mac{};
     for (std::size_t i = 0; i < mac.size(); ++i) {
-        const int high = hex_digit(text[3 * i]);
-        const int low = hex_digit(text[3 * i + 1]);
-        if (high < 0 || low < 0 || (i + 1 < mac.size() && text[3 * i + 2] != ':'))
+        const char* pair = text.data() + 3 * i;
+        const auto [end, error] = std::from_chars(pair, pair + 2, mac[i], 16);
+        if (error != std::errc{} || end != pair + 2 || (i + 1 < mac.size() && *end != ':'))
             return std::nullopt;
-        mac[i] = static_cast<std::uint8_t>(high * 16 + low);
     }
     return mac;
 }
@@ -145,7 +137,7 @@ RawFrameTemplate::RawFrameTemplate(const RawFrameSpec& spec, std::span<const std
         frame[6 + i] = static_cast<std::byte>(spec.source_mac[i]);
     }
     const bool ipv4 = spec.destination.is_ipv4();
-    put16(frame + 12, ipv4 ? kEtherTypeIpv4 : kEtherTypeIpv6);
+    put16(frame + 12, ipv4 ? dataplane::kEtherTypeIpv4 : dataplane::kEtherTypeIpv6);
 
     const std::size_t udp_bytes = kUdpHeaderBytes + payload.size();
     std::byte* ip = frame + kEthernetHeaderBytes;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/address.hpp"
+#include "dataplane/frame.hpp"
 
 #include <array>
 #include <cstddef>
@@ -25,13 +26,6 @@ using MacAddress = std::array<std::uint8_t, 6>;
 // bits (RFC 1112), 33:33 + the low 32 bits (RFC 2464). nullopt for unicast.
 [[nodiscard]] std::optional<MacAddress> multicast_mac(const IpAddress& group);
 
-inline constexpr std::size_t kEthernetHeaderBytes = 14;
-inline constexpr std::size_t kIpv4HeaderBytes = 20;
-inline constexpr std::size_t kIpv6HeaderBytes = 40;
-inline constexpr std::size_t kUdpHeaderBytes = 8;
-inline constexpr std::uint16_t kEtherTypeIpv4 = 0x0800;
-inline constexpr std::uint16_t kEtherTypeIpv6 = 0x86dd;
-
 struct RawFrameSpec {
     MacAddress source_mac{};
     MacAddress destination_mac{};
@@ -46,7 +40,7 @@ struct RawFrameSpec {
     std::size_t stamped_bytes = 0;
 };
 
-// The bytes of the L3 and L4 headers plus Ethernet for `payload_bytes`.
+// The bytes of a whole frame: Ethernet, IP and UDP headers, then `payload_bytes`.
 [[nodiscard]] std::size_t raw_frame_bytes(const IpAddress& destination, std::size_t payload_bytes) noexcept;
 
 class RawFrameTemplate {

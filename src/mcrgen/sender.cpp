@@ -75,7 +75,7 @@ Result<Channel> open_raw_channel(const SendOptions& options, std::size_t stamped
     if (!sender)
         return sender.error();
     // No fragmentation on this path: a frame the link cannot carry is refused.
-    const std::size_t ip_bytes = raw_frame_bytes(destination, options.payload_bytes) - kEthernetHeaderBytes;
+    const std::size_t ip_bytes = raw_frame_bytes(destination, options.payload_bytes) - dataplane::kEthernetHeaderBytes;
     if (ip_bytes > sender->mtu)
         return Error{"--size", std::to_string(options.payload_bytes) + " makes a " + std::to_string(ip_bytes) +
                                    "-byte IP packet, above the MTU of " + *options.socket.interface + " (" +

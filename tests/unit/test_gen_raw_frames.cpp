@@ -11,6 +11,10 @@
 
 using namespace mcr::gen;
 using mcr::IpAddress;
+using mcr::dataplane::kEthernetHeaderBytes;
+using mcr::dataplane::kEtherTypeIpv4;
+using mcr::dataplane::kIpv4MinHeaderBytes;
+using mcr::dataplane::kIpv6HeaderBytes;
 
 namespace {
 
@@ -52,7 +56,7 @@ bool udp_checksum_good(const std::vector<std::byte>& frame)
 {
     const bool ipv4 = load16(frame, 12) == kEtherTypeIpv4;
     const std::size_t ip = kEthernetHeaderBytes;
-    const std::size_t udp = ip + (ipv4 ? kIpv4HeaderBytes : kIpv6HeaderBytes);
+    const std::size_t udp = ip + (ipv4 ? kIpv4MinHeaderBytes : kIpv6HeaderBytes);
     const std::size_t udp_length = load16(frame, udp + 4);
     const std::size_t address_bytes = ipv4 ? 8 : 32;
     const std::uint64_t sum = word_sum(frame, ip + (ipv4 ? 12 : 8), address_bytes) + 17 + udp_length +
@@ -62,7 +66,7 @@ bool udp_checksum_good(const std::vector<std::byte>& frame)
 
 bool ipv4_header_checksum_good(const std::vector<std::byte>& frame)
 {
-    return folded(word_sum(frame, kEthernetHeaderBytes, kIpv4HeaderBytes)) == 0xffff;
+    return folded(word_sum(frame, kEthernetHeaderBytes, kIpv4MinHeaderBytes)) == 0xffff;
 }
 
 constexpr MacAddress kSourceMac{0x02, 0, 0, 0, 0, 0x01};
