@@ -12,17 +12,9 @@
 
 #include <cerrno>
 #include <cstring>
-#include <memory>
 
 namespace mcr::gen {
 namespace {
-
-using InterfaceAddresses = std::unique_ptr<ifaddrs, decltype(&::freeifaddrs)>;
-
-Error errno_error(const std::string& what, int error_number)
-{
-    return Error{what, std::strerror(error_number)};
-}
 
 struct InterfaceFacts {
     unsigned index = 0;
