@@ -12,6 +12,9 @@ BENCH_TRIAL=0
 #   receiver   an mcrgen receiver per sink: unique packets (exact, duplicates
 #              not counted), but the receivers' own CPU is part of the limit.
 BENCH_COUNT=${BENCH_COUNT:-interface}
+# How mcrgen sends (bench/run --sender): raw (AF_PACKET frames, a refused
+# frame lost as on a wire) or socket (UDP socket).
+BENCH_SENDER=${BENCH_SENDER:-raw}
 
 # count_at_interfaces_only NS IFACE...: no IPv6 on these interfaces, so no
 # neighbour discovery or MLD frame arrives at a counted interface during a
@@ -63,9 +66,10 @@ cpu_load() {
 # and so that relay_check can end the run.
 trial() {
     local kind=$1 sinks=$2 size=$3 rate=$4 seconds=$5 i group port
-    local tag expect=() bound=() rtp=()
+    local tag expect=() bound=() rtp=() sender=()
     # mcrd-rtp inspects RTP: mcrgen's payloads then start with an RTP header.
     [ "$kind" != mcrd-rtp ] || rtp=(--rtp)
+    [ "$BENCH_SENDER" != raw ] || sender=(--raw --no-retry)
     BENCH_TRIAL=$((BENCH_TRIAL + 1))
     tag="t$BENCH_TRIAL"
     if [ "$rate" -gt 0 ]; then
@@ -88,7 +92,7 @@ trial() {
     relay_before=$(relay_cpu_ticks); softirq_before=$(softirq_ticks); backlog_before=$(softnet_drops)
     cpu_before=$(cpu_times)
     gen_send src "${tag}_send" --group "$(input_group "$kind")" --port "$BENCH_INPUT_PORT" --interface eth0 \
-        --rate "$rate" --size "$size" "${bound[@]}" "${rtp[@]}"
+        --rate "$rate" --size "$size" "${bound[@]}" "${rtp[@]}" "${sender[@]}"
     TRIAL_CPU_LOAD=$(cpu_load "$cpu_before" "$(cpu_times)")
     TRIAL_DELIVERED=""
     local got

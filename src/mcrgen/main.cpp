@@ -39,6 +39,9 @@ struct SendArguments {
     std::uint32_t stream_id = 0;
     bool rtp = false;
     bool json = false;
+    bool raw = false;
+    std::string destination_mac;
+    bool no_retry = false;
 };
 
 struct ReceiveArguments {
@@ -72,6 +75,33 @@ std::optional<std::string> optional_text(const std::string& text)
     return text.empty() ? std::nullopt : std::optional<std::string>(text);
 }
 
+// --raw and --dst-mac; 0 when they are consistent, else the usage error's
+// exit status (after printing it).
+int set_raw_options(const SendArguments& args, const IpAddress& group, mcr::gen::SendOptions& options)
+{
+    if (!args.raw) {
+        if (!args.destination_mac.empty())
+            return fail("--dst-mac needs --raw (a UDP socket leaves the MAC to the kernel)", kExitUsage);
+        return 0;
+    }
+    if (args.interface.empty())
+        return fail("--raw needs --interface: the frames bypass routing and go out of that interface alone",
+                    kExitUsage);
+    mcr::gen::RawSendOptions raw;
+    if (!args.destination_mac.empty()) {
+        raw.destination_mac = mcr::gen::parse_mac(args.destination_mac);
+        if (!raw.destination_mac)
+            return fail("--dst-mac: '" + args.destination_mac + "' is not a MAC address (aa:bb:cc:dd:ee:ff)",
+                        kExitUsage);
+    } else if (!group.is_multicast()) {
+        return fail("--raw to the unicast address " + group.to_string() +
+                        " needs --dst-mac (the next hop's MAC address; --raw does no neighbour lookup)",
+                    kExitUsage);
+    }
+    options.raw = raw;
+    return 0;
+}
+
 int run_send(const SendArguments& args, const CLI::App& command)
 {
     const auto group = parse_address(args.group, "--group");
@@ -93,6 +123,12 @@ int run_send(const SendArguments& args, const CLI::App& command)
                             "' are of different address families",
                         kExitUsage);
     }
+    if (!args.interface.empty() && !args.source.empty() && !args.raw)
+        return fail("--interface excludes --source (except with --raw, where --source only fills in the frames)",
+                    kExitUsage);
+    if (auto status = set_raw_options(args, *group, options); status != 0)
+        return status;
+    options.no_retry = args.no_retry;
     options.rate_pps = args.rate_pps;
     options.payload_bytes = args.size;
     options.rtp = args.rtp;
@@ -147,9 +183,10 @@ int run(int argc, char** argv)
     CLI::App* send_cmd = app.add_subcommand("send", "send a paced, bounded UDP stream");
     send_cmd->add_option("--group", send.group, "destination group or unicast address")->required();
     send_cmd->add_option("--port", send.port, "UDP destination port")->required()->check(CLI::Range(1, 65535));
-    auto* send_if = send_cmd->add_option("--interface", send.interface, "egress interface");
-    auto* send_src = send_cmd->add_option("--source", send.source, "local source address to send from (of --group's family)");
-    send_if->excludes(send_src);
+    send_cmd->add_option("--interface", send.interface, "egress interface (required with --raw)");
+    send_cmd->add_option("--source", send.source,
+                         "local source address to send from (of --group's family); with --raw, the source address "
+                         "written into the frames (default: the interface's)");
     send_cmd->add_option("--rate", send.rate_pps, "packets per second, 0 = as fast as possible")
         ->required()->check(CLI::Range(std::uint64_t{0}, kMaxRatePps));
     send_cmd->add_option("--size", send.size, "UDP payload bytes (includes the 24-byte header)")
@@ -163,6 +200,14 @@ int run(int argc, char** argv)
     send_cmd->add_flag("--force", send.force, "allow destinations outside 239/8, ff1x::/ff3x:: and the documentation ranges");
     send_cmd->add_flag("--rtp", send.rtp, "put an RTP header (v2, pt 96, 16-bit sequence) before mcrgen's own");
     send_cmd->add_flag("--json", send.json, "print the result as one JSON object");
+    send_cmd->add_flag("--raw", send.raw,
+                       "write whole Ethernet frames to --interface through an AF_PACKET socket, past the UDP/IP "
+                       "stack (needs CAP_NET_RAW)");
+    send_cmd->add_flag("--no-retry", send.no_retry,
+                       "count a frame the device refuses (ENOBUFS) as sent and lost instead of sending it again");
+    send_cmd->add_option("--dst-mac", send.destination_mac,
+                         "with --raw: destination MAC address (required for a unicast --group; default for a group: "
+                         "its multicast MAC)");
 
     ReceiveArguments recv;
     CLI::App* recv_cmd = app.add_subcommand("recv", "receive and account a stream for a bounded time");

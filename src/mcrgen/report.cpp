@@ -25,6 +25,7 @@ std::string send_report_json(const SendReport& report)
         {"sent", report.sent},
         {"bytes", report.bytes},
         {"retries", report.retries},
+        {"refused", report.refused},
         {"elapsed_ms", report.elapsed_ns / kNsPerMs},
         {"rate_pps", static_cast<std::uint64_t>(per_second(report.sent, report.elapsed_ns))},
         {"stream_id", report.stream_id},
@@ -38,7 +39,8 @@ std::string send_report_text(const SendReport& report)
     out << "sent     " << report.sent << " packets, " << report.bytes << " payload bytes\n"
         << "elapsed  " << report.elapsed_ns / kNsPerMs << " ms ("
         << static_cast<std::uint64_t>(per_second(report.sent, report.elapsed_ns)) << " pps)\n"
-        << "retries  " << report.retries << "\n";
+        << "retries  " << report.retries << "\n"
+        << "refused  " << report.refused << "\n";
     return out.str();
 }
 

@@ -11,12 +11,13 @@
 #include <memory>
 
 namespace mcr::gen {
-namespace {
 
 Error errno_error(const std::string& what, int error_number)
 {
     return Error{what, std::strerror(error_number)};
 }
+
+namespace {
 
 template <typename Value>
 Status set_option(int fd, int level, int name, const Value& value, const char* what)
@@ -61,8 +62,6 @@ bool needs_scope_id(const IpAddress& address)
         return true;
     return b[0] == 0xff && ((b[1] & 0x0f) == 0x01 || (b[1] & 0x0f) == 0x02);
 }
-
-using InterfaceAddresses = std::unique_ptr<ifaddrs, decltype(&::freeifaddrs)>;
 
 // The interface that holds local IPv6 `address`. IPv6 has no
 // IP_MULTICAST_IF-by-address: a sender bound to --source sends its

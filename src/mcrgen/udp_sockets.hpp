@@ -7,10 +7,12 @@
 #include "core/result.hpp"
 #include "core/unique_fd.hpp"
 
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -38,6 +40,12 @@ struct ReceiverSocketSpec {
 [[nodiscard]] Result<unique_fd> open_sender_socket(const SenderSocketSpec& spec);
 // Also enables SO_RXQ_OVFL so the receiver can report socket drops.
 [[nodiscard]] Result<unique_fd> open_receiver_socket(const ReceiverSocketSpec& spec);
+
+// `what` failed with `error_number`: the error every socket step returns.
+[[nodiscard]] Error errno_error(const std::string& what, int error_number);
+
+// getifaddrs()'s list, freed with freeifaddrs().
+using InterfaceAddresses = std::unique_ptr<ifaddrs, decltype(&::freeifaddrs)>;
 
 // An address as bind() and sendmmsg() take it, of either family.
 struct SocketAddress {

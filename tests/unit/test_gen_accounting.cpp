@@ -181,11 +181,12 @@ TEST_CASE("--json reports carry the keys and values the test scripts read")
     CHECK(r["latency_ns"]["p99"] == 2000);
     CHECK(r["latency_ns"]["samples"] == 3);
 
-    SendReport sent{1000, 64000, 3, 500'000'000, 77};
+    SendReport sent{1000, 64000, 3, 500'000'000, 77, 9};
     const auto s = nlohmann::json::parse(send_report_json(sent));
     CHECK(s["sent"] == 1000);
     CHECK(s["bytes"] == 64000);
     CHECK(s["retries"] == 3);
+    CHECK(s["refused"] == 9);
     CHECK(s["elapsed_ms"] == 500);
     CHECK(s["rate_pps"] == 2000);
     CHECK(s["stream_id"] == 77);
