@@ -101,11 +101,11 @@ ctl add mdns --in 'in1:[ff02::fb]:5353' --out 'out0:[ff02::fb]:5353:1' --out out
 check_eq "GetRule mdns (added by mcrctl)" '{"allow_link_local":true,"forward_expired_ttl":false,"input":{"address":"ff02::fb","interface":"in1","port":5353},"name":"mdns","outputs":[{"address":"ff02::fb","interface":"out0","port":5353,"ttl":1},{"address":"239.255.255.250","interface":"out1","port":5353}]}' \
     "$(relay_string GetRule s mdns)"
 LIST=$(ctl list)
-printf '%s\n' "$LIST" | grep -qF 'in0:[ff3e::1]:5000@[2001:db8::1]' || die "mcrctl list lacks the bracketed v6 input: $LIST"
-printf '%s\n' "$LIST" | grep -qF 'out0:[ff3e::2]:6000:8,out1:[2001:db8:1::7]:6001' || die "mcrctl list lacks the bracketed v6 outputs: $LIST"
+grep -qF 'in0:[ff3e::1]:5000@[2001:db8::1]' <<<"$LIST" || die "mcrctl list lacks the bracketed v6 input: $LIST"
+grep -qF 'out0:[ff3e::2]:6000:8,out1:[2001:db8:1::7]:6001' <<<"$LIST" || die "mcrctl list lacks the bracketed v6 outputs: $LIST"
 ok "mcrctl list writes IPv6 in brackets"
 STATUS=$(ctl status --sample 0 --events 0 2>&1) || true
-printf '%s\n' "$STATUS" | grep -qF 'in0 [ff3e::1]:5000@[2001:db8::1]' || die "mcrctl status lacks the bracketed v6 input: $STATUS"
+grep -qF 'in0 [ff3e::1]:5000@[2001:db8::1]' <<<"$STATUS" || die "mcrctl status lacks the bracketed v6 input: $STATUS"
 ok "mcrctl status writes IPv6 in brackets"
 SHOW=$(ctl show mdns)
 check_eq "mcrctl show mdns" "   Name: mdns
