@@ -17,13 +17,15 @@
 #     (2 x 2 s + 1 s) keeps the stream, losing 0: its kernel answered our
 #     general queries, so they are valid MLD on the wire (hop limit 1,
 #     router alert, link-local source, checksum);
-#   - hostile MLD from sink0 (mld_sender.py, scapy frames), as reports and
+#   - while it waits out that interval (and receives a stream):
+#     hostile MLD from sink0 (mld_sender.py, scapy frames), as reports and
 #     as queries: bad checksums, truncated, source counts past the end, no
 #     router alert (Hop-by-Hop without it, or none at all), hop limit 2, a
 #     global source; then a flood of 10 000 MLDv2 reports for distinct
 #     groups: each counted under its reason exactly, no state change, the
 #     groups held at --max-groups with one journal entry, and a stream to
 #     a listener beside them loses 0.
+# Election and address changes: test_mld_querier.sh.
 # MCRT_LISTENERS_DEFAULT_TIMERS=1 measures the join and leave with the RFC
 # 3810 default timers instead (LLQT 2 s; by hand, about 15 s) and stops there.
 #

@@ -15,13 +15,17 @@
 #     order, each move is one journal line, host's stream loses 0;
 #   - election, a higher querier: MLDv2 general queries from
 #     fe80::ffff:ffff:ffff:fffe (mld_sender.py on host) are taken, and mcrd
-#     stays the querier.
+#     stays the querier;
+#   - out0's global address replaced (2001:db8:100::1 -> ::7) under an
+#     IPv4 stream translated to IPv6 on out0: the copies leave from the new
+#     address once the link monitor reports it (1000 from each, captured).
 #
 #   +-----------+   +---------------------------+   +---- lan (bridge, snooping on) ----+
 #   | src eth0  |---| in0      relay       out0 |---| p0 (router port)  br0   p1 ------ host eth0
 #   | 2001:db8:1::2 | 2001:db8:1::1 2001:db8:100::1 |  br0: fe80::1, MLD querier         | 2001:db8:100::2
 #   +-----------+   +---------------------------+   +-----------------------------------+
 #   r6: in0 ff3e::1:5000 -> out0 ff3e::2:6000 listeners required
+#   r4: in0 239.1.1.1:5000 (src 192.0.2.2 -> in0 192.0.2.1) -> out0 ff3e::4:6004
 . "$(dirname "$0")/lib/netns.sh"
 . "$(dirname "$0")/lib/traffic.sh"
 . "$(dirname "$0")/lib/bus.sh"
@@ -37,6 +41,9 @@ ns_create src; ns_create relay; ns_create lan; ns_create host
 veth_add src eth0 relay in0
 addr_add src eth0 2001:db8:1::2/64
 addr_add relay in0 2001:db8:1::1/64
+addr_add src eth0 192.0.2.2/24
+addr_add relay in0 192.0.2.1/24
+ip -n "$(ns_name src)" route add 239.0.0.0/8 dev eth0
 full_checksums src eth0
 veth_add relay out0 lan p0
 veth_add lan p1 host eth0
@@ -68,14 +75,17 @@ wait_until 10 "a link-local address on host eth0" link_local_ready host eth0
 OWN=$(ip -n "$(ns_name relay)" -6 -br addr show dev out0 scope link | awk '{sub("/64", "", $3); print $3}')
 [[ $OWN == fe80::* ]] || die "no link-local address on out0: $OWN"
 # Every MLD query host sees, from the start: tshark takes seconds to start.
-capture_start host eth0 queries "ip6 dst ff02::1"
+capture_start host eth0 queries "ip6 dst ff02::1 or (ip6 and udp port 6004)"
 
 mcrd_start relay --robustness 2 --query-interval-ms 1000 --query-response-interval-ms 500 \
     --last-member-interval-ms 200
 RULE='{"name": "r6", "input": {"interface": "in0", "address": "ff3e::1", "port": 5000},
        "outputs": [{"interface": "out0", "address": "ff3e::2", "port": 6000, "listeners": "required"}]}'
 relay_call AddRuleJSON s "$RULE" >/dev/null
+relay_call AddRuleJSON s '{"name": "r4", "input": {"interface": "in0", "address": "239.1.1.1", "port": 5000},
+    "outputs": [{"interface": "out0", "address": "ff3e::4", "port": 6004}]}' >/dev/null
 wait_rule_property r6 State 's "active"' 20
+wait_rule_property r4 State 's "active"' 20
 MCRD_LOG=$(scratch mcrd.1.log)
 
 log "--- a lower querier (the bridge, fe80::1): mcrd defers, tracks host's listener, takes over when it stops"
@@ -135,7 +145,26 @@ check_eventually "higher queries taken" $((TAKEN + 4)) 5 relay_stat membership.i
 check_eq "GetStats querier after higher queries" True "$(relay_stat membership.interface=out0.querier)"
 grep -q "is $HIGHER" "$MCRD_LOG" && die "mcrd deferred to a higher address"
 
+log "--- out0's global address replaced under a translated stream: its copies follow"
+gen_recv_start host xlat-rx --group ff3e::4 --port 6004 --interface eth0 --duration 30 --expect 2000
+gen_send src xlat-old --group 239.1.1.1 --port 5000 --interface eth0 --rate "$RATE" --size "$SIZE" --count 1000
+configs_applied() { grep -c "Config applied" "$MCRD_LOG"; }
+configs_above() { [ "$(configs_applied)" -gt "$1" ]; }
+CONFIGS=$(configs_applied)
+addr_add relay out0 2001:db8:100::7/64
+wait_until 5 "the worker's config after the add" configs_above "$CONFIGS"
+CONFIGS=$(configs_applied)
+ip -n "$(ns_name relay)" addr del 2001:db8:100::1/64 dev out0
+wait_until 5 "the worker's config after the removal" configs_above "$CONFIGS"
+gen_send src xlat-new --group 239.1.1.1 --port 5000 --interface eth0 --rate "$RATE" --size "$SIZE" --count 1000
+gen_recv_wait xlat-rx || die "host lost translated packets: $(cat "$(scratch xlat-rx.json)")"
+check_eq "host unique of the translated stream" 2000 "$(json_get "$(scratch xlat-rx.json)" unique)"
+
 capture_stop queries
+check_eq "translated copies from 2001:db8:100::1 (before)" 1000 \
+    "$(capture_count queries ipv6.src=2001:db8:100::1 ipv6.dst=ff3e::4 udp.dstport=6004 udp.checksum.status=1)"
+check_eq "translated copies from 2001:db8:100::7 (after)" 1000 \
+    "$(capture_count queries ipv6.src=2001:db8:100::7 ipv6.dst=ff3e::4 udp.dstport=6004 udp.checksum.status=1)"
 # The MLD query sources in capture order. mcrd's startup queries and the
 # bridge's may interleave at first; after the bridge's last one, mcrd's
 # (runs collapsed) go OWN, fe80::2, OWN; the higher querier's are counted apart.

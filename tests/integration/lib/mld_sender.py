@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""MLD from a host on a relay's output segment, for test_listeners_ipv6.sh:
+"""MLD from a host on a relay's output segment, for test_listeners_ipv6.sh and
+test_mld_querier.sh:
 hostile reports and queries, a report flood, or general queries from a
 competing querier. Frames are built with scapy (each kind once; the flood
 patches the group and checksum of one template, as scapy builds only a few
