@@ -67,6 +67,7 @@ done
 check_eq "out1 querier start failures logged (once, while tentative)" 1 \
     "$(grep -c "Failed to start the MLD querier: .*out1.*retrying\|out1.*Failed to start the MLD querier.*retrying" "$(scratch mcrd.1.log)")"
 wait_until 10 "a link-local address on relay out1" link_local_ready relay out1
+expect_fast_path r6 # the program holds the outputs (MCRD_TEST_FAST_PATH=off: the worker)
 
 # probe HOST NAME GROUP PORT ARGS...: listener_probe.py, JSON in $(scratch NAME.json).
 probe_start() {
@@ -111,6 +112,8 @@ for pair in "out0 ff3e::2" "out1 ff3e::3"; do
     check_eventually "$out packets + no_listener" 4500 10 output_total "$out"
     HELD=$(relay_stat "rules.name=r6.outputs.interface=$out.no_listener")
     [ "$HELD" -ge 1000 ] || die "$out: only $HELD copies held back without a listener"
+    check_fast_path_count "$out no_listener counted by the program" "$HELD" \
+        "rules.name=r6.outputs.interface=$out.fast_path.no_listener"
     check_eq "GetStats $out protocol" mld "$(relay_stat "membership.interface=$out.protocol")"
     check_eq "GetStats $out querier" True "$(relay_stat "membership.interface=$out.querier")"
 done
