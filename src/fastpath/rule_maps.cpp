@@ -192,6 +192,25 @@ Status check_value_size(const unique_fd& map, std::size_t expected, const char* 
     return Ok{};
 }
 
+// Deletes every rule of a rules map we cannot otherwise use (another
+// build's layout), if its keys are ours: that build's program then finds no
+// rule and passes every frame to the stack, where the worker relays it,
+// instead of relaying with rules the worker can no longer change.
+// Returns whether it did.
+bool empty_foreign_rules(const unique_fd& rules)
+{
+    bpf_map_info info{};
+    __u32 length = sizeof(info);
+    if (bpf_obj_get_info_by_fd(rules.get(), &info, &length) != 0 || info.key_size != sizeof(mcr_fp_rule_key))
+        return false;
+    mcr_fp_rule_key key{};
+    // Always the first key: the one before it is gone once deleted.
+    while (bpf_map_get_next_key(rules.get(), nullptr, &key) == 0)
+        if (bpf_map_delete_elem(rules.get(), &key) != 0)
+            return false;
+    return true;
+}
+
 // One value per possible CPU, as the kernel reads and writes per-CPU maps.
 template <typename T>
 Result<std::vector<T>> read_per_cpu(const unique_fd& map, std::uint32_t index, std::size_t cpus)
@@ -229,8 +248,11 @@ Result<RuleMaps> RuleMaps::open(MapFds fds)
         {&fds.output_traffic, {sizeof(mcr_fp_output_traffic), "output_traffic"}},
     };
     for (const auto& [map, layout] : layouts)
-        if (Status status = check_value_size(*map, layout.first, layout.second); !status)
-            return status.error();
+        if (Status status = check_value_size(*map, layout.first, layout.second); !status) {
+            if (!empty_foreign_rules(fds.rules))
+                return status.error();
+            return Error{"", status.error().message() + "; its rules were removed, so every frame goes to the worker"};
+        }
     RuleMaps maps(std::move(fds));
     maps.possible_cpus_ = static_cast<std::size_t>(cpus);
     // Nothing says how recently a previous owner switched away from the

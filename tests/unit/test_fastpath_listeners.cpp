@@ -12,6 +12,9 @@
 #include "fastpath/relay_abi.h"
 
 #include <bpf/bpf.h>
+#include <fcntl.h>
+
+#include <cerrno>
 
 #include <string>
 
@@ -304,15 +307,28 @@ TEST_CASE("hold_outputs refuses a wrong number of outputs or an unknown rule, an
     CHECK(traffic.outputs[0].errors == 0);
 }
 
-TEST_CASE("maps laid out by another build (a worker upgraded over its FD store) are refused, naming the map")
+TEST_CASE("maps laid out by another build (a worker upgraded over its FD store) are refused, their rules removed")
 {
     Relay relay = Relay::load();
     auto fds = relay.program.map_fds();
     REQUIRE(fds.ok());
-    // The rules map as it was before hold states: a 4-byte version slot.
+    // The rules map as it was before hold states: a 4-byte version slot,
+    // with two rules that build's program would go on relaying.
     fds->rules = unique_fd(bpf_map_create(BPF_MAP_TYPE_HASH, "old_rules", sizeof(mcr_fp_rule_key), 4, 8, nullptr));
     REQUIRE(fds->rules);
+    const int old_rules = fcntl(fds->rules.get(), F_DUPFD_CLOEXEC, 3);
+    REQUIRE(old_rules >= 0);
+    const unique_fd old_rules_fd(old_rules);
+    for (std::uint32_t slot = 0; slot < 2; ++slot) {
+        mcr_fp_rule_key key{};
+        key.group[0] = 0x010101ef + slot;
+        key.family = MCR_FP_FAMILY_IPV4;
+        REQUIRE(bpf_map_update_elem(old_rules, &key, &slot, BPF_NOEXIST) == 0);
+    }
     const auto opened = fastpath::RuleMaps::open(std::move(fds).value());
     REQUIRE_FALSE(opened.ok());
     CHECK(opened.error().message().find("the rules map holds 4-byte values") != std::string::npos);
+    CHECK(opened.error().message().find("its rules were removed") != std::string::npos);
+    mcr_fp_rule_key any{};
+    CHECK(bpf_map_get_next_key(old_rules, nullptr, &any) == -ENOENT);
 }
