@@ -649,8 +649,8 @@ int mcr_relay(struct __sk_buff *skb)
 	}
 	if (!found)
 		return pass(MCR_FP_PASS_NO_RULE);
-	/* One load of slot and hold mask together (relay_abi.h): a concurrent
-	 * update must not give half of one or the other's old value. */
+	/* Slot and hold mask in one load (relay_abi.h): both come from the
+	 * same update, never a slot of one and a mask of another. */
 	__u64 raw_ref = *(volatile __u64 *)found;
 	struct mcr_fp_rule_ref ref;
 	__builtin_memcpy(&ref, &raw_ref, sizeof(ref));
