@@ -60,6 +60,8 @@ export class RuleForm {
                     address: address(value(".o-address")),
                     port: number(value(".o-port"), `outputs[${i}].port`, 65535),
                     ttl: number(value(".o-ttl"), `outputs[${i}].ttl`, 255, 0),
+                    // The output's "listeners": "required" (mcrd.json(5)); unticked is the default, "always".
+                    listenersRequired: row.querySelector(".o-listeners").checked,
                 };
             }),
         };

@@ -112,18 +112,21 @@ export class Relay {
         };
     }
 
-    // rule: {name, input: {interface, address, port, source}, outputs: [{interface, address, port, ttl}],
-    // allowLinkLocal}. AddRule's signature has no room for the flag: with it,
+    // rule: {name, input: {interface, address, port, source}, outputs: [{interface, address, port, ttl,
+    // listenersRequired}], allowLinkLocal}. AddRule's signature has no room
+    // for the link-local flag or an output's listener policy: with either,
     // the rule goes as the JSON AddRuleJSON reads (mcrd.json(5)).
     addRule(rule) {
-        if (rule.allowLinkLocal) {
+        if (rule.allowLinkLocal || rule.outputs.some(o => o.listenersRequired)) {
             const input = { interface: rule.input.interface, address: rule.input.address, port: rule.input.port };
             if (rule.input.source)
                 input.source = rule.input.source;
             const outputs = rule.outputs.map(o => Object.assign(
-                { interface: o.interface, address: o.address, port: o.port }, o.ttl ? { ttl: o.ttl } : {}));
-            return this.call("AddRuleJSON",
-                             [JSON.stringify({ name: rule.name, input, outputs, allow_link_local: true })], "s");
+                { interface: o.interface, address: o.address, port: o.port }, o.ttl ? { ttl: o.ttl } : {},
+                o.listenersRequired ? { listeners: "required" } : {}));
+            const json = Object.assign({ name: rule.name, input, outputs },
+                                       rule.allowLinkLocal ? { allow_link_local: true } : {});
+            return this.call("AddRuleJSON", [JSON.stringify(json)], "s");
         }
         const outputs = rule.outputs.map(o => [o.interface, o.address, o.port, o.ttl]);
         return this.call("AddRule",

@@ -54,6 +54,32 @@ function ttlText(o) {
     return o.address.includes(":") ? ` hop limit ${o.ttl}` : ` ttl ${o.ttl}`;
 }
 
+// An output's listener policy and state, from GetStats' entry for it: an
+// output whose "listeners" is "required" carries "listening" and
+// "no_listener"; one without them always sends. Nothing is said before the
+// rule's worker reported (no entry: the policy is not in the Rule object).
+export function listenerState(outputStats) {
+    if (!outputStats)
+        return null;
+    if (!("listening" in outputStats) && !("no_listener" in outputStats))
+        return { required: false };
+    return { required: true, listening: outputStats.listening === true, held: outputStats.no_listener || 0 };
+}
+
+function listenerBadge(state) {
+    if (!state)
+        return "";
+    if (!state.required)
+        return el("span", { class: "listeners muted", "data-state": "always" }, " · always sends");
+    const text = state.listening ? "sending" : "holding";
+    return el("span", { class: "listeners", "data-state": text, "data-held": String(state.held),
+                        title: "Listeners required: copies are sent only while IGMP/MLD knows a listener on the " +
+                               "interface; held copies are counted, not dropped" },
+              " · listeners required · ",
+              el("span", { class: state.listening ? "state ok" : "state wait" }, text),
+              el("span", { class: "muted held" }, `, ${formatCount(state.held)} held`));
+}
+
 // Per-rule sample history, kept across refreshes: rates between the last two
 // samples and the pps series of the sparkline.
 export class RateHistory {
@@ -191,7 +217,8 @@ export function renderRules(tbody, snapshot, history, healthHistory, onRemove) {
                      el("td", { class: "name" }, rule.name),
                      el("td", { class: "input" }, endpoint(rule.input) + source),
                      el("td", { class: "outputs" },
-                        ...rule.outputs.map(o => el("div", {}, endpoint(o) + ttlText(o)))),
+                        ...rule.outputs.map((o, i) => el("div", { class: "output" }, endpoint(o) + ttlText(o),
+                                                         listenerBadge(listenerState((s.outputs || [])[i]))))),
                      el("td", {}, el("span", { class: stateClass(rule.state) }, rule.state || "unknown")),
                      el("td", { class: "num packets", "data-value": String(s.packets || 0) }, formatCount(s.packets)),
                      el("td", { class: "num bytes", "data-value": String(s.bytes || 0) }, formatBytes(s.bytes)),

@@ -90,6 +90,11 @@ public:
     [[nodiscard]] virtual std::string export_rules() const = 0;
     // Counters JSON aggregated from the workers.
     [[nodiscard]] virtual std::string stats_json() const = 0;
+    // IGMP/MLD membership as a JSON array, one entry per interface and
+    // protocol (GetStats' "membership"): all interfaces for "", else those of
+    // `interface`; nullopt when no output there requires listeners, so no
+    // querier runs on it.
+    [[nodiscard]] virtual std::optional<std::string> membership_json(const std::string& interface) const = 0;
     [[nodiscard]] virtual std::vector<WorkerStatus> workers() const = 0;
     [[nodiscard]] virtual std::string log_level_name() const = 0;
     [[nodiscard]] virtual std::string namespace_name() const = 0;

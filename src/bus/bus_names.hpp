@@ -27,6 +27,9 @@ inline constexpr const char* kErrorInvalidArgument = "org.mcr.Relay.Error.Invali
 // Added beyond the base API: a rule from the admin config (/etc/mcrd) cannot
 // be removed or replaced over D-Bus; the admin edits the file instead.
 inline constexpr const char* kErrorAdminRule = "org.mcr.Relay.Error.AdminRule";
+// GetMembership of an interface where no output requires listeners, so
+// mcrd runs no IGMP or MLD there.
+inline constexpr const char* kErrorNoSuchInterface = "org.mcr.Relay.Error.NoSuchInterface";
 
 // A network namespace name as given to --namespace / mcrd@NS: 1..64 bytes,
 // no '/', not "." or "..", printable ASCII. Returns a reason or "".

@@ -13,6 +13,7 @@
 #include "bus/relay_bus.hpp"
 #include "core/audit_caller.hpp"
 #include "core/rule_json.hpp"
+#include "core/rule_validation.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -212,6 +213,26 @@ int method_get_stats(sd_bus_message* m, void* userdata, sd_bus_error* error) noe
     });
 }
 
+int method_get_membership(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept
+{
+    return run_guarded(error, [&]() -> int {
+        const char* interface = nullptr;
+        const int r = sd_bus_message_read(m, "s", &interface);
+        if (r < 0)
+            return r;
+        const std::string name(interface);
+        if (!name.empty())
+            if (const std::string problem = interface_name_problem(name); !problem.empty())
+                return sd_bus_error_set(error, kErrorInvalidArgument, problem.c_str());
+        const std::optional<std::string> membership = relay_of(userdata).api().membership_json(name);
+        if (!membership)
+            return sd_bus_error_setf(error, kErrorNoSuchInterface,
+                                     "No IGMP or MLD membership is kept on '%s' (no output there requires listeners)",
+                                     interface);
+        return sd_bus_reply_method_return(m, "s", membership->c_str());
+    });
+}
+
 int method_reset_stats(sd_bus_message* m, void* userdata, sd_bus_error* error) noexcept
 {
     return submit_empty_reply<ResetStatsRequest>(m, userdata, error);
@@ -268,6 +289,8 @@ const sd_bus_vtable kManagerVtable[] = {
                             method_import_rules, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_ARGS("GetStats", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", stats_json), method_get_stats,
                             SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_ARGS("GetMembership", SD_BUS_ARGS("s", interface), SD_BUS_RESULT("s", membership_json),
+                            method_get_membership, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_ARGS("ResetStats", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reset_stats,
                             SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_ARGS("ListWorkers", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ssssu)", workers),

@@ -1,9 +1,8 @@
 // mcrctl groups [IF]: the IGMP and MLD membership mcrd keeps on the interfaces of
-// outputs that require listeners (GetStats' "membership"), as MCR users
-// know it from "igmp groups".
+// outputs that require listeners (GetMembership), as MCR users know it from
+// "igmp groups".
 #include "commands.hpp"
 #include "output_table.hpp"
-#include "stats_view.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -25,20 +24,21 @@ std::string timer_text(const json& value)
 void command_groups(const GlobalOptions& options, const std::string& interface)
 {
     RelayClient client(options.connect);
-    const json stats = json::parse(fetch_stats(client), nullptr, false);
-    const json membership =
-        stats.is_object() && stats.contains("membership") && stats["membership"].is_array() ? stats["membership"]
-                                                                                           : json::array();
-    json shown = json::array();
+    // The daemon filters by interface and refuses one it keeps no membership
+    // on (NoSuchInterface: exit 3, its message unchanged).
+    auto reply = client.call("GetMembership",
+                             [&](sd_bus_message* m) { return sd_bus_message_append(m, "s", interface.c_str()); });
+    const char* text = nullptr;
+    check_read(sd_bus_message_read_basic(reply.get(), 's', &text), "membership");
+    json shown = json::parse(text, nullptr, false);
+    if (!shown.is_array())
+        throw CommandFailure(ExitCode::failure, std::string("The daemon's membership is not a JSON array: ") + text);
     OutputTable table({{"INTERFACE"}, {"GROUP"}, {"MODE"}, {"VERSION", true}, {"EXPIRES", true}, {"SOURCES"}});
     std::string queriers;
-    bool found = interface.empty();
-    for (const json& entry : membership) {
-        const std::string name = entry.value("interface", "");
-        if (!interface.empty() && name != interface)
+    for (const json& entry : shown) {
+        if (!entry.is_object())
             continue;
-        found = true;
-        shown.push_back(entry);
+        const std::string name = entry.value("interface", "");
         const json other = entry.value("other_querier", json());
         // One querier per family on an interface: say which protocol each is.
         const std::string protocol = entry.value("protocol", "igmp") == "mld" ? "MLD" : "IGMP";
@@ -56,9 +56,6 @@ void command_groups(const GlobalOptions& options, const std::string& interface)
                            sources.empty() ? "-" : sources});
         }
     }
-    if (!found)
-        throw CommandFailure(ExitCode::not_found, "no IGMP or MLD membership is kept on '" + interface +
-                                                      "' (no output there requires listeners)");
     if (options.json) {
         std::cout << shown.dump(2) << "\n";
         return;

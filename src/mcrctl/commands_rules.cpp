@@ -195,9 +195,36 @@ void command_show(const GlobalOptions& options, const std::string& name)
     for (const auto& listed : read_rules(client))
         if (listed.name == name)
             state = listed.state;
+    // Counters only when something on the screen needs them: the stream's
+    // health, or the state of outputs that require listeners.
+    const bool gated = std::any_of(rule->outputs.begin(), rule->outputs.end(), [](const RuleOutput& output) {
+        return output.listeners == ListenerPolicy::required;
+    });
+    std::optional<StatsSnapshot> stats;
+    if (gated || rule->inspect != StreamInspection::none)
+        if (auto read = parse_stats(call_returning_string(client, "GetStats")))
+            stats = std::move(*read);
+    const RuleStatsRow* counters = nullptr;
+    if (stats)
+        for (const RuleStatsRow& row : stats->rules)
+            if (row.name == name)
+                counters = &row;
     std::cout << "   Name: " << rule->name << "\n  Input: " << format_input_endpoint(rule->input) << "\n";
-    for (std::size_t i = 0; i < rule->outputs.size(); ++i)
-        std::cout << (i == 0 ? "Outputs: " : "         ") << format_output_endpoint(rule->outputs[i]) << "\n";
+    for (std::size_t i = 0; i < rule->outputs.size(); ++i) {
+        const RuleOutput& output = rule->outputs[i];
+        std::cout << (i == 0 ? "Outputs: " : "         ") << format_output_endpoint(output) << "\n";
+        if (output.listeners != ListenerPolicy::required)
+            continue;
+        const OutputStatsRow* reported =
+            counters != nullptr && i < counters->outputs.size() ? &counters->outputs[i] : nullptr;
+        std::cout << "           listeners: "
+                  << (reported != nullptr && reported->listeners
+                          ? listener_summary(*reported->listeners,
+                                             membership_of(stats->membership, reported->interface, reported->address),
+                                             reported->interface)
+                          : std::string("not reported yet (no worker relays it)"))
+                  << "\n";
+    }
     if (rule->forward_expired_ttl)
         std::cout << "Expired: forwarded (forward_expired_ttl)\n";
     if (rule->allow_link_local)
@@ -207,11 +234,7 @@ void command_show(const GlobalOptions& options, const std::string& name)
     std::cout << "  State: " << state << "\n";
     if (rule->inspect != StreamInspection::none) {
         std::cout << "Inspect: " << inspection_name(rule->inspect) << " (relayed by the worker)\n";
-        std::optional<HealthStatsRow> health;
-        if (auto stats = parse_stats(call_returning_string(client, "GetStats")))
-            for (const RuleStatsRow& row : stats->rules)
-                if (row.name == name)
-                    health = row.health;
+        const std::optional<HealthStatsRow> health = counters != nullptr ? counters->health : std::nullopt;
         std::cout << " Health: " << (health ? health_text(*health) : "not reported yet (no worker relays it)") << "\n";
     }
 }

@@ -14,6 +14,7 @@ ExitCode exit_code_for_bus_error(std::string_view error_name) noexcept
     };
     static constexpr std::array kMappings = {
         Mapping{"org.mcr.Relay.Error.NoSuchRule", ExitCode::not_found},
+        Mapping{"org.mcr.Relay.Error.NoSuchInterface", ExitCode::not_found},
         Mapping{"org.mcr.Relay.Error.InvalidRule", ExitCode::invalid},
         Mapping{"org.mcr.Relay.Error.InvalidArgument", ExitCode::invalid},
         Mapping{"org.mcr.Relay.Error.RuleExists", ExitCode::invalid},

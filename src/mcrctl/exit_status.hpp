@@ -1,6 +1,6 @@
 // mcrctl's exit codes, and how a D-Bus error or a failed connection maps
 // onto them. Scripts rely on these; --help lists them.
-//   0 ok, 1 failure, 2 usage error, 3 no such rule, 4 access denied,
+//   0 ok, 1 failure, 2 usage error, 3 no such rule or interface, 4 access denied,
 //   5 invalid rule or argument, 6 daemon not reachable.
 #pragma once
 
@@ -19,8 +19,8 @@ enum class ExitCode : int {
 };
 
 inline constexpr std::string_view kExitCodeHelp =
-    "Exit status: 0 ok, 1 failure, 2 usage error, 3 no such rule, 4 access denied,\n"
-    "5 invalid rule or argument, 6 daemon not reachable.";
+    "Exit status: 0 ok, 1 failure, 2 usage error, 3 no such rule or interface,\n"
+    "4 access denied, 5 invalid rule or argument, 6 daemon not reachable.";
 
 // By D-Bus error name ("org.mcr.Relay.Error.NoSuchRule" -> not_found).
 [[nodiscard]] ExitCode exit_code_for_bus_error(std::string_view error_name) noexcept;

@@ -1,6 +1,6 @@
 // mcrctl: the command-line client of mcrd over D-Bus (org.mcr.Relay), or
 // with --socket over its JSON control socket (mcrd --bus none).
-// Exit status: 0 ok, 1 failure, 2 usage error, 3 no such rule, 4 access
+// Exit status: 0 ok, 1 failure, 2 usage error, 3 no such rule or interface, 4 access
 // denied, 5 invalid rule or argument, 6 daemon not reachable (exit_status.hpp).
 #include "commands.hpp"
 #include "exit_status.hpp"

@@ -132,7 +132,7 @@ Result<StatsSnapshot> parse_stats(std::string_view json_text)
             if (output.is_object())
                 counters.outputs.push_back({text(output, "interface"), text(output, "address"), counter(output, "port"),
                                             counter(output, "packets"), counter(output, "bytes"), drop_total(output),
-                                            output_gaps(output)});
+                                            output_gaps(output), parse_output_listeners(output)});
         snapshot.rules.push_back(std::move(counters));
     }
     for (const auto& worker : array_or_empty(document, "workers")) {
@@ -149,6 +149,8 @@ Result<StatsSnapshot> parse_stats(std::string_view json_text)
         }
         snapshot.workers.push_back(std::move(counters));
     }
+    if (auto membership = document.find("membership"); membership != document.end())
+        snapshot.membership = parse_membership(*membership);
     return snapshot;
 }
 
@@ -189,12 +191,20 @@ std::string render_stats(const StatsSnapshot& stats, const std::map<std::string,
     rule_columns.push_back({"PATH", false});
     OutputTable rule_table(rule_columns);
     bool inspected = false;
-    for (const auto& rule : stats.rules)
+    bool gated = false;   // some output sends only while listeners are known
+    for (const auto& rule : stats.rules) {
         inspected = inspected || rule.health.has_value();
+        for (const auto& output : rule.outputs)
+            gated = gated || output.listeners.has_value();
+    }
     std::vector<TableColumn> output_columns = {
         {"RULE", false}, {"OUTPUT", false}, {"PACKETS", true}, {"BYTES", true}, {"DROPS", true}};
     if (inspected)
         output_columns.push_back({"GAPS", true});
+    if (gated) {
+        output_columns.push_back({"LISTENERS", false});
+        output_columns.push_back({"NO-LISTENER", true});
+    }
     OutputTable output_table(output_columns);
     OutputTable health_table({{"RULE", false}, {"HEALTH", false}, {"STATE", false}, {"LOST", true},
                               {"REORDERED", true}, {"DUPLICATES", true}, {"MALFORMED", true}, {"CC-ERRORS", true},
@@ -215,6 +225,11 @@ std::string render_stats(const StatsSnapshot& stats, const std::map<std::string,
                 std::to_string(output.packets), std::to_string(output.bytes), std::to_string(output.drops)};
             if (inspected)
                 output_row.push_back(output.gaps ? std::to_string(*output.gaps) : "-");
+            if (gated) {
+                output_row.push_back(output.listeners ? "required, " + listener_state_text(output.listeners)
+                                                      : listener_policy_text(output.listeners));
+                output_row.push_back(output.listeners ? std::to_string(output.listeners->no_listener) : "-");
+            }
             output_table.add_row(std::move(output_row));
         }
         if (const auto& h = rule.health)

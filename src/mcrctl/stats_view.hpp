@@ -3,6 +3,7 @@
 // counts), computes rates from two snapshots, and renders tables.
 #pragma once
 
+#include "listener_view.hpp"
 #include "result.hpp"
 
 #include <cstdint>
@@ -25,6 +26,7 @@ struct OutputStatsRow {
     std::uint64_t bytes = 0;
     std::uint64_t drops = 0;   // sum over reasons
     std::optional<std::uint64_t> gaps; // inspected rules: copies of the stream this output dropped
+    std::optional<OutputListenerRow> listeners; // outputs whose listeners are "required"
 };
 
 // A rule's stream health ("inspect": rtp or mpegts); for MPEG-TS in RTP the
@@ -63,6 +65,7 @@ struct WorkerStatsRow {
 struct StatsSnapshot {
     std::vector<RuleStatsRow> rules;
     std::vector<WorkerStatsRow> workers;
+    std::vector<MembershipRow> membership;   // IGMP/MLD per interface
 };
 
 struct RuleRate {
@@ -86,7 +89,7 @@ struct RuleRate {
 
 // Rules table (with PKT/S and BIT/S columns when `rates` is given, and the
 // path that relays each rule), outputs table (with GAPS when a rule is
-// inspected), health table (inspected rules), workers' table (kernel
+// inspected, LISTENERS and NO-LISTENER when an output requires listeners), health table (inspected rules), workers' table (kernel
 // counters and the interface's fast path).
 [[nodiscard]] std::string render_stats(const StatsSnapshot& stats, const std::map<std::string, RuleRate>* rates);
 

@@ -47,8 +47,11 @@ std::vector<RuleLine> list_rules(RelayClient& client)
         std::string input = rule.input.interface + " " + endpoint_text(rule.input.address, rule.input.port);
         if (rule.input.source)
             input += "@" + format_address(*rule.input.source);
-        rules.push_back(
-            RuleLine{std::move(rule.name), std::move(input), std::move(rule.state), 0, 0, std::nullopt, {}, {}});
+        std::vector<OutputLine> outputs;
+        for (std::string& endpoint : rule.outputs)
+            outputs.push_back(OutputLine{std::move(endpoint), false, std::nullopt, {}});
+        rules.push_back(RuleLine{std::move(rule.name), std::move(input), std::move(rule.state), 0, 0, std::nullopt, {},
+                                 {}, std::move(outputs)});
     }
     return rules;
 }
@@ -81,6 +84,14 @@ void add_counters(RelayClient& client, double sample_seconds, std::vector<RuleLi
             rule.drops = counters.drops;
             rule.path = counters.path;
             rule.path_reason = counters.path_reason;
+            // Outputs are listed in the rule's order by both ListRules and GetStats.
+            for (std::size_t o = 0; o < rule.outputs.size() && o < counters.outputs.size(); ++o) {
+                const OutputStatsRow& reported = counters.outputs[o];
+                OutputLine& output = rule.outputs[o];
+                output.reported = true;
+                output.listeners = reported.listeners;
+                output.membership = membership_of(last.membership, reported.interface, reported.address);
+            }
         }
         if (auto it = rates.find(rule.name); it != rates.end())
             rule.packets_per_second = it->second.packets_per_second;

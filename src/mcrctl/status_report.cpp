@@ -88,6 +88,35 @@ void render_rules(std::ostringstream& out, const StatusReport& report)
     indented(out, table, "  ");
 }
 
+// Only when some output requires listeners: otherwise the screen is the
+// same as before listeners existed.
+void render_outputs(std::ostringstream& out, const StatusReport& report)
+{
+    bool gated = false;
+    for (const RuleLine& rule : report.rules)
+        for (const OutputLine& output : rule.outputs)
+            gated = gated || output.listeners.has_value();
+    if (!gated)
+        return;
+    out << "\nOutputs:\n";
+    OutputTable table({{"RULE"}, {"OUTPUT"}, {"LISTENERS"}, {"STATE"}, {"NO-LISTENER", true}, {"GROUPS", true},
+                       {"GROUP"}});
+    for (const RuleLine& rule : report.rules)
+        for (const OutputLine& output : rule.outputs) {
+            if (!output.reported) {
+                table.add_row({rule.name, output.endpoint, "-", "not reported", "-", "-", "-"});
+                continue;
+            }
+            const bool required = output.listeners.has_value();
+            table.add_row({rule.name, output.endpoint, listener_policy_text(output.listeners),
+                           listener_state_text(output.listeners),
+                           required ? std::to_string(output.listeners->no_listener) : "-",
+                           required ? std::to_string(output.membership.groups) : "-",
+                           required ? group_text(output.membership) : "-"});
+        }
+    indented(out, table, "  ");
+}
+
 void render_audit(std::ostringstream& out, const StatusReport& report)
 {
     out << "\nRecent audit events:\n";
@@ -140,6 +169,7 @@ std::string render_status(const StatusReport& report)
     out << "    Main PID: " << (report.supervisor.pid == 0 ? "-" : std::to_string(report.supervisor.pid)) << "\n";
     render_units(out, report);
     render_rules(out, report);
+    render_outputs(out, report);
     render_audit(out, report);
     return out.str();
 }
@@ -150,7 +180,15 @@ json status_to_json(const StatusReport& report)
     for (const UnitStatus& worker : report.workers)
         workers.push_back(unit_json(worker));
     json rules = json::array();
-    for (const RuleLine& rule : report.rules)
+    for (const RuleLine& rule : report.rules) {
+        json outputs = json::array();
+        for (const OutputLine& output : rule.outputs) {
+            json entry = {{"endpoint", output.endpoint}};
+            // Unreported outputs: their policy is not known here.
+            if (output.reported)
+                entry.update(listener_json(output.listeners, output.membership));
+            outputs.push_back(std::move(entry));
+        }
         rules.push_back({{"name", rule.name},
                          {"input", rule.input},
                          {"state", rule.state},
@@ -158,7 +196,9 @@ json status_to_json(const StatusReport& report)
                          {"drops", rule.drops},
                          {"packets_per_second", rule.packets_per_second ? json(*rule.packets_per_second) : json()},
                          {"path", rule.path},
-                         {"path_reason", rule.path_reason}});
+                         {"path_reason", rule.path_reason},
+                         {"outputs", std::move(outputs)}});
+    }
     json audit = json::array();
     for (const AuditLine& line : report.audit)
         audit.push_back({{"realtime_usec", line.realtime_usec}, {"result", line.result}, {"action", line.action},

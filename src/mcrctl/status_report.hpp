@@ -3,6 +3,8 @@
 // collection from D-Bus and the journal is in status_sources.hpp.
 #pragma once
 
+#include "listener_view.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
@@ -23,6 +25,15 @@ struct UnitStatus {
     std::string fast_path_reason;          // why userspace
 };
 
+// One output of a rule: its endpoint, and once its worker reported it,
+// whether it sends only while listeners are known and what is known.
+struct OutputLine {
+    std::string endpoint;                  // as ListRules gives it (format_output_endpoint)
+    bool reported = false;                 // GetStats had it (its worker runs)
+    std::optional<OutputListenerRow> listeners; // required outputs only
+    OutputMembership membership;
+};
+
 struct RuleLine {
     std::string name;
     std::string input;                     // "eth0 239.1.1.1:5000"
@@ -32,6 +43,7 @@ struct RuleLine {
     std::optional<double> packets_per_second;   // unknown without two samples
     std::string path;                      // "tc", "tc-legacy" or "userspace"; "" unknown
     std::string path_reason;               // why userspace
+    std::vector<OutputLine> outputs;
 };
 
 struct AuditLine {

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <string>
+#include <utility>
 
 namespace mcr::metrics {
 
@@ -103,6 +104,14 @@ struct RuleFamilies {
                                  "RTP interarrival jitter estimate (RFC 3550 6.4.1)");
     MetricFamily output_gaps = family("mcrd_output_gaps", MetricType::counter, "",
                                       "Packets of an inspected stream an output could not send");
+    // Outputs with "listeners": "required" only (issue 19): "always" ones
+    // have neither sample, so a sum over these is a sum over gated outputs.
+    MetricFamily output_listening = family("mcrd_output_listening", MetricType::gauge, "",
+                                           "Whether an output that requires listeners has one now (1) or "
+                                           "holds its copies (0)");
+    MetricFamily output_no_listener = family("mcrd_output_no_listener", MetricType::counter, "",
+                                             "Copies an output that requires listeners held while none was "
+                                             "known (not drops)");
 };
 
 // The RTP part of a health object: the object itself (rtp), or its "rtp"
@@ -162,6 +171,14 @@ void add_rule(RuleFamilies& f, const json& rule)
         f.output_bytes.add(labels, unsigned_at(output, "bytes"));
         if (const json& health = object_at(output, "health"); !health.empty())
             f.output_gaps.add(labels, unsigned_at(health, "gaps"));
+        // The worker adds no_listener, the supervisor listening: either marks
+        // a required output.
+        const auto listening = output.find("listening");
+        if (listening != output.end() || output.contains("no_listener")) {
+            const bool heard = listening != output.end() && listening->is_boolean() && listening->get<bool>();
+            f.output_listening.add(labels, std::uint64_t{heard ? 1U : 0U});
+            f.output_no_listener.add(labels, unsigned_at(output, "no_listener"));
+        }
         // Every reason the worker lists, so that a new one needs no change here.
         for (const auto& [reason, count] : object_at(output, "drops").items()) {
             std::vector<Label> with_reason = labels;
@@ -208,6 +225,48 @@ void add_interface(InterfaceFamilies& f, const json& worker)
         f.passed.add({{"interface", interface}, {"reason", reason}}, unsigned_value(count));
 }
 
+// GetStats' "membership": one entry per interface and protocol where mcrd
+// runs IGMP or MLD.
+struct MembershipFamilies {
+    MetricFamily groups = family("mcrd_membership_groups", MetricType::gauge, "",
+                                 "Groups with a listener that the IGMP or MLD querier knows on an interface");
+    MetricFamily querier = family("mcrd_membership_querier", MetricType::gauge, "",
+                                  "Whether mcrd is the querier on an interface (1) or another router is (0)");
+    MetricFamily reports = family("mcrd_membership_reports", MetricType::counter, "",
+                                  "Membership reports taken on an interface");
+    MetricFamily queries = family("mcrd_membership_queries", MetricType::counter, "",
+                                  "Queries mcrd sent or received on an interface");
+    MetricFamily refused = family("mcrd_membership_refused_groups", MetricType::counter, "",
+                                  "Group records refused because the interface holds its maximum of groups");
+    MetricFamily rejected = family("mcrd_membership_rejected_messages", MetricType::counter, "",
+                                   "IGMP or MLD messages ignored as invalid, by reason");
+};
+
+void add_membership(MembershipFamilies& f, const json& entry)
+{
+    const std::vector<Label> labels = {{"interface", string_at(entry, "interface")},
+                                       {"protocol", string_at(entry, "protocol")}};
+    const auto querier = entry.find("querier");
+    const bool is_querier = querier != entry.end() && querier->is_boolean() && querier->get<bool>();
+    f.groups.add(labels, std::uint64_t{array_at(entry, "groups").size()});
+    f.querier.add(labels, std::uint64_t{is_querier ? 1U : 0U});
+    const json& counters = object_at(entry, "counters");
+    f.reports.add(labels, unsigned_at(counters, "reports"));
+    const std::pair<const char*, const char*> directions[] = {{"sent", "queries_sent"},
+                                                              {"received", "queries_received"}};
+    for (const auto& [direction, key] : directions) {
+        std::vector<Label> with_direction = labels;
+        with_direction.push_back({"direction", direction});
+        f.queries.add(std::move(with_direction), unsigned_at(counters, key));
+    }
+    f.refused.add(labels, unsigned_at(counters, "groups_refused"));
+    for (const auto& [reason, count] : object_at(counters, "rejected").items()) {
+        std::vector<Label> with_reason = labels;
+        with_reason.push_back({"reason", reason});
+        f.rejected.add(std::move(with_reason), unsigned_value(count));
+    }
+}
+
 void move_into(Exposition& out, std::initializer_list<MetricFamily*> families)
 {
     for (MetricFamily* f : families)
@@ -236,7 +295,13 @@ Exposition relay_metrics(const std::optional<RelayReading>& reading)
     move_into(out, {&rules.packets, &rules.bytes, &rules.drops, &rules.path, &rules.path_packets, &rules.path_bytes,
                     &rules.output_packets, &rules.output_bytes, &rules.output_drops, &rules.health, &rules.lost,
                     &rules.reordered, &rules.duplicates, &rules.malformed, &rules.ssrc_changes, &rules.cc_errors,
-                    &rules.jitter, &rules.output_gaps});
+                    &rules.jitter, &rules.output_gaps, &rules.output_listening, &rules.output_no_listener});
+
+    MembershipFamilies membership;
+    for (const json& entry : array_at(reading->stats, "membership"))
+        add_membership(membership, entry);
+    move_into(out, {&membership.groups, &membership.querier, &membership.reports, &membership.queries,
+                    &membership.refused, &membership.rejected});
 
     InterfaceFamilies interfaces;
     for (const json& worker : array_at(reading->stats, "workers"))

@@ -1,4 +1,4 @@
-// LinkMonitor: rtnetlink link/IPv4-address notifications on an sd-event
+// LinkMonitor: rtnetlink link/address notifications on an sd-event
 // loop, kept as a table of links and reported as add/remove/up/down/change.
 #include "link_monitor.hpp"
 
@@ -43,7 +43,7 @@ int LinkMonitor::start(sd_event* event)
     // Best effort: a smaller buffer only makes a resync more likely.
     (void)mnl_socket_setsockopt(socket.get(), SO_RCVBUF, &buffer_bytes, sizeof buffer_bytes);
     // Subscribe before dumping so that nothing between the two is missed.
-    if (mnl_socket_bind(socket.get(), RTMGRP_LINK | RTMGRP_IPV4_IFADDR, MNL_SOCKET_AUTOPID) < 0)
+    if (mnl_socket_bind(socket.get(), RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR, MNL_SOCKET_AUTOPID) < 0)
         return -errno;
     sd_event_source* source = nullptr;
     int r = sd_event_add_io(event, &source, mnl_socket_get_fd(socket.get()), EPOLLIN,
@@ -156,10 +156,12 @@ void LinkMonitor::handle_link(const nlmsghdr* message)
     if (stage_ == DumpStage::links)
         seen_in_dump_.insert(incoming.ifindex);
     // While addresses are being dumped the table is partial: keep the old list.
-    if (stage_ == DumpStage::addresses && known != links_.end())
+    if (stage_ == DumpStage::addresses && known != links_.end()) {
         incoming.ipv4_addresses = known->second.ipv4_addresses;
-    else
+        incoming.ipv6_addresses = known->second.ipv6_addresses;
+    } else {
         refresh_addresses(incoming, false);
+    }
     if (known == links_.end() || known->second.ifname != incoming.ifname) {
         if (known != links_.end()) {
             const LinkInfo renamed_from = known->second;
@@ -175,7 +177,8 @@ void LinkMonitor::handle_link(const nlmsghdr* message)
     link = incoming;
     if (before.up != link.up)
         emit(link.up ? LinkEventKind::up : LinkEventKind::down, link);
-    if (before.mac != link.mac || before.ipv4_addresses != link.ipv4_addresses)
+    if (before.mac != link.mac || before.ipv4_addresses != link.ipv4_addresses ||
+        before.ipv6_addresses != link.ipv6_addresses)
         emit(LinkEventKind::address_changed, link);
     if (before.mtu != link.mtu)
         emit(LinkEventKind::mtu_changed, link);
@@ -186,7 +189,8 @@ void LinkMonitor::handle_address(const nlmsghdr* message)
     const auto parsed = parse_address_message(message);
     if (!parsed)
         return;
-    if (message->nlmsg_type == RTM_NEWADDR)
+    // A tentative IPv6 address counts once its duplicate detection is done.
+    if (message->nlmsg_type == RTM_NEWADDR && parsed->usable)
         addresses_[parsed->ifindex].insert(parsed->address);
     else
         addresses_[parsed->ifindex].erase(parsed->address);
@@ -199,12 +203,15 @@ void LinkMonitor::handle_address(const nlmsghdr* message)
 void LinkMonitor::refresh_addresses(LinkInfo& link, bool report)
 {
     const auto found = addresses_.find(link.ifindex);
-    std::vector<IpAddress> now;
+    std::vector<IpAddress> ipv4;
+    std::vector<IpAddress> ipv6;
     if (found != addresses_.end())
-        now.assign(found->second.begin(), found->second.end());
-    if (now == link.ipv4_addresses)
+        for (const IpAddress& address : found->second) // sorted, so each list is too
+            (address.is_ipv4() ? ipv4 : ipv6).push_back(address);
+    if (ipv4 == link.ipv4_addresses && ipv6 == link.ipv6_addresses)
         return;
-    link.ipv4_addresses = std::move(now);
+    link.ipv4_addresses = std::move(ipv4);
+    link.ipv6_addresses = std::move(ipv6);
     if (report)
         emit(LinkEventKind::address_changed, link);
 }
@@ -255,7 +262,7 @@ int LinkMonitor::request_dump(int message_type)
     request->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
     request->nlmsg_seq = ++dump_sequence_;
     auto* family = static_cast<rtgenmsg*>(mnl_nlmsg_put_extra_header(request, sizeof(rtgenmsg)));
-    family->rtgen_family = message_type == RTM_GETADDR ? AF_INET : AF_UNSPEC;
+    family->rtgen_family = AF_UNSPEC;
     if (mnl_socket_sendto(socket_.get(), request, request->nlmsg_len) < 0)
         return -errno;
     return 0;
@@ -266,7 +273,7 @@ void LinkMonitor::emit(LinkEventKind kind, const LinkInfo& link)
     if (!callback_)
         return;
     callback_(LinkEvent{kind, link.ifname, link.ifindex, link.mtu, link.mac, link.up,
-                        link.ipv4_addresses});
+                        link.ipv4_addresses, link.ipv6_addresses});
 }
 
 } // namespace mcr

@@ -1,6 +1,6 @@
 // Interface hot-plug over rtnetlink: which links exist, whether they are up,
-// their MTU, MAC and IPv4 addresses, as events on an sd-event loop; plus a
-// one-shot query for a single link.
+// their MTU, MAC, IPv4 and usable IPv6 addresses, as events on an sd-event
+// loop; plus a one-shot query for a single link.
 #pragma once
 
 #include "core/address.hpp"
@@ -30,7 +30,7 @@ inline constexpr std::size_t kNetlinkRequestBytes = 256;
 // the reader's buffer, at least a page); 64 KiB never truncates one.
 inline constexpr std::size_t kNetlinkReceiveBufferBytes = std::size_t{64} * 1024;
 
-// Family, then bytes: the order of LinkInfo::ipv4_addresses. (Spelt out
+// Family, then bytes: the order of LinkInfo's address lists. (Spelt out
 // rather than via IpAddress's defaulted operator<=>, which clang-tidy 14
 // misreads as comparing with a literal 0.)
 struct IpAddressOrder {
@@ -47,6 +47,9 @@ struct LinkInfo {
     MacAddress mac{};                      // all zero when the link has no Ethernet address (lo, tun)
     bool up = false;                       // IFF_UP and IFF_RUNNING: admin up and carrier/oper up
     std::vector<IpAddress> ipv4_addresses; // sorted
+    // Sorted; only usable ones: an address still in duplicate detection
+    // (tentative) cannot be bound, one whose detection failed never can.
+    std::vector<IpAddress> ipv6_addresses;
 
     friend bool operator==(const LinkInfo&, const LinkInfo&) = default;
 };
@@ -56,7 +59,7 @@ enum class LinkEventKind {
     removed,         // a link is gone (a rename is removed + added)
     up,              // became IFF_UP && IFF_RUNNING
     down,            // stopped being so
-    address_changed, // its IPv4 addresses or its MAC changed
+    address_changed, // its IPv4 addresses, its usable IPv6 addresses or its MAC changed
     mtu_changed,
 };
 [[nodiscard]] std::string_view link_event_kind_name(LinkEventKind kind);
@@ -70,6 +73,7 @@ struct LinkEvent {
     MacAddress mac{};
     bool up = false;
     std::vector<IpAddress> ipv4_addresses;
+    std::vector<IpAddress> ipv6_addresses;
 };
 
 // RTM_NEWLINK/RTM_DELLINK payload -> LinkInfo (addresses left empty);
@@ -77,10 +81,14 @@ struct LinkEvent {
 // notifications (they repeat RTNLGRP_LINK events for bridge members).
 [[nodiscard]] std::optional<LinkInfo> parse_link_message(const nlmsghdr* message);
 
-// RTM_NEWADDR/RTM_DELADDR for IPv4 -> (ifindex, address); nullopt otherwise.
+// RTM_NEWADDR/RTM_DELADDR of either family -> (ifindex, address, whether
+// it is usable now); nullopt otherwise. An RTM_NEWADDR for a tentative
+// IPv6 address is not usable: the kernel sends another one when duplicate
+// detection succeeds.
 struct AddressMessage {
     int ifindex = 0;
     IpAddress address;
+    bool usable = true;
 };
 [[nodiscard]] std::optional<AddressMessage> parse_address_message(const nlmsghdr* message);
 
@@ -93,7 +101,7 @@ struct MnlSocketCloser {
 };
 using MnlSocketPtr = std::unique_ptr<mnl_socket, MnlSocketCloser>;
 
-// Watches links and IPv4 addresses. start() subscribes first and dumps
+// Watches links and addresses. start() subscribes first and dumps
 // second, so no change between the two is lost; if the kernel drops
 // notifications (ENOBUFS) the monitor dumps again and reports differences.
 // The callback runs inside the event loop; exceptions it throws are caught
@@ -108,7 +116,7 @@ public:
     LinkMonitor(const LinkMonitor&) = delete;
     LinkMonitor& operator=(const LinkMonitor&) = delete;
 
-    // Opens NETLINK_ROUTE, joins the link and IPv4-address groups, attaches
+    // Opens NETLINK_ROUTE, joins the link, IPv4- and IPv6-address groups, attaches
     // to `event` and requests the initial dump. 0 or a negative errno.
     [[nodiscard]] int start(sd_event* event);
 

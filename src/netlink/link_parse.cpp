@@ -1,6 +1,7 @@
 // Decoding rtnetlink link and address messages (shared by LinkMonitor and
 // query_link; pure functions so that unit tests can feed built messages).
 #include "link_monitor.hpp"
+#include "source_addresses.hpp"
 
 #include <libmnl/libmnl.h>
 #include <net/if.h>
@@ -45,18 +46,6 @@ int collect_link_attribute(const nlattr* attr, void* data) noexcept
     return MNL_CB_OK;
 }
 
-int collect_address_attribute(const nlattr* attr, void* data) noexcept
-{
-    auto* local = static_cast<const nlattr**>(data);
-    // IFA_LOCAL is the interface's own address; IFA_ADDRESS is the peer on
-    // point-to-point links, so IFA_LOCAL wins when both are present.
-    const auto type = mnl_attr_get_type(attr);
-    if ((type == IFA_LOCAL || (type == IFA_ADDRESS && *local == nullptr)) &&
-        mnl_attr_get_payload_len(attr) == 4)
-        *local = attr;
-    return MNL_CB_OK;
-}
-
 // The family header (ifinfomsg, ifaddrmsg) of a message of type `added` or
 // `removed`; nullptr for other types and for payloads too short to hold it.
 template <typename Header>
@@ -95,18 +84,13 @@ std::optional<LinkInfo> parse_link_message(const nlmsghdr* message)
 std::optional<AddressMessage> parse_address_message(const nlmsghdr* message)
 {
     const auto* ifa = family_header<ifaddrmsg>(message, RTM_NEWADDR, RTM_DELADDR);
-    if (ifa == nullptr || ifa->ifa_family != AF_INET || ifa->ifa_index == 0)
+    if (ifa == nullptr || ifa->ifa_index == 0)
         return std::nullopt;
-    const nlattr* local = nullptr;
-    if (mnl_attr_parse(message, sizeof(ifaddrmsg), collect_address_attribute, &local) < 0 ||
-        local == nullptr)
+    const auto ifindex = static_cast<int>(ifa->ifa_index);
+    const std::optional<InterfaceAddress> parsed = parse_interface_address(message, ifindex);
+    if (!parsed)
         return std::nullopt;
-    std::array<std::uint8_t, 4> bytes{};
-    std::memcpy(bytes.data(), mnl_attr_get_payload(local), bytes.size());
-    const std::uint32_t host_order = (std::uint32_t{bytes[0]} << 24) |
-                                     (std::uint32_t{bytes[1]} << 16) |
-                                     (std::uint32_t{bytes[2]} << 8) | std::uint32_t{bytes[3]};
-    return AddressMessage{static_cast<int>(ifa->ifa_index), IpAddress::from_ipv4(host_order)};
+    return AddressMessage{ifindex, parsed->address, parsed->usable && !parsed->tentative};
 }
 
 std::string_view link_event_kind_name(LinkEventKind kind)

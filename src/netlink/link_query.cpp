@@ -1,5 +1,5 @@
 // query_link(): one link's state by name, asked synchronously over a
-// short-lived rtnetlink socket (RTM_GETLINK by IFLA_IFNAME, then its IPv4
+// short-lived rtnetlink socket (RTM_GETLINK by IFLA_IFNAME, then its
 // addresses from an RTM_GETADDR dump).
 #include "link_monitor.hpp"
 #include "netlink_request.hpp"
@@ -40,7 +40,8 @@ int on_address_reply(const nlmsghdr* message, void* data) noexcept
 {
     auto* state = static_cast<QueryState*>(data);
     return guard_callback("Reading an address reply", [message, state] {
-        if (auto parsed = parse_address_message(message); parsed && parsed->ifindex == state->ifindex)
+        if (auto parsed = parse_address_message(message);
+            parsed && parsed->ifindex == state->ifindex && parsed->usable)
             state->addresses.push_back(parsed->address);
         return MNL_CB_OK;
     }, MNL_CB_ERROR);
@@ -94,12 +95,13 @@ std::optional<LinkInfo> query_link(const std::string& ifname)
     request->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
     request->nlmsg_seq = ++sequence;
     auto* family = static_cast<rtgenmsg*>(mnl_nlmsg_put_extra_header(request, sizeof(rtgenmsg)));
-    family->rtgen_family = AF_INET;
+    family->rtgen_family = AF_UNSPEC;
     state.ifindex = state.link->ifindex;
     if (run_netlink_request(socket.get(), request, on_address_reply, &state) < 0)
         return std::nullopt;
     std::sort(state.addresses.begin(), state.addresses.end(), IpAddressOrder{});
-    state.link->ipv4_addresses = std::move(state.addresses);
+    for (const IpAddress& address : state.addresses)
+        (address.is_ipv4() ? state.link->ipv4_addresses : state.link->ipv6_addresses).push_back(address);
     return state.link;
 }
 

@@ -85,7 +85,8 @@ SourceAddresses choose_source_addresses(std::span<const InterfaceAddress> addres
 
 std::optional<InterfaceAddress> parse_interface_address(const nlmsghdr* message, int ifindex)
 {
-    if (message->nlmsg_type != RTM_NEWADDR || mnl_nlmsg_get_payload_len(message) < sizeof(ifaddrmsg))
+    if ((message->nlmsg_type != RTM_NEWADDR && message->nlmsg_type != RTM_DELADDR) ||
+        mnl_nlmsg_get_payload_len(message) < sizeof(ifaddrmsg))
         return std::nullopt;
     const auto* ifa = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(message));
     if (static_cast<int>(ifa->ifa_index) != ifindex || (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6))
@@ -111,6 +112,7 @@ std::optional<InterfaceAddress> parse_interface_address(const nlmsghdr* message,
     const std::uint32_t flags = attrs.flags != nullptr ? mnl_attr_get_u32(attrs.flags) : ifa->ifa_flags;
     entry.secondary = ifa->ifa_family == AF_INET && (flags & IFA_F_SECONDARY) != 0;
     entry.usable = (flags & IFA_F_DADFAILED) == 0;
+    entry.tentative = (flags & IFA_F_TENTATIVE) != 0;
     entry.global_scope = ifa->ifa_scope == RT_SCOPE_UNIVERSE;
     entry.link_scope = ifa->ifa_scope == RT_SCOPE_LINK;
     return entry;

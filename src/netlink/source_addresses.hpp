@@ -20,6 +20,7 @@ struct InterfaceAddress {
     bool usable = true;       // false: IPv6 duplicate address detection failed
     bool global_scope = false; // RT_SCOPE_UNIVERSE (IPv6 link-local: RT_SCOPE_LINK)
     bool link_scope = false;
+    bool tentative = false;   // IPv6 duplicate address detection still running: not bindable yet
 };
 
 struct SourceAddresses {
@@ -32,8 +33,9 @@ struct SourceAddresses {
 // chosen.
 [[nodiscard]] SourceAddresses choose_source_addresses(std::span<const InterfaceAddress> addresses);
 
-// RTM_NEWADDR of either family for interface `ifindex` -> its address and
-// flags; nullopt for other messages, interfaces and truncated ones.
+// RTM_NEWADDR or RTM_DELADDR of either family for interface `ifindex` ->
+// its address and flags; nullopt for other messages, interfaces and
+// truncated ones.
 [[nodiscard]] std::optional<InterfaceAddress> parse_interface_address(const nlmsghdr* message, int ifindex);
 
 // Dumps `ifname`'s addresses (in the caller's network namespace) and

@@ -60,6 +60,7 @@ public:
     [[nodiscard]] std::optional<RuleStatus> find_rule(const std::string& name) const override;
     [[nodiscard]] std::string export_rules() const override;
     [[nodiscard]] std::string stats_json() const override;
+    [[nodiscard]] std::optional<std::string> membership_json(const std::string& interface) const override;
     [[nodiscard]] std::vector<WorkerStatus> workers() const override;
     [[nodiscard]] std::string log_level_name() const override;
     [[nodiscard]] std::string namespace_name() const override { return options_.namespace_name; }

@@ -109,6 +109,18 @@ std::string Context::stats_json() const
     return document.dump();
 }
 
+std::optional<std::string> Context::membership_json(const std::string& interface) const
+{
+    nlohmann::json shown = nlohmann::json::array();
+    if (listeners_)
+        for (nlohmann::json& entry : listeners_->to_json())
+            if (interface.empty() || entry.value("interface", "") == interface)
+                shown.push_back(std::move(entry));
+    if (!interface.empty() && shown.empty())
+        return std::nullopt;
+    return shown.dump();
+}
+
 void Context::reset_stats()
 {
     stats_baseline_ = workers_ ? workers_->stats() : std::map<std::string, nlohmann::json>{};

@@ -10,11 +10,6 @@
 #include "membership/message_parse.hpp"
 #include "membership/query_build.hpp"
 
-#include <ifaddrs.h>
-#include <netinet/in.h>
-
-#include <algorithm>
-#include <array>
 #include <cerrno>
 #include <cstring>
 #include <set>
@@ -65,26 +60,26 @@ int wire_version(AddressFamily family, m::ProtocolVersion version)
     return family == AddressFamily::ipv4 ? number : number - 1;
 }
 
-// The lowest usable link-local IPv6 address of `ifname` (MLD's source, and
-// the best claim in the election): getifaddrs lists no tentative addresses'
-// flags, so one still in duplicate detection fails the socket's bind instead.
-std::optional<IpAddress> lowest_link_local(const std::string& ifname)
+// The source of our queries on a link: its lowest address (the best
+// claim in the election), IPv4 for IGMP, and for MLD the lowest usable
+// link-local IPv6 one (RFC 3810 5.1.14; the lists are sorted and hold no
+// tentative addresses, which could not be bound yet).
+std::optional<IpAddress> own_address_on(AddressFamily family, const std::vector<IpAddress>& ipv4,
+                                        const std::vector<IpAddress>& ipv6)
 {
-    ifaddrs* list = nullptr;
-    if (getifaddrs(&list) < 0)
-        return std::nullopt;
-    std::optional<IpAddress> lowest;
-    for (const ifaddrs* entry = list; entry != nullptr; entry = entry->ifa_next) {
-        if (entry->ifa_addr == nullptr || entry->ifa_addr->sa_family != AF_INET6 || ifname != entry->ifa_name)
-            continue;
-        std::array<std::uint8_t, 16> bytes{};
-        std::memcpy(bytes.data(), &reinterpret_cast<const sockaddr_in6*>(entry->ifa_addr)->sin6_addr, bytes.size());
-        const IpAddress address = IpAddress::from_ipv6(bytes);
-        if (address.is_link_local_unicast() && (!lowest || address < *lowest))
-            lowest = address;
-    }
-    freeifaddrs(list);
-    return lowest;
+    if (family == AddressFamily::ipv4)
+        return ipv4.empty() ? std::nullopt : std::optional<IpAddress>(ipv4.front());
+    for (const IpAddress& address : ipv6)
+        if (address.is_link_local_unicast())
+            return address;
+    return std::nullopt;
+}
+
+Result<MembershipSockets> open_sockets(AddressFamily family, const std::string& ifname, int ifindex,
+                                       const IpAddress& own_address)
+{
+    return family == AddressFamily::ipv4 ? open_igmp_sockets(ifname, ifindex, own_address)
+                                         : open_mld_sockets(ifname, ifindex, own_address);
 }
 
 } // namespace
@@ -131,7 +126,6 @@ void ListenerTracker::apply(const RuleSet& rules)
     for (const PortKey& key : wanted)
         if (!ports_.contains(key))
             open_port(key);
-    arm_retry();
     observer_.listeners_changed();
 }
 
@@ -150,32 +144,24 @@ void ListenerTracker::open_port(const PortKey& key)
         return; // link_changed() opens it when the interface appears
     // A query needs a source; without one we could only listen, and a
     // router that never queries loses every member after GMI.
-    std::optional<IpAddress> own;
-    if (family == AddressFamily::ipv4) {
-        if (!link->ipv4_addresses.empty())
-            own = link->ipv4_addresses.front(); // the lowest: the best claim in the election
-    } else {
-        own = lowest_link_local(ifname);
-    }
+    // (An IPv6 link-local address in duplicate detection is not usable yet:
+    // the link monitor reports it when it is, and link_changed() opens us.)
+    const std::optional<IpAddress> own = own_address_on(family, link->ipv4_addresses, link->ipv6_addresses);
     if (!own) {
         log_failure(LogLevel::warning,
                     "Interface " + ifname + " has no " +
-                        (family == AddressFamily::ipv4 ? "IPv4 address" : "IPv6 link-local address") + ": no " +
-                        protocol + " querier there yet, its outputs that require listeners stay held",
+                        (family == AddressFamily::ipv4 ? "IPv4 address" : "usable IPv6 link-local address") +
+                        ": no " + protocol + " querier there yet, its outputs that require listeners stay held",
                     ifname);
         return;
     }
     auto port = std::make_unique<Port>(*this, ifname, family, config_);
     port->ifindex = link->ifindex;
     port->own_address = *own;
-    Result<MembershipSockets> sockets = family == AddressFamily::ipv4
-                                            ? open_igmp_sockets(ifname, port->ifindex, port->own_address)
-                                            : open_mld_sockets(ifname, port->ifindex, port->own_address);
+    Result<MembershipSockets> sockets = open_sockets(family, ifname, port->ifindex, port->own_address);
     if (!sockets) {
-        // A link-local address still in duplicate detection refuses the
-        // bind (EADDRNOTAVAIL) for a second or two after the link came up.
         log_failure(LogLevel::err, std::string("Failed to start the ") + protocol + " querier: " +
-                                       sockets.error().message() + (family == AddressFamily::ipv6 ? ", retrying" : ""),
+                                       sockets.error().message() + "; trying again at the link's next change",
                     ifname);
         return;
     }
@@ -205,48 +191,31 @@ void ListenerTracker::open_port(const PortKey& key)
     flush(started);
 }
 
-void ListenerTracker::arm_retry()
+void ListenerTracker::rebind_port(const PortKey& key, const IpAddress& address)
 {
-    constexpr std::uint64_t kRetryUsec = 1'000'000;
-    const bool waiting = std::ranges::any_of(
-        failing_, [](const PortKey& key) { return key.second == AddressFamily::ipv6; });
-    if (!waiting) {
-        if (retry_)
-            (void)sd_event_source_set_enabled(retry_.get(), SD_EVENT_OFF);
+    Port& port = *ports_.at(key);
+    Result<MembershipSockets> sockets = open_sockets(port.family, port.ifname, port.ifindex, address);
+    sd_event_source* source = nullptr;
+    int r = sockets ? sd_event_add_io(event_, &source, sockets->receive.get(), EPOLLIN, on_readable, &port) : 0;
+    if (!sockets || r < 0) {
+        log_error("Failed to move the " + port.protocol + " querier on " + port.ifname + " to " +
+                      address.to_string() + ": " +
+                      (sockets ? std::string(std::strerror(-r)) : sockets.error().message()) + ", restarting it",
+                  {{"MCR_INTERFACE", port.ifname}});
+        close_port(key);
+        open_port(key);
         return;
     }
-    std::uint64_t now = 0;
-    (void)sd_event_now(event_, CLOCK_MONOTONIC, &now);
-    if (!retry_) {
-        sd_event_source* source = nullptr;
-        if (int r = sd_event_add_time(event_, &source, CLOCK_MONOTONIC, now + kRetryUsec, 0, on_retry, this);
-            r < 0) {
-            log_error(std::string("Failed to add the MLD retry timer: ") + std::strerror(-r));
-            return;
-        }
-        retry_.reset(source);
-    } else {
-        (void)sd_event_source_set_time(retry_.get(), now + kRetryUsec);
-    }
-    (void)sd_event_source_set_enabled(retry_.get(), SD_EVENT_ONESHOT);
-}
-
-int ListenerTracker::on_retry(sd_event_source*, std::uint64_t, void* userdata) noexcept
-{
-    auto* self = static_cast<ListenerTracker*>(userdata);
-    return guard_callback("Retrying the MLD queriers", [self] {
-        const std::set<PortKey> waiting = self->failing_;
-        bool opened = false;
-        for (const PortKey& key : waiting)
-            if (key.second == AddressFamily::ipv6 && !self->ports_.contains(key)) {
-                self->open_port(key);
-                opened = opened || self->ports_.contains(key);
-            }
-        self->arm_retry();
-        if (opened)
-            self->observer_.listeners_changed();
-        return 0;
-    });
+    // The old receive source goes before its socket does.
+    port.io.reset(source);
+    port.sockets = std::move(*sockets);
+    const IpAddress previous = port.own_address;
+    port.own_address = address;
+    port.engine.set_own_address(address, m::Clock::now());
+    log_info(port.protocol + " querier on " + port.ifname + " now sends from " + address.to_string() + " (was " +
+                 previous.to_string() + ")",
+             {{"MCR_INTERFACE", port.ifname}, {"MCR_QUERIER", address.to_string()}, {"MCR_PROTOCOL", port.protocol}});
+    flush(port);
 }
 
 void ListenerTracker::close_port(const PortKey& key)
@@ -270,26 +239,26 @@ void ListenerTracker::link_changed(const LinkEvent& event)
             close_port(key);
             break;
         case LinkEventKind::added:
-        case LinkEventKind::address_changed:
-            // A new ifindex or a new lowest address: sockets are bound to
-            // both. Link events carry IPv4 addresses only: an MLD port
-            // follows the ifindex, its link-local address is read at start.
-            if (it != ports_.end() &&
-                (it->second->ifindex != event.ifindex ||
-                 (family == AddressFamily::ipv4 &&
-                  (event.ipv4_addresses.empty() || event.ipv4_addresses.front() != it->second->own_address))))
+        case LinkEventKind::address_changed: {
+            // Sockets are bound to the ifindex and to our address: a new
+            // ifindex, or no address left, starts over; a new lowest
+            // address moves the sockets and keeps the members.
+            const std::optional<IpAddress> own =
+                own_address_on(family, event.ipv4_addresses, event.ipv6_addresses);
+            if (it != ports_.end() && (it->second->ifindex != event.ifindex || !own))
                 close_port(key);
+            else if (it != ports_.end() && *own != it->second->own_address)
+                rebind_port(key, *own);
             if (!ports_.contains(key))
                 open_port(key);
             break;
+        }
         case LinkEventKind::up:
         case LinkEventKind::down:
         case LinkEventKind::mtu_changed:
             break; // the sockets survive; members time out by themselves while down
         }
     }
-    if (any)
-        arm_retry();
     if (any && event.kind != LinkEventKind::up && event.kind != LinkEventKind::down &&
         event.kind != LinkEventKind::mtu_changed)
         observer_.listeners_changed();

@@ -76,9 +76,10 @@ private:
     using PortKey = std::pair<std::string, AddressFamily>; // interface, IGMP or MLD
 
     void open_port(const PortKey& key);
-    // MLD ports that could not start (no usable link-local address yet:
-    // link events carry no IPv6 addresses) are retried every second.
-    void arm_retry();
+    // The interface's best claim changed (a lower address came, ours
+    // went): new sockets from `address`, the same membership state, and
+    // the election run again.
+    void rebind_port(const PortKey& key, const IpAddress& address);
     void close_port(const PortKey& key);
     void flush(Port& port);
     void arm_timer(Port& port);
@@ -87,7 +88,6 @@ private:
 
     static int on_readable(sd_event_source* source, int fd, std::uint32_t events, void* userdata) noexcept;
     static int on_timer(sd_event_source* source, std::uint64_t usec, void* userdata) noexcept;
-    static int on_retry(sd_event_source* source, std::uint64_t usec, void* userdata) noexcept;
 
     sd_event* event_; // not owned: the Context's loop outlives us
     membership::MembershipConfig config_;
@@ -95,7 +95,6 @@ private:
     RuleSet rules_;
     std::map<PortKey, std::unique_ptr<Port>> ports_;
     std::set<PortKey> failing_; // wanted, not open, failure logged once
-    EventSourcePtr retry_;      // declared last: disabled before what it uses goes
 };
 
 } // namespace mcr::supervisor

@@ -43,27 +43,32 @@ const sock_filter kIgmpOnly[] = {
     BPF_STMT(BPF_RET | BPF_K, 0xffff),
     BPF_STMT(BPF_RET | BPF_K, 0),
 };
-// Accepts IPv6 datagrams whose first header is Hop-by-Hop (MLD requires
-// the router alert it carries) followed by ICMPv6 of an MLD type; the type
-// byte sits after the Hop-by-Hop header, whose length byte (offset 41)
-// counts 8-byte units beyond the first. Neighbour discovery and the rest
-// of ICMPv6 stay in the kernel.
+// Accepts IPv6 datagrams carrying ICMPv6 of an MLD type, right after the
+// IPv6 header or after a Hop-by-Hop header (where MLD's router alert
+// lives); the type byte sits after the Hop-by-Hop header, whose length
+// byte (offset 41) counts 8-byte units beyond the first. MLD without the
+// Hop-by-Hop header is let through too, so that parse_mld counts it as
+// missing its router alert instead of the kernel dropping it unseen.
+// Neighbour discovery and the rest of ICMPv6 stay in the kernel.
 const sock_filter kMldOnly[] = {
     /* 0 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 6),
-    /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kNextHeaderHopByHop, 0, 11),
+    /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kNextHeaderHopByHop, 0, 7),
     /* 2 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 40),
-    /* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kNextHeaderIcmpv6, 0, 9),
+    /* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kNextHeaderIcmpv6, 0, 12),
     /* 4 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 41),
     /* 5 */ BPF_STMT(BPF_ALU | BPF_ADD | BPF_K, 1),
     /* 6 */ BPF_STMT(BPF_ALU | BPF_LSH | BPF_K, 3),
     /* 7 */ BPF_STMT(BPF_MISC | BPF_TAX, 0),
-    /* 8 */ BPF_STMT(BPF_LD | BPF_B | BPF_IND, 40),
-    /* 9 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kMldQuery, 4, 0),
-    /* 10 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kMldV1Report, 3, 0),
-    /* 11 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kMldV1Done, 2, 0),
-    /* 12 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kMldV2Report, 1, 0),
-    /* 13 */ BPF_STMT(BPF_RET | BPF_K, 0),
-    /* 14 */ BPF_STMT(BPF_RET | BPF_K, 0xffff),
+    /* 8 */ BPF_STMT(BPF_JMP | BPF_JA, 2),
+    /* 9 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kNextHeaderIcmpv6, 0, 6),
+    /* 10 */ BPF_STMT(BPF_LDX | BPF_W | BPF_IMM, 0),
+    /* 11 */ BPF_STMT(BPF_LD | BPF_B | BPF_IND, 40),
+    /* 12 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kMldQuery, 4, 0),
+    /* 13 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kMldV1Report, 3, 0),
+    /* 14 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kMldV1Done, 2, 0),
+    /* 15 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kMldV2Report, 1, 0),
+    /* 16 */ BPF_STMT(BPF_RET | BPF_K, 0),
+    /* 17 */ BPF_STMT(BPF_RET | BPF_K, 0xffff),
 };
 // The send socket never reads: a raw IGMP socket would otherwise queue
 // every report for the groups this host joined.

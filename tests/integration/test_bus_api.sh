@@ -73,6 +73,8 @@ log "--- unprivileged caller: reads allowed, writes denied by polkit, state unto
 BEFORE=$(state_digest)
 check_eq "nobody may read" 'a(sssqsa(ssqy)s) 2' "$(relay_call_as_nobody ListRules | cut -d' ' -f1-2)"
 relay_call_as_nobody GetStats >/dev/null || die "nobody cannot call GetStats"
+check_eq "nobody may read the membership (no output requires listeners: none kept)" "s \"[]\"" \
+    "$(relay_call_as_nobody GetMembership s "")"
 # expect_denied METHOD ARGS...: nobody's call fails with AccessDenied from the polkit check.
 expect_denied() {
     local got

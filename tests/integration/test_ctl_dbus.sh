@@ -2,7 +2,9 @@
 # mcrctl against mcrd on a private dbus-daemon, driven only through mcrctl:
 # add/list/show/remove, `list --json` -> `config import` round trip, MCR
 # json5 import with --replace, stats (--watch --count), workers, log-level,
-# reload, version, and every documented exit code.
+# reload, version, an output that requires listeners on every view (status,
+# show, stats, groups over GetMembership, before and after sink0 joins, with
+# exact held counts), and every documented exit code.
 #
 #   src:eth0 192.0.2.2/24 --- relay:in0 192.0.2.1/24      (mcrd runs in relay; relay_topology 1)
 #                             relay:out0 198.51.100.1/28 --- sink0:eth0 198.51.100.2/28
@@ -11,6 +13,7 @@
 . "$(dirname "$0")/lib/bus.sh"
 
 find_binary MCRCTL src/mcrctl/mcrctl
+require_mcrgen
 bus_relay_setup 1
 mcrd_start relay
 
@@ -25,8 +28,11 @@ expect_status() {
     [ "$status" -eq "$expected" ] || die "$what: exit status $status, expected $expected; output: $OUT"
     ok "$what exits $status"
 }
+# A here-string, not printf | grep -q: bash writes $OUT line by line, and
+# grep -q leaving at the first match makes printf's next write fail
+# (SIGPIPE), which pipefail turned into "lacks" now and then.
 expect_output_has() {
-    printf '%s\n' "$OUT" | grep -qF -- "$2" || die "$1: output lacks '$2'; output: $OUT"
+    grep -qF -- "$2" <<<"$OUT" || die "$1: output lacks '$2'; output: $OUT"
 }
 json_field() { "$MCRT_PYTHON" -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
 
@@ -128,6 +134,61 @@ check_eq "log level" "debug" "$OUT"
 expect_status 0 "log-level --json" ctl --json log-level
 check_eq "log level json" '{"log_level":"debug"}' "$OUT"
 expect_status 0 "reload" ctl reload
+
+# --- an output that requires listeners, on every view -----------------------------
+# gated: in0 239.1.1.20:5020 -> out0 239.2.2.20:6020+listeners, out0 239.2.2.21:6021.
+# mcrd's IGMP querier on out0 runs with the default timers: sink0's kernel
+# reports its join at once, and nobody leaves within this section.
+expect_status 0 "add gated" ctl add gated --in in0:239.1.1.20:5020 --out out0:239.2.2.20:6020+listeners \
+    --out out0:239.2.2.21:6021
+gated_state() { ctl --json status --sample 0 | json_field \
+    '[o.get("state", "-") for r in d["rules"] if r["name"] == "gated" for o in r["outputs"]]'; }
+check_eventually "gated outputs reported, nobody listening" "['holding', 'sending']" 15 gated_state
+gen_send src gated-quiet --group 239.1.1.20 --port 5020 --interface eth0 --rate 1000 --size 100 --count 200
+gated_held() { ctl --json stats | json_field \
+    '[o["no_listener"] for r in d["rules"] if r["name"] == "gated" for o in r["outputs"] if "no_listener" in o][0]'; }
+check_eventually "gated copies held without a listener" 200 10 gated_held
+expect_status 0 "status with a held output" ctl status --sample 0
+expect_output_has "status" "Outputs:"
+grep -Eq "^  gated +out0:239\.2\.2\.20:6020 +required +holding +200 +0 +no report$" <<<"$OUT" \
+    || die "status: no held line for gated's first output: $OUT"
+grep -Eq "^  gated +out0:239\.2\.2\.21:6021 +always +sending +- +- +-$" <<<"$OUT" \
+    || die "status: no always line for gated's second output: $OUT"
+expect_status 0 "stats with a held output" ctl stats
+grep -Eq "^gated +out0:239\.2\.2\.20:6020 +0 +0 +0 +required, holding +200$" <<<"$OUT" \
+    || die "stats: no held line for gated: $OUT"
+expect_status 0 "show gated (held)" ctl show gated
+expect_output_has "show gated" "Outputs: out0:239.2.2.20:6020+listeners"
+expect_output_has "show gated" "           listeners: holding (no report; 0 groups on out0), 200 held without listener"
+expect_status 3 "groups of an interface without listeners required" ctl groups in0
+expect_output_has "groups in0" "No IGMP or MLD membership is kept on 'in0' (no output there requires listeners)"
+expect_status 5 "groups of a malformed interface name" ctl groups 'a/b'
+expect_output_has "groups a/b" "interface name \"a/b\" must not contain '/'"
+check_eq "GetMembership of no such interface" \
+    "org.mcr.Relay.Error.NoSuchInterface|No IGMP or MLD membership is kept on 'in0' (no output there requires listeners)" \
+    "$(relay_error GetMembership in0)"
+
+gen_recv_start sink0 gated-rx --group 239.2.2.20 --port 6020 --interface eth0 --duration 30 --expect 300
+check_eventually "gated output sending once sink0 joined" "['sending', 'sending']" 15 gated_state
+gen_send src gated-heard --group 239.1.1.20 --port 5020 --interface eth0 --rate 1000 --size 100 --count 300
+gen_recv_wait gated-rx || die "sink0 did not get the 300 packets sent while it listened"
+check_eq "sink0 unique" 300 "$(json_get "$(scratch gated-rx.json)" unique)"
+check_eq "held copies after the join" 200 "$(gated_held)"
+expect_status 0 "status with a listener" ctl status --sample 0
+grep -Eq "^  gated +out0:239\.2\.2\.20:6020 +required +sending +200 +1 +IGMPv3 exclude, 0 sources$" <<<"$OUT" \
+    || die "status: no sending line for gated: $OUT"
+expect_status 0 "status --json with a listener" ctl --json status --sample 0
+check_eq "status --json of the gated output" \
+    "{'endpoint': 'out0:239.2.2.20:6020', 'group': {'mode': 'exclude', 'sources': 0, 'version': 3}, 'groups': 1, 'listeners': 'required', 'no_listener': 200, 'state': 'sending'}" \
+    "$(printf '%s' "$OUT" | json_field '[r["outputs"][0] for r in d["rules"] if r["name"] == "gated"][0]')"
+expect_status 0 "show gated (sending)" ctl show gated
+expect_output_has "show gated" "           listeners: sending (IGMPv3 exclude, 0 sources; 1 group on out0), 200 held without listener"
+expect_status 0 "groups out0" ctl groups out0
+expect_output_has "groups out0" "out0: IGMP querier this relay (198.51.100.1)"
+grep -Eq "^out0 +239\.2\.2\.20 +exclude +IGMPv3 " <<<"$OUT" || die "groups out0: $OUT"
+check_eq "GetMembership \"\" lists out0's IGMP" "out0 igmp 239.2.2.20" \
+    "$(relay_string GetMembership s "" | json_field '" ".join([d[0]["interface"], d[0]["protocol"]] + [g["group"] for g in d[0]["groups"]])')"
+expect_status 0 "remove gated" ctl remove gated
 
 # --- exit codes ----------------------------------------------------------------------
 expect_status 3 "remove of a missing rule" ctl remove no-such-rule

@@ -6,7 +6,9 @@
 # and the output's packet counters equal what mcrgen sent; other paths get
 # 404, other methods 405; a real Prometheus server scrapes it (OpenMetrics)
 # and holds the same numbers; with mcrd stopped a scrape still gives a valid
-# exposition with mcrd_up 0. Hostile clients (a huge header, an idle and a
+# exposition with mcrd_up 0. An output that requires listeners gives its
+# held copies exactly, its listening 0 then 1 once sink0 joins, and the
+# IGMP querier's samples on out0, promtool clean. Hostile clients (a huge header, an idle and a
 # trickling client, 200 connections at once) stay bounded and the exporter
 # keeps answering.
 #
@@ -187,6 +189,32 @@ if promtool check metrics <"$(scratch health.body)" >"$(scratch promtool-health.
     ok "promtool check metrics with stream health: clean"
 else
     fail "promtool check metrics with stream health: $(cat "$(scratch promtool-health.out)")"
+fi
+
+log "--- an output that requires listeners: held copies, listening, IGMP membership, promtool clean"
+check_eq "AddRuleJSON with listeners required" 'o "/org/mcr/Relay/rule/gated"' \
+    "$(relay_call AddRuleJSON s '{"name":"gated","input":{"interface":"in0","address":"239.1.1.5","port":5005},"outputs":[{"interface":"out0","address":"239.2.2.5","port":6005,"listeners":"required"}]}')"
+wait_rule_property gated State 's "active"' 20
+gen_send src send_gated --group 239.1.1.5 --port 5005 --interface eth0 --rate 1000 --size "$SIZE" --count 150
+wait_rule_property gated Packets "t 150"
+gated='rule="gated",interface="out0",address="239.2.2.5",port="6005"'
+held() { scrape gated; sample gated "mcrd_output_no_listener_total{$gated}"; }
+check_eventually "copies held without a listener" 150 10 held
+check_eq "listening without a listener" 0 "$(sample gated "mcrd_output_listening{$gated}")"
+check_eq "nothing sent without a listener" 0 "$(sample gated "mcrd_output_packets_total{$gated}")"
+check_eq "mcrd queries on out0" 1 "$(sample gated 'mcrd_membership_querier{interface="out0",protocol="igmp"}')"
+check_eq "IGMP groups on out0 before the join" 0 "$(sample gated 'mcrd_membership_groups{interface="out0",protocol="igmp"}')"
+check_eq "r1's \"always\" output has no listener sample" "" "$(sample gated "mcrd_output_listening{$out0}")"
+gen_recv_start sink0 recv_gated --group 239.2.2.5 --port 6005 --interface eth0 --duration 30
+listening_now() { scrape gated_joined; sample gated_joined "mcrd_output_listening{$gated}"; }
+check_eventually "listening once sink0 joined" 1 10 listening_now
+check_eq "IGMP groups on out0 after the join" 1 \
+    "$(sample gated_joined 'mcrd_membership_groups{interface="out0",protocol="igmp"}')"
+gen_recv_stop recv_gated
+if promtool check metrics <"$(scratch gated_joined.body)" >"$(scratch promtool-gated.out)" 2>&1; then
+    ok "promtool check metrics with listener state: clean"
+else
+    fail "promtool check metrics with listener state: $(cat "$(scratch promtool-gated.out)")"
 fi
 
 log "--- mcrd stopped: mcrd_up 0, still a valid exposition"

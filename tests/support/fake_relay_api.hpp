@@ -86,6 +86,11 @@ public:
         return rule_set_to_json(set).dump();
     }
     [[nodiscard]] std::string stats_json() const override { return "{}"; }
+    // No output requires listeners here: only "all interfaces" has an answer.
+    [[nodiscard]] std::optional<std::string> membership_json(const std::string& interface) const override
+    {
+        return interface.empty() ? std::optional<std::string>("[]") : std::nullopt;
+    }
     [[nodiscard]] std::vector<WorkerStatus> workers() const override
     {
         return {WorkerStatus{"eth0", "spawned", "active", "", 1}};

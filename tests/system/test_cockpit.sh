@@ -4,7 +4,9 @@
 # chromedriver by lib/cockpit_browser.py. Operator bob (group mcr) starts
 # mcrd.socket from the page, gets a field error for a bad group, adds a rule,
 # sees its counter rise with traffic and equal `mcrctl stats` within one
-# refresh, sees mcrd@NS in the picker, removes the rule; alice is denied.
+# refresh, adds a rule whose output requires listeners (the form's "Only
+# while listeners are present") and sees it holding with its exact held
+# count, then sending once a host joins, sees mcrd@NS in the picker, removes the rule; alice is denied.
 # Screenshots: $MESON_BUILD_ROOT/cockpit-screenshots/ (path printed).
 . "$(dirname "$0")/lib/preamble.sh"
 build=${MESON_BUILD_ROOT:?run through meson test}
@@ -55,7 +57,7 @@ sys_wait_for 30 python3 -c "import socket; socket.create_connection(('127.0.0.1'
 install -D -m 0644 "$here/lib/cockpit_browser.py" "$BOOT_ROOT/usr/local/libexec/mcrt/cockpit_browser.py"
 started=$SECONDS
 sys_exec timeout 240 python3 /usr/local/libexec/mcrt/cockpit_browser.py --url "http://127.0.0.1:$port" \
-    --password "$password" --shots "$inner_shots" --src-ns "$p-src" --ns "$ns" --count 3000 --rate 500 \
+    --password "$password" --shots "$inner_shots" --src-ns "$p-src" --dst-ns "$p-dst" --ns "$ns" --count 3000 --rate 500 \
     >"$BOOT_DIR/browser.log" 2>&1
 rc=$?
 echo "# browser session: $((SECONDS - started)) s, exit $rc"

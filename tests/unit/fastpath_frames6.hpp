@@ -56,7 +56,7 @@ struct FastPathFrame6Spec {
     std::uint8_t traffic_class = 0;
     std::uint32_t flow_label = 0;
     bool udp_checksum = true; // false: 0, which IPv6 does not allow
-    std::vector<std::uint8_t> payload = {'h', 'e', 'l', 'l', 'o'};
+    std::vector<std::uint8_t> payload = hello_payload();
 };
 
 [[gnu::noinline]] inline FastPathFrame6Spec default_spec6()

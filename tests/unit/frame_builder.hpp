@@ -13,6 +13,16 @@
 
 namespace mcr::test {
 
+// The payload every spec starts with. Built from a range, not an
+// initializer list: GCC 12 at -O3 reports the list's backing array in a
+// default member initializer as maybe-uninitialized (a false positive that
+// -Werror turns into a failed release build).
+inline std::vector<std::uint8_t> hello_payload()
+{
+    static constexpr std::array<std::uint8_t, 5> hello = {'h', 'e', 'l', 'l', 'o'};
+    return {hello.begin(), hello.end()};
+}
+
 struct FrameSpec {
     std::uint32_t source_address = 0xc6336402;      // 198.51.100.2
     std::uint32_t destination_address = 0xef010101; // 239.1.1.1
@@ -20,7 +30,7 @@ struct FrameSpec {
     std::uint16_t destination_port = 5000;
     std::uint8_t ttl = 64;
     bool udp_checksum = true;
-    std::vector<std::uint8_t> payload = {'h', 'e', 'l', 'l', 'o'};
+    std::vector<std::uint8_t> payload = hello_payload();
     std::uint8_t tos = 0;                           // DSCP and ECN
 };
 
@@ -116,7 +126,7 @@ struct Frame6Spec {
     std::vector<ExtensionHeader> extension_headers;
     std::uint8_t upper_protocol = dataplane::kIpProtocolUdp;
     bool udp_checksum = true;
-    std::vector<std::uint8_t> payload = {'h', 'e', 'l', 'l', 'o'};
+    std::vector<std::uint8_t> payload = hello_payload();
 };
 
 inline std::uint16_t udp6_checksum_from_scratch(const std::uint8_t* source, const std::uint8_t* destination,

@@ -196,6 +196,7 @@ TEST_CASE("D-Bus errors map onto the documented exit codes")
 {
     // Scripts branch on these numbers.
     CHECK(exit_code_for_bus_error("org.mcr.Relay.Error.NoSuchRule") == ExitCode::not_found);
+    CHECK(exit_code_for_bus_error("org.mcr.Relay.Error.NoSuchInterface") == ExitCode::not_found);
     CHECK(static_cast<int>(ExitCode::not_found) == 3);
     CHECK(exit_code_for_bus_error("org.freedesktop.DBus.Error.AccessDenied") == ExitCode::access_denied);
     CHECK(exit_code_for_bus_error("org.freedesktop.DBus.Error.InteractiveAuthorizationRequired") == ExitCode::access_denied);

@@ -173,3 +173,64 @@ TEST_CASE("health objects are read (TS in RTP: the RTP layer's loss) and shown i
     CHECK(plain.find("GAPS") == std::string::npos);
     CHECK(plain.find("HEALTH") == std::string::npos);
 }
+
+namespace {
+// An output that requires listeners (with none now), one that always sends,
+// and the IGMP and MLD membership of out1.
+const char* kGatedStats = R"({"rules":[{"name":"video","packets":10,
+    "outputs":[{"interface":"out0","address":"239.2.2.1","port":6000,"packets":10},
+               {"interface":"out1","address":"239.2.2.2","port":6000,"packets":4,"no_listener":6,"listening":false},
+               {"interface":"out1","address":"ff3e::2","port":6000,"packets":10,"no_listener":0,"listening":true}]}],
+  "membership":[{"interface":"out1","protocol":"igmp","querier":true,"groups":[
+                   {"group":"239.9.9.9","mode":"exclude","version":3,"sources":[]}]},
+                {"interface":"out1","protocol":"mld","querier":false,"groups":[
+                   {"group":"ff3e::2","mode":"include","version":2,"sources":[{"source":"2001:db8::1"},{"source":"2001:db8::2"}]}]},
+                "garbage"]})";
+}
+
+TEST_CASE("outputs that require listeners are read with their state and held count")
+{
+    auto stats = parse_stats(kGatedStats);
+    REQUIRE(stats.ok());
+    const auto& outputs = stats->rules[0].outputs;
+    REQUIRE(outputs.size() == 3);
+    CHECK_FALSE(outputs[0].listeners.has_value());
+    REQUIRE(outputs[1].listeners.has_value());
+    CHECK_FALSE(outputs[1].listeners->listening);
+    CHECK(outputs[1].listeners->no_listener == 6);
+    CHECK(outputs[2].listeners->listening);
+    REQUIRE(stats->membership.size() == 2);   // the non-object entry is skipped
+    CHECK(stats->membership[0].querier);
+    CHECK(stats->membership[1].groups[0].sources == 2);
+}
+
+TEST_CASE("an output's membership is its interface's of its own protocol")
+{
+    const auto stats = *parse_stats(kGatedStats);
+    // IPv4 group: IGMP's one group, not this one.
+    const OutputMembership igmp = membership_of(stats.membership, "out1", "239.2.2.2");
+    CHECK(igmp.groups == 1);
+    CHECK_FALSE(igmp.group.has_value());
+    CHECK(group_text(igmp) == "no report");
+    const OutputMembership mld = membership_of(stats.membership, "out1", "ff3e::2");
+    CHECK(mld.groups == 1);
+    REQUIRE(mld.group.has_value());
+    CHECK(group_text(mld) == "MLDv2 include, 2 sources");
+    CHECK(listener_summary(*stats.rules[0].outputs[2].listeners, mld, "out1") ==
+          "sending (MLDv2 include, 2 sources; 1 group on out1), 0 held without listener");
+    CHECK(membership_of(stats.membership, "out9", "239.2.2.2").groups == 0);
+}
+
+TEST_CASE("the outputs table gains LISTENERS and NO-LISTENER only when an output requires listeners")
+{
+    const std::string gated = render_stats(*parse_stats(kGatedStats), nullptr);
+    CHECK(gated.find("RULE   OUTPUT               PACKETS  BYTES  DROPS  LISTENERS          NO-LISTENER\n") !=
+          std::string::npos);
+    CHECK(gated.find("video  out0:239.2.2.1:6000       10      0      0  always                       -\n") !=
+          std::string::npos);
+    CHECK(gated.find("video  out1:239.2.2.2:6000        4      0      0  required, holding            6\n") !=
+          std::string::npos);
+    CHECK(gated.find("video  out1:[ff3e::2]:6000       10      0      0  required, sending            0\n") !=
+          std::string::npos);
+    CHECK(render_stats(*parse_stats(kStats), nullptr).find("LISTENERS") == std::string::npos);
+}

@@ -78,14 +78,15 @@ std::string exercise_link_monitor()
 
     const std::string name = "mcrt-" + std::to_string(::getpid()) + "-d";
     std::size_t seen = events.size();
-    // Waits for an event of `kind` for our link after the last step's events.
-    const auto wait_for = [&](LinkEventKind kind, const std::string& command,
-                              const std::string& ifname) -> const LinkEvent* {
+    // Waits for an event of `kind` for our link after the last step's
+    // events (the first one that `wanted` accepts).
+    const auto wait_for = [&](LinkEventKind kind, const std::string& command, const std::string& ifname,
+                              const std::function<bool(const LinkEvent&)>& wanted = {}) -> const LinkEvent* {
         e.expect(std::system(command.c_str()) == 0, "command succeeded: " + command);
         const LinkEvent* found = nullptr;
         run_until(loop.get(), [&] {
             for (std::size_t i = seen; i < events.size() && !found; ++i)
-                if (events[i].kind == kind && events[i].ifname == ifname)
+                if (events[i].kind == kind && events[i].ifname == ifname && (!wanted || wanted(events[i])))
                     found = &events[i];
             return found != nullptr;
         });
@@ -100,6 +101,8 @@ std::string exercise_link_monitor()
     const LinkEvent* added =
         wait_for(LinkEventKind::added, "ip link add " + name + " type veth peer name " + peer, name);
     e.expect(std::system(("ip link set " + peer + " up").c_str()) == 0, "peer up");
+    // No automatic link-local address: the IPv6 steps below add their own.
+    e.expect(std::system(("ip link set " + name + " addrgenmode none").c_str()) == 0, "addrgenmode none");
     const int ifindex = static_cast<int>(::if_nametoindex(name.c_str()));
     e.expect(added && added->ifindex == ifindex && ifindex > 1 && !added->up,
              "added event has the kernel's ifindex and is down");
@@ -113,14 +116,36 @@ std::string exercise_link_monitor()
     const LinkEvent* address =
         wait_for(LinkEventKind::address_changed, "ip address add 192.0.2.1/24 dev " + name, name);
     const auto expected_address = IpAddress::parse("192.0.2.1");
-    e.expect(address && address->ipv4_addresses == std::vector<IpAddress>{*expected_address},
+    e.expect(address && address->ipv4_addresses == std::vector<IpAddress>{*expected_address} &&
+                 address->ipv6_addresses.empty(),
              "IPv4 address reported");
+    // An IPv6 address counts once duplicate detection is done (made short
+    // here): the tentative one is no event, the valid one is.
+    e.expect(std::system(("sysctl -qw net.ipv6.conf." + name + ".dad_transmits=1 net.ipv6.neigh." + name +
+                          ".retrans_time_ms=200").c_str()) == 0,
+             "short duplicate detection");
+    const auto link_local = IpAddress::parse("fe80::5");
+    const auto global = IpAddress::parse("2001:db8::5");
+    const LinkEvent* valid =
+        wait_for(LinkEventKind::address_changed, "ip address add fe80::5/64 dev " + name, name);
+    e.expect(valid && valid->ipv6_addresses == std::vector<IpAddress>{*link_local} &&
+                 valid->ipv4_addresses == std::vector<IpAddress>{*expected_address},
+             "IPv6 link-local address reported once valid");
+    const LinkEvent* both = wait_for(LinkEventKind::address_changed,
+                                     "ip address add 2001:db8::5/64 dev " + name + " nodad", name);
+    e.expect(both && both->ipv6_addresses == std::vector<IpAddress>{*global, *link_local},
+             "IPv6 addresses reported sorted");
+    const LinkEvent* removed_ll =
+        wait_for(LinkEventKind::address_changed, "ip address del fe80::5/64 dev " + name, name);
+    e.expect(removed_ll && removed_ll->ipv6_addresses == std::vector<IpAddress>{*global},
+             "IPv6 address removal reported");
 
     const auto queried = query_link(name);
     e.expect(queried && queried->ifindex == ifindex && queried->mtu == 1400 && queried->up &&
                  queried->mac == MacAddress{0x02, 0x00, 0x5e, 0x00, 0x53, 0x01} &&
-                 queried->ipv4_addresses == std::vector<IpAddress>{*expected_address},
-             "query_link sees ifindex, MTU 1400, up, MAC and address");
+                 queried->ipv4_addresses == std::vector<IpAddress>{*expected_address} &&
+                 queried->ipv6_addresses == std::vector<IpAddress>{*global},
+             "query_link sees ifindex, MTU 1400, up, MAC and addresses");
     e.expect(monitor.find(name) == queried, "monitor table equals query_link");
 
     const LinkEvent* down = wait_for(LinkEventKind::down, "ip link set " + name + " down", name);
@@ -184,7 +209,8 @@ TEST_CASE("admin-up without carrier is not up; odd messages are ignored")
 
 TEST_CASE("RTM_NEWADDR messages decode the interface's own IPv4 address")
 {
-    // IFA_LOCAL wins over IFA_ADDRESS (the peer on point-to-point links); IPv6 is skipped.
+    // IFA_LOCAL wins over IFA_ADDRESS (the peer on point-to-point links); a
+    // 4-byte address in an IPv6 message is refused.
     MessageBuffer buffer;
     nlmsghdr* message = mnl_nlmsg_put_header(buffer.bytes);
     message->nlmsg_type = RTM_NEWADDR;
@@ -200,6 +226,41 @@ TEST_CASE("RTM_NEWADDR messages decode the interface's own IPv4 address")
     CHECK(parsed->ifindex == 4);
     CHECK(parsed->address.to_string() == "192.0.2.9");
     ifa->ifa_family = AF_INET6;
+    CHECK_FALSE(parse_address_message(message));
+}
+
+TEST_CASE("RTM_NEWADDR and RTM_DELADDR for IPv6 say whether the address is usable yet")
+{
+    // Tentative (duplicate detection running) and failed addresses are not
+    // usable; IFA_FLAGS (32 bits) overrides the header's 8-bit flags.
+    MessageBuffer buffer;
+    nlmsghdr* message = mnl_nlmsg_put_header(buffer.bytes);
+    message->nlmsg_type = RTM_NEWADDR;
+    auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(message, sizeof(ifaddrmsg)));
+    ifa->ifa_family = AF_INET6;
+    ifa->ifa_index = 7;
+    ifa->ifa_scope = RT_SCOPE_LINK;
+    ifa->ifa_flags = IFA_F_TENTATIVE;
+    const std::uint8_t address[16] = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    mnl_attr_put(message, IFA_ADDRESS, sizeof address, address);
+    auto parsed = parse_address_message(message);
+    REQUIRE(parsed);
+    CHECK(parsed->ifindex == 7);
+    CHECK(parsed->address.to_string() == "fe80::1");
+    CHECK_FALSE(parsed->usable);
+    ifa->ifa_flags = 0;
+    parsed = parse_address_message(message);
+    REQUIRE(parsed);
+    CHECK(parsed->usable);
+    mnl_attr_put_u32(message, IFA_FLAGS, IFA_F_DADFAILED);
+    parsed = parse_address_message(message);
+    REQUIRE(parsed);
+    CHECK_FALSE(parsed->usable);
+    message->nlmsg_type = RTM_DELADDR;
+    parsed = parse_address_message(message);
+    REQUIRE(parsed);
+    CHECK(parsed->address.to_string() == "fe80::1");
+    message->nlmsg_type = RTM_NEWLINK;
     CHECK_FALSE(parse_address_message(message));
 }
 

@@ -192,6 +192,49 @@ TEST_CASE("stream health: inspected rules and their outputs, RTP and MPEG-TS in 
     CHECK(has_line(text, "mcrd_rule_path_packets_total{rule=\"plain\",path=\"fast\"} 10"));
 }
 
+TEST_CASE("listeners: required outputs' state and held copies, IGMP and MLD membership per interface")
+{
+    // gated: out0 requires listeners and has none, out1's IPv6 one has one,
+    // out2 always sends; out0 runs the IGMP querier, out1 defers to another
+    // MLD querier.
+    RelayReading r = reading();
+    r.stats = nlohmann::json::parse(R"({"rules":[
+      {"name":"gated","packets":10,"bytes":100,"outputs":[
+        {"interface":"out0","address":"239.2.2.1","port":6000,"packets":0,"no_listener":10,"listening":false},
+        {"interface":"out1","address":"ff3e::1","port":6000,"packets":10,"no_listener":0,"listening":true},
+        {"interface":"out2","address":"239.2.2.2","port":6001,"packets":10}]}],
+     "workers":[],
+     "membership":[
+      {"interface":"out0","protocol":"igmp","querier":true,"groups":[],
+       "counters":{"reports":7,"queries_sent":3,"queries_received":0,"groups_refused":2,
+                   "rejected":{"bad_checksum":4,"truncated":1}}},
+      {"interface":"out1","protocol":"mld","querier":false,
+       "groups":[{"group":"ff3e::1","mode":"exclude","version":2,"sources":[]}],
+       "counters":{"reports":1,"queries_sent":0,"queries_received":5}}]})");
+    const std::string text = prometheus_text(r);
+    const std::string out0 = "rule=\"gated\",interface=\"out0\",address=\"239.2.2.1\",port=\"6000\"";
+    const std::string out1 = "rule=\"gated\",interface=\"out1\",address=\"ff3e::1\",port=\"6000\"";
+    CHECK(has_line(text, "mcrd_output_listening{" + out0 + "} 0"));
+    CHECK(has_line(text, "mcrd_output_no_listener_total{" + out0 + "} 10"));
+    CHECK(has_line(text, "mcrd_output_listening{" + out1 + "} 1"));
+    CHECK(has_line(text, "mcrd_output_no_listener_total{" + out1 + "} 0"));
+    // "always" outputs have no listener samples.
+    CHECK(text.find("mcrd_output_listening{rule=\"gated\",interface=\"out2\"") == std::string::npos);
+    CHECK(text.find("mcrd_output_no_listener_total{rule=\"gated\",interface=\"out2\"") == std::string::npos);
+    CHECK(has_line(text, "mcrd_membership_groups{interface=\"out0\",protocol=\"igmp\"} 0"));
+    CHECK(has_line(text, "mcrd_membership_groups{interface=\"out1\",protocol=\"mld\"} 1"));
+    CHECK(has_line(text, "mcrd_membership_querier{interface=\"out0\",protocol=\"igmp\"} 1"));
+    CHECK(has_line(text, "mcrd_membership_querier{interface=\"out1\",protocol=\"mld\"} 0"));
+    CHECK(has_line(text, "mcrd_membership_reports_total{interface=\"out0\",protocol=\"igmp\"} 7"));
+    CHECK(has_line(text, "mcrd_membership_queries_total{interface=\"out0\",protocol=\"igmp\",direction=\"sent\"} 3"));
+    CHECK(has_line(text, "mcrd_membership_queries_total{interface=\"out1\",protocol=\"mld\",direction=\"received\"} 5"));
+    CHECK(has_line(text, "mcrd_membership_refused_groups_total{interface=\"out0\",protocol=\"igmp\"} 2"));
+    CHECK(has_line(text,
+                   "mcrd_membership_rejected_messages_total{interface=\"out0\",protocol=\"igmp\",reason=\"bad_checksum\"} 4"));
+    // Without membership in GetStats (no output requires listeners): no samples, only help and type.
+    CHECK(prometheus_text(reading()).find("mcrd_membership_groups{") == std::string::npos);
+}
+
 TEST_CASE("failure lines: the first at once, then one per interval with the count, one on recovery")
 {
     std::vector<std::string> lines;

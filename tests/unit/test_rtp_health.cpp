@@ -22,18 +22,18 @@ struct RtpSpec {
 
 std::vector<std::uint8_t> rtp_packet(const RtpSpec& spec)
 {
-    std::vector<std::uint8_t> p = {0x80, spec.payload_type,
-                                   static_cast<std::uint8_t>(spec.sequence >> 8),
-                                   static_cast<std::uint8_t>(spec.sequence),
-                                   static_cast<std::uint8_t>(spec.timestamp >> 24),
-                                   static_cast<std::uint8_t>(spec.timestamp >> 16),
-                                   static_cast<std::uint8_t>(spec.timestamp >> 8),
-                                   static_cast<std::uint8_t>(spec.timestamp),
-                                   static_cast<std::uint8_t>(spec.ssrc >> 24),
-                                   static_cast<std::uint8_t>(spec.ssrc >> 16),
-                                   static_cast<std::uint8_t>(spec.ssrc >> 8),
-                                   static_cast<std::uint8_t>(spec.ssrc)};
-    p.resize(p.size() + spec.payload_bytes, 0xab);
+    // Sized once, then the 12-byte header written in place (an initializer
+    // list followed by resize() trips GCC 12's -O3 -Warray-bounds).
+    std::vector<std::uint8_t> p(12 + spec.payload_bytes, 0xab);
+    p[0] = 0x80;
+    p[1] = spec.payload_type;
+    p[2] = static_cast<std::uint8_t>(spec.sequence >> 8);
+    p[3] = static_cast<std::uint8_t>(spec.sequence);
+    for (int i = 0; i < 4; ++i) {
+        const int shift = 24 - 8 * i;
+        p[4 + i] = static_cast<std::uint8_t>(spec.timestamp >> shift);
+        p[8 + i] = static_cast<std::uint8_t>(spec.ssrc >> shift);
+    }
     return p;
 }
 

@@ -154,15 +154,18 @@ class Page:
             d.switch_to.frame(frames[0])
 
 
-def fill_rule(page, name, in_address, in_interface="in0", in_port="5000", out_address="239.2.2.2"):
+def fill_rule(page, name, in_address, in_interface="in0", in_port="5000", out_address="239.2.2.2",
+              out_port="6000", listeners=False):
     page.fill("#f-name", name)
     page.fill("#f-in-interface", in_interface)
     page.fill("#f-in-address", in_address)
     page.fill("#f-in-port", in_port)
     page.fill(".o-interface", "out0")
     page.fill(".o-address", out_address)
-    page.fill(".o-port", "6000")
+    page.fill(".o-port", out_port)
     page.fill(".o-ttl", "8")
+    if listeners:
+        page.click(".o-listeners")
     page.click("#add-rule")
 
 
@@ -232,6 +235,7 @@ def operator_session(page, args):
           f"({time.monotonic() - start:.1f} s)", shown == expected, f"{shown} != {expected}")
     page.shot("05-counted.png")
 
+    listeners_rule(page, args)
     ipv6_rule(page)
 
     # Namespaced instance: listed in the picker, its own (empty) rule set.
@@ -258,6 +262,42 @@ def operator_session(page, args):
 def mcrctl_rule_json(rule):
     out = run("mcrctl", "--json", "show", rule)
     return json.loads(out.stdout) if out.returncode == 0 else None
+
+
+def listeners_rule(page, args):
+    """An output ticked "Only while listeners are present": the rule goes
+    with "listeners": "required", the row says the output is holding and
+    counts the held copies exactly, and says sending once a host on out0's
+    segment joins (its kernel reports to mcrd's IGMP querier)."""
+    rule = "gated"
+    fill_rule(page, rule, "239.1.1.7", in_port="5007", out_address="239.2.2.7", out_port="6007", listeners=True)
+    page.wait("rule row with listeners required appears", lambda: page.visible(f'tr[data-rule="{rule}"]'))
+    stored = mcrctl_rule_json(rule) or {}
+    check("mcrctl shows the output's listeners required",
+          [o.get("listeners") for o in stored.get("outputs", [])] == ["required"], json.dumps(stored))
+    badge = f'tr[data-rule="{rule}"] .listeners'
+    page.wait("the output is shown holding (nobody listens)",
+              lambda: page.driver.find_elements(By.CSS_SELECTOR, f'{badge}[data-state="holding"]'), 20)
+    sent = subprocess.run(["ip", "netns", "exec", args.src_ns, "mcrgen", "send", "--group", "239.1.1.7",
+                           "--port", "5007", "--interface", "src0", "--rate", "1000", "--size", "200",
+                           "--count", "200"], capture_output=True, text=True, timeout=30)
+    check("mcrgen send of 200 to the held output", sent.returncode == 0, sent.stderr)
+    page.wait("the row counts the 200 held copies",
+              lambda: page.driver.find_elements(By.CSS_SELECTOR, f'{badge}[data-held="200"]'), 10)
+    check("the held count reads as the page shows it",
+          page.text(f"{badge} .held") == ", 200 held", page.text(f"{badge} .held"))
+    receiver = subprocess.Popen(["ip", "netns", "exec", args.dst_ns, "mcrgen", "recv", "--group", "239.2.2.7",
+                                 "--port", "6007", "--interface", "dst0", "--duration", "20"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        page.wait("the output is shown sending once a host joined",
+                  lambda: page.driver.find_elements(By.CSS_SELECTOR, f'{badge}[data-state="sending"]'), 10)
+        page.shot("05a-listeners.png")
+    finally:
+        receiver.terminate()
+        receiver.wait(timeout=10)
+    check("mcrctl removes the listeners rule", run("mcrctl", "remove", rule).returncode == 0)
+    page.wait("listeners rule row gone", lambda: not page.visible(f'tr[data-rule="{rule}"]'))
 
 
 def ipv6_rule(page):
@@ -307,6 +347,7 @@ def main():
     parser.add_argument("--password", required=True)
     parser.add_argument("--shots", required=True)
     parser.add_argument("--src-ns", required=True)
+    parser.add_argument("--dst-ns", required=True)
     parser.add_argument("--ns", required=True)
     parser.add_argument("--count", type=int, default=3000)
     parser.add_argument("--rate", type=int, default=500)
