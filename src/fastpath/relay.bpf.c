@@ -46,7 +46,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MCR_FP_MAX_RULES);
 	__type(key, struct mcr_fp_rule_key);
-	__type(value, __u32); /* version slot; its rule id is slot / 2 */
+	__type(value, struct mcr_fp_rule_ref);
 } rules SEC(".maps");
 
 struct {
@@ -574,10 +574,16 @@ static __always_inline int rewrite_other_family(struct __sk_buff *skb, const str
 	return (int)bpf_skb_store_bytes(skb, 0, &eth, sizeof(eth), 0);
 }
 
-static __always_inline void count_output(__u32 rule_id, __u32 output, __u64 payload_bytes, int failed)
+static __always_inline struct mcr_fp_output_traffic *output_counters(__u32 rule_id, __u32 output)
 {
 	__u32 index = rule_id * MCR_FP_MAX_OUTPUTS + output % MCR_FP_MAX_OUTPUTS;
-	struct mcr_fp_output_traffic *traffic = bpf_map_lookup_elem(&output_traffic, &index);
+
+	return bpf_map_lookup_elem(&output_traffic, &index);
+}
+
+static __always_inline void count_output(__u32 rule_id, __u32 output, __u64 payload_bytes, int failed)
+{
+	struct mcr_fp_output_traffic *traffic = output_counters(rule_id, output);
 	__u64 sent = failed ? 0 : 1;
 
 	if (!traffic)
@@ -588,6 +594,16 @@ static __always_inline void count_output(__u32 rule_id, __u32 output, __u64 payl
 	traffic->packets += sent;
 	traffic->bytes += sent * payload_bytes;
 	traffic->errors += 1 - sent;
+}
+
+/* Apart from count_output(), so that an output sent pays nothing for the
+ * hold counter. */
+static __always_inline void count_held(__u32 rule_id, __u32 output)
+{
+	struct mcr_fp_output_traffic *traffic = output_counters(rule_id, output);
+
+	if (traffic)
+		traffic->no_listener += 1;
 }
 
 /* cppcheck (tools/lint) reads this file without libbpf's SEC(). */
@@ -633,8 +649,12 @@ int mcr_relay(struct __sk_buff *skb)
 	}
 	if (!found)
 		return pass(MCR_FP_PASS_NO_RULE);
-	/* One load: a concurrent replace must not give half a slot number. */
-	__u32 slot = *(volatile __u32 *)found;
+	/* Slot and hold mask in one load (relay_abi.h): both come from the
+	 * same update, never a slot of one and a mask of another. */
+	__u64 raw_ref = *(volatile __u64 *)found;
+	struct mcr_fp_rule_ref ref;
+	__builtin_memcpy(&ref, &raw_ref, sizeof(ref));
+	__u32 slot = ref.slot;
 	const struct mcr_fp_rule_version *version = bpf_map_lookup_elem(&rule_versions, &slot);
 	if (!version || !keys_equal(&version->key, key))
 		return pass(MCR_FP_PASS_RULE_CHANGING);
@@ -656,7 +676,9 @@ int mcr_relay(struct __sk_buff *skb)
 	if (frame_bytes > IP_OFFSET + in.ip_bytes && bpf_skb_change_tail(skb, IP_OFFSET + in.ip_bytes, 0))
 		return pass(MCR_FP_PASS_KERNEL_REFUSED);
 
-	/* From here on the frame is ours: it is never handed on half-rewritten. */
+	/* From here on the frame is ours: it is never handed on half-rewritten,
+	 * and not handed on at all when every output is held (the worker would
+	 * count it a second time). */
 	__u32 rule_id = slot / MCR_FP_SLOTS_PER_RULE;
 	struct mcr_fp_rule_traffic *traffic = bpf_map_lookup_elem(&rule_traffic, &rule_id);
 	if (traffic) {
@@ -664,11 +686,17 @@ int mcr_relay(struct __sk_buff *skb)
 		traffic->bytes += payload_bytes;
 	}
 
-	/* Every output but the last gets a clone of the frame as rewritten for
-	 * it; the last output gets the frame itself (bpf_redirect), so one
-	 * output costs no clone and nothing is left for the stack. Outputs of
-	 * the input's family come first (rule_maps.cpp), so the frame changes
-	 * family at most once. */
+	/* Every output but the last one sent gets a clone of the frame as
+	 * rewritten for it; the last one sent gets the frame itself
+	 * (bpf_redirect), so one output costs no clone and nothing is left for
+	 * the stack. `sending` holds the positions not held: position i is the
+	 * last one sent when no bit above i is set. Outputs of the input's
+	 * family come first (rule_maps.cpp), so the frame changes family at
+	 * most once. */
+	__u32 positions = (1U << output_count) - 1;
+	__u32 held = ref.held_positions & positions;
+	__u32 sending = ~held & positions;
+	__u32 last_ifindex = 0;
 	__u8 family = in.family;
 	for (__u32 i = 0; i < MCR_FP_MAX_OUTPUTS; i++) {
 		if (i >= output_count)
@@ -678,6 +706,10 @@ int mcr_relay(struct __sk_buff *skb)
 		if (!out) {
 			count_output(rule_id, i, payload_bytes, 1);
 			return TC_ACT_SHOT;
+		}
+		if (held & (1U << i)) {
+			count_held(rule_id, out->counter);
+			continue;
 		}
 		int failed;
 		if (out->family != in.family || family != in.family)
@@ -690,11 +722,18 @@ int mcr_relay(struct __sk_buff *skb)
 			count_output(rule_id, out->counter, payload_bytes, 1);
 			return TC_ACT_SHOT;
 		}
-		if (i + 1 == output_count) {
+		if ((sending >> (i + 1)) == 0) {
 			count_output(rule_id, out->counter, payload_bytes, 0);
-			return bpf_redirect(out->ifindex, 0);
+			/* Held outputs after it are still to be counted. */
+			if ((held >> (i + 1)) == 0)
+				return bpf_redirect(out->ifindex, 0);
+			last_ifindex = out->ifindex;
+			continue;
 		}
 		count_output(rule_id, out->counter, payload_bytes, bpf_clone_redirect(skb, out->ifindex, 0) != 0);
 	}
+	if (sending)
+		return bpf_redirect(last_ifindex, 0);
+	/* Every output held: each counted no_listener, nothing to send. */
 	return TC_ACT_SHOT;
 }

@@ -34,6 +34,22 @@ struct mcr_fp_rule_key {
 	__u8 zero;       /* always 0: hash keys compare every byte */
 };
 
+/* Value of the rules hash: the rule's current version and which of that
+ * version's outputs are held. An output whose "listeners" is "required" is
+ * held while no listener is known on its interface: the program counts its
+ * copy (no_listener) instead of sending it. Slot and mask share one value so
+ * that the program reads both in one load and the worker changes either in
+ * one update: a version switch carries the hold state along, and a listener
+ * arriving or leaving is one update of this value (no new version, no
+ * quiesce), which no frame sees half of. */
+struct mcr_fp_rule_ref {
+	__u32 slot; /* version slot; its rule id is slot / 2 */
+	/* Bit i: the output at position i of that version (not the rule's
+	 * output i: versions store outputs in their own order) is held.
+	 * 0, the default of "always" outputs, costs the program nothing. */
+	__u32 held_positions;
+};
+
 /* Rule flags. */
 #define MCR_FP_FORWARD_EXPIRED_TTL 1U
 /* Some output is of the other family: its copy gets a new IP header. */
@@ -82,6 +98,9 @@ struct mcr_fp_output_traffic {
 	__u64 packets;
 	__u64 bytes;
 	__u64 errors; /* clone_redirect failures and rewrite failures */
+	/* Copies not sent because the output was held (no listener): the
+	 * worker's no_listener, the policy and not a drop. */
+	__u64 no_listener;
 };
 
 /* Value of the one-entry `attachment` array: how and where the supervisor

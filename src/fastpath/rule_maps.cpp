@@ -17,6 +17,7 @@
 #include <limits>
 #include <cstring>
 #include <set>
+#include <utility>
 #include <string>
 
 namespace mcr::fastpath {
@@ -36,6 +37,9 @@ static_assert(kMaxRules == MCR_FP_MAX_RULES);
 static_assert(kMaxOutputs == MCR_FP_MAX_OUTPUTS);
 // Per-CPU values are read as arrays of these: each CPU's value is 8-byte aligned.
 static_assert(sizeof(mcr_fp_rule_traffic) % 8 == 0 && sizeof(mcr_fp_output_traffic) % 8 == 0);
+// The program reads a rule's entry in one 8-byte load; its hold mask has a bit per output.
+static_assert(sizeof(mcr_fp_rule_ref) == 8);
+static_assert(kMaxOutputs <= 32);
 
 namespace {
 
@@ -140,6 +144,73 @@ mcr_fp_output output_entry(const Output& output, std::size_t counter)
     return entry;
 }
 
+// The version order of a rule's outputs: those of the input's family first,
+// so the program changes a frame's family at most once; position -> the
+// rule's output index (which is what each position counts under).
+std::vector<std::uint8_t> version_order(const FastRule& rule)
+{
+    std::vector<std::uint8_t> order(rule.outputs.size());
+    for (std::size_t i = 0; i < order.size(); ++i)
+        order[i] = static_cast<std::uint8_t>(i);
+    std::stable_partition(order.begin(), order.end(), [&](std::uint8_t i) {
+        return rule.outputs[i].destination_address.family() == rule.match.group.family();
+    });
+    return order;
+}
+
+// Held outputs (held[i] for the rule's output i) as the version's positions.
+std::uint32_t held_positions(const std::vector<std::uint8_t>& order, const std::vector<bool>& held)
+{
+    std::uint32_t positions = 0;
+    for (std::size_t position = 0; position < order.size(); ++position)
+        if (held[order[position]])
+            positions |= 1U << position;
+    return positions;
+}
+
+std::vector<bool> held_of(const FastRule& rule)
+{
+    std::vector<bool> held;
+    for (const Output& output : rule.outputs)
+        held.push_back(output.held);
+    return held;
+}
+
+// A map made by another build of the program (a worker upgraded while its
+// maps lived on in the FD store) may lay its values out differently: using
+// it would read and write garbage, so it is refused.
+Status check_value_size(const unique_fd& map, std::size_t expected, const char* name)
+{
+    bpf_map_info info{};
+    __u32 length = sizeof(info);
+    if (const int error = bpf_obj_get_info_by_fd(map.get(), &info, &length); error != 0)
+        return Error{"", std::string("cannot read the ") + name + " map's description: " + std::strerror(-error)};
+    if (info.value_size != expected)
+        return Error{"", std::string("the ") + name + " map holds " + std::to_string(info.value_size) +
+                             "-byte values, this build " + std::to_string(expected) +
+                             "-byte ones: made by another mcrd version"};
+    return Ok{};
+}
+
+// Deletes every rule of a rules map we cannot otherwise use (another
+// build's layout), if its keys are ours: that build's program then finds no
+// rule and passes every frame to the stack, where the worker relays it,
+// instead of relaying with rules the worker can no longer change.
+// Returns whether it did.
+bool empty_foreign_rules(const unique_fd& rules)
+{
+    bpf_map_info info{};
+    __u32 length = sizeof(info);
+    if (bpf_obj_get_info_by_fd(rules.get(), &info, &length) != 0 || info.key_size != sizeof(mcr_fp_rule_key))
+        return false;
+    mcr_fp_rule_key key{};
+    // Always the first key: the one before it is gone once deleted.
+    while (bpf_map_get_next_key(rules.get(), nullptr, &key) == 0)
+        if (bpf_map_delete_elem(rules.get(), &key) != 0)
+            return false;
+    return true;
+}
+
 // One value per possible CPU, as the kernel reads and writes per-CPU maps.
 template <typename T>
 Result<std::vector<T>> read_per_cpu(const unique_fd& map, std::uint32_t index, std::size_t cpus)
@@ -169,6 +240,19 @@ Result<RuleMaps> RuleMaps::open(MapFds fds)
     const int cpus = libbpf_num_possible_cpus();
     if (cpus <= 0)
         return Error{"", "cannot count the possible CPUs: " + std::string(std::strerror(-cpus))};
+    const std::pair<const unique_fd*, std::pair<std::size_t, const char*>> layouts[] = {
+        {&fds.rules, {sizeof(mcr_fp_rule_ref), "rules"}},
+        {&fds.rule_versions, {sizeof(mcr_fp_rule_version), "rule_versions"}},
+        {&fds.version_outputs, {sizeof(mcr_fp_output), "version_outputs"}},
+        {&fds.rule_traffic, {sizeof(mcr_fp_rule_traffic), "rule_traffic"}},
+        {&fds.output_traffic, {sizeof(mcr_fp_output_traffic), "output_traffic"}},
+    };
+    for (const auto& [map, layout] : layouts)
+        if (Status status = check_value_size(*map, layout.first, layout.second); !status) {
+            if (!empty_foreign_rules(fds.rules))
+                return status.error();
+            return Error{"", status.error().message() + "; its rules were removed, so every frame goes to the worker"};
+        }
     RuleMaps maps(std::move(fds));
     maps.possible_cpus_ = static_cast<std::size_t>(cpus);
     // Nothing says how recently a previous owner switched away from the
@@ -178,14 +262,19 @@ Result<RuleMaps> RuleMaps::open(MapFds fds)
     mcr_fp_rule_key next{};
     const void* previous = nullptr;
     while (bpf_map_get_next_key(maps.fds_.rules.get(), previous, &next) == 0) {
-        std::uint32_t slot = 0;
-        if (const int error = bpf_map_lookup_elem(maps.fds_.rules.get(), &next, &slot); error != 0 && error != -ENOENT)
+        mcr_fp_rule_ref ref{};
+        if (const int error = bpf_map_lookup_elem(maps.fds_.rules.get(), &next, &ref); error != 0 && error != -ENOENT)
             return Error{"", "cannot read the installed rules: " + std::string(std::strerror(-error))};
-        const std::uint32_t rule_id = slot / kSlotsPerRule;
-        if (slot >= kVersionSlots || maps.rule_id_used_[rule_id])
-            return Error{"", "the installed rules name version slot " + std::to_string(slot) + " twice or out of range"};
+        const std::uint32_t rule_id = ref.slot / kSlotsPerRule;
+        if (ref.slot >= kVersionSlots || maps.rule_id_used_[rule_id])
+            return Error{"", "the installed rules name version slot " + std::to_string(ref.slot) +
+                                 " twice or out of range"};
+        auto order = maps.read_order(ref.slot);
+        if (!order)
+            return order.error();
         maps.rule_id_used_[rule_id] = true;
-        maps.installed_[match_of(next)] = slot;
+        // The hold state stays as the maps have it until the owner changes it.
+        maps.installed_[match_of(next)] = Installed{ref.slot, std::move(*order), ref.held_positions};
         key = next;
         previous = &key;
     }
@@ -209,22 +298,38 @@ Status RuleMaps::quiesce_before_writing(std::initializer_list<std::uint32_t> slo
     return Ok{};
 }
 
-Status RuleMaps::write_version(std::uint32_t slot, const FastRule& rule)
+Result<std::vector<std::uint8_t>> RuleMaps::read_order(std::uint32_t slot) const
+{
+    mcr_fp_rule_version version{};
+    if (const int error = bpf_map_lookup_elem(fds_.rule_versions.get(), &slot, &version); error != 0)
+        return Error{"", "cannot read the installed rules: " + std::string(std::strerror(-error))};
+    if (version.output_count == 0 || version.output_count > kMaxOutputs)
+        return Error{"", "version slot " + std::to_string(slot) + " holds " + std::to_string(version.output_count) +
+                             " outputs"};
+    std::vector<std::uint8_t> order;
+    for (std::uint32_t position = 0; position < version.output_count; ++position) {
+        mcr_fp_output entry{};
+        const auto index = static_cast<std::uint32_t>(slot * kMaxOutputs + position);
+        if (const int error = bpf_map_lookup_elem(fds_.version_outputs.get(), &index, &entry); error != 0)
+            return Error{"", "cannot read the installed outputs: " + std::string(std::strerror(-error))};
+        if (entry.counter >= version.output_count)
+            return Error{"", "version slot " + std::to_string(slot) + " counts an output under index " +
+                                 std::to_string(entry.counter)};
+        order.push_back(entry.counter);
+    }
+    return order;
+}
+
+Status RuleMaps::write_version(std::uint32_t slot, const FastRule& rule, const std::vector<std::uint8_t>& order)
 {
     mcr_fp_rule_version version{};
     version.key = key_of(rule.match);
     version.flags = rule.forward_expired_ttl ? MCR_FP_FORWARD_EXPIRED_TTL : 0U;
     version.output_count = static_cast<std::uint32_t>(rule.outputs.size());
     version.max_ip_bytes = std::numeric_limits<std::uint32_t>::max();
-    // Outputs of the input's family first, so the program changes a frame's
-    // family at most once; each keeps its place in the rule for counting.
-    std::vector<std::size_t> order(rule.outputs.size());
-    for (std::size_t i = 0; i < order.size(); ++i)
-        order[i] = i;
     const auto same_family = [&](std::size_t i) {
         return rule.outputs[i].destination_address.family() == rule.match.group.family();
     };
-    std::stable_partition(order.begin(), order.end(), same_family);
     const unsigned input_header = ip_header_bytes(rule.match.group);
     for (std::size_t position = 0; position < order.size(); ++position) {
         const Output& output = rule.outputs[order[position]];
@@ -261,20 +366,23 @@ Status RuleMaps::install(const FastRule& rule)
     if (Status status = validate(rule); !status)
         return status;
     const mcr_fp_rule_key key = key_of(rule.match);
+    std::vector<std::uint8_t> order = version_order(rule);
+    const std::uint32_t held = held_positions(order, held_of(rule));
 
     if (auto found = installed_.find(rule.match); found != installed_.end()) {
-        const std::uint32_t current = found->second;
-        const std::uint32_t next = current ^ 1U; // the rule's other slot
-        if (Status status = quiesce_before_writing({next}); !status)
+        const std::uint32_t current = found->second.slot;
+        const mcr_fp_rule_ref next{current ^ 1U, held}; // the rule's other slot
+        if (Status status = quiesce_before_writing({next.slot}); !status)
             return status;
-        if (Status status = write_version(next, rule); !status)
+        if (Status status = write_version(next.slot, rule, order); !status)
             return status;
+        // The new version and its hold state in one update.
         if (Status status = bpf_status(bpf_map_update_elem(fds_.rules.get(), &key, &next, BPF_EXIST),
                                        "cannot switch the rule to its new version");
             !status)
             return status;
         slot_may_be_read_[current] = true;
-        found->second = next;
+        found->second = Installed{next.slot, std::move(order), held};
         return Ok{};
     }
 
@@ -288,14 +396,37 @@ Status RuleMaps::install(const FastRule& rule)
         return status;
     if (Status status = zero_counters(rule_id); !status)
         return status;
-    if (Status status = write_version(slot, rule); !status)
+    if (Status status = write_version(slot, rule, order); !status)
         return status;
-    if (Status status = bpf_status(bpf_map_update_elem(fds_.rules.get(), &key, &slot, BPF_NOEXIST),
+    const mcr_fp_rule_ref ref{slot, held};
+    if (Status status = bpf_status(bpf_map_update_elem(fds_.rules.get(), &key, &ref, BPF_NOEXIST),
                                    "cannot add the rule");
         !status)
         return status;
     *free_id = true;
-    installed_[rule.match] = slot;
+    installed_[rule.match] = Installed{slot, std::move(order), held};
+    return Ok{};
+}
+
+Status RuleMaps::hold_outputs(const RuleMatch& match, const std::vector<bool>& held)
+{
+    const auto found = installed_.find(match);
+    if (found == installed_.end())
+        return Error{"", "no such rule in the fast path"};
+    Installed& installed = found->second;
+    if (held.size() != installed.order.size())
+        return Error{"", "the rule has " + std::to_string(installed.order.size()) + " outputs, got hold states for " +
+                             std::to_string(held.size())};
+    const std::uint32_t positions = held_positions(installed.order, held);
+    if (positions == installed.held_positions)
+        return Ok{};
+    const mcr_fp_rule_key key = key_of(match);
+    const mcr_fp_rule_ref ref{installed.slot, positions};
+    if (Status status = bpf_status(bpf_map_update_elem(fds_.rules.get(), &key, &ref, BPF_EXIST),
+                                   "cannot change which outputs are held");
+        !status)
+        return status;
+    installed.held_positions = positions;
     return Ok{};
 }
 
@@ -307,7 +438,7 @@ Status RuleMaps::remove(const RuleMatch& match)
     const mcr_fp_rule_key key = key_of(match);
     if (Status status = bpf_status(bpf_map_delete_elem(fds_.rules.get(), &key), "cannot remove the rule"); !status)
         return status;
-    const std::uint32_t rule_id = found->second / kSlotsPerRule;
+    const std::uint32_t rule_id = found->second.slot / kSlotsPerRule;
     const std::uint32_t first_slot = rule_id * kSlotsPerRule;
     slot_may_be_read_[first_slot] = true;
     slot_may_be_read_[first_slot + 1] = true;
@@ -330,7 +461,7 @@ Status RuleMaps::replace_all(std::span<const FastRule> rules)
         return Error{"", "more than " + std::to_string(kMaxRules) + " rules for the fast path"};
     // Removals first, so their ids are free for the new rules.
     std::vector<RuleMatch> unwanted;
-    for (const auto& [match, slot] : installed_)
+    for (const auto& [match, installed] : installed_)
         if (wanted.count(match) == 0)
             unwanted.push_back(match);
     for (const RuleMatch& match : unwanted)
@@ -347,7 +478,7 @@ Result<RuleTraffic> RuleMaps::retire(const RuleMatch& match)
     const auto found = installed_.find(match);
     if (found == installed_.end())
         return Error{"", "no such rule in the fast path"};
-    const std::uint32_t slot = found->second;
+    const std::uint32_t slot = found->second.slot;
     if (Status status = remove(match); !status)
         return status.error();
     // The removed key is no longer found, but a run that looked it up before
@@ -364,7 +495,7 @@ Result<RuleTraffic> RuleMaps::traffic(const RuleMatch& match) const
     const auto found = installed_.find(match);
     if (found == installed_.end())
         return Error{"", "no such rule in the fast path"};
-    return traffic_of(found->second);
+    return traffic_of(found->second.slot);
 }
 
 Result<RuleTraffic> RuleMaps::traffic_of(std::uint32_t slot) const
@@ -394,6 +525,7 @@ Result<RuleTraffic> RuleMaps::traffic_of(std::uint32_t slot) const
             sum.packets += cpu.packets;
             sum.bytes += cpu.bytes;
             sum.errors += cpu.errors;
+            sum.no_listener += cpu.no_listener;
         }
     }
     return traffic;

@@ -61,6 +61,10 @@ struct Output {
     // A translated copy's IP source: the egress interface's address of the
     // copy's family (v6design point 3). Required exactly when the families differ.
     std::optional<IpAddress> source_address;
+    // The output requires a listener and none is known now: the program
+    // counts its copy (no_listener) instead of sending it. Changed later
+    // with RuleMaps::hold_outputs().
+    bool held = false;
 };
 
 struct FastRule {
@@ -73,6 +77,7 @@ struct OutputTraffic {
     std::uint64_t packets = 0;
     std::uint64_t bytes = 0; // UDP payload bytes, as the worker counts
     std::uint64_t errors = 0;
+    std::uint64_t no_listener = 0; // copies not sent while the output was held
 };
 
 struct RuleTraffic {
@@ -96,6 +101,11 @@ public:
     // relayed is missing. For a caller that keeps counting a rule leaving
     // the fast path (its counters go with its id, zeroed for the next rule).
     [[nodiscard]] Result<RuleTraffic> retire(const RuleMatch& match);
+    // Holds or releases the outputs of an installed rule: held[i] for the
+    // rule's output i (FastRule::outputs order). One update of the rule's
+    // entry, so a frame sees the old hold state or the new one, never a mix;
+    // no-op when nothing changes. Its counters are untouched.
+    [[nodiscard]] Status hold_outputs(const RuleMatch& match, const std::vector<bool>& held);
     // Installs every rule of `rules` and removes the installed rules it lacks.
     [[nodiscard]] Status replace_all(std::span<const FastRule> rules);
 
@@ -105,15 +115,25 @@ public:
     [[nodiscard]] const MapFds& fds() const noexcept { return fds_; }
 
 private:
+    // Where a rule is: its current version slot, that version's output
+    // order (position -> the rule's output index) and which positions are
+    // held, as the rules map says.
+    struct Installed {
+        std::uint32_t slot = 0;
+        std::vector<std::uint8_t> order;
+        std::uint32_t held_positions = 0;
+    };
+
     explicit RuleMaps(MapFds fds);
 
-    [[nodiscard]] Status write_version(std::uint32_t slot, const FastRule& rule);
+    [[nodiscard]] Status write_version(std::uint32_t slot, const FastRule& rule, const std::vector<std::uint8_t>& order);
+    [[nodiscard]] Result<std::vector<std::uint8_t>> read_order(std::uint32_t slot) const;
     [[nodiscard]] Status zero_counters(std::uint32_t rule_id);
     [[nodiscard]] Result<RuleTraffic> traffic_of(std::uint32_t slot) const;
     [[nodiscard]] Status quiesce_before_writing(std::initializer_list<std::uint32_t> slots);
 
     MapFds fds_;
-    std::map<RuleMatch, std::uint32_t> installed_; // match -> version slot
+    std::map<RuleMatch, Installed> installed_;
     std::vector<bool> rule_id_used_;
     // Slots a frame may still be reading (switched away from, or unknown
     // after open): written only after a quiesce.

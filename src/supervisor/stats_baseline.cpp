@@ -120,7 +120,8 @@ nlohmann::json without_fast_path_share(const nlohmann::json& doc)
                         {"fast_path", fast_output},
                         {"packets", fast_output.value("packets", std::uint64_t{0})},
                         {"bytes", fast_output.value("bytes", std::uint64_t{0})},
-                        {"drops", {{"send_error", fast_output.value("errors", std::uint64_t{0})}}}};
+                        {"drops", {{"send_error", fast_output.value("errors", std::uint64_t{0})}}},
+                        {"no_listener", fast_output.value("no_listener", std::uint64_t{0})}};
                     for (std::string_view key : kIdentityKeys)
                         if (output.is_object() && output.contains(std::string(key)))
                             out[std::string(key)] = output[std::string(key)];

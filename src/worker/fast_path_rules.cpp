@@ -55,18 +55,15 @@ dataplane::MacAddress ipv6_multicast_mac(const IpAddress& group)
 
 // The rule as the tc program runs it, or why it cannot (a pass reason's
 // sibling: shown as the rule's "path_reason").
+// held[o]: output o requires a listener and has none now (held_outputs()).
 Result<fastpath::FastRule, std::string> translate(const Rule& rule, std::size_t rule_index,
-                                                  const std::vector<EgressTarget>& targets, const WorkerConfig& config)
+                                                  const std::vector<EgressTarget>& targets, const WorkerConfig& config,
+                                                  const std::vector<bool>& held)
 {
     if (!rule.fast_path)
         return std::string("off");   // the rule's "fast_path": "off"
     if (rule.inspect != StreamInspection::none)
         return std::string("inspect"); // stream health is tracked by the worker (core/rule.hpp)
-    // The worker holds such outputs while no one listens; the program has
-    // no per-output switch yet, so these rules stay on the userspace path.
-    for (const RuleOutput& output : rule.outputs)
-        if (output.listeners == ListenerPolicy::required)
-            return std::string("listeners");
     if (!rule.input.address.is_multicast())
         return std::string("unicast-input");
     if (rule.outputs.size() > fastpath::kMaxOutputs || rule.outputs.size() != targets.size())
@@ -106,6 +103,7 @@ Result<fastpath::FastRule, std::string> translate(const Rule& rule, std::size_t 
         out.destination_port = output.port;
         out.ttl = output.ttl;
         out.source_address = source;
+        out.held = i < held.size() && held[i];
         fast.outputs.push_back(out);
     }
     return fast;
@@ -134,7 +132,7 @@ FastCounts counts_of(const fastpath::RuleTraffic& traffic)
 {
     FastCounts counts{traffic.packets, traffic.bytes, {}};
     for (const fastpath::OutputTraffic& output : traffic.outputs)
-        counts.outputs.push_back({output.packets, output.bytes, output.errors});
+        counts.outputs.push_back({output.packets, output.bytes, output.errors, output.no_listener});
     return counts;
 }
 
@@ -274,10 +272,12 @@ void FastPathRules::apply(const WorkerConfig& config, const NamedFds& sockets,
         return;
     }
 
+    const std::vector<std::vector<bool>> held = held_outputs(config);
     std::vector<Result<fastpath::FastRule, std::string>> translated;
     for (std::size_t r = 0; r < config.rules.size(); ++r)
         translated.push_back(translate(config.rules[r], r,
-                                       r < targets.size() ? targets[r] : std::vector<EgressTarget>{}, config));
+                                       r < targets.size() ? targets[r] : std::vector<EgressTarget>{}, config,
+                                       held[r]));
     // The program looks up the exact source, then any source: an any-source
     // rule on the fast path would take the frames of a source-specific rule
     // of the same group and port left on the userspace path.
@@ -320,6 +320,23 @@ void FastPathRules::apply(const WorkerConfig& config, const NamedFds& sockets,
     }
 }
 
+void FastPathRules::hold(const WorkerConfig& config, const std::vector<std::vector<bool>>& held)
+{
+    State& state = *state_;
+    if (!state.maps)
+        return;
+    for (std::size_t r = 0; r < config.rules.size() && r < state.installed.size() && r < held.size(); ++r) {
+        if (!state.installed[r])
+            continue;
+        // Every output is in the maps (translate() refuses a rule otherwise),
+        // so the rule's hold states apply one to one.
+        if (Status status = state.maps->hold_outputs(*state.installed[r], held[r]); !status)
+            log_warning("Cannot hold or release the fast path outputs of rule " + config.rules[r].name +
+                            ", they keep their previous state: " + status.error().message(),
+                        {{"MCR_INTERFACE", config.interface}, {"MCR_RULE", config.rules[r].name}});
+    }
+}
+
 void FastPathRules::add_to_stats(nlohmann::json& document) const
 {
     const State& state = *state_;
@@ -348,6 +365,11 @@ void FastPathRules::add_to_stats(nlohmann::json& document) const
             output["bytes"] = output.value("bytes", std::uint64_t{0}) + t.bytes;
             output["drops"]["send_error"] = output["drops"].value("send_error", std::uint64_t{0}) + t.errors;
             output["fast_path"] = {{"packets", t.packets}, {"bytes", t.bytes}, {"errors", t.errors}};
+            // Present for outputs that require listeners (core/worker_protocol.hpp).
+            if (t.no_listener != 0 || output.contains("no_listener")) {
+                output["no_listener"] = output.value("no_listener", std::uint64_t{0}) + t.no_listener;
+                output["fast_path"]["no_listener"] = t.no_listener;
+            }
         }
     }
     nlohmann::json fast_path = {{"mode", state.maps ? fastpath::attach_mode_name(state.mode) : "userspace"},
@@ -379,6 +401,8 @@ void FastPathRules::apply(const WorkerConfig& config, const NamedFds&, const std
 {
     state_->rules = config.rules.size();
 }
+
+void FastPathRules::hold(const WorkerConfig&, const std::vector<std::vector<bool>>&) {}
 
 void FastPathRules::add_to_stats(nlohmann::json& document) const
 {

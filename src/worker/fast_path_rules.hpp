@@ -33,6 +33,12 @@ public:
     void apply(const WorkerConfig& config, const NamedFds& sockets,
                const std::vector<std::vector<EgressTarget>>& targets);
 
+    // Follows SetListeners: holds and releases the installed rules' outputs,
+    // held[rule][output] as held_outputs(config) made it, one map update per
+    // rule whose state changed. Rules not in the maps are the userspace
+    // path's (the engine holds those).
+    void hold(const WorkerConfig& config, const std::vector<std::vector<bool>>& held);
+
     // Adds the fast path's counters and each rule's path to a stats document
     // (core/worker_protocol.hpp) built for the same config.
     void add_to_stats(nlohmann::json& document) const;

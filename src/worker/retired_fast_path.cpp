@@ -31,6 +31,7 @@ void RetiredFastPath::add(const Rule& rule, const FastCounts& counts)
         sum.packets += counts.outputs[o].packets;
         sum.bytes += counts.outputs[o].bytes;
         sum.errors += counts.outputs[o].errors;
+        sum.no_listener += counts.outputs[o].no_listener;
     }
 }
 
@@ -70,6 +71,9 @@ void RetiredFastPath::add_to_stats(nlohmann::json& document) const
             if (!drops.is_object())
                 drops = nlohmann::json::object();
             drops["send_error"] = counter(drops, "send_error") + sum->second.errors;
+            // Present for outputs that require listeners (core/worker_protocol.hpp).
+            if (sum->second.no_listener != 0 || output.contains("no_listener"))
+                output["no_listener"] = counter(output, "no_listener") + sum->second.no_listener;
         }
     }
 }

@@ -23,6 +23,7 @@ struct FastCounts {
         std::uint64_t packets = 0;
         std::uint64_t bytes = 0;
         std::uint64_t errors = 0;
+        std::uint64_t no_listener = 0; // copies held while no listener was known
     };
     std::uint64_t packets = 0;
     std::uint64_t bytes = 0;
@@ -41,7 +42,7 @@ public:
 
     // Adds the kept counts to a stats document's rules and outputs (matched
     // by name and identity), into "packets", "bytes" and the outputs'
-    // "drops"."send_error" — not into "fast_path", which is what the maps
+    // "drops"."send_error" and "no_listener" — not into "fast_path", which is what the maps
     // hold now: the supervisor carries the rest over a worker restart (as
     // the userspace path's share), and so these counts too.
     void add_to_stats(nlohmann::json& document) const;

@@ -211,13 +211,34 @@ void Worker::store_in_fd_store(const std::vector<std::string>& names, bool confi
         log_warning("Cannot store the config in the FD store: " + std::string(std::strerror(-rc)));
 }
 
-// Only the held flags of the installed plan change: no new plan, no fast
-// path or filter work, so a join reaches the send path at once. The config
-// the FD store holds keeps its "listening" (a restarted worker re-syncs).
+// Only the held flags change: the installed plan's and, for rules on the
+// fast path, one map update per rule whose state changed; no new plan or
+// filter work, so a join reaches the send path at once.
 void Worker::set_listeners(ListeningOutputs listening)
 {
     config_.listening = std::move(listening);
-    engine_->hold_outputs(held_outputs(config_));
+    const std::vector<std::vector<bool>> held = held_outputs(config_);
+    engine_->hold_outputs(held);
+    fast_path_.hold(config_, held);
+    store_listening();
+}
+
+// The config in the FD store gets the new "listening" too: a worker
+// restarted from it installs the hold state the program has now, rather
+// than the one of the last config, until the supervisor's re-sync.
+void Worker::store_listening()
+{
+    if (!have_notify_socket())
+        return;
+    nlohmann::json document = nlohmann::json::parse(config_text_, nullptr, false);
+    if (!document.is_object())
+        return;
+    nlohmann::json listening = nlohmann::json::array();
+    for (const auto& [rule, output] : config_.listening)
+        listening.push_back({rule, output});
+    document["listening"] = std::move(listening);
+    config_text_ = document.dump();
+    store_in_fd_store({}, true);
 }
 
 std::string Worker::stats_json()

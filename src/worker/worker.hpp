@@ -49,6 +49,7 @@ private:
     void watch_stream_health();
     void write_stats_file();
     void store_in_fd_store(const std::vector<std::string>& names, bool config_changed);
+    void store_listening();
     [[nodiscard]] Status add_event_sources();
     void shut_down();
 

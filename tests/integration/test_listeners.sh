@@ -80,6 +80,8 @@ RULE='{"name": "r1", "input": {"interface": "in0", "address": "239.1.1.1", "port
                    {"interface": "out1", "address": "239.2.2.2", "port": 6001}]}'
 relay_call AddRuleJSON s "$RULE" >/dev/null
 wait_rule_property r1 State 's "active"' 20
+# The program holds out0 while no one listens (MCRD_TEST_FAST_PATH=off: the worker).
+expect_fast_path r1
 wait_until 10 "the IGMP querier on out0" grep -q "IGMP querier on out0 is this relay (198.51.100.6)" \
     "$(scratch mcrd.1.log)"
 
@@ -104,8 +106,11 @@ check_eq "frames of 239.2.2.1 on the segment without a listener" 0 "$(probe_valu
 check_eq "sink1 (always) unique" 1000 "$(json_get "$(scratch always.json)" unique)"
 check_eventually "out0 no_listener" 1000 15 relay_stat rules.name=r1.outputs.interface=out0.no_listener
 check_eq "out0 packets" 0 "$(relay_stat rules.name=r1.outputs.interface=out0.packets)"
+check_fast_path_count "out0 no_listener counted by the program" 1000 \
+    rules.name=r1.outputs.interface=out0.fast_path.no_listener
 check_eq "r1 drops" "t 0" "$(rule_property r1 Drops)"
 check_eq "out1 packets" 1000 "$(relay_stat rules.name=r1.outputs.interface=out1.packets)"
+check_fast_path_count "out1 packets relayed by the program" 1000 rules.name=r1.outputs.interface=out1.fast_path.packets
 
 log "--- join at 1 s, leave at 4 s, a 1000 pps stream throughout"
 probe_start hosta joinleave --join-at 1 --leave-at 4 --until $((6 + LEAVE_WAIT_S)).5

@@ -89,6 +89,7 @@ check_eq "out1 without a usable link-local address logged (once, while tentative
     "$(grep -c "Interface out1 has no usable IPv6 link-local address" "$(scratch mcrd.1.log)")"
 check_eq "out1 querier start failures" 0 "$(grep -c "Failed to start the MLD querier" "$(scratch mcrd.1.log)")"
 wait_until 10 "a link-local address on relay out1" link_local_ready relay out1
+expect_fast_path r6 # the program holds the outputs (MCRD_TEST_FAST_PATH=off: the worker)
 
 # probe HOST NAME GROUP PORT ARGS...: listener_probe.py, JSON in $(scratch NAME.json).
 probe_start() {
@@ -133,6 +134,8 @@ for pair in "out0 ff3e::2" "out1 ff3e::3"; do
     check_eventually "$out packets + no_listener" "$TX_COUNT" 10 output_total "$out"
     HELD=$(relay_stat "rules.name=r6.outputs.interface=$out.no_listener")
     [ "$HELD" -ge 1000 ] || die "$out: only $HELD copies held back without a listener"
+    check_fast_path_count "$out no_listener counted by the program" "$HELD" \
+        "rules.name=r6.outputs.interface=$out.fast_path.no_listener"
     check_eq "GetStats $out protocol" mld "$(relay_stat "membership.interface=$out.protocol")"
     check_eq "GetStats $out querier" True "$(relay_stat "membership.interface=$out.querier")"
 done

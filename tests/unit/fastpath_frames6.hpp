@@ -293,4 +293,46 @@ inline CapturedRun run_capturing_clones(const Relay& relay, const std::vector<st
     return captured;
 }
 
+// A rule whose outputs on lo of the capture netns alternate families, IPv6
+// first: ff3e::2:a port 6001, 239.2.2.11 port 6002, ff3e::2:c port 6003,
+// 239.2.2.13 port 6004 (hop limit 33 on the IPv6 ones), each with the
+// egress interface's address of its family as its source (only a
+// translated copy uses it); and a frame for its input: 200 bytes of
+// payload, DSCP/ECN 0x88.
+struct MixedFamilyRule {
+    fastpath::FastRule rule;
+    std::vector<std::uint8_t> frame;
+};
+
+inline MixedFamilyRule mixed_family_rule(bool ipv6_input, const IpAddress& interface4, const IpAddress& interface6)
+{
+    const auto v4 = [&](std::uint32_t group, std::uint16_t port) {
+        auto output = multicast_output(group, port, std::nullopt, kLoopbackIfindex);
+        output.source_address = interface4;
+        return output;
+    };
+    const auto v6 = [&](std::uint16_t last, std::uint16_t port) {
+        auto output = multicast_output6(address6(0xff3e, last, 0x0002), port, std::uint8_t{33}, kLoopbackIfindex);
+        output.source_address = interface6;
+        return output;
+    };
+    std::vector<fastpath::Output> outputs = {v6(0xa, 6001), v4(0xef02020b, 6002), v6(0xc, 6003),
+                                             v4(0xef02020d, 6004)};
+    MixedFamilyRule mixed;
+    if (ipv6_input) {
+        mixed.rule = rule6_for(kGroup6, kPort, std::move(outputs));
+        FastPathFrame6Spec spec = default_spec6();
+        spec.traffic_class = 0x88;
+        spec.payload.assign(200, 0x77);
+        mixed.frame = make_fast_path_udp6_frame(spec);
+    } else {
+        mixed.rule = rule_for(kGroup, kPort, std::move(outputs));
+        FrameSpec spec = default_spec();
+        spec.tos = 0x88;
+        spec.payload.assign(200, 0x77);
+        mixed.frame = make_udp_frame(spec);
+    }
+    return mixed;
+}
+
 } // namespace mcr::test

@@ -196,36 +196,13 @@ namespace {
 // under its place in the rule (the program sends the input's family first).
 void check_mixed_rule(bool ipv6_input)
 {
-    const auto v4 = [](std::uint32_t group, std::uint16_t port) {
-        auto output = multicast_output(group, port, std::nullopt, kLoopbackIfindex);
-        output.source_address = kInterface4;
-        return output;
-    };
-    const auto v6 = [](std::uint16_t last, std::uint16_t port) {
-        auto output = multicast_output6(address6(0xff3e, last, 0x0002), port, std::uint8_t{33}, kLoopbackIfindex);
-        output.source_address = kInterface6;
-        return output;
-    };
-    std::vector<fastpath::Output> outputs = {v6(0xa, 6001), v4(0xef02020b, 6002), v6(0xc, 6003),
-                                             v4(0xef02020d, 6004)};
-    if (ipv6_input) // same-family copies keep the sender's address
-        outputs[0].source_address.reset();
-    else
-        outputs[1].source_address.reset();
+    MixedFamilyRule mixed = mixed_family_rule(ipv6_input, kInterface4, kInterface6);
+    std::vector<fastpath::Output>& outputs = mixed.rule.outputs;
+    // A same-family copy keeps the sender's address: it needs none of its own.
+    outputs[ipv6_input ? 0 : 1].source_address.reset();
     Relay relay = Relay::load();
-    std::vector<std::uint8_t> frame;
-    if (ipv6_input) {
-        relay.install(rule6_for(kGroup6, kPort, outputs));
-        FastPathFrame6Spec spec = default_spec6();
-        spec.traffic_class = 0x88;
-        spec.payload.assign(200, 0x77);
-        frame = make_fast_path_udp6_frame(spec);
-    } else {
-        relay.install(rule_for(kGroup, kPort, outputs));
-        FrameSpec spec = default_spec();
-        spec.payload.assign(200, 0x77);
-        frame = with_tos(make_udp_frame(spec), 0x88);
-    }
+    relay.install(mixed.rule);
+    const std::vector<std::uint8_t>& frame = mixed.frame;
     const auto captured = run_capturing_clones(relay, frame, default_spec().source_port);
     if (!captured.entered) {
         MESSAGE("skipped: cannot make a network namespace here (needs CAP_SYS_ADMIN)");

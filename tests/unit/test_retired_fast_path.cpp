@@ -103,3 +103,19 @@ TEST_CASE("a removed rule's retired counts are forgotten; other rules keep their
     retired.keep_only({});
     CHECK(retired.empty());
 }
+
+TEST_CASE("an output that requires listeners keeps the copies the program held (no_listener); others get none")
+{
+    Rule rule = rule_named("video");
+    rule.outputs[0].listeners = mcr::ListenerPolicy::required;
+    RetiredFastPath retired;
+    retired.add(rule, FastCounts{20, 200, {{5, 50, 0, 15}, {20, 200, 0, 0}}});
+    retired.add(rule, FastCounts{4, 40, {{0, 0, 0, 4}, {4, 40, 0, 0}}});
+    nlohmann::json doc = document_for({rule}, 3);
+    retired.add_to_stats(doc);
+    const nlohmann::json& r = doc["rules"][0];
+    CHECK(r["outputs"][0]["packets"] == 8);
+    CHECK(r["outputs"][0]["no_listener"] == 19);
+    CHECK(r["outputs"][1]["packets"] == 27);
+    CHECK_FALSE(r["outputs"][1].contains("no_listener"));
+}

@@ -290,6 +290,26 @@ TEST_CASE("fast path share across a worker restart")
     CHECK_FALSE(same_fast_path_maps(nlohmann::json::object(), nlohmann::json::object()));
 }
 
+// The copies the program held for want of a listener are in the maps too:
+// only the worker's share of the old run's no_listener is carried.
+TEST_CASE("fast path share of no_listener across a worker restart")
+{
+    const auto old_run = nlohmann::json::parse(R"({"fast_path": {"mode": "tc", "maps": "17", "relayed": 50},
+        "rules": [{"name": "a", "packets": 50, "fast_path": {"packets": 50, "bytes": 500},
+                   "outputs": [{"interface": "out0", "address": "239.2.2.2", "port": 6000, "packets": 10,
+                                "no_listener": 43,
+                                "fast_path": {"packets": 10, "bytes": 100, "errors": 0, "no_listener": 40}}]}]})");
+    const auto new_run = nlohmann::json::parse(R"({"fast_path": {"mode": "tc", "maps": "17", "relayed": 60},
+        "rules": [{"name": "a", "packets": 60, "fast_path": {"packets": 60, "bytes": 600},
+                   "outputs": [{"interface": "out0", "address": "239.2.2.2", "port": 6000, "packets": 10,
+                                "no_listener": 50,
+                                "fast_path": {"packets": 10, "bytes": 100, "errors": 0, "no_listener": 50}}]}]})");
+    const auto carried = without_fast_path_share(old_run);
+    CHECK(carried["rules"][0]["outputs"][0]["no_listener"] == 3);
+    const auto total = add_counters(new_run, carried);
+    CHECK(total["rules"][0]["outputs"][0]["no_listener"] == 53); // 50 by the program + 3 by the old worker
+}
+
 // Defaults come from systemd's environment; bad values are refused by name.
 TEST_CASE("parse_options")
 {

@@ -169,6 +169,42 @@ relay_stat() {
     json_get "$(scratch getstats.json)" "$1"
 }
 
+# expect_fast_path RULE: waits until RULE runs on the fast path (GetStats
+# rules[].path "tc" or "tc-legacy": the worker installs it once it holds the
+# program's maps), or checks it is on the userspace path when the run forces
+# it (MCRD_TEST_FAST_PATH=off; with =auto, also when the worker reports the
+# fast path could not attach). Sets RULE_ON_FAST_PATH to 1 or 0.
+rule_on_fast_path() { case $(relay_stat "rules.name=$1.path" 2>/dev/null) in tc|tc-legacy) return 0 ;; esac; return 1; }
+expect_fast_path() {
+    local i
+    RULE_ON_FAST_PATH=0
+    if [ "${MCRD_TEST_FAST_PATH:-}" = off ]; then
+        check_eq "rule $1 path" userspace "$(relay_stat "rules.name=$1.path")"
+        return
+    fi
+    for i in $(seq 150); do
+        rule_on_fast_path "$1" && { RULE_ON_FAST_PATH=1; return; }
+        if [ "${MCRD_TEST_FAST_PATH:-}" = auto ] && [ "$(relay_stat workers.0.fast_path.mode 2>/dev/null)" = userspace ] &&
+            [ "$(relay_stat workers.0.fast_path.reason 2>/dev/null)" != not-handed-over ]; then
+            log "rule $1 on the userspace path: the fast path did not attach ($(relay_stat workers.0.fast_path.reason))"
+            return
+        fi
+        sleep 0.1
+    done
+    die "rule $1 is not on the fast path after 15 s: $(relay_stat "rules.name=$1.path")" \
+        "$(relay_stat "rules.name=$1.path_reason" 2>/dev/null)"
+}
+
+# check_fast_path_count LABEL COUNT PATH: the fast path's share at PATH
+# (a GetStats "fast_path" counter) is COUNT when expect_fast_path found the
+# rule there, and absent or 0 otherwise.
+check_fast_path_count() {
+    local expected=$2 got
+    [ "${RULE_ON_FAST_PATH:-0}" = 1 ] || expected=0
+    got=$(relay_stat "$3" 2>/dev/null) || got=0
+    check_eq "$1" "$expected" "$got"
+}
+
 # rule_property NAME PROPERTY: busctl get-property on a rule object.
 rule_property() {
     busctl --address="$BUS_ADDRESS" get-property org.mcr.Relay "/org/mcr/Relay/rule/$1" org.mcr.Relay.Rule "$2"
