@@ -65,6 +65,21 @@ void Engine::start_two_socket_receive()
                       s.error().message());
         return;
     }
+    if (!want_receive_switch_) {
+        // ring-only: the ring at every rate. The quiet socket is still read,
+        // first, for what a previous worker left queued there (older than
+        // anything the ring gets from now on); nothing reaches it afterwards.
+        if (Status s = sockets::select_fanout_member(ingress_fd_, wp::kRingFanoutMember); !s) {
+            log_warning("Reading \"ingress\" alone: " + s.error().message());
+            return;
+        }
+        two_sockets_ = true;
+        receive_mode_ = ReceiveMode::ring;
+        counters_.receive.mode = receive_mode_name(receive_mode_);
+        quiet_draining_ = true;
+        switched_at_ = Clock::now();
+        return;
+    }
     if (Status s = sockets::select_fanout_member(ingress_fd_, wp::kQuietFanoutMember); !s) {
         log_warning("Reading \"ingress\" alone: " + s.error().message());
         return;
@@ -77,6 +92,7 @@ void Engine::start_two_socket_receive()
     counters_.receive.mode = receive_mode_name(receive_mode_);
     const auto now = Clock::now();
     ring_draining_since_ = now;
+    switched_at_ = now;
     rate_window_start_ = now;
     rate_window_frames_ = counters_.ingress.frames;
 }
@@ -86,7 +102,7 @@ void Engine::update_receive_mode()
     // No decision while a switch is still being completed: frames held back
     // on one side would then be older than some and newer than other frames
     // on the other.
-    if (!two_sockets_ || receive_stopped_ || quiet_draining_ || ring_draining_since_)
+    if (!two_sockets_ || !want_receive_switch_ || receive_stopped_ || quiet_draining_ || ring_draining_since_)
         return;
     const auto now = Clock::now();
     const auto decision =
@@ -124,6 +140,7 @@ bool Engine::switch_receive_mode(ReceiveMode to)
               std::to_string(counters_.ingress.frames - rate_window_frames_) + " frames in " +
               us(asked - rate_window_start_) + " us; the switch took " + us(Clock::now() - asked) + " us");
     receive_mode_ = to;
+    switched_at_ = Clock::now();
     counters_.receive.mode = receive_mode_name(to);
     if (to == ReceiveMode::ring) {
         ++counters_.receive.to_ring;
@@ -151,6 +168,10 @@ bool Engine::quiet_holds_older_frames()
     if (io_uring_cq_ready(uring_.get()) > 0)
         return true;
     quiet_draining_ = false;
+    log_debug("Quiet socket drained " + std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                         Clock::now() - switched_at_)
+                                                         .count()) +
+              " us after the switch to the ring");
     return false;
 }
 
@@ -173,6 +194,24 @@ bool Engine::ring_holds_older_frames()
         return true;
     ring_draining_since_.reset();
     return false;
+}
+
+// From the stats timer: a hand-over that takes long says what it waits for.
+void Engine::log_slow_switch()
+{
+    if (!quiet_draining_ && !ring_draining_since_)
+        return;
+    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - switched_at_);
+    if (waited < std::chrono::milliseconds(100))
+        return;
+    int queued = 0;
+    (void)ioctl(quiet_fd_, SIOCINQ, &queued);
+    log_debug(std::string("Switch to ") + receive_mode_name(receive_mode_) + " waiting " +
+              std::to_string(waited.count()) + " ms: pending " + std::to_string(pending_count_) + ", quiet armed " +
+              std::to_string(quiet_armed_) + ", quiet head " + std::to_string(queued) + " bytes, completions " +
+              std::to_string(io_uring_cq_ready(uring_.get())) + ", egress free " +
+              std::to_string(egress_.free_slots()) + ", in flight " + std::to_string(egress_.in_flight()) +
+              ", frames " + std::to_string(counters_.ingress.frames));
 }
 
 } // namespace mcr::worker

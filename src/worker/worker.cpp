@@ -62,6 +62,7 @@ Status Worker::start()
     engine_ = std::move(*engine);
     engine_->set_busy_poll(std::chrono::microseconds(options_.busy_poll_usec));
     engine_->set_receive_ring(options_.receive_ring);
+    engine_->set_receive_switch(options_.receive_switch);
 
     if (!options_.supervisor_socket.empty() || options_.bus_fd >= 0) {
         SupervisorHandlers handlers{
