@@ -132,6 +132,7 @@ private:
     void update_receive_mode();
     bool switch_receive_mode(ReceiveMode to);
     [[nodiscard]] bool quiet_holds_older_frames();
+    void discard_quiet_backlog();
     [[nodiscard]] bool ring_holds_older_frames();
     void arm_transition_timer();
     void log_slow_switch();

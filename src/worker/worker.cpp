@@ -263,7 +263,8 @@ void Worker::write_stats_file()
 {
     if (options_.stats_file.empty())
         return;
-    if (int rc = write_file_atomic(options_.stats_file, stats_json() + "\n"); rc < 0)
+    if (int rc = write_file_atomic(options_.stats_file, stats_json() + "\n", 0644, Durability::readers_only);
+        rc < 0)
         log_warning("Cannot write the stats file: " + std::string(std::strerror(-rc)),
                     {{"MCR_PATH", options_.stats_file}});
 }
