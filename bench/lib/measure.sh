@@ -148,15 +148,17 @@ backlog_drops() {
 
 # trial_losses KIND: where packets were lost in the last trial, for the log:
 # backlog drops (machine-wide) and, for mcrd, the worker's own cumulative
-# counters (socket drops from PACKET_STATISTICS, egress would-block) and,
+# counters (socket drops from PACKET_STATISTICS, the quiet socket backlog
+# discarded after a switch to a full ring, egress would-block) and,
 # for the tc rows, how many of the rule's packets the fast path relayed.
 trial_losses() {
     local text="backlog drops $TRIAL_BACKLOG_DROPS ($TRIAL_BACKLOG_DROPS_BY_CPU); $TRIAL_CPU_LOAD"
     case $1 in mcrd|mcrd6|mcrd46|mcrd64|tc|tc6|tc46|tc64)
-        local kernel_drops would_block
+        local kernel_drops would_block discarded
         kernel_drops=$(worker_stat bench_worker kernel.drops)
         would_block=$(worker_stat bench_worker rules.name=bench.outputs.0.drops.would_block)
-        text+=", worker total: socket drops $kernel_drops, egress would-block $would_block"
+        discarded=$(worker_stat bench_worker receive.discarded 2>/dev/null) || discarded="-"
+        text+=", worker total: socket drops $kernel_drops, quiet backlog discarded $discarded, egress would-block $would_block"
         [[ $1 != tc* ]] || text+=", fast path $(worker_stat bench_worker rules.name=bench.fast_path.packets) of $(worker_stat bench_worker rules.name=bench.packets) packets"
         ;;
     esac

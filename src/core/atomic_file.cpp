@@ -77,8 +77,9 @@ Error file_error(const std::string& path, int error_number)
 
 } // namespace
 
-int write_file_atomic(const std::string& path, std::string_view content, unsigned mode)
+int write_file_atomic(const std::string& path, std::string_view content, unsigned mode, Durability durability)
 {
+    const bool sync = durability == Durability::durable;
     const std::string directory = directory_of(path);
     const auto slash = path.rfind('/');
     const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
@@ -92,12 +93,12 @@ int write_file_atomic(const std::string& path, std::string_view content, unsigne
         return -errno;
     if (int r = write_all(fd.get(), content); r < 0)
         return r;
-    if (::fsync(fd.get()) < 0)
+    if (sync && ::fsync(fd.get()) < 0)
         return -errno;
     if (::rename(temp_path.c_str(), path.c_str()) < 0)
         return -errno;
     guard.keep();
-    return fsync_directory(directory);
+    return sync ? fsync_directory(directory) : 0;
 }
 
 Result<std::string> read_file_limited(const std::string& path, std::size_t max_bytes)

@@ -125,7 +125,8 @@ inline constexpr const char* kDefaultWorkerSocket = "/run/mcr/worker.sock";
 //   { "interface": "in0", "uptime_ms": 1234,
 //     "kernel":  { "packets": N, "drops": N },     // PACKET_STATISTICS, accumulated over both ingress sockets
 //     "receive": { "mode": "quiet" | "ring" | "socket",   // how the ingress is read now
-//                  "to_ring": N, "to_quiet": N },      // switches between the two ingress sockets
+//                  "to_ring": N, "to_quiet": N,        // switches between the two ingress sockets
+//                  "discarded": N },                   // quiet backlog dropped after a switch to a full ring
 //     "ingress": { "frames": N, "bytes": N, "not_ip": N, "malformed": N,
 //                  "fragment": N, "ip_options": N, "not_matched": N,
 //                  "ipv6_fragment": N, "ipv6_routing_header": N, "ipv6_extension_chain": N,

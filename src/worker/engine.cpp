@@ -252,6 +252,7 @@ void Engine::rearm_receive_if_stopped()
         (void)io_uring_submit(uring_.get());
     }
     check_packet_ring_order();
+    log_slow_switch();
 }
 
 // The ring is read one expected block after another (next_retired_block),

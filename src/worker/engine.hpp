@@ -76,6 +76,9 @@ public:
     // Read the ingress socket through a TPACKET_V3 ring (set before the
     // first install()); falls back to recv if the ring cannot be set up.
     void set_receive_ring(bool on) noexcept { want_packet_ring_ = on; }
+    // With a ring and two sockets: move the traffic to the quiet socket while
+    // it is light (the default), or leave it on the ring at every rate.
+    void set_receive_switch(bool on) noexcept { want_receive_switch_ = on; }
     // The ring's geometry (from the ingress MTU); used when a ring is set up
     // on the next new ingress socket.
     void set_packet_ring_geometry(RingGeometry geometry) noexcept { packet_ring_geometry_ = geometry; }
@@ -129,8 +132,10 @@ private:
     void update_receive_mode();
     bool switch_receive_mode(ReceiveMode to);
     [[nodiscard]] bool quiet_holds_older_frames();
+    void discard_quiet_backlog();
     [[nodiscard]] bool ring_holds_older_frames();
     void arm_transition_timer();
+    void log_slow_switch();
 
     ProvidedBuffers provided_buffers_;
 
@@ -164,6 +169,7 @@ private:
 
     // Ring mode: the block being read and how many of its frames are done.
     bool want_packet_ring_ = false;
+    bool want_receive_switch_ = true;
     RingGeometry packet_ring_geometry_;
     std::optional<IngressRing> packet_ring_;
     std::optional<unsigned> packet_block_;
@@ -186,6 +192,7 @@ private:
     std::optional<std::chrono::steady_clock::time_point> ring_draining_since_;
     bool transition_timer_armed_ = false;
     bool switch_failure_logged_ = false;
+    std::chrono::steady_clock::time_point switched_at_;  // the last switch (debug lines)
     __kernel_timespec transition_timer_{};
 
     EgressPool egress_;

@@ -26,6 +26,9 @@
 
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <array>
 
 namespace mcr::worker {
 
@@ -65,6 +68,21 @@ void Engine::start_two_socket_receive()
                       s.error().message());
         return;
     }
+    if (!want_receive_switch_) {
+        // ring-only: the ring at every rate. The quiet socket is still read,
+        // first, for what a previous worker left queued there (older than
+        // anything the ring gets from now on); nothing reaches it afterwards.
+        if (Status s = sockets::select_fanout_member(ingress_fd_, wp::kRingFanoutMember); !s) {
+            log_warning("Reading \"ingress\" alone: " + s.error().message());
+            return;
+        }
+        two_sockets_ = true;
+        receive_mode_ = ReceiveMode::ring;
+        counters_.receive.mode = receive_mode_name(receive_mode_);
+        quiet_draining_ = true;
+        switched_at_ = Clock::now();
+        return;
+    }
     if (Status s = sockets::select_fanout_member(ingress_fd_, wp::kQuietFanoutMember); !s) {
         log_warning("Reading \"ingress\" alone: " + s.error().message());
         return;
@@ -77,6 +95,7 @@ void Engine::start_two_socket_receive()
     counters_.receive.mode = receive_mode_name(receive_mode_);
     const auto now = Clock::now();
     ring_draining_since_ = now;
+    switched_at_ = now;
     rate_window_start_ = now;
     rate_window_frames_ = counters_.ingress.frames;
 }
@@ -86,7 +105,7 @@ void Engine::update_receive_mode()
     // No decision while a switch is still being completed: frames held back
     // on one side would then be older than some and newer than other frames
     // on the other.
-    if (!two_sockets_ || receive_stopped_ || quiet_draining_ || ring_draining_since_)
+    if (!two_sockets_ || !want_receive_switch_ || receive_stopped_ || quiet_draining_ || ring_draining_since_)
         return;
     const auto now = Clock::now();
     const auto decision =
@@ -124,6 +143,7 @@ bool Engine::switch_receive_mode(ReceiveMode to)
               std::to_string(counters_.ingress.frames - rate_window_frames_) + " frames in " +
               us(asked - rate_window_start_) + " us; the switch took " + us(Clock::now() - asked) + " us");
     receive_mode_ = to;
+    switched_at_ = Clock::now();
     counters_.receive.mode = receive_mode_name(to);
     if (to == ReceiveMode::ring) {
         ++counters_.receive.to_ring;
@@ -139,6 +159,8 @@ bool Engine::quiet_holds_older_frames()
 {
     if (!quiet_draining_)
         return false;
+    if (packet_ring_ && packet_next_block_ && ring_full(packet_ring_->layout(), *packet_next_block_))
+        discard_quiet_backlog();
     if (pending_count_ > 0)
         return true;
     // SIOCINQ on a packet socket: the length of the first queued frame, 0
@@ -151,7 +173,47 @@ bool Engine::quiet_holds_older_frames()
     if (io_uring_cq_ready(uring_.get()) > 0)
         return true;
     quiet_draining_ = false;
+    log_debug("Quiet socket drained " + std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                         Clock::now() - switched_at_)
+                                                         .count()) +
+              " us after the switch to the ring (" + std::to_string(counters_.receive.discarded) +
+              " frames discarded from it so far, in all)");
     return false;
+}
+
+// Overload: the flood that made the worker switch filled the quiet socket
+// (up to its 16 MiB, some 20 000 small frames) faster than recv could take
+// them, and the ring, which is not read until the quiet socket is empty,
+// filled too. From here the kernel drops every new frame at the ring while
+// recv works through the quiet backlog at the rate that made the switch
+// necessary (bench/README.md: 0.9-1.2 s, in which the worker delivered a
+// third of its rate). Dropping the quiet socket's backlog instead loses no
+// more frames than waiting would (the ring drops as many meanwhile, newer
+// ones), keeps the order (everything in the ring is newer), and brings the
+// worker to the ring's rate at once. Frames already taken from the quiet
+// socket are still forwarded. Bounded per call, so the loop keeps its turn.
+void Engine::discard_quiet_backlog()
+{
+    constexpr unsigned kBatch = 256;
+    constexpr unsigned kMaxBatches = 32;
+    // A few bytes each, shared: a packet socket dequeues (and frees) the
+    // whole frame whatever it copies, but with PACKET_VNET_HDR it fails a
+    // read too short for the virtio_net_hdr (after dequeuing the frame).
+    std::array<std::uint8_t, 64> scratch{};
+    iovec vector{scratch.data(), scratch.size()};
+    std::array<mmsghdr, kBatch> messages{};
+    for (mmsghdr& m : messages) {
+        m.msg_hdr.msg_iov = &vector;
+        m.msg_hdr.msg_iovlen = 1;
+    }
+    for (unsigned b = 0; b < kMaxBatches; ++b) {
+        const int n = recvmmsg(quiet_fd_, messages.data(), kBatch, MSG_DONTWAIT, nullptr);
+        if (n <= 0)
+            break;
+        counters_.receive.discarded += static_cast<unsigned>(n);
+        if (static_cast<unsigned>(n) < kBatch)
+            break;
+    }
 }
 
 bool Engine::ring_holds_older_frames()
@@ -173,6 +235,24 @@ bool Engine::ring_holds_older_frames()
         return true;
     ring_draining_since_.reset();
     return false;
+}
+
+// From the stats timer: a hand-over that takes long says what it waits for.
+void Engine::log_slow_switch()
+{
+    if (!quiet_draining_ && !ring_draining_since_)
+        return;
+    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - switched_at_);
+    if (waited < std::chrono::milliseconds(100))
+        return;
+    int queued = 0;
+    (void)ioctl(quiet_fd_, SIOCINQ, &queued);
+    log_debug(std::string("Switch to ") + receive_mode_name(receive_mode_) + " waiting " +
+              std::to_string(waited.count()) + " ms: pending " + std::to_string(pending_count_) + ", quiet armed " +
+              std::to_string(quiet_armed_) + ", quiet head " + std::to_string(queued) + " bytes, completions " +
+              std::to_string(io_uring_cq_ready(uring_.get())) + ", egress free " +
+              std::to_string(egress_.free_slots()) + ", in flight " + std::to_string(egress_.in_flight()) +
+              ", frames " + std::to_string(counters_.ingress.frames));
 }
 
 } // namespace mcr::worker

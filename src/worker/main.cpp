@@ -59,8 +59,9 @@ int run(int argc, char** argv)
         ->check(CLI::Range(0U, mcr::worker::kMaxBusyPollUsec));
     std::string receive_mode = "ring";
     app.add_option("--receive-mode", receive_mode,
-                   "ring: a quiet socket frame by frame at low rates, a TPACKET_V3 ring at high rates (default); socket: recv each frame")
-        ->check(CLI::IsMember({"ring", "socket"}));
+                   "ring: a quiet socket frame by frame at low rates, a TPACKET_V3 ring at high rates (default); "
+                   "ring-only: the ring at every rate; socket: recv each frame")
+        ->check(CLI::IsMember({"ring", "ring-only", "socket"}));
     app.add_option("--log-level", log_level, "err, warning, notice, info or debug");
     CLI11_PARSE(app, argc, argv);
 
@@ -70,7 +71,8 @@ int run(int argc, char** argv)
         return EXIT_FAILURE;
     }
     mcr::set_log_level(level);
-    options.receive_ring = receive_mode == "ring";
+    options.receive_ring = receive_mode != "socket";
+    options.receive_switch = receive_mode == "ring";
     if (options.supervisor_socket.empty() && !instance.empty())
         options.supervisor_socket = supervisor_socket_for_instance(instance);
     return mcr::worker::Worker::run(options);

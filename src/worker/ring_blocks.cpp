@@ -17,6 +17,13 @@ tpacket_block_desc* descriptor(const RingLayout& ring, unsigned index) noexcept
 
 } // namespace
 
+bool ring_full(const RingLayout& ring, unsigned expected) noexcept
+{
+    if (expected >= ring.block_count)
+        return false;
+    return block_retired(ring, (expected + ring.block_count - 1) % ring.block_count) && block_retired(ring, expected);
+}
+
 bool block_retired(const RingLayout& ring, unsigned index) noexcept
 {
     const std::uint32_t status = __atomic_load_n(&descriptor(ring, index)->hdr.bh1.block_status, __ATOMIC_ACQUIRE);

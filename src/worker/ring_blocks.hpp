@@ -47,6 +47,11 @@ struct RingFrame {
 // The index after `index`, wrapping at the end of the ring.
 [[nodiscard]] unsigned following_block(const RingLayout& ring, unsigned index) noexcept;
 
+// Whether every block is retired, i.e. the kernel drops what arrives, when
+// the next block to read is `expected`: the kernel filled the ring all the
+// way round to the block before it (blocks are handed back in ring order,
+// so that one can only be retired again once the kernel came round to it).
+[[nodiscard]] bool ring_full(const RingLayout& ring, unsigned expected) noexcept;
 // Whether block `index` is retired (owned by user space).
 [[nodiscard]] bool block_retired(const RingLayout& ring, unsigned index) noexcept;
 

@@ -77,7 +77,8 @@ std::string stats_to_json(const std::string& interface, std::uint64_t uptime_ms,
         {"receive",
          {{"mode", counters.receive.mode},
           {"to_ring", counters.receive.to_ring},
-          {"to_quiet", counters.receive.to_quiet}}},
+          {"to_quiet", counters.receive.to_quiet},
+          {"discarded", counters.receive.discarded}}},
         {"rules", json::array()},
     };
     for (std::size_t r = 0; r < rules.size() && r < counters.rules.size(); ++r) {

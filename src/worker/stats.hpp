@@ -65,6 +65,9 @@ struct ReceiveCounters {
     const char* mode = "ring";     // a string literal
     std::uint64_t to_ring = 0;
     std::uint64_t to_quiet = 0;
+    // Frames dropped from the quiet socket's queue after a switch to the
+    // ring, because the ring was full (engine_receive_mode.cpp).
+    std::uint64_t discarded = 0;
 };
 
 struct WorkerCounters {

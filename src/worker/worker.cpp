@@ -62,6 +62,7 @@ Status Worker::start()
     engine_ = std::move(*engine);
     engine_->set_busy_poll(std::chrono::microseconds(options_.busy_poll_usec));
     engine_->set_receive_ring(options_.receive_ring);
+    engine_->set_receive_switch(options_.receive_switch);
 
     if (!options_.supervisor_socket.empty() || options_.bus_fd >= 0) {
         SupervisorHandlers handlers{
@@ -283,7 +284,8 @@ void Worker::write_stats_file()
 {
     if (options_.stats_file.empty())
         return;
-    if (int rc = write_file_atomic(options_.stats_file, stats_json() + "\n"); rc < 0)
+    if (int rc = write_file_atomic(options_.stats_file, stats_json() + "\n", 0644, Durability::readers_only);
+        rc < 0)
         log_warning("Cannot write the stats file: " + std::string(std::strerror(-rc)),
                     {{"MCR_PATH", options_.stats_file}});
 }

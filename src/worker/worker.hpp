@@ -28,6 +28,7 @@ struct WorkerOptions {
     unsigned stats_interval_ms = kDefaultStatsIntervalMs;
     unsigned busy_poll_usec = kDefaultBusyPollUsec;
     bool receive_ring = true;           // --receive-mode ring: TPACKET_V3 ring (ingress_ring.hpp); socket: recv
+    bool receive_switch = true;         // ring: the quiet socket at low rates; ring-only: the ring at every rate
 };
 
 class Worker {

@@ -6,7 +6,8 @@
 # datagrams) reaches the sink exactly once each and in order, and the
 # worker's stats say it switched to the ring once and back to quiet once.
 # Then a worker given "ingress" alone (the FD store of an older supervisor)
-# reads its ring alone, without loss.
+# reads its ring alone, without loss, and so does a worker started with
+# --receive-mode ring-only.
 #
 #   +-----------+     +---------------------+     +------------+
 #   | src eth0  |-----| in0   relay    out0 |-----| sink0 eth0 |
@@ -45,6 +46,8 @@ worker_stop w
 check_sink r "$TOTAL"
 check_eq "rule packets" "$TOTAL" "$(worker_stat w rules.name=ramp.packets)"
 check_eq "kernel drops" 0 "$(worker_stat w kernel.drops)"
+# Only a full ring makes the worker drop the quiet socket's backlog.
+check_eq "quiet backlog discarded" 0 "$(worker_stat w receive.discarded)"
 check_eq "switches to the ring" 1 "$(worker_stat w receive.to_ring)"
 check_eq "switches back to quiet" 1 "$(worker_stat w receive.to_quiet)"
 check_eq "mode at the end" quiet "$(worker_stat w receive.mode)"
@@ -57,4 +60,15 @@ gen_recv_wait r2 20 || die "sink0: $(cat "$(scratch r2.json)")"
 worker_stop old
 check_sink r2 "$SLOW"
 check_eq "switches with \"ingress\" alone" 0 "$(worker_stat old receive.to_ring)"
+
+# --receive-mode ring-only: both sockets, the ring at every rate, no switch.
+MCRD_WORKER_ARGS="${MCRD_WORKER_ARGS:-} --receive-mode ring-only" worker_start relay only in0 "$RULE"
+check_eq "mode with ring-only" ring "$(worker_stat only receive.mode)"
+gen_recv_start sink0 r3 --group 239.2.2.1 --port 6000 --interface eth0 --duration 60 --expect "$SLOW"
+gen_send src slow4 --group 239.1.1.1 --port 5000 --interface eth0 --rate "$SLOW" --size 64 --count "$SLOW"
+gen_recv_wait r3 20 || die "sink0: $(cat "$(scratch r3.json)")"
+worker_stop only
+check_sink r3 "$SLOW"
+check_eq "switches with ring-only" 0 "$(worker_stat only receive.to_quiet)"
+check_eq "mode at the end with ring-only" ring "$(worker_stat only receive.mode)"
 finish "$TOTAL datagrams over a 1/100/1 kpps ramp arrived once and in order across two switches; \"ingress\" alone still relays"

@@ -56,6 +56,23 @@ TEST_CASE("write_file_atomic replaces content and mode")
     CHECK(dir.entries() == std::vector<std::string>{"state.json"});
 }
 
+TEST_CASE("without fsync the file is still replaced whole, and failures still clean up")
+{
+    // Durability::readers_only (the worker's stats file): the same rename,
+    // the same content and mode, no temp file left, errors as before.
+    TempDir dir;
+    const std::string path = dir.file("stats.json");
+    REQUIRE(write_file_atomic(path, std::string(5000, 'x'), 0644, Durability::readers_only) == 0);
+    REQUIRE(write_file_atomic(path, "{}\n", 0640, Durability::readers_only) == 0);
+    CHECK(*read_file_limited(path, 10000) == "{}\n");
+    CHECK(mode_of(path) == 0640);
+    CHECK(dir.entries() == std::vector<std::string>{"stats.json"});
+    fs::create_directory(dir.file("target"));
+    REQUIRE(write_file_atomic(dir.file("target/keep"), "x") == 0);
+    CHECK(write_file_atomic(dir.file("target"), "content", 0644, Durability::readers_only) == -EISDIR);
+    CHECK(dir.entries() == std::vector<std::string>{"stats.json", "target"});
+}
+
 TEST_CASE("a failing write returns -errno and leaves no temp file")
 {
     // Missing dir, a file where the dir should be, a directory as the target.

@@ -113,6 +113,26 @@ TEST_CASE("after a block is handed back only the following one is looked at")
     CHECK(mcr::worker::next_retired_block(layout, kBlocks) == 2u);
 }
 
+TEST_CASE("the ring is full once the kernel filled it round to the block before the next one to read")
+{
+    FakeRing ring;
+    const auto& layout = ring.layout;
+    // The next block to read is 2: the kernel filled 2 and 3 so far.
+    ring.fill(2, 30, {60});
+    ring.fill(3, 31, {60});
+    CHECK_FALSE(mcr::worker::ring_full(layout, 2));
+    ring.fill(0, 32, {60});
+    CHECK_FALSE(mcr::worker::ring_full(layout, 2));
+    // Block 1, the one before 2, retired too: every block waits for us.
+    ring.fill(1, 33, {60});
+    CHECK(mcr::worker::ring_full(layout, 2));
+    // Once 2 is handed back the kernel has room again.
+    mcr::worker::release_block(layout, 2);
+    CHECK_FALSE(mcr::worker::ring_full(layout, 3));
+    // An index outside the ring (a ring of another size) never reads as full.
+    CHECK_FALSE(mcr::worker::ring_full(layout, kBlocks));
+}
+
 TEST_CASE("frames filled counts a block's frames whether it is retired or still being filled")
 {
     FakeRing ring;

@@ -28,7 +28,7 @@ TEST_CASE("stats JSON carries every counter of the protocol under its documented
     counters.kernel = {7, 1};
     counters.ingress.frames = 10;
     counters.ingress.not_matched = 3;
-    counters.receive = {"quiet", 2, 1};
+    counters.receive = {"quiet", 2, 1, 5};
     counters.rules.resize(1);
     counters.rules[0].packets = 5;
     counters.rules[0].outputs.resize(1);
@@ -40,7 +40,7 @@ TEST_CASE("stats JSON carries every counter of the protocol under its documented
     CHECK(j["interface"] == "in0");
     CHECK(j["uptime_ms"] == 1234);
     CHECK(j["kernel"] == nlohmann::json{{"packets", 7}, {"drops", 1}});
-    CHECK(j["receive"] == nlohmann::json{{"mode", "quiet"}, {"to_ring", 2}, {"to_quiet", 1}});
+    CHECK(j["receive"] == nlohmann::json{{"mode", "quiet"}, {"to_ring", 2}, {"to_quiet", 1}, {"discarded", 5}});
     CHECK(j["ingress"].size() == 12);
     for (const char* reason : {"ipv6_fragment", "ipv6_routing_header", "ipv6_extension_chain"})
         CHECK(j["ingress"][reason] == 0);
