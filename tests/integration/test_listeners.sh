@@ -12,6 +12,9 @@
 #     frame follows;
 #   - two listeners, one leaves: the other keeps the stream, losing 0;
 #   - a host forced to IGMPv2 (force_igmp_version=2) joins and leaves too;
+#   - SSM (r2, input source 192.0.2.2, whose address the copies keep): a
+#     host's INCLUDE {192.0.2.2} or EXCLUDE {192.0.2.99} gets every packet,
+#     INCLUDE {192.0.2.99} or EXCLUDE {192.0.2.2} none (exact counts);
 #   - hostile IGMP (bad checksums, truncated records, source counts longer
 #     than the packet, a flood of 10 000 reports for distinct groups while a
 #     listener receives a stream): each counted by reason, the groups held
@@ -28,6 +31,7 @@
 #                   |               198.51.100.17|--- sink1 eth0 198.51.100.18 ("always")
 #                   +---------------------------+
 #   r1: in0 239.1.1.1:5000 -> out0 239.2.2.1:6000 listeners required, out1 239.2.2.2:6001
+#   r2: in0 239.1.1.3:5002 from 192.0.2.2 -> out0 239.2.2.3:6002 listeners required
 . "$(dirname "$0")/lib/netns.sh"
 . "$(dirname "$0")/lib/traffic.sh"
 . "$(dirname "$0")/lib/bus.sh"
@@ -161,6 +165,50 @@ check_eq "IGMPv2: frames before the join" 0 "$(probe_value v2 before_join)"
 [ "$V2_FIRST" != "None" ] || die "IGMPv2: no frame after the join"
 "$MCRT_PYTHON" -c "import sys; sys.exit(0 if '$V2_LAST' == 'None' or $V2_LAST <= $LEAVE_BOUND_MS else 1)" \
     || die "IGMPv2: last frame $V2_LAST ms after the leave"
+
+log "--- SSM: the source lists of hostb's IGMPv3 reports decide for r2 (copies keep 192.0.2.2)"
+RULE2='{"name": "r2", "input": {"interface": "in0", "address": "239.1.1.3", "port": 5002, "source": "192.0.2.2"},
+        "outputs": [{"interface": "out0", "address": "239.2.2.3", "port": 6002, "listeners": "required"}]}'
+relay_call AddRuleJSON s "$RULE2" >/dev/null
+wait_rule_property r2 State 's "active"' 20
+expect_fast_path r2
+# group_filter: how the querier holds 239.2.2.3 on out0: "include S,..." (the
+# sources asked for), "exclude S,..." (only the sources excluded, those with
+# no timer: a source just blocked is still forwarded until its
+# group-and-source query goes unanswered), or "none".
+group_filter() {
+    relay_string GetMembership s out0 | "$MCRT_PYTHON" -c '
+import json, sys
+for interface in json.load(sys.stdin):
+    for g in interface["groups"]:
+        if g["group"] == "239.2.2.3":
+            shown = [s["source"] for s in g["sources"] if g["mode"] == "include" or s["timer_ms"] is None]
+            print(g["mode"], ",".join(sorted(shown)) or "-")
+            sys.exit(0)
+print("none")'
+}
+filter_is() { [ "$(group_filter)" = "$1" ]; }
+r2_out0() { relay_stat "rules.name=r2.outputs.interface=out0.$1"; }
+# ssm_case NAME FILTER-OPTION SOURCE EXPECTED-STATE FRAMES: hostb joins with
+# the filter, 1000 packets once the querier holds EXPECTED-STATE; FRAMES of
+# them must reach the segment and out0's packets, the rest no_listener.
+ssm_case() {
+    local name=$1 option=$2 source=$3 state=$4 frames=$5 packets_before held_before
+    packets_before=$(r2_out0 packets) held_before=$(r2_out0 no_listener)
+    probe_start hostb "$name" --group 239.2.2.3 --port 6002 "$option" "$source" --join-at 0 --until 4
+    wait_until 5 "239.2.2.3 on out0 to be held as '$state'" filter_is "$state"
+    gen_send src "$name-tx" --group 239.1.1.3 --port 5002 --interface eth0 --rate "$RATE" --size "$SIZE" --count 1000
+    probe_wait "$name"
+    check_eq "SSM $name: frames of 239.2.2.3 on the segment" "$frames" "$(probe_value "$name" while_joined)"
+    check_eventually "SSM $name: r2 out0 packets" $((packets_before + frames)) 10 r2_out0 packets
+    check_eventually "SSM $name: r2 out0 no_listener" $((held_before + 1000 - frames)) 10 r2_out0 no_listener
+    # The probe's socket is closed: its leave takes the record away (LMQT 400 ms).
+    wait_until 5 "hostb's record of 239.2.2.3 to go" filter_is none
+}
+ssm_case include-sender --include 192.0.2.2 "include 192.0.2.2" 1000
+ssm_case include-other --include 192.0.2.99 "include 192.0.2.99" 0
+ssm_case exclude-sender --exclude 192.0.2.2 "exclude 192.0.2.2" 0
+ssm_case exclude-other --exclude 192.0.2.99 "exclude 192.0.2.99" 1000
 
 log "--- membership on the surfaces: GetStats, mcrctl groups, the GroupListenersChanged signal"
 find_binary MCRCTL src/mcrctl/mcrctl

@@ -8,6 +8,9 @@ seen while not joined. Bounded by --until; one JSON line on stdout.
   listener_probe.py --interface eth0 --group 239.2.2.1 --port 6000 \
       [--join-at 0] [--leave-at 3] --until 5
 Without --join-at it never joins (a host that does not listen).
+--include SOURCE joins (SOURCE, group) only (an SSM listener: INCLUDE {SOURCE});
+--exclude SOURCE joins the group and blocks SOURCE (EXCLUDE {SOURCE}), both
+through the protocol-independent MCAST_* socket options (RFC 3678).
 """
 import argparse
 import json
@@ -17,6 +20,24 @@ import time
 
 ETH_P_IP = 0x0800
 ETH_P_IPV6 = 0x86DD
+# <linux/in.h>; Python's socket module does not name them.
+MCAST_JOIN_GROUP, MCAST_BLOCK_SOURCE, MCAST_LEAVE_GROUP = 42, 43, 45
+MCAST_JOIN_SOURCE_GROUP, MCAST_LEAVE_SOURCE_GROUP = 46, 47
+
+
+def sockaddr_storage(text):
+    """A struct sockaddr_in or sockaddr_in6 (port 0) padded to 128 bytes."""
+    if ":" in text:
+        body = struct.pack("=HHI", socket.AF_INET6, 0, 0) + socket.inet_pton(socket.AF_INET6, text) + bytes(4)
+    else:
+        body = struct.pack("=HH", socket.AF_INET, 0) + socket.inet_aton(text)
+    return body.ljust(128, b"\0")
+
+
+def group_request(ifindex, group, source=None):
+    """struct group_req or group_source_req (the interface index, padded to 8)."""
+    request = struct.pack("=I4x", ifindex) + sockaddr_storage(group)
+    return request if source is None else request + sockaddr_storage(source)
 
 
 def main():
@@ -28,6 +49,9 @@ def main():
     parser.add_argument("--leave-at", type=float)
     parser.add_argument("--until", type=float, required=True)
     parser.add_argument("--ready-file")
+    filters = parser.add_mutually_exclusive_group()
+    filters.add_argument("--include", metavar="SOURCE")
+    filters.add_argument("--exclude", metavar="SOURCE")
     args = parser.parse_args()
     if args.until > 120:
         parser.error("--until is at most 120 s")
@@ -53,6 +77,16 @@ def main():
         mreqn = group + socket.inet_aton("0.0.0.0") + struct.pack("@i", ifindex)
         join, leave, level = socket.IP_ADD_MEMBERSHIP, socket.IP_DROP_MEMBERSHIP, socket.IPPROTO_IP
 
+    if args.include:
+        join_calls = [(MCAST_JOIN_SOURCE_GROUP, group_request(ifindex, args.group, args.include))]
+        leave_calls = [(MCAST_LEAVE_SOURCE_GROUP, group_request(ifindex, args.group, args.include))]
+    elif args.exclude:
+        join_calls = [(MCAST_JOIN_GROUP, group_request(ifindex, args.group)),
+                      (MCAST_BLOCK_SOURCE, group_request(ifindex, args.group, args.exclude))]
+        leave_calls = [(MCAST_LEAVE_GROUP, group_request(ifindex, args.group))]
+    else:
+        join_calls, leave_calls = [(join, mreqn)], [(leave, mreqn)]
+
     start = time.monotonic()
     if args.ready_file:
         open(args.ready_file, "w").write("ready\n")
@@ -64,10 +98,12 @@ def main():
         if now >= args.until:
             break
         if args.join_at is not None and joined_at is None and now >= args.join_at:
-            member.setsockopt(level, join, mreqn)
+            for option, value in join_calls:
+                member.setsockopt(level, option, value)
             joined_at = time.monotonic()
         if args.leave_at is not None and joined_at is not None and left_at is None and now >= args.leave_at:
-            member.setsockopt(level, leave, mreqn)
+            for option, value in leave_calls:
+                member.setsockopt(level, option, value)
             left_at = time.monotonic()
         try:
             frame, address = wire.recvfrom(65536)
