@@ -12,20 +12,13 @@ import socket
 import struct
 import time
 
+from internet_checksum import internet_checksum
+
 ROUTER_ALERT = bytes([0x94, 0x04, 0x00, 0x00])
 
 
-def checksum(data):
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
 def with_checksum(message):
-    return message[:2] + struct.pack("!H", checksum(message)) + message[4:]
+    return message[:2] + struct.pack("!H", internet_checksum(message)) + message[4:]
 
 
 def report(records):

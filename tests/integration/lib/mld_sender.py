@@ -23,6 +23,8 @@ import socket
 import struct
 import time
 
+from internet_checksum import internet_checksum
+
 logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
 from scapy.all import (Ether, ICMPv6MLDMultAddrRec, ICMPv6MLQuery2, ICMPv6MLReport2, IPv6, IPv6ExtHdrHopByHop,
                        PadN, RouterAlert)
@@ -43,15 +45,6 @@ def link_local_of(interface):
     raise SystemExit("no link-local address on " + interface)
 
 
-def checksum16(data):
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
 def reseal(frame, icmp_at):
     """Sets the IPv6 payload length and the ICMPv6 checksum of `frame` (bytes)
     after an edit of its ICMPv6 message, which starts at `icmp_at`."""
@@ -62,7 +55,7 @@ def reseal(frame, icmp_at):
     source = bytes(frame[ETHER_BYTES + 8:ETHER_BYTES + 24])
     destination = bytes(frame[ETHER_BYTES + 24:ETHER_BYTES + 40])
     pseudo = source + destination + struct.pack("!I3xB", len(message), 58)
-    frame[icmp_at + 2:icmp_at + 4] = struct.pack("!H", checksum16(pseudo + message))
+    frame[icmp_at + 2:icmp_at + 4] = struct.pack("!H", internet_checksum(pseudo + message))
     return bytes(frame)
 
 
