@@ -298,10 +298,13 @@ inline CapturedRun run_capturing_clones(const Relay& relay, const std::vector<st
 // 239.2.2.13 port 6004 (hop limit 33 on the IPv6 ones), each with the
 // egress interface's address of its family as its source (only a
 // translated copy uses it); and a frame for its input: 200 bytes of
-// payload, DSCP/ECN 0x88.
+// payload, DSCP/ECN 0x88. send_order: the rule's output indices in the
+// order the program sends the copies (the input's family first, each family
+// in the rule's order).
 struct MixedFamilyRule {
     fastpath::FastRule rule;
     std::vector<std::uint8_t> frame;
+    std::vector<std::size_t> send_order;
 };
 
 inline MixedFamilyRule mixed_family_rule(bool ipv6_input, const IpAddress& interface4, const IpAddress& interface6)
@@ -319,6 +322,7 @@ inline MixedFamilyRule mixed_family_rule(bool ipv6_input, const IpAddress& inter
     std::vector<fastpath::Output> outputs = {v6(0xa, 6001), v4(0xef02020b, 6002), v6(0xc, 6003),
                                              v4(0xef02020d, 6004)};
     MixedFamilyRule mixed;
+    mixed.send_order = ipv6_input ? std::vector<std::size_t>{0, 2, 1, 3} : std::vector<std::size_t>{1, 3, 0, 2};
     if (ipv6_input) {
         mixed.rule = rule6_for(kGroup6, kPort, std::move(outputs));
         FastPathFrame6Spec spec = default_spec6();

@@ -179,8 +179,7 @@ void check_mixed_rule_held(bool ipv6_input)
     hold(relay, match, {false, false, false, false});
     captured = run_capturing_clones(relay, frame, source_port);
     CHECK(captured.verdict == kVerdictRelayed);
-    const std::vector<std::size_t> order = ipv6_input ? std::vector<std::size_t>{0, 2, 1, 3}
-                                                      : std::vector<std::size_t>{1, 3, 0, 2};
+    const std::vector<std::size_t>& order = mixed.send_order;
     REQUIRE(captured.clones.size() == 3);
     for (std::size_t i = 0; i < 3; ++i) {
         CAPTURE(i);

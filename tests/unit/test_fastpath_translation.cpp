@@ -209,9 +209,7 @@ void check_mixed_rule(bool ipv6_input)
         return;
     }
     CHECK(captured.verdict == kVerdictRelayed);
-    // The order they leave in: the input's family first, each family in the rule's order.
-    const std::vector<std::size_t> order = ipv6_input ? std::vector<std::size_t>{0, 2, 1, 3}
-                                                      : std::vector<std::size_t>{1, 3, 0, 2};
+    const std::vector<std::size_t>& order = mixed.send_order;
     REQUIRE(captured.clones.size() == 3);
     for (std::size_t i = 0; i < 3; ++i) {
         CAPTURE(i);
