@@ -102,9 +102,14 @@ mcrd_start() {
     wait_until 15 "mcrd to own its bus name" name_owned "${MCRD_BUS_NAME:-org.mcr.Relay}"
 }
 
+# A clean exit is checked, so mcrd gets time for it: under ASan, LeakSanitizer
+# scans the whole heap at exit (hostile_callers leaves ~500 MB of it after its
+# AddRule flood), beside another test in the sanitizer pass, and 3 s were not
+# always enough (2026-12-05: SIGKILLed mid-exit, "did not exit cleanly").
+MCRD_STOP_GRACE_S=${MCRD_STOP_GRACE_S:-30}
 mcrd_stop() {
     local status=0
-    stop_pid "$MCRD_PID" || status=$?
+    stop_pid "$MCRD_PID" "$MCRD_STOP_GRACE_S" || status=$?
     MCRD_PID=""
     return "$status"
 }

@@ -121,8 +121,10 @@ wait_pid() {
 }
 
 # stop_pid PID: SIGTERM, then SIGKILL after a grace period; returns the exit status.
+# stop_pid PID [GRACE_S]: SIGTERM, then SIGKILL after GRACE_S seconds
+# (default MCRT_KILL_GRACE_S); returns the process's exit status.
 stop_pid() {
-    local pid=$1 deadline=$((SECONDS + MCRT_KILL_GRACE_S))
+    local pid=$1 deadline=$((SECONDS + ${2:-$MCRT_KILL_GRACE_S}))
     kill -TERM "$pid" 2>/dev/null || true
     while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.05; done
     kill -KILL "$pid" 2>/dev/null || true
