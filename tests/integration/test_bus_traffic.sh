@@ -57,7 +57,9 @@ check_eq "GetStats r1 packets" "$PACKETS" "$(relay_stat rules.name=r1.packets)"
 check_eq "GetStats out0 packets" "$PACKETS" "$(relay_stat rules.name=r1.outputs.0.packets)"
 check_eq "GetStats kernel drops" 0 "$(relay_stat workers.0.kernel.drops)"
 stop_pid "$MONITOR_PID" || true
-grep -A8 'member=PropertiesChanged' "$(scratch props.monitor)" | grep -q '"Packets"' \
+# grep -c, not -q: it reads to the end, so the first grep never writes into a
+# closed pipe (pipefail would read that SIGPIPE as "not found").
+grep -A8 'member=PropertiesChanged' "$(scratch props.monitor)" | grep -c '"Packets"' >/dev/null \
     || die "no PropertiesChanged for Packets: $(cat "$(scratch props.monitor)")"
 ok "PropertiesChanged carried Packets"
 
