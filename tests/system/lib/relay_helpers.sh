@@ -28,12 +28,21 @@ relay_add_rule_as() {
 
 # relay_stream SRC_NS DST_NS GROUP PORT OUT_GROUP OUT_PORT COUNT RATE:
 # receive on dst0 in DST_NS while sending COUNT packets from src0; prints the
-# receiver's JSON. Bounded: the receiver waits at most COUNT/RATE + 20 s.
-# RELAY_SRC_IF / RELAY_DST_IF name other interfaces than src0 / dst0.
+# receiver's JSON. The receiver ends by itself once all COUNT arrived; a
+# stream short of that (what a fault lost) is ended RELAY_RECV_GRACE_S after
+# the sender and the event (relay_stream_with_event) are done, rather than at
+# its --duration bound of COUNT/RATE + 20 s: waiting out that bound took 20 s
+# of every link fault (2026-12-05). The grace covers what a restarted worker
+# still forwards from its socket's queue; a worker up later than that shows
+# as loss. RELAY_SRC_IF / RELAY_DST_IF name other interfaces than src0 / dst0.
+RELAY_RECV_GRACE_S=${RELAY_RECV_GRACE_S:-5}
 relay_stream() {
     local src=$1 dst=$2 group=$3 port=$4 out_group=$5 out_port=$6 count=$7 rate=$8
-    local ready=/run/mcrt-ready-$$-$RANDOM duration=$(( count / rate + 20 )) recv_pid
-    sys_exec ip netns exec "$dst" mcrgen recv --group "$out_group" --port "$out_port" --interface "${RELAY_DST_IF:-dst0}" \
+    local ready=/run/mcrt-ready-$$-$RANDOM duration=$(( count / rate + 20 )) recv_pid deadline
+    local pidfile=/run/mcrt-recv-$$-$RANDOM.pid
+    # sh records the receiver's PID (as the container sees it) and execs it.
+    sys_exec ip netns exec "$dst" sh -c 'echo $$ >"$0"; exec "$@"' "$pidfile" \
+        mcrgen recv --group "$out_group" --port "$out_port" --interface "${RELAY_DST_IF:-dst0}" \
         --duration "$duration" --expect "$count" --json --ready-file "$ready" >"$BOOT_DIR/recv.json" 2>"$BOOT_DIR/recv.err" &
     recv_pid=$!
     sys_wait_for 10 test -e "$ready"
@@ -44,7 +53,16 @@ relay_stream() {
     fi
     sys_exec ip netns exec "$src" mcrgen send --group "$group" --port "$port" --interface "${RELAY_SRC_IF:-src0}" \
         --rate "$rate" --size 200 --count "$count" --json >"$BOOT_DIR/send.json" 2>&1
+    if [[ -n "$relay_event_pid" ]]; then
+        wait "$relay_event_pid"
+        relay_event_pid=
+    fi
+    deadline=$((SECONDS + RELAY_RECV_GRACE_S))
+    while kill -0 "$recv_pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
+    # SIGTERM ends mcrgen's receive early; it still writes its report.
+    kill -0 "$recv_pid" 2>/dev/null && sys_exec sh -c 'kill -TERM "$(cat "$0")"' "$pidfile"
     wait "$recv_pid"
+    sys_exec rm -f "$pidfile" "$ready"
     cat "$BOOT_DIR/recv.json"
 }
 
@@ -61,9 +79,7 @@ relay_stream_with_event() {
     while [[ $# -gt 0 && "$1" != -- ]]; do relay_event+=("$1"); shift; done
     shift
     relay_stream "$@"
-    [[ -n "$relay_event_pid" ]] && wait "$relay_event_pid"
     relay_event=()
-    relay_event_pid=
 }
 
 # relay_stat PATH: one value of GetStats' JSON at a dotted json_get PATH
