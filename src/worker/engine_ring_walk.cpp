@@ -16,32 +16,6 @@ namespace {
 // Frames read from the ring in one go before their sends are submitted.
 constexpr unsigned kPacketRingSubmitBatch = 32;
 
-// A ring has no virtio_net_hdr: a frame sent with checksum offload by a
-// local socket is flagged TP_STATUS_CSUMNOTREADY, and where its UDP checksum
-// starts follows from the IP header (the ingress sockets see frames
-// untagged; complete_partial_checksum() checks the rest of the offsets).
-void complete_packet_ring_checksum(std::span<std::uint8_t> frame)
-{
-    constexpr std::size_t kUdpChecksumOffset = 6;
-    constexpr std::size_t ip = dataplane::kEthernetHeaderBytes;
-    if (frame.size() < ip + 1)
-        return;
-    if ((frame[ip] >> 4) == 6) {
-        // IPv6: a local sender's UDP follows the fixed header directly (a
-        // frame with extension headers is not relayed: frame.hpp).
-        constexpr std::size_t kNextHeaderOffset = 6;
-        if (frame.size() < ip + dataplane::kIpv6HeaderBytes ||
-            frame[ip + kNextHeaderOffset] != dataplane::kIpProtocolUdp)
-            return;
-        (void)dataplane::complete_partial_checksum(frame, ip + dataplane::kIpv6HeaderBytes, kUdpChecksumOffset);
-        return;
-    }
-    if (frame.size() < ip + dataplane::kIpv4MinHeaderBytes || frame[ip + 9] != dataplane::kIpProtocolUdp)
-        return;
-    const std::size_t ihl = std::size_t{frame[ip] & 0x0fU} * 4;
-    (void)dataplane::complete_partial_checksum(frame, ip + ihl, kUdpChecksumOffset);
-}
-
 } // namespace
 
 void Engine::attach_packet_ring(IngressPair& pair)
@@ -107,8 +81,11 @@ bool Engine::walk_packet_ring(IngressPair& pair)
                 ++counters_.ingress.malformed;
                 continue;
             }
+            // A ring has no virtio_net_hdr: a frame sent with checksum
+            // offload by a local socket is flagged instead, and where its
+            // UDP checksum lies follows from its IP header.
             if (frame->checksum_partial)
-                complete_packet_ring_checksum(frame->bytes);
+                (void)dataplane::complete_partial_udp_checksum(frame->bytes);
             forward_frame(frame->bytes.data(), frame->bytes.size());
             if (io_uring_sq_ready(uring_.get()) >= kPacketRingSubmitBatch)
                 (void)io_uring_submit(uring_.get());
