@@ -2,9 +2,10 @@
 // (read through its ring) and "ingress-quiet" (read by recv) in one fanout
 // group, "ingress6" and "ingress6-quiet" in another, each pair's traffic
 // moved between its sockets by the pair's own rate (receive_mode.hpp)
-// without losing, duplicating or reordering a frame. The kernel gives every frame to exactly one member
-// (the group's program decides), so a switch can neither lose nor
-// duplicate; what needs care is the order across it:
+// without losing, duplicating or reordering a frame. The kernel gives every
+// frame to exactly one member (the group's program decides), so a switch
+// can neither lose nor duplicate; what needs care is the order across it,
+// which holds per pair (a family's frames never meet the other's group):
 //
 // - quiet -> ring: frames given to the quiet socket before the switch are
 //   older than anything in the ring. select_fanout_member() returns after an
