@@ -157,7 +157,11 @@ trial_losses() {
         local kernel_drops would_block discarded
         kernel_drops=$(worker_stat bench_worker kernel.drops)
         would_block=$(worker_stat bench_worker rules.name=bench.outputs.0.drops.would_block)
-        discarded=$(worker_stat bench_worker receive.discarded 2>/dev/null) || discarded="-"
+        # The input's family has its own ingress pair: "receive6" for an IPv6
+        # input (absent from a worker older than the pair: "-").
+        local receive=receive
+        case $1 in mcrd6|mcrd64|tc6|tc64) receive=receive6 ;; esac
+        discarded=$(worker_stat bench_worker "$receive.discarded" 2>/dev/null) || discarded="-"
         text+=", worker total: socket drops $kernel_drops, quiet backlog discarded $discarded, egress would-block $would_block"
         [[ $1 != tc* ]] || text+=", fast path $(worker_stat bench_worker rules.name=bench.fast_path.packets) of $(worker_stat bench_worker rules.name=bench.packets) packets"
         ;;

@@ -48,13 +48,18 @@ inline constexpr std::string_view kConfigFd = "config";          // memfd holdin
 inline constexpr std::string_view kPacketEgressPrefix = "pkt.";  // "pkt.eth1": AF_PACKET SOCK_RAW, proto 0, bound to eth1, PACKET_QDISC_BYPASS
 inline constexpr std::string_view kUdpEgressPrefix = "udp.";     // "udp.wg0":  AF_INET UDP, SO_BINDTODEVICE wg0, for unicast outputs
 inline constexpr std::string_view kUdp6EgressPrefix = "udp6.";   // "udp6.wg0": AF_INET6 UDP, the same for IPv6 unicast outputs
-// The ingress socket for IPv6 (AF_PACKET SOCK_RAW, ETH_P_IPV6, bound to the
-// ingress ifindex), read by recv. Not ETH_P_ALL with one socket for both
-// families: a packet socket of ETH_P_ALL is a tap that sees every frame
-// before tc ingress, so it would also read what the fast path relays. A
-// packet socket binds one protocol and a fanout group holds one protocol,
-// hence a socket of its own, outside the IPv4 sockets' group.
+// The ingress sockets for IPv6 (AF_PACKET SOCK_RAW, ETH_P_IPV6, bound to the
+// ingress ifindex), made when a rule has an IPv6 input: "ingress6" read
+// through a ring and "ingress6-quiet" read by recv, the same pair as
+// "ingress" and "ingress-quiet" with the same member order, in a fanout
+// group of their own. Not ETH_P_ALL with one pair for both families: a
+// packet socket of ETH_P_ALL is a tap that sees every frame before tc
+// ingress, so it would also read what the fast path relays. A packet
+// socket binds one protocol and a fanout group holds one protocol, hence a
+// pair of its own, outside the IPv4 sockets' group. An FD store of an older
+// supervisor has only "ingress6": that worker reads its ring alone.
 inline constexpr std::string_view kIngress6Fd = "ingress6";
+inline constexpr std::string_view kIngress6QuietFd = "ingress6-quiet";
 
 // The in-kernel fast path (src/fastpath), loaded and attached by the
 // supervisor: the program's map fds and, in attach mode "tc", a tcx link fd;
@@ -123,10 +128,11 @@ inline constexpr const char* kDefaultWorkerSocket = "/run/mcr/worker.sock";
 //
 // Stats (GetStats, and the worker's --stats-file):
 //   { "interface": "in0", "uptime_ms": 1234,
-//     "kernel":  { "packets": N, "drops": N },     // PACKET_STATISTICS, accumulated over both ingress sockets
-//     "receive": { "mode": "quiet" | "ring" | "socket",   // how the ingress is read now
+//     "kernel":  { "packets": N, "drops": N },     // PACKET_STATISTICS, accumulated over every ingress socket
+//     "receive": { "mode": "quiet" | "ring" | "socket",   // how the IPv4 ingress is read now
 //                  "to_ring": N, "to_quiet": N,        // switches between the two ingress sockets
 //                  "discarded": N },                   // quiet backlog dropped after a switch to a full ring
+//     "receive6": { ... },                         // the same for the IPv6 pair; only with an "ingress6"
 //     "ingress": { "frames": N, "bytes": N, "not_ip": N, "malformed": N,
 //                  "fragment": N, "ip_options": N, "not_matched": N,
 //                  "ipv6_fragment": N, "ipv6_routing_header": N, "ipv6_extension_chain": N,

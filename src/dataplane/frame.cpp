@@ -186,4 +186,21 @@ bool complete_partial_checksum(std::span<std::uint8_t> frame, std::size_t csum_s
     return true;
 }
 
+bool complete_partial_udp_checksum(std::span<std::uint8_t> frame) noexcept
+{
+    constexpr std::size_t kUdpChecksumOffset = 6;
+    constexpr std::size_t kIpv6NextHeaderOffset = 6;
+    if (frame.size() < kEthernetHeaderBytes + kIpv4MinHeaderBytes)
+        return false;
+    const std::uint16_t ether_type = load_be16(frame.data() + 12);
+    const std::uint8_t* ip = frame.data() + kEthernetHeaderBytes;
+    if (ether_type == kEtherTypeIpv4 && ip[9] == kIpProtocolUdp)
+        return complete_partial_checksum(frame, kEthernetHeaderBytes + std::size_t{ip[0] & 0x0fU} * 4,
+                                         kUdpChecksumOffset);
+    if (ether_type == kEtherTypeIpv6 && frame.size() >= kEthernetHeaderBytes + kIpv6HeaderBytes &&
+        ip[kIpv6NextHeaderOffset] == kIpProtocolUdp)
+        return complete_partial_checksum(frame, kEthernetHeaderBytes + kIpv6HeaderBytes, kUdpChecksumOffset);
+    return false;
+}
+
 } // namespace mcr::dataplane

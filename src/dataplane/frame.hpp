@@ -117,6 +117,12 @@ struct ParsedFrame {
 // frame.
 [[nodiscard]] bool complete_partial_checksum(std::span<std::uint8_t> frame, std::size_t csum_start,
                                              std::size_t csum_offset) noexcept;
+// The same for a frame flagged partial without offsets (a TPACKET_V3 ring
+// says only TP_STATUS_CSUMNOTREADY): a UDP datagram right after the IPv4
+// header (its IHL) or the fixed IPv6 header (next header UDP; a local
+// sender's datagram with extension headers is not relayed anyway). Returns
+// false, leaving the frame alone, for anything else.
+[[nodiscard]] bool complete_partial_udp_checksum(std::span<std::uint8_t> frame) noexcept;
 
 // Big-endian loads and stores, shared by parser, rewriter and tests.
 [[nodiscard]] inline std::uint16_t load_be16(const std::uint8_t* p) noexcept

@@ -117,6 +117,22 @@ std::string health_text(const HealthStatsRow& health)
     return out;
 }
 
+namespace {
+
+// A worker's "receive" ("receive6") object as "quiet (2/1)": the mode, then
+// how often it moved to the ring and back to quiet. "-" when absent.
+std::string receive_text(const json& worker, const char* key)
+{
+    const auto receive = worker.find(key);
+    if (receive == worker.end() || !receive->is_object())
+        return "-";
+    const std::string mode = text(*receive, "mode");
+    return (mode.empty() ? "-" : mode) + " (" + std::to_string(counter(*receive, "to_ring")) + "/" +
+           std::to_string(counter(*receive, "to_quiet")) + ")";
+}
+
+} // namespace
+
 Result<StatsSnapshot> parse_stats(std::string_view json_text)
 {
     json document = json::parse(json_text, nullptr, false);
@@ -138,7 +154,8 @@ Result<StatsSnapshot> parse_stats(std::string_view json_text)
     for (const auto& worker : array_or_empty(document, "workers")) {
         if (!worker.is_object())
             continue;
-        WorkerStatsRow counters{text(worker, "interface"), 0, 0, {}, {}};
+        WorkerStatsRow counters{text(worker, "interface"), 0, 0, {}, {}, receive_text(worker, "receive"),
+                                receive_text(worker, "receive6")};
         if (auto kernel = worker.find("kernel"); kernel != worker.end() && kernel->is_object()) {
             counters.kernel_packets = counter(*kernel, "packets");
             counters.kernel_drops = counter(*kernel, "drops");
@@ -244,12 +261,17 @@ std::string render_stats(const StatsSnapshot& stats, const std::map<std::string,
     if (!health_table.empty())
         text += "\n" + health_table.render();
     if (!stats.workers.empty()) {
-        OutputTable worker_table(
-            {{"INTERFACE", false}, {"KERNEL-PACKETS", true}, {"KERNEL-DROPS", true}, {"FAST-PATH", false}});
+        OutputTable worker_table({{"INTERFACE", false},
+                                  {"KERNEL-PACKETS", true},
+                                  {"KERNEL-DROPS", true},
+                                  {"FAST-PATH", false},
+                                  {"RECEIVE", false},
+                                  {"RECEIVE6", false}});
         for (const auto& worker : stats.workers)
             worker_table.add_row({worker.interface, std::to_string(worker.kernel_packets),
                                   std::to_string(worker.kernel_drops),
-                                  path_text(worker.fast_path_mode, worker.fast_path_reason)});
+                                  path_text(worker.fast_path_mode, worker.fast_path_reason), worker.receive,
+                                  worker.receive6});
         text += "\n" + worker_table.render();
     }
     return text;

@@ -60,6 +60,8 @@ struct WorkerStatsRow {
     std::uint64_t kernel_drops = 0;
     std::string fast_path_mode;   // "tc"/"tc-legacy" (program attached to the interface) or "userspace"
     std::string fast_path_reason; // why userspace ("off", "foreign-program", ...)
+    std::string receive;          // the IPv4 ingress: mode and switches, as receive_text() writes it; "-": not said
+    std::string receive6;         // the same for IPv6; "-" without an IPv6 ingress
 };
 
 struct StatsSnapshot {

@@ -1,5 +1,6 @@
-// The fanout group that joins a worker's two ingress sockets ("ingress",
-// read through a ring, and "ingress-quiet", read frame by frame; see
+// The fanout group that joins a worker's two ingress sockets of one family
+// ("ingress", read through a ring, and "ingress-quiet", read frame by frame;
+// "ingress6" and "ingress6-quiet" in a group of their own; see
 // core/worker_protocol.hpp for the member order) and the one-instruction
 // classic BPF program that picks which of them gets every frame.
 #pragma once

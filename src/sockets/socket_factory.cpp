@@ -157,20 +157,35 @@ Result<unique_fd> open_ingress_socket(const std::string& ifname, int receive_buf
     return open_bound_packet_socket(ifname, ETH_P_IP, receive_buffer_bytes, true);
 }
 
-Result<IngressSockets> open_ingress_sockets(const std::string& ifname, int receive_buffer_bytes)
+namespace {
+
+// The quiet socket first: it creates the group and is member 0.
+Result<IngressSockets> open_ingress_pair(const std::string& ifname, std::uint16_t protocol, int receive_buffer_bytes)
 {
     IngressSockets made;
-    auto quiet = open_ingress_socket(ifname, receive_buffer_bytes);
+    auto quiet = open_bound_packet_socket(ifname, protocol, receive_buffer_bytes, true);
     if (!quiet)
         return quiet.error();
     made.quiet = std::move(*quiet);
-    auto ring = open_ingress_socket(ifname, receive_buffer_bytes);
+    auto ring = open_bound_packet_socket(ifname, protocol, receive_buffer_bytes, true);
     if (!ring)
         return ring.error();
     made.ring = std::move(*ring);
     if (Status s = join_ingress_fanout(made.quiet.get(), made.ring.get()); !s)
         return Error{ifname, s.error().message()};
     return made;
+}
+
+} // namespace
+
+Result<IngressSockets> open_ingress_sockets(const std::string& ifname, int receive_buffer_bytes)
+{
+    return open_ingress_pair(ifname, ETH_P_IP, receive_buffer_bytes);
+}
+
+Result<IngressSockets> open_ingress6_sockets(const std::string& ifname, int receive_buffer_bytes)
+{
+    return open_ingress_pair(ifname, ETH_P_IPV6, receive_buffer_bytes);
 }
 
 Result<unique_fd> open_packet_egress_socket(const std::string& ifname)

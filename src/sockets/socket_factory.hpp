@@ -39,6 +39,12 @@ struct IngressSockets {
 };
 [[nodiscard]] Result<IngressSockets> open_ingress_sockets(const std::string& ifname,
                                                          int receive_buffer_bytes = kDefaultReceiveBufferBytes);
+// The IPv6 pair (kIngress6Fd and kIngress6QuietFd), each as
+// open_ingress6_socket() makes it, in a fanout group of its own: a group
+// holds one protocol, and its id is the kernel's unique pick, never the
+// IPv4 pair's. Same member order.
+[[nodiscard]] Result<IngressSockets> open_ingress6_sockets(const std::string& ifname,
+                                                          int receive_buffer_bytes = kDefaultReceiveBufferBytes);
 
 // AF_PACKET/SOCK_RAW, protocol 0 (receives nothing), bound to `ifname`,
 // PACKET_QDISC_BYPASS: the worker writes whole Ethernet frames to it.

@@ -97,11 +97,17 @@ std::string Context::stats_json() const
     }
     nlohmann::json workers = nlohmann::json::array();
     for (const auto& [interface, doc] : docs) {
-        workers.push_back({{"interface", interface},
-                           {"uptime_ms", counter(doc, "uptime_ms")},
-                           {"kernel", doc.value("kernel", nlohmann::json::object())},
-                           {"ingress", doc.value("ingress", nlohmann::json::object())},
-                           {"fast_path", doc.value("fast_path", nlohmann::json::object())}});
+        nlohmann::json worker{{"interface", interface},
+                              {"uptime_ms", counter(doc, "uptime_ms")},
+                              {"kernel", doc.value("kernel", nlohmann::json::object())},
+                              {"ingress", doc.value("ingress", nlohmann::json::object())},
+                              {"fast_path", doc.value("fast_path", nlohmann::json::object())}};
+        // How each family's ingress is read; "receive6" only from a worker
+        // with an IPv6 ingress.
+        for (const char* key : {"receive", "receive6"})
+            if (doc.contains(key) && doc[key].is_object())
+                worker[key] = doc[key];
+        workers.push_back(std::move(worker));
     }
     nlohmann::json document{{"rules", std::move(rules)}, {"workers", std::move(workers)}};
     if (listeners_)

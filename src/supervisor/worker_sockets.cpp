@@ -180,14 +180,20 @@ Result<std::vector<std::string>> update_worker_sockets(const std::string& interf
             return s.error();
         warn_if_receive_buffer_capped(interface, sockets.by_name.at(ingress).get());
     }
-    // IPv6 arrives on a socket of its own, made once an input needs it and
+    // IPv6 arrives on a pair of its own, made once an input needs it and
     // kept (an idle one costs a filter run per IPv6 frame, which its
-    // program drops).
+    // program drops). A store holding "ingress6" alone (older supervisor)
+    // keeps it, like "ingress" above.
     const std::string ingress6(wp::kIngress6Fd);
     const bool wants_ipv6 = std::any_of(rules.begin(), rules.end(),
                                         [](const Rule& rule) { return !rule.input.address.is_ipv4(); });
     if (wants_ipv6 && !sockets.by_name.count(ingress6)) {
-        if (Status s = add(ingress6, sockets::open_ingress6_socket(interface)); !s)
+        auto made = sockets::open_ingress6_sockets(interface);
+        if (!made)
+            return made.error();
+        if (Status s = add(std::string(wp::kIngress6QuietFd), std::move(made->quiet)); !s)
+            return s.error();
+        if (Status s = add(ingress6, std::move(made->ring)); !s)
             return s.error();
         warn_if_receive_buffer_capped(interface, sockets.by_name.at(ingress6).get());
     }

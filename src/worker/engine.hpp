@@ -1,21 +1,24 @@
-// The io_uring data plane: multishot receive on the ingress socket into a
+// The io_uring data plane: multishot receive on the ingress sockets into a
 // provided-buffer ring, classify + look up + rewrite per output, and batched
 // sends (one io_uring_submit per completion batch). The caller polls
 // uring_fd() (sd-event) and calls process_completions() when it is readable.
-// Back-pressure: a received frame waits (holding its ring buffer) until the
-// egress pool has a slot for every output; when all ring buffers wait, the
-// receive stops and frames queue in the socket's 16 MiB buffer instead of
-// being dropped at egress.
+// Back-pressure: a received frame waits (holding its buffer) until the
+// egress pool has a slot for every output; when all buffers wait, the
+// receives stop and frames queue in the sockets' 16 MiB buffers instead of
+// being dropped at egress; a ring's blocks stay unread the same way.
 //
-// With two ingress sockets in one fanout group (worker_protocol.hpp
-// "ingress-quiet") the engine reads both, the quiet one by recv and
-// "ingress" through its ring, and moves the traffic between them by rate
-// (receive_mode.hpp; the switch and its ordering: engine_receive_mode.cpp).
+// Each family's ingress is a pair (ingress_pair.hpp): with two sockets in
+// one fanout group (worker_protocol.hpp "ingress-quiet", "ingress6-quiet")
+// the engine reads the quiet one by recv and the other through its ring,
+// and moves the family's traffic between them by rate (receive_mode.hpp;
+// the switch and its ordering: engine_receive_mode.cpp). Receiving:
+// engine_receive.cpp; reading a ring: engine_ring_walk.cpp.
 #pragma once
 
 #include "core/result.hpp"
 #include "dataplane/rule_table.hpp"
 #include "egress.hpp"
+#include "ingress_pair.hpp"
 #include "ingress_ring.hpp"
 #include "receive_mode.hpp"
 #include "stats.hpp"
@@ -33,8 +36,6 @@
 namespace mcr::worker {
 
 inline constexpr unsigned kSubmissionEntries = 2048;
-inline constexpr unsigned kIngressBuffers = 512;          // power of two (buffer ring requirement)
-inline constexpr std::size_t kIngressBufferBytes = 9216;  // 9000-byte jumbo + Ethernet/VLAN headers
 
 // What the engine forwards with; replaced whole on every config change.
 struct ForwardingPlan {
@@ -53,15 +54,15 @@ public:
     [[nodiscard]] int uring_fd() const noexcept { return uring_.fd(); }
 
     // Switches to `plan` with `rule_counters` (same order as its rules). When
-    // `ingress_fd` or `quiet_fd` (-1: none) differs from the current one, the
-    // old receives are cancelled and new ones armed (the caller keeps the old fd open until
-    // this returns; io_uring holds its own reference after that); the same
-    // for `ingress6_fd`, the IPv6 ingress (read by recv, on its own). Sends
+    // a family's sockets (`ipv4`, `ipv6`; -1: none) differ from the current
+    // ones, that family's old receives are cancelled and new ones armed (the
+    // caller keeps the old fds open until this returns; io_uring holds its
+    // own reference after that); the other family's are left alone. Sends
     // still in flight are counted, when they complete, against the output
     // `remap` says they now are (indices shift when another rule is added or
     // removed); copies for an output that went away are not counted.
     void install(ForwardingPlan plan, std::vector<RuleCounters> rule_counters, const OutputRemap& remap,
-                 int ingress_fd, int quiet_fd, int ingress6_fd);
+                 IngressFds ipv4, IngressFds ipv6);
 
     // Handles every completion available, then submits the batch of sends.
     // With busy polling on and frames flowing, keeps handling completions as
@@ -73,14 +74,15 @@ public:
     // the event loop (0: never spin). See mcrd-worker --busy-poll-usec.
     void set_busy_poll(std::chrono::microseconds period) noexcept { busy_poll_ = period; }
 
-    // Read the ingress socket through a TPACKET_V3 ring (set before the
-    // first install()); falls back to recv if the ring cannot be set up.
+    // Read the ring sockets through a TPACKET_V3 ring (set before the
+    // first install()); falls back to recv if a ring cannot be set up.
     void set_receive_ring(bool on) noexcept { want_packet_ring_ = on; }
-    // With a ring and two sockets: move the traffic to the quiet socket while
-    // it is light (the default), or leave it on the ring at every rate.
+    // With a ring and two sockets: move a family's traffic to its quiet
+    // socket while it is light (the default), or leave it on the ring at
+    // every rate.
     void set_receive_switch(bool on) noexcept { want_receive_switch_ = on; }
-    // The ring's geometry (from the ingress MTU); used when a ring is set up
-    // on the next new ingress socket.
+    // The rings' geometry (from the ingress MTU); used when a ring is set up
+    // on the next new ring socket.
     void set_packet_ring_geometry(RingGeometry geometry) noexcept { packet_ring_geometry_ = geometry; }
 
     // Holds or releases outputs that require listeners (SetListeners), in
@@ -90,14 +92,14 @@ public:
     // Re-arms the receive if an error stopped it (called from a timer).
     void rearm_receive_if_stopped();
 
-    // For a clean stop: stops taking frames off the ingress socket (what is
-    // still queued there stays for the next worker, the socket lives on in
+    // For a clean stop: stops taking frames off the ingress sockets (what is
+    // still queued there stays for the next worker, the sockets live on in
     // the FD store), forwards every frame already taken and waits for the
     // sends in flight, so that nothing is lost and the final counters
     // include them. At most `limit`; receiving stays off afterwards.
     void drain(std::chrono::milliseconds limit);
 
-    // Accumulates PACKET_STATISTICS of both ingress sockets (the kernel
+    // Accumulates PACKET_STATISTICS of every ingress socket read (the kernel
     // resets them on every read).
     void poll_kernel_stats();
 
@@ -107,98 +109,67 @@ private:
     Engine() = default;
     [[nodiscard]] Status setup();
     io_uring_sqe* next_sqe();
-    void arm_receive();
     [[nodiscard]] bool handle_available_completions();
-    void handle_receive(const io_uring_cqe& cqe);
-    void handle_frame_receive(const io_uring_cqe& cqe, bool& armed, std::uint32_t generation,
-                              std::size_t vnet_bytes);
-    void arm_frame_receive(int fd, std::uint64_t kind, bool& armed, std::uint32_t generation);
-    void cancel_receives();
-    void cancel_ipv6_receive();
-    void switch_ipv6_ingress(int ingress6_fd);
-    void forward_pending_frames();
-    void handle_send(const io_uring_cqe& cqe);
+    void forward_pending_frames(IngressPair& pair);
     [[nodiscard]] static std::size_t enable_vnet_header(int fd);
     void receive_frame(std::uint8_t* data, std::size_t length, std::size_t vnet_bytes);
     void forward_frame(const std::uint8_t* frame, std::size_t length);
     void send_copy(std::uint32_t rule_index, std::uint32_t output_index, const dataplane::UdpFrameView& in,
                    const EgressTarget& target);
-    void attach_packet_ring();
-    [[nodiscard]] bool packet_ring_has_frames() const noexcept;
-    bool walk_packet_ring();
-    void check_packet_ring_order();
-    // engine_receive_mode.cpp: the two-socket ingress.
-    void start_two_socket_receive();
-    void update_receive_mode();
-    bool switch_receive_mode(ReceiveMode to);
-    [[nodiscard]] bool quiet_holds_older_frames();
-    void discard_quiet_backlog();
-    [[nodiscard]] bool ring_holds_older_frames();
+    void handle_send(const io_uring_cqe& cqe);
+    [[nodiscard]] std::array<IngressPair*, 2> pairs() noexcept { return {&ipv4_, &ipv6_}; }
+    [[nodiscard]] std::size_t pending_frames() const noexcept { return ipv4_.pending.size() + ipv6_.pending.size(); }
+
+    // engine_receive.cpp: arming, completions and cancelling of the receives.
+    void replace_ingress(IngressPair& pair, IngressFds fds);
+    void arm_receive();
+    void arm_receive(IngressPair& pair);
+    void arm_frame_receive(IngressPair& pair, int fd, std::uint64_t kind, bool& armed);
+    [[nodiscard]] bool receive_stopped_early(const IngressPair& pair) const noexcept;
+    [[nodiscard]] IngressPair& pair_of(const io_uring_cqe& cqe) noexcept;
+    void handle_ring_socket_receive(const io_uring_cqe& cqe, IngressPair& pair);
+    void handle_frame_receive(const io_uring_cqe& cqe, IngressPair& pair, bool& armed);
+    void cancel_receives(const IngressPair& pair);
+    void poll_kernel_stats(const IngressPair& pair);
+
+    // engine_ring_walk.cpp: the mapped ring of a pair's ring socket.
+    void attach_packet_ring(IngressPair& pair);
+    [[nodiscard]] bool packet_ring_has_frames(const IngressPair& pair) const noexcept;
+    bool walk_packet_ring(IngressPair& pair);
+    void check_packet_ring_order(IngressPair& pair);
+
+    // engine_receive_mode.cpp: moving a pair's traffic between its sockets.
+    void start_two_socket_receive(IngressPair& pair);
+    void update_receive_mode(IngressPair& pair);
+    bool switch_receive_mode(IngressPair& pair, ReceiveMode to);
+    [[nodiscard]] bool quiet_holds_older_frames(IngressPair& pair);
+    void discard_quiet_backlog(IngressPair& pair);
+    [[nodiscard]] bool ring_holds_older_frames(IngressPair& pair);
     void arm_transition_timer();
-    void log_slow_switch();
+    void log_slow_switch(const IngressPair& pair);
 
     ProvidedBuffers provided_buffers_;
-
-    // Received frames not yet forwarded (FIFO ring; at most one per buffer).
-    struct PendingFrame {
-        std::uint16_t buffer_id = 0;
-        std::uint32_t length = 0;
-        std::uint8_t vnet_bytes = 0;     // virtio_net_hdr before it: its socket's
-    };
-    std::array<PendingFrame, kIngressBuffers> pending_{};
-    std::size_t pending_head_ = 0;
-    std::size_t pending_count_ = 0;
     std::size_t max_outputs_ = 1;        // most outputs of any rule in plan_
 
     std::chrono::microseconds busy_poll_{0};
     bool received_ = false;              // a frame arrived in this round of completions
-
-    int ingress_fd_ = -1;
-    int quiet_fd_ = -1;                  // "ingress-quiet", read by recv while the mode is quiet
-    bool quiet_armed_ = false;
-    std::size_t vnet_header_bytes_ = 0;  // virtio_net_hdr before each frame of "ingress"/"ingress-quiet" (PACKET_VNET_HDR)
-    // "ingress6" (worker_protocol.hpp), read by a multishot recv of its own
-    // generation, so that replacing it leaves the IPv4 receives alone.
-    int ingress6_fd_ = -1;
-    bool ingress6_armed_ = false;
-    std::uint32_t ingress6_generation_ = 0;
-    std::size_t ingress6_vnet_bytes_ = 0;
-    std::uint32_t receive_generation_ = 0;
-    bool receive_armed_ = false;
     bool receive_stopped_ = false;       // drain(): never re-armed
-
-    // Ring mode: the block being read and how many of its frames are done.
     bool want_packet_ring_ = false;
     bool want_receive_switch_ = true;
     RingGeometry packet_ring_geometry_;
-    std::optional<IngressRing> packet_ring_;
-    std::optional<unsigned> packet_block_;
-    unsigned packet_block_done_ = 0;
-    // The block after the last one handed back (next_retired_block); unset
-    // until the first block of a new or adopted ring is found.
-    std::optional<unsigned> packet_next_block_;
-
-    // Two sockets: which one the fanout group feeds, the window the rate is
-    // counted over, and the orderly hand-over between them. After a switch
-    // to the ring, the ring is not read until the quiet socket is empty
-    // (quiet_draining_); after a switch to quiet, quiet frames wait until
-    // the ring holds none (ring_draining_since_). transition_timer_armed_:
-    // an io_uring timeout that wakes the loop while either waits.
-    bool two_sockets_ = false;
-    ReceiveMode receive_mode_ = ReceiveMode::quiet;
-    std::chrono::steady_clock::time_point rate_window_start_;
-    std::uint64_t rate_window_frames_ = 0;  // counters_.ingress.frames when the window began
-    bool quiet_draining_ = false;
-    std::optional<std::chrono::steady_clock::time_point> ring_draining_since_;
+    // An io_uring timeout that wakes the loop while a pair's switch waits.
     bool transition_timer_armed_ = false;
-    bool switch_failure_logged_ = false;
-    std::chrono::steady_clock::time_point switched_at_;  // the last switch (debug lines)
     __kernel_timespec transition_timer_{};
 
     EgressPool egress_;
     ForwardingPlan plan_;
     std::uint32_t plan_generation_ = 0;
     WorkerCounters counters_;
+    IngressPair ipv4_{0, "ingress", "ingress-quiet", counters_.receive};
+    IngressPair ipv6_{1, "ingress6", "ingress6-quiet", counters_.receive6};
+    // Which pair is served first in a round: alternating, so that a flood
+    // on one family does not take every egress slot from the other.
+    bool ipv6_first_ = false;
     // Declared last so that it goes first: io_uring_queue_exit() cancels what
     // is in flight before the buffers, the egress slots and the packet ring
     // it points into go.

@@ -12,6 +12,14 @@ bool same_destination(const RuleOutput& a, const RuleOutput& b)
     return a.interface == b.interface && a.address == b.address && a.port == b.port;
 }
 
+nlohmann::json receive_json(const ReceiveCounters& receive)
+{
+    return {{"mode", receive.mode != nullptr ? receive.mode : "none"},
+            {"to_ring", receive.to_ring},
+            {"to_quiet", receive.to_quiet},
+            {"discarded", receive.discarded}};
+}
+
 } // namespace
 
 CarriedCounters carry_over_counters(const std::vector<Rule>& old_rules, const std::vector<RuleCounters>& old_counters,
@@ -74,13 +82,12 @@ std::string stats_to_json(const std::string& interface, std::uint64_t uptime_ms,
           {"ipv6_extension_chain", in.ipv6_extension_chain},
           {"zero_udp_checksum", in.zero_udp_checksum},
           {"no_buffer", in.no_buffer}}},
-        {"receive",
-         {{"mode", counters.receive.mode},
-          {"to_ring", counters.receive.to_ring},
-          {"to_quiet", counters.receive.to_quiet},
-          {"discarded", counters.receive.discarded}}},
+        {"receive", receive_json(counters.receive)},
         {"rules", json::array()},
     };
+    // Only a worker with an IPv6 ingress reads one.
+    if (counters.receive6.mode != nullptr)
+        document["receive6"] = receive_json(counters.receive6);
     for (std::size_t r = 0; r < rules.size() && r < counters.rules.size(); ++r) {
         const RuleCounters& rc = counters.rules[r];
         json outputs = json::array();

@@ -58,11 +58,12 @@ struct KernelCounters {
     std::uint64_t drops = 0;       // tp_drops, accumulated
 };
 
-// How the ingress is read (worker/receive_mode.hpp): "ring" or "quiet" with
-// both ingress sockets, "ring" alone without "ingress-quiet", "socket" with
-// --receive-mode socket; and how often the two-socket worker switched.
+// How a family's ingress is read (worker/receive_mode.hpp): "ring" or
+// "quiet" with both sockets of its pair, "ring" alone without the quiet one
+// ("ingress-quiet", "ingress6-quiet"), "socket" with --receive-mode socket;
+// and how often the two-socket worker switched.
 struct ReceiveCounters {
-    const char* mode = "ring";     // a string literal
+    const char* mode = nullptr;    // a string literal; nullptr: the family has no ingress socket
     std::uint64_t to_ring = 0;
     std::uint64_t to_quiet = 0;
     // Frames dropped from the quiet socket's queue after a switch to the
@@ -72,7 +73,8 @@ struct ReceiveCounters {
 
 struct WorkerCounters {
     KernelCounters kernel;
-    ReceiveCounters receive;
+    ReceiveCounters receive;       // IPv4: "ingress", "ingress-quiet"
+    ReceiveCounters receive6;      // IPv6: "ingress6", "ingress6-quiet"
     IngressCounters ingress;
     std::vector<RuleCounters> rules; // same order as the config's rules
 };

@@ -143,9 +143,10 @@ Status Worker::apply_config(const std::string& text, NamedFds incoming, SocketMe
         sockets_.insert_or_assign(name, std::move(fd));
         changed.push_back(name);
     }
-    const int ingress_fd = fd_named(sockets_, worker_protocol::kIngressFd);
-    const int quiet_fd = fd_named(sockets_, worker_protocol::kIngressQuietFd);
-    const int ingress6_fd = fd_named(sockets_, worker_protocol::kIngress6Fd);
+    const IngressFds ipv4{fd_named(sockets_, worker_protocol::kIngressFd),
+                          fd_named(sockets_, worker_protocol::kIngressQuietFd)};
+    const IngressFds ipv6{fd_named(sockets_, worker_protocol::kIngress6Fd),
+                          fd_named(sockets_, worker_protocol::kIngress6QuietFd)};
 
     ForwardingPlan plan;
     plan.table = std::move(*table);
@@ -155,19 +156,17 @@ Status Worker::apply_config(const std::string& text, NamedFds incoming, SocketMe
     // Before the engine switches: a rule leaving the fast path is already
     // in the userspace plan (both plans hold every rule), so no frame is lost.
     fast_path_.apply(*parsed, sockets_, plan.targets);
-    // On both ingress sockets: the fanout group chooses the socket first,
+    // On every ingress socket: the fanout group chooses the socket first,
     // then that socket's filter decides.
-    attach_ingress_filter(ingress_fd, parsed->rules);
-    if (quiet_fd >= 0)
-        attach_ingress_filter(quiet_fd, parsed->rules);
-    if (ingress6_fd >= 0)
-        attach_ingress_filter(ingress6_fd, parsed->rules);
-    else if (std::any_of(parsed->rules.begin(), parsed->rules.end(),
-                         [](const Rule& rule) { return !rule.input.address.is_ipv4(); }))
+    for (const int fd : {ipv4.ring, ipv4.quiet, ipv6.ring, ipv6.quiet})
+        if (fd >= 0)
+            attach_ingress_filter(fd, parsed->rules);
+    if (ipv6.ring < 0 && std::any_of(parsed->rules.begin(), parsed->rules.end(),
+                                     [](const Rule& rule) { return !rule.input.address.is_ipv4(); }))
         log_warning("No \"ingress6\" socket: IPv6 inputs receive nothing", {{"MCR_INTERFACE", parsed->interface}});
     engine_->set_packet_ring_geometry(RingGeometry::for_mtu(parsed->ingress_mtu));
     auto carried = carry_over_counters(config_.rules, engine_->counters().rules, parsed->rules);
-    engine_->install(std::move(plan), std::move(carried.rules), carried.remap, ingress_fd, quiet_fd, ingress6_fd);
+    engine_->install(std::move(plan), std::move(carried.rules), carried.remap, ipv4, ipv6);
 
     const bool config_changed = text != config_text_;
     config_ = std::move(*parsed);

@@ -140,6 +140,12 @@ for pair in "out0 ff3e::2" "out1 ff3e::3"; do
     check_eq "GetStats $out querier" True "$(relay_stat "membership.interface=$out.querier")"
 done
 check_eq "r6 drops" "t 0" "$(rule_property r6 Drops)"
+# mcrd made the worker an IPv6 ingress pair for r6's input, and GetStats
+# shows how it reads it (the ramp itself: test_receive_switch).
+case $(relay_stat "workers.interface=in0.receive6.mode") in
+    quiet|ring) ok "GetStats shows in0's IPv6 receive mode" ;;
+    *) fail "GetStats has no receive6.mode for in0: $(cat "$(scratch getstats.json)")" ;;
+esac
 if [ -n "${MCRT_LISTENERS_DEFAULT_TIMERS:-}" ]; then
     mcrd_stop || die "mcrd did not stop cleanly"
     finish "default timers: MLDv2 join ${V2_FIRST} ms, leave ${V2_LAST} ms; MLDv1 join ${V1_FIRST} ms, leave ${V1_LAST} ms (LLQT 2 s)"

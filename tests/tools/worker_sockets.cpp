@@ -43,13 +43,16 @@ Result<std::vector<NamedSocket>> make_worker_sockets(const worker::WorkerConfig&
 {
     std::vector<NamedSocket> made;
     for (const std::string& name : worker::required_socket_names(config)) {
-        if (name == worker_protocol::kIngressFd && !std::getenv("MCRT_INGRESS_RING_ONLY")) {
-            // As the supervisor does; MCRT_INGRESS_RING_ONLY stands in for
-            // the FD store of an older one, which holds "ingress" alone.
-            auto pair = sockets::open_ingress_sockets(config.interface, config.receive_buffer_bytes);
+        // As the supervisor does; MCRT_INGRESS_RING_ONLY stands in for the
+        // FD store of an older one, which holds "ingress" ("ingress6") alone.
+        const bool ipv4 = name == worker_protocol::kIngressFd;
+        if ((ipv4 || name == worker_protocol::kIngress6Fd) && !std::getenv("MCRT_INGRESS_RING_ONLY")) {
+            auto pair = ipv4 ? sockets::open_ingress_sockets(config.interface, config.receive_buffer_bytes)
+                             : sockets::open_ingress6_sockets(config.interface, config.receive_buffer_bytes);
             if (!pair)
                 return pair.error();
-            made.push_back({std::string(worker_protocol::kIngressQuietFd), std::move(pair->quiet)});
+            made.push_back({std::string(ipv4 ? worker_protocol::kIngressQuietFd : worker_protocol::kIngress6QuietFd),
+                            std::move(pair->quiet)});
             made.push_back({name, std::move(pair->ring)});
             continue;
         }

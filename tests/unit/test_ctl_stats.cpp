@@ -14,8 +14,11 @@ const char* kStats = R"({"rules":[{"name":"video1","packets":100,"bytes":150000,
     "outputs":[{"interface":"eth1","address":"239.2.2.2","port":6000,"packets":98,"bytes":147000,"drops":{"too_big":1}}]},
     {"name":"audio","packets":7,"path":"userspace","path_reason":"output-interface-down"},
     {"name":"old","packets":1}],
-  "workers":[{"interface":"eth0","kernel":{"packets":120,"drops":4},"fast_path":{"mode":"tc","reason":""}},
-             {"interface":"eth1","fast_path":{"mode":"userspace","reason":"foreign-program"}},
+  "workers":[{"interface":"eth0","kernel":{"packets":120,"drops":4},"fast_path":{"mode":"tc","reason":""},
+              "receive":{"mode":"quiet","to_ring":2,"to_quiet":2,"discarded":0},
+              "receive6":{"mode":"ring","to_ring":1,"to_quiet":0,"discarded":0}},
+             {"interface":"eth1","fast_path":{"mode":"userspace","reason":"foreign-program"},
+              "receive":{"mode":"socket","to_ring":0,"to_quiet":0,"discarded":0}},
              {"interface":"eth2"}]})";
 }
 
@@ -111,10 +114,10 @@ TEST_CASE("stats render as rule, output and worker tables")
           "RULE    OUTPUT               PACKETS   BYTES  DROPS\n"
           "video1  eth1:239.2.2.2:6000       98  147000      1\n"
           "\n"
-          "INTERFACE  KERNEL-PACKETS  KERNEL-DROPS  FAST-PATH\n"
-          "eth0                  120             4  tc\n"
-          "eth1                    0             0  userspace (foreign-program)\n"
-          "eth2                    0             0  -\n");
+          "INTERFACE  KERNEL-PACKETS  KERNEL-DROPS  FAST-PATH                    RECEIVE       RECEIVE6\n"
+          "eth0                  120             4  tc                           quiet (2/2)   ring (1/0)\n"
+          "eth1                    0             0  userspace (foreign-program)  socket (0/0)  -\n"
+          "eth2                    0             0  -                            -             -\n");
 }
 
 TEST_CASE("an IPv6 output is shown in brackets in the output table")

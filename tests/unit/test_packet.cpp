@@ -149,9 +149,12 @@ TEST_CASE("a CHECKSUM_PARTIAL frame (pseudo-header sum only) is completed to a v
     store_be16(pseudo + 10, static_cast<std::uint16_t>(8 + spec.payload.size()));
     store_be16(&frame[14 + 20 + 6], mcr::dataplane::checksum_fold(mcr::dataplane::checksum_accumulate(pseudo, 0)));
     frame[frame.size() - 1] = 0xab; // non-zero padding
+    auto flagged_only = frame; // the same, as a ring hands it over: no offsets
     REQUIRE(mcr::dataplane::complete_partial_checksum(frame, 34, 6));
     CHECK(load_be16(&frame[14 + 20 + 6]) == full);
     CHECK(mcr::test::udp_checksum_verifies(frame));
+    REQUIRE(mcr::dataplane::complete_partial_udp_checksum(flagged_only));
+    CHECK(flagged_only == frame);
 }
 
 TEST_CASE("partial-checksum offsets outside the IP packet are refused and change nothing")

@@ -175,8 +175,17 @@ TEST_CASE("a CHECKSUM_PARTIAL IPv6 frame is completed like an IPv4 one")
     pseudo[39] = 17;
     store_be16(&frame[udp + 6], mcr::dataplane::checksum_fold(mcr::dataplane::checksum_accumulate(pseudo, 0)));
     CHECK_FALSE(mcr::test::any_udp_checksum_verifies(frame));
+    auto flagged_only = frame; // the same, as a ring hands it over: no offsets
     REQUIRE(mcr::dataplane::complete_partial_checksum(frame, udp, 6));
     CHECK(mcr::test::any_udp_checksum_verifies(frame));
+    REQUIRE(mcr::dataplane::complete_partial_udp_checksum(flagged_only));
+    CHECK(flagged_only == frame);
+    // Not UDP right after the fixed header: left alone.
+    auto hop_by_hop = flagged_only;
+    hop_by_hop[14 + 6] = 0;
+    const auto before = hop_by_hop;
+    CHECK_FALSE(mcr::dataplane::complete_partial_udp_checksum(hop_by_hop));
+    CHECK(hop_by_hop == before);
     // Offsets beyond the packet are refused.
     CHECK_FALSE(mcr::dataplane::complete_partial_checksum(frame, frame.size() - 4, 6));
     CHECK_FALSE(mcr::dataplane::complete_partial_checksum(frame, 14 + 20, 6));

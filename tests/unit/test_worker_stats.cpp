@@ -41,6 +41,11 @@ TEST_CASE("stats JSON carries every counter of the protocol under its documented
     CHECK(j["uptime_ms"] == 1234);
     CHECK(j["kernel"] == nlohmann::json{{"packets", 7}, {"drops", 1}});
     CHECK(j["receive"] == nlohmann::json{{"mode", "quiet"}, {"to_ring", 2}, {"to_quiet", 1}, {"discarded", 5}});
+    CHECK_FALSE(j.contains("receive6")); // no IPv6 ingress
+    counters.receive6 = {"ring", 4, 3, 0};
+    const auto with6 = nlohmann::json::parse(stats_to_json("in0", 1234, rules, counters));
+    CHECK(with6["receive6"] == nlohmann::json{{"mode", "ring"}, {"to_ring", 4}, {"to_quiet", 3}, {"discarded", 0}});
+    CHECK(with6["receive"] == j["receive"]);
     CHECK(j["ingress"].size() == 12);
     for (const char* reason : {"ipv6_fragment", "ipv6_routing_header", "ipv6_extension_chain"})
         CHECK(j["ingress"][reason] == 0);
