@@ -121,8 +121,7 @@ MCRT_PIDS+=("$SENDER")
 queries_sent() { relay_stat membership.interface=out0.counters.queries_sent; }
 queries_sent_above() { [ "$(queries_sent)" -gt "$1" ]; }
 # nodad: the address is usable at once (tentative addresses are the
-# listeners-ipv6 test's and the link monitor unit test's); with DAD, one run
-# in the helper's series logged the move to fe80::2 twice (not yet understood).
+# listeners-ipv6 test's and the link monitor unit test's).
 ip -n "$(ns_name relay)" addr add fe80::2/64 dev out0 nodad
 wait_until 5 "the querier to move to fe80::2" grep -q "MLD querier on out0 now sends from fe80::2 (was $OWN)" "$MCRD_LOG"
 check_eq "GetStats address after the add" fe80::2 "$(relay_stat membership.interface=out0.address)"
@@ -137,7 +136,10 @@ check_eq "GetStats querier after the moves" True "$(relay_stat membership.interf
 wait_pid "$SENDER" 30 || die "the sender failed"
 gen_recv_wait addr-rx || die "host lost packets across the address change: $(cat "$(scratch addr-rx.json)")"
 check_eq "host unique across the address change" 4000 "$(json_get "$(scratch addr-rx.json)" unique)"
-check_eq "journal lines for the move to fe80::2" 1 "$(grep -c "now sends from fe80::2" "$MCRD_LOG")"
+# "(was": out0's own link-local address is random and may itself begin with
+# fe80::2 (fe80::2062:...), so the bare prefix also matched the move back
+# (the "logged twice" flake of 2026-12-05, which DAD had nothing to do with).
+check_eq "journal lines for the move to fe80::2" 1 "$(grep -c "now sends from fe80::2 (was" "$MCRD_LOG")"
 check_eq "journal lines for the move back" 1 "$(grep -c "(was fe80::2)" "$MCRD_LOG")"
 
 log "--- a higher querier ($HIGHER): mcrd stays the querier"
