@@ -164,22 +164,27 @@ Result<std::vector<std::string>> update_worker_sockets(const std::string& interf
         changed.push_back(name);
         return Ok{};
     };
-    const std::string ingress(wp::kIngressFd);
-    const std::string membership(wp::kMembershipFd);
-    // Both ingress sockets are made together (one fanout group); a worker
-    // whose FD store holds only "ingress" (from an older supervisor) keeps
-    // it and reads its ring alone: a quiet socket made now could not join
-    // that socket's traffic without a group, and would only duplicate it.
-    if (!sockets.by_name.count(ingress)) {
-        auto made = sockets::open_ingress_sockets(interface);
+    // An ingress pair is made together (one fanout group) and stored under
+    // its two names; its ring socket's buffer size is checked once.
+    auto add_pair = [&](const std::string& ring_name, std::string_view quiet_name,
+                        Result<sockets::IngressSockets> made) -> Status {
         if (!made)
             return made.error();
-        if (Status s = add(std::string(wp::kIngressQuietFd), std::move(made->quiet)); !s)
+        if (Status s = add(std::string(quiet_name), std::move(made->quiet)); !s)
             return s.error();
-        if (Status s = add(ingress, std::move(made->ring)); !s)
+        if (Status s = add(ring_name, std::move(made->ring)); !s)
             return s.error();
-        warn_if_receive_buffer_capped(interface, sockets.by_name.at(ingress).get());
-    }
+        warn_if_receive_buffer_capped(interface, sockets.by_name.at(ring_name).get());
+        return Ok{};
+    };
+    const std::string ingress(wp::kIngressFd);
+    const std::string membership(wp::kMembershipFd);
+    // A worker whose FD store holds only "ingress" (from an older supervisor)
+    // keeps it and reads its ring alone: a quiet socket made now could not
+    // join that socket's traffic without a group, and would only duplicate it.
+    if (!sockets.by_name.count(ingress))
+        if (Status s = add_pair(ingress, wp::kIngressQuietFd, sockets::open_ingress_sockets(interface)); !s)
+            return s.error();
     // IPv6 arrives on a pair of its own, made once an input needs it and
     // kept (an idle one costs a filter run per IPv6 frame, which its
     // program drops). A store holding "ingress6" alone (older supervisor)
@@ -187,16 +192,9 @@ Result<std::vector<std::string>> update_worker_sockets(const std::string& interf
     const std::string ingress6(wp::kIngress6Fd);
     const bool wants_ipv6 = std::any_of(rules.begin(), rules.end(),
                                         [](const Rule& rule) { return !rule.input.address.is_ipv4(); });
-    if (wants_ipv6 && !sockets.by_name.count(ingress6)) {
-        auto made = sockets::open_ingress6_sockets(interface);
-        if (!made)
-            return made.error();
-        if (Status s = add(std::string(wp::kIngress6QuietFd), std::move(made->quiet)); !s)
+    if (wants_ipv6 && !sockets.by_name.count(ingress6))
+        if (Status s = add_pair(ingress6, wp::kIngress6QuietFd, sockets::open_ingress6_sockets(interface)); !s)
             return s.error();
-        if (Status s = add(ingress6, std::move(made->ring)); !s)
-            return s.error();
-        warn_if_receive_buffer_capped(interface, sockets.by_name.at(ingress6).get());
-    }
     if (!sockets.by_name.count(membership)) {
         if (Status s = add(membership, sockets::open_membership_socket()); !s)
             return s.error();
