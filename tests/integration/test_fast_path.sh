@@ -37,7 +37,10 @@ relay_topology 2
 relay_programs() {
     local id count=0
     for id in $(ns_exec relay "$MCRT_PYTHON" "$MCRT_LIB_DIR/tcx_programs.py" in0); do
-        "$BPFTOOL" prog show id "$id" 2>/dev/null | grep -q ' name mcr_relay ' && count=$((count + 1))
+        # Captured whole, not piped to grep -q: under pipefail, grep leaving
+        # at the first line's match can fail bpftool's next write, and the
+        # program went uncounted ("expected '1', got '0'", 2026-12-05).
+        [[ "$("$BPFTOOL" prog show id "$id" 2>/dev/null)" == *" name mcr_relay "* ]] && count=$((count + 1))
     done
     echo "$count"
 }
