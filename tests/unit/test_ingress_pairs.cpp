@@ -30,7 +30,7 @@ using mcr::testing::Expectations;
 
 namespace {
 
-constexpr const char* kLink = "mcrt-p0";
+constexpr const char* kPairsLink = "mcrt-p0";
 constexpr const char* kPeer = "mcrt-p0p";
 
 // An Ethernet frame of `ethertype` carrying `payload_bytes` of zeros: the
@@ -80,12 +80,12 @@ std::string exercise_two_pairs()
     // No IPv6 on the links: their own MLD and neighbour discovery frames
     // would reach the IPv6 sockets too (packet sockets see them regardless).
     if (std::system((std::string("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 && "
-                                 "ip link add ") + kLink + " type veth peer name " + kPeer + " && ip link set " +
-                     kLink + " up && ip link set " + kPeer + " up")
+                                 "ip link add ") + kPairsLink + " type veth peer name " + kPeer + " && ip link set " +
+                     kPairsLink + " up && ip link set " + kPeer + " up")
                         .c_str()) != 0)
         return "cannot make the veth pair\n";
-    auto ipv4 = sockets::open_ingress_sockets(kLink);
-    auto ipv6 = sockets::open_ingress6_sockets(kLink);
+    auto ipv4 = sockets::open_ingress_sockets(kPairsLink);
+    auto ipv6 = sockets::open_ingress6_sockets(kPairsLink);
     if (!ipv4 || !ipv6)
         return "open_ingress_sockets/open_ingress6_sockets: " + (!ipv4 ? ipv4.error().message() : ipv6.error().message()) +
                "\n";

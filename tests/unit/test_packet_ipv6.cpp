@@ -25,7 +25,7 @@ constexpr std::uint8_t kIcmpv6 = 58;
 constexpr std::uint8_t kNoNext = 59;
 constexpr std::uint8_t kDestinationOptions = 60;
 
-FrameClass classify(const std::vector<std::uint8_t>& frame)
+FrameClass classify6(const std::vector<std::uint8_t>& frame)
 {
     return parse_frame(frame).kind;
 }
@@ -35,7 +35,7 @@ FrameClass classify_with(std::vector<ExtensionHeader> headers, std::uint8_t uppe
     Frame6Spec spec;
     spec.extension_headers = std::move(headers);
     spec.upper_protocol = upper;
-    return classify(make_udp6_frame(spec));
+    return classify6(make_udp6_frame(spec));
 }
 } // namespace
 
@@ -91,7 +91,7 @@ TEST_CASE("a chain the relay cannot walk is ipv6_extension_chain")
     // 8 bytes of options but the header says 16.
     auto overlong = make_udp6_frame([&] { Frame6Spec s; s.extension_headers = {{kDestinationOptions, 8}}; return s; }());
     overlong[14 + 40 + 1] = 200; // (200 + 1) * 8 bytes
-    CHECK(classify(overlong) == FrameClass::ipv6_extension_chain);
+    CHECK(classify6(overlong) == FrameClass::ipv6_extension_chain);
     // A header that does not even begin inside the packet.
     Frame6Spec spec;
     spec.extension_headers = {{kHopByHop, 8}};
@@ -99,7 +99,7 @@ TEST_CASE("a chain the relay cannot walk is ipv6_extension_chain")
     cut[14 + 40] = kDestinationOptions; // next: a destination options header...
     store_be16(&cut[14 + 4], 8);        // ...after the packet ends
     cut.resize(14 + 40 + 8);
-    CHECK(classify(cut) == FrameClass::ipv6_extension_chain);
+    CHECK(classify6(cut) == FrameClass::ipv6_extension_chain);
 }
 
 TEST_CASE("fragment and routing headers have their own reasons, also behind walked headers")
@@ -123,36 +123,36 @@ TEST_CASE("a zero UDP checksum is zero_udp_checksum (RFC 8200 8.1)")
 {
     Frame6Spec spec;
     spec.udp_checksum = false;
-    CHECK(classify(make_udp6_frame(spec)) == FrameClass::zero_udp_checksum);
+    CHECK(classify6(make_udp6_frame(spec)) == FrameClass::zero_udp_checksum);
 }
 
 TEST_CASE("truncated IPv6 headers and lengths beyond the frame are malformed")
 {
     const auto good = make_udp6_frame(Frame6Spec{});
-    CHECK(classify(std::vector<std::uint8_t>(good.begin(), good.begin() + 14 + 39)) == FrameClass::malformed);
-    CHECK(classify(std::vector<std::uint8_t>(good.begin(), good.begin() + 14)) == FrameClass::malformed);
+    CHECK(classify6(std::vector<std::uint8_t>(good.begin(), good.begin() + 14 + 39)) == FrameClass::malformed);
+    CHECK(classify6(std::vector<std::uint8_t>(good.begin(), good.begin() + 14)) == FrameClass::malformed);
     // Payload length beyond the frame.
     auto beyond = good;
     store_be16(&beyond[14 + 4], static_cast<std::uint16_t>(good.size() - 14 - 40 + 1));
-    CHECK(classify(beyond) == FrameClass::malformed);
+    CHECK(classify6(beyond) == FrameClass::malformed);
     // Payload length 0 (a jumbogram's) or shorter than a UDP header.
     auto empty = good;
     store_be16(&empty[14 + 4], 0);
-    CHECK(classify(empty) == FrameClass::malformed);
+    CHECK(classify6(empty) == FrameClass::malformed);
     auto short_udp = good;
     store_be16(&short_udp[14 + 4], 7);
-    CHECK(classify(short_udp) == FrameClass::malformed);
+    CHECK(classify6(short_udp) == FrameClass::malformed);
     // UDP length disagreeing with the packet, either way.
     auto udp_long = good;
     store_be16(&udp_long[14 + 40 + 4], 14);
-    CHECK(classify(udp_long) == FrameClass::malformed);
+    CHECK(classify6(udp_long) == FrameClass::malformed);
     auto udp_short = good;
     store_be16(&udp_short[14 + 40 + 4], 12);
-    CHECK(classify(udp_short) == FrameClass::malformed);
+    CHECK(classify6(udp_short) == FrameClass::malformed);
     // Version other than 6 under the IPv6 EtherType.
     auto v4 = good;
     v4[14] = 0x40;
-    CHECK(classify(v4) == FrameClass::malformed);
+    CHECK(classify6(v4) == FrameClass::malformed);
 }
 
 TEST_CASE("Ethernet padding after the IPv6 packet is ignored")
