@@ -56,10 +56,26 @@ def writes_bus(address):
     print(json.dumps(results))
 
 
-def request(path, payload, timeout=20):
+def connect(path, timeout):
+    """A connected socket; waits (bounded by timeout) while the listen backlog
+    is full: a timed AF_UNIX connect answers EAGAIN then instead of waiting,
+    and right after rapid() the server may still be accepting its backlog."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(timeout)
-    s.connect(path)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            s.connect(path)
+            return s
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                s.close()
+                raise
+            time.sleep(0.001)
+
+
+def request(path, payload, timeout=20):
+    s = connect(path, timeout)
     s.sendall(payload)
     s.shutdown(socket.SHUT_WR)
     data = b""
