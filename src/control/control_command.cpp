@@ -22,7 +22,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::uint8_t kIpProtoUdp = 17;
 constexpr std::uint8_t kMcrDefaultTtl = 1;
 
 // MCR commands mcrd knows but deliberately does not implement, with why.

@@ -19,6 +19,10 @@
 
 namespace mcr::control {
 
+// MCR's input_protocol: the IP protocol number of UDP, the only one a rule
+// can carry (parsed from requests, written into replies).
+inline constexpr unsigned kIpProtoUdp = 17;
+
 // MCR's PROTOCOL_VERSION this server speaks.
 inline constexpr unsigned kProtocolVersion = 1;
 

@@ -2,14 +2,14 @@
 // handler's answers.
 #include "control_response.hpp"
 
+#include "control_command.hpp"
+
 #include <nlohmann/json.hpp>
 
 namespace mcr::control {
 namespace {
 
 using nlohmann::json;
-
-constexpr unsigned kIpProtoUdp = 17;
 
 std::string tagged(std::string_view tag, json value)
 {

@@ -21,10 +21,10 @@ constexpr std::uint32_t kEtherTypeOffset = 12;
 constexpr std::uint32_t kIpOffset = kEthernetHeaderBytes;
 constexpr std::uint32_t kIpFlagsFragmentOffset = kIpOffset + 6;
 constexpr std::uint32_t kIpProtocolOffset = kIpOffset + 9;
-constexpr std::uint32_t kIpDestinationOffset = kIpOffset + 16;
+constexpr std::uint32_t kIpDestinationInFrame = kIpOffset + 16;
 constexpr std::uint32_t kUdpDestinationPortFromIpHeader = kIpOffset + 2; // X holds the IP header length
 constexpr std::uint32_t kIpv6NextHeaderOffset = kIpOffset + 6;
-constexpr std::uint32_t kIpv6DestinationOffset = kIpOffset + 24;
+constexpr std::uint32_t kIpv6DestinationInFrame = kIpOffset + 24;
 constexpr std::uint32_t kIpv6UdpDestinationPortOffset = kIpOffset + kIpv6HeaderBytes + 2;
 
 sock_filter statement(std::uint16_t code, std::uint32_t k)
@@ -55,7 +55,7 @@ void append_fragment_check(std::vector<sock_filter>& program, const std::vector<
     const std::size_t n = groups.size();
     // Block after the jset: ld, n x jeq, ret 0, ret accept.
     program.push_back(jump(BPF_JMP | BPF_JSET | BPF_K, fragment_bits, 0, static_cast<std::uint8_t>(n + 3)));
-    program.push_back(statement(BPF_LD | BPF_W | BPF_ABS, kIpDestinationOffset));
+    program.push_back(statement(BPF_LD | BPF_W | BPF_ABS, kIpDestinationInFrame));
     for (std::size_t i = 0; i < n; ++i)
         program.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, groups[i], static_cast<std::uint8_t>(n - i), 0));
     program.push_back(statement(BPF_RET | BPF_K, 0));
@@ -103,7 +103,7 @@ std::vector<sock_filter> ipv4_section(const std::vector<std::pair<std::uint32_t,
         return program;
     }
     for (const auto& [address, port] : pairs) {
-        program.push_back(statement(BPF_LD | BPF_W | BPF_ABS, kIpDestinationOffset));
+        program.push_back(statement(BPF_LD | BPF_W | BPF_ABS, kIpDestinationInFrame));
         program.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, address, 0, 3));
         program.push_back(statement(BPF_LD | BPF_H | BPF_IND, kUdpDestinationPortFromIpHeader));
         program.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, port, 0, 1));
@@ -132,7 +132,7 @@ std::vector<sock_filter> ipv6_section(const std::vector<std::pair<AddressBytes, 
         for (std::size_t word = 0; word < 4; ++word) {
             const std::size_t offset = 4 * word;
             program.push_back(
-                statement(BPF_LD | BPF_W | BPF_ABS, kIpv6DestinationOffset + static_cast<std::uint32_t>(offset)));
+                statement(BPF_LD | BPF_W | BPF_ABS, kIpv6DestinationInFrame + static_cast<std::uint32_t>(offset)));
             const auto to_next_block = static_cast<std::uint8_t>(kInstructionsPerPair6 - 2 - 2 * word);
             program.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, load_be32(address.data() + offset), 0, to_next_block));
         }

@@ -15,6 +15,11 @@
 
 namespace mcr::membership {
 
+// The query types on the wire (IGMP type 0x11, ICMPv6 type 130), which both
+// the parser and the query builder use.
+inline constexpr std::uint8_t kIgmpQuery = 0x11;
+inline constexpr std::uint8_t kMldQuery = 130;
+
 // The protocol generation of a sender. MLD has two, which behave as
 // IGMPv2 (MLDv1) and IGMPv3 (MLDv2); so v1 only ever comes from IGMP.
 enum class ProtocolVersion : std::uint8_t { v1 = 1, v2 = 2, v3 = 3 };

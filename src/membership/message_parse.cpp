@@ -11,12 +11,10 @@ namespace mcr::membership {
 
 namespace {
 
-constexpr std::uint8_t kIgmpQuery = 0x11;
 constexpr std::uint8_t kIgmpV1Report = 0x12;
 constexpr std::uint8_t kIgmpV2Report = 0x16;
 constexpr std::uint8_t kIgmpV2Leave = 0x17;
 constexpr std::uint8_t kIgmpV3Report = 0x22;
-constexpr std::uint8_t kMldQuery = 130;
 constexpr std::uint8_t kMldV1Report = 131;
 constexpr std::uint8_t kMldV1Done = 132;
 constexpr std::uint8_t kMldV2Report = 143;

@@ -12,9 +12,6 @@ namespace mcr::membership {
 
 namespace {
 
-constexpr std::uint8_t kIgmpQuery = 0x11;
-constexpr std::uint8_t kMldQuery = 130;
-
 void put16(std::vector<std::uint8_t>& out, std::size_t at, std::uint32_t value)
 {
     out[at] = static_cast<std::uint8_t>(value >> 8);

@@ -19,7 +19,7 @@ namespace mcr {
 
 namespace {
 
-struct DumpState {
+struct FilterDumpState {
     std::vector<TcFilter> filters;
 };
 
@@ -72,7 +72,7 @@ int on_filter(const nlmsghdr* message, void* data) noexcept
             filter.bpf_program_id = 0;
             filter.bpf_name.clear();
         }
-        static_cast<DumpState*>(data)->filters.push_back(std::move(filter));
+        static_cast<FilterDumpState*>(data)->filters.push_back(std::move(filter));
         return MNL_CB_OK;
     }, MNL_CB_ERROR);
 }
@@ -93,7 +93,7 @@ TcFilterList list_tc_filters(int ifindex, TcHook hook)
     header->tcm_family = AF_UNSPEC;
     header->tcm_ifindex = ifindex;
     header->tcm_parent = TC_H_MAKE(TC_H_CLSACT, hook == TcHook::ingress ? TC_H_MIN_INGRESS : TC_H_MIN_EGRESS);
-    DumpState state;
+    FilterDumpState state;
     if (const int r = run_netlink_request(socket.get(), request, on_filter, &state); r < 0)
         return TcFilterList{{}, r};
     return TcFilterList{std::move(state.filters), 0};

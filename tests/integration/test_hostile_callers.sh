@@ -33,10 +33,11 @@ bus_relay_setup 1
 # (2026-12-04), the whole test ~45 s without. Ten calls per allowed rule and
 # the same checks either way.
 MCRD_UNDER_ASAN=0
-# Not `ldd | grep -q`: under pipefail, grep leaving at its match can fail
-# ldd's next write with SIGPIPE, and the pipeline then reads as "no ASan"
-# (the 10 000-call flood ran under ASan once, 238 s, and failed its RSS bound).
-[[ $(ldd "$MCRD" 2>/dev/null) == *libasan* ]] && MCRD_UNDER_ASAN=1
+# The ASan runtime's entry point, in the binary itself: clang links the
+# runtime statically (no libasan in ldd's list), GCC imports it from
+# libasan.so; both name __asan_init. (Once read as "no ASan", the 10 000-call
+# flood ran under ASan, 238 s, and failed its RSS bound.)
+grep -q -a __asan_init "$MCRD" && MCRD_UNDER_ASAN=1
 readonly MCRD_UNDER_ASAN
 if ((MCRD_UNDER_ASAN)); then
     readonly MAX_RULES=250 FLOOD=2500

@@ -240,8 +240,13 @@ TEST_CASE("ring blocks are as small as the ingress MTU allows, 16 MiB in all")
         return g.block_bytes >= std::size_t{56} + 82 + 18 + mtu;
     };
     std::set<std::size_t> sizes;
-    for (const auto& [mtu, block, count] : {std::tuple{1500U, 4096U, 4095U}, std::tuple{4000U, 8192U, 2047U},
-                                           std::tuple{9000U, 16384U, 1024U}, std::tuple{65536U, 131072U, 127U}}) {
+    for (const auto& row : {std::tuple{1500U, 4096U, 4095U}, std::tuple{4000U, 8192U, 2047U},
+                            std::tuple{9000U, 16384U, 1024U}, std::tuple{65536U, 131072U, 127U}}) {
+        // Plain variables, not a structured binding: CAPTURE's lambda
+        // cannot capture a binding before clang 16 (CI's sanitizer build).
+        const unsigned mtu = std::get<0>(row);
+        const unsigned block = std::get<1>(row);
+        const unsigned count = std::get<2>(row);
         const RingGeometry g = RingGeometry::for_mtu(mtu);
         CAPTURE(mtu);
         CHECK(g.block_bytes == block);
