@@ -167,6 +167,15 @@ void GroupState::lower_source_timer(const IpAddress& source, TimePoint until)
         it->second = until;
 }
 
+void GroupState::hold_timers_until(TimePoint until)
+{
+    if (group_expiry_ && *group_expiry_ < until)
+        group_expiry_ = until;
+    for (auto& [source, expiry] : sources_)
+        if (expiry && *expiry < until)
+            expiry = until;
+}
+
 void GroupState::note_older_host(ProtocolVersion version, TimePoint until)
 {
     if (version == ProtocolVersion::v1)

@@ -49,6 +49,9 @@ public:
     // non-querier's on hearing one with S clear (6.6.1): lower, never raise.
     void lower_group_timer(TimePoint until);
     void lower_source_timer(const IpAddress& source, TimePoint until);
+    // A new querier's action (see InterfaceMembership::become_querier):
+    // every running timer runs at least until `until`; raise, never lower.
+    void hold_timers_until(TimePoint until);
 
     void note_older_host(ProtocolVersion version, TimePoint until);
     [[nodiscard]] ProtocolVersion compatibility(TimePoint now) const;

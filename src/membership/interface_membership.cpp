@@ -51,6 +51,15 @@ void InterfaceMembership::become_querier(TimePoint now)
     other_querier_expiry_.reset();
     effective_ = config_;
     next_general_query_ = now;
+    // The listeners' timers were set by the old querier's last query, and
+    // this relay's first general query goes out now: the answers may take
+    // up to its response interval. Without this a group whose timer ends
+    // inside that window (GMI from a report to the old querier's last query
+    // is only QRI/2 longer than the other-querier-present interval) would
+    // lose its listener for a moment and a "required" output would stop
+    // (seen: 31 frames at 1 kpps in test_mld_querier).
+    for (auto& [group, entry] : groups_)
+        entry.state.hold_timers_until(now + effective_.query_response_interval);
     events_.push_back({MembershipEvent::Kind::became_querier, own_address_});
 }
 

@@ -327,6 +327,47 @@ TEST_CASE("election: a lower-addressed querier takes over; we resume after the o
           events.end());
 }
 
+TEST_CASE("election: on taking over, listeners the old querier tracked keep forwarding until our first query is answered")
+{
+    Fixture f(test_config(), "192.0.2.5"); // our QRI: 1 s
+    OutgoingQuery general;
+    general.group = ip("0.0.0.0");
+    general.destination = ip("224.0.0.1");
+    general.max_response = Milliseconds{1'000};
+    general.robustness = 2;
+    general.query_interval = Milliseconds{1'000};
+    f.receive(build_query(general, ip("192.0.2.2")), "192.0.2.2"); // its last query, at 0
+    REQUIRE_FALSE(f.engine.is_querier());
+    // The host answers 200 ms later: GMI (2 * 1 s + 1 s) runs to 3.2 s.
+    f.at(Milliseconds{200});
+    f.report({{2, "239.1.1.1", {}}});
+    (void)events_of(f);
+    // OQPI (2 * 1 s + 0.5 s) after its last query we take over and query;
+    // the answer may take our QRI, to 3.5 s, past the group's 3.2 s.
+    f.run_until(Milliseconds{2'500});
+    REQUIRE(f.engine.is_querier());
+    REQUIRE(f.engine.take_queries().size() == 1);
+    f.run_until(Milliseconds{3'400});
+    CHECK(f.forwards("239.1.1.1"));
+    auto events = events_of(f);
+    CHECK(std::find(events.begin(), events.end(), MembershipEvent{Kind::listeners_lost, ip("239.1.1.1")}) ==
+          events.end());
+
+    SUBCASE("the host answers our query: the group stays")
+    {
+        f.report({{2, "239.1.1.1", {}}});
+        f.run_until(Milliseconds{5'000});
+        CHECK(f.forwards("239.1.1.1"));
+    }
+    SUBCASE("no answer: the group ends when our query's response interval does, not later")
+    {
+        f.run_until(Milliseconds{3'499});
+        CHECK(f.forwards("239.1.1.1"));
+        f.run_until(Milliseconds{3'500});
+        CHECK_FALSE(f.forwards("239.1.1.1"));
+    }
+}
+
 TEST_CASE("election: queries from 0.0.0.0 (a snooping switch) and our own address do not make us defer")
 {
     Fixture f;
